@@ -1,0 +1,114 @@
+# gatehouse - one milter for SPF, DKIM, DMARC and rules.
+#
+#   make                 build ./build/gatehouse
+#   make check           unit tests (Check) and engine tests; no root needed
+#   make test            install packages, build, check, sanitizer runs, integration (root)
+#   make run             install packages, build, run in the foreground with defaults
+#   make SANITIZER=address check   (or undefined, or address,undefined)
+#   make install DESTDIR=/tmp/stage
+#   make docs            regenerate packaging/gatehouse.conf and the man page section
+
+CC       ?= cc
+PKGS     := milter libconfuse jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-missing-field-initializers
+CFLAGS   ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -Iinclude
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -pthread
+
+SANITIZER ?=
+ifneq ($(SANITIZER),)
+ALL_CFLAGS += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZER)
+BUILD    ?= build/$(subst $(comma),-,$(SANITIZER))
+else
+BUILD    ?= build
+endif
+comma := ,
+
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+
+# The engine library: everything but the daemon's main and the libmilter glue,
+# so unit tests, test mode and fuzzers link exactly the code the daemon runs.
+ENGINE_SRC := $(filter-out filter/main.c filter/milter.c,$(wildcard filter/*.c))
+ENGINE_OBJ := $(patsubst filter/%.c,$(BUILD)/obj/%.o,$(ENGINE_SRC))
+DAEMON_OBJ := $(BUILD)/obj/main.o $(BUILD)/obj/milter.o
+UNIT_SRC   := $(wildcard tests/unit/check_*.c)
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all check unit engine-tests test run deps install docs docs-check clean \
+        integration sanitize
+
+all: $(BUILD)/gatehouse
+
+$(BUILD)/obj/%.o: filter/%.c $(wildcard include/*.h) | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libgatehouse.a: $(ENGINE_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/gatehouse: $(DAEMON_OBJ) $(BUILD)/libgatehouse.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libgatehouse.a | $(BUILD)/tests
+	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(BUILD)/libgatehouse.a $(PKG_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+# make check: unit tests, engine tests through test mode, shipped docs in sync.
+check: unit engine-tests docs-check
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t; done
+
+engine-tests: $(BUILD)/gatehouse
+	tests/engine/run.sh $(BUILD)/gatehouse
+
+docs-check: $(BUILD)/gatehouse
+	tests/docs-check.sh $(BUILD)/gatehouse
+
+docs: $(BUILD)/gatehouse
+	$(BUILD)/gatehouse -D sample > packaging/gatehouse.conf
+	tests/docs-check.sh $(BUILD)/gatehouse --write
+
+# Root-only: a private Postfix, smtp-sink and miltertest in a network namespace.
+integration: $(BUILD)/gatehouse
+	unshare --net -- tests/integration/run.sh $(abspath $(BUILD)/gatehouse)
+
+sanitize:
+	$(MAKE) SANITIZER=address,undefined check
+
+deps:
+	packaging/install-deps.sh
+
+# The two commands README promises.
+test: deps
+	$(MAKE) all
+	$(MAKE) check
+	$(MAKE) sanitize
+	$(MAKE) integration
+
+run: deps all
+	$(BUILD)/gatehouse -f
+
+install: $(BUILD)/gatehouse
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSCONFDIR)/gatehouse
+	install -m 0755 $(BUILD)/gatehouse $(DESTDIR)$(SBINDIR)/gatehouse
+	install -m 0644 packaging/gatehouse.8 $(DESTDIR)$(MANDIR)/man8/gatehouse.8
+	install -m 0644 packaging/gatehouse.conf.5 $(DESTDIR)$(MANDIR)/man5/gatehouse.conf.5
+	install -m 0644 packaging/gatehouse.conf $(DESTDIR)$(SYSCONFDIR)/gatehouse/gatehouse.conf.sample
+
+clean:
+	rm -rf build

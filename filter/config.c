@@ -1,0 +1,350 @@
+/*
+ * config.c - load a configuration snapshot with libconfuse (see config.h)
+ *
+ * The libconfuse option list is built from config_table.c at each load, so
+ * the table is the only list of directives. Every value is checked by one
+ * validator that reads its bounds from the table; a validator reports and
+ * returns 0 so parsing goes on and one `gatehouse -n` shows every semantic
+ * error at once. A syntax error stops libconfuse at that line.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <confuse.h>
+
+#include "config.h"
+#include "config_table.h"
+#include "strbuf.h"
+
+/*
+ * libconfuse's error and validation callbacks take no user pointer, so the
+ * error list of the load in progress is reached through this thread-local.
+ * It is set only for the duration of one cfg_parse() on the loading thread.
+ */
+static _Thread_local struct config_errors *config_load_errors;
+
+static void config_errors_add(struct config_errors *e, const char *line)
+{
+	char *copy;
+
+	if (e == NULL)
+		return;
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 8;
+		char **p = realloc(e->lines, cap * sizeof(*p));
+
+		if (p == NULL)
+			return;
+		e->lines = p;
+		e->cap = cap;
+	}
+	copy = strdup(line);
+	if (copy != NULL)
+		e->lines[e->n++] = copy;
+}
+
+void config_errors_clear(struct config_errors *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->lines[i]);
+	free(e->lines);
+	e->lines = NULL;
+	e->n = e->cap = 0;
+}
+
+/* config_errfunc - libconfuse reports an error: record it as FILE:LINE: message */
+static void config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	struct strbuf sb;
+	va_list aq;
+	int n;
+	char *msg;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return;
+	msg = malloc((size_t)n + 1);
+	if (msg == NULL)
+		return;
+	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	strbuf_init(&sb);
+	if (cfg != NULL && cfg->filename != NULL)
+		strbuf_printf(&sb, "%s:%d: %s", cfg->filename, cfg->line, msg);
+	else
+		strbuf_puts(&sb, msg);
+	config_errors_add(config_load_errors, strbuf_cstr(&sb));
+	strbuf_free(&sb);
+	free(msg);
+}
+
+/* config_parse_mode - octal permission bits "0660" -> 0660; -1 if not */
+static long config_parse_mode(const char *s)
+{
+	char *end;
+	long v;
+
+	if (*s == '\0')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 8);
+	if (errno != 0 || *end != '\0' || v < 0 || v > 0777)
+		return -1;
+	return v;
+}
+
+static bool choice_known(const struct config_directive *d, const char *w)
+{
+	for (const char *const *c = d->choices; *c; c++)
+		if (strcmp(*c, w) == 0)
+			return true;
+	return false;
+}
+
+/* config_validate - one validator for every directive, driven by its row */
+static int config_validate(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const struct config_directive *d = config_directive_find(opt->name);
+	const char *why;
+
+	if (d == NULL)
+		return 0;
+	switch (d->type) {
+	case CDIR_INT: {
+		long v = cfg_opt_getnint(opt, 0);
+
+		if (v < d->min || v > d->max)
+			cfg_error(cfg, "%s: %ld is out of range %ld..%ld", d->name, v,
+				  d->min, d->max);
+		break;
+	}
+	case CDIR_MODE:
+		if (config_parse_mode(cfg_opt_getnstr(opt, 0)) < 0)
+			cfg_error(cfg, "%s: '%s' is not an octal mode between 0 and 0777",
+				  d->name, cfg_opt_getnstr(opt, 0));
+		break;
+	case CDIR_CHOICE:
+		if (!choice_known(d, cfg_opt_getnstr(opt, 0))) {
+			struct strbuf sb;
+
+			strbuf_init(&sb);
+			for (const char *const *c = d->choices; *c; c++)
+				strbuf_printf(&sb, "%s%s", c == d->choices ? "" : ", ", *c);
+			cfg_error(cfg, "%s: unknown value '%s' (expected one of: %s)",
+				  d->name, cfg_opt_getnstr(opt, 0), strbuf_cstr(&sb));
+			strbuf_free(&sb);
+		}
+		break;
+	case CDIR_STR:
+		if (d->check != NULL && (why = d->check(cfg_opt_getnstr(opt, 0))) != NULL)
+			cfg_error(cfg, "%s: %s", d->name, why);
+		break;
+	case CDIR_BOOL:
+		break;
+	}
+	return 0;	/* keep parsing: report every error in one run */
+}
+
+/* config_build_opts - libconfuse's option array from the table */
+static cfg_opt_t *config_build_opts(void)
+{
+	cfg_opt_t *opts = calloc(config_ndirectives + 1, sizeof(*opts));
+
+	if (opts == NULL)
+		return NULL;
+	for (size_t i = 0; i < config_ndirectives; i++) {
+		const struct config_directive *d = &config_directives[i];
+
+		switch (d->type) {
+		case CDIR_INT:
+			opts[i] = (cfg_opt_t)CFG_INT(d->name, strtol(d->def, NULL, 10), CFGF_NONE);
+			break;
+		case CDIR_BOOL:
+			opts[i] = (cfg_opt_t)CFG_BOOL(d->name,
+				strcmp(d->def, "yes") == 0 ? cfg_true : cfg_false, CFGF_NONE);
+			break;
+		default:
+			opts[i] = (cfg_opt_t)CFG_STR(d->name, d->def, CFGF_NONE);
+			break;
+		}
+		opts[i].validcb = config_validate;
+	}
+	opts[config_ndirectives] = (cfg_opt_t)CFG_END();
+	return opts;
+}
+
+/* config_fill - copy parsed values into C; false when out of memory */
+static bool config_fill(struct config *c, cfg_t *cfg)
+{
+	for (size_t i = 0; i < config_ndirectives; i++) {
+		const struct config_directive *d = &config_directives[i];
+		char *field = (char *)c + d->offset;
+
+		switch (d->type) {
+		case CDIR_STR: {
+			char *s = strdup(cfg_getstr(cfg, d->name));
+
+			if (s == NULL)
+				return false;
+			*(char **)field = s;
+			break;
+		}
+		case CDIR_INT:
+			*(long *)field = cfg_getint(cfg, d->name);
+			break;
+		case CDIR_BOOL:
+			*(bool *)field = cfg_getbool(cfg, d->name) == cfg_true;
+			break;
+		case CDIR_MODE:
+			*(int *)field = (int)config_parse_mode(cfg_getstr(cfg, d->name));
+			break;
+		case CDIR_CHOICE:
+			*(int *)field = d->parse(cfg_getstr(cfg, d->name));
+			break;
+		}
+	}
+	return true;
+}
+
+static void config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < config_ndirectives; i++)
+		if (config_directives[i].type == CDIR_STR)
+			free(*(char **)((char *)c + config_directives[i].offset));
+	free(c->path);
+	free(c);
+}
+
+/* config_default_authserv_id - this host's name, when authserv_id is empty */
+static char *config_default_authserv_id(void)
+{
+	char host[HOST_NAME_MAX + 1];
+
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		return strdup("localhost");
+	host[sizeof(host) - 1] = '\0';
+	return strdup(host);
+}
+
+struct config *config_load(const char *path, struct config_errors *errs)
+{
+	cfg_opt_t *opts = config_build_opts();
+	struct config *c = NULL;
+	size_t before = errs ? errs->n : 0;
+	cfg_t *cfg;
+	int rc = CFG_SUCCESS;
+
+	if (opts == NULL)
+		return NULL;
+	cfg = cfg_init(opts, CFGF_NONE);
+	if (cfg == NULL) {
+		free(opts);
+		return NULL;
+	}
+	cfg_set_error_function(cfg, config_errfunc);
+	config_load_errors = errs;
+	if (path != NULL) {
+		FILE *fp = fopen(path, "r");
+
+		if (fp == NULL) {
+			struct strbuf sb;
+
+			strbuf_init(&sb);
+			strbuf_printf(&sb, "%s:0: cannot open: %s", path, strerror(errno));
+			config_errors_add(errs, strbuf_cstr(&sb));
+			strbuf_free(&sb);
+			rc = CFG_FILE_ERROR;
+		} else {
+			fclose(fp);
+			rc = cfg_parse(cfg, path);
+		}
+	} else {
+		/* Run the validators over the defaults too: a bad default is a bug. */
+		for (size_t i = 0; i < config_ndirectives; i++)
+			config_validate(cfg, cfg_getopt(cfg, config_directives[i].name));
+	}
+	config_load_errors = NULL;
+	if (rc == CFG_SUCCESS && (errs == NULL || errs->n == before)) {
+		c = calloc(1, sizeof(*c));
+		if (c != NULL) {
+			atomic_init(&c->refs, 1);
+			c->path = strdup(path ? path : "(defaults)");
+			if (c->path == NULL || !config_fill(c, cfg)) {
+				config_free(c);
+				c = NULL;
+			} else if (c->authserv_id[0] == '\0') {
+				free(c->authserv_id);
+				c->authserv_id = config_default_authserv_id();
+				if (c->authserv_id == NULL) {
+					config_free(c);
+					c = NULL;
+				}
+			}
+		}
+		if (c == NULL)
+			config_errors_add(errs, "out of memory while loading the configuration");
+	} else if (rc != CFG_SUCCESS && errs != NULL && errs->n == before) {
+		config_errors_add(errs, path ? path : "(defaults)");
+	}
+	cfg_free(cfg);
+	free(opts);
+	return c;
+}
+
+struct config *config_ref(struct config *c)
+{
+	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	return c;
+}
+
+void config_unref(struct config *c)
+{
+	if (c == NULL)
+		return;
+	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+		config_free(c);
+}
+
+void config_slot_init(struct config_slot *s, struct config *c)
+{
+	pthread_mutex_init(&s->lock, NULL);
+	s->current = c;
+}
+
+struct config *config_slot_get(struct config_slot *s)
+{
+	struct config *c;
+
+	/* The lock covers reading the pointer and taking the reference, so a
+	 * concurrent swap cannot free the snapshot in between. */
+	pthread_mutex_lock(&s->lock);
+	c = config_ref(s->current);
+	pthread_mutex_unlock(&s->lock);
+	return c;
+}
+
+void config_slot_swap(struct config_slot *s, struct config *c)
+{
+	struct config *old;
+
+	pthread_mutex_lock(&s->lock);
+	old = s->current;
+	s->current = c;
+	pthread_mutex_unlock(&s->lock);
+	config_unref(old);
+}
+
+void config_slot_destroy(struct config_slot *s)
+{
+	config_unref(s->current);
+	s->current = NULL;
+	pthread_mutex_destroy(&s->lock);
+}

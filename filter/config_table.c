@@ -1,0 +1,180 @@
+/*
+ * config_table.c - every configuration directive, with type, default,
+ * bounds and documentation (see config_table.h)
+ *
+ * To add a directive: add a field to struct config, a row here, and use it.
+ * The sample config (packaging/gatehouse.conf) and the man page section are
+ * regenerated from this table by `make docs`; `make check` fails when the
+ * shipped files differ from what the table says.
+ */
+#include <ctype.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "config.h"
+#include "config_table.h"
+#include "log.h"
+
+static const char *const log_levels[] = { "err", "warning", "notice", "info", "debug", NULL };
+static const char *const log_facilities[] = {
+	"mail", "daemon", "user", "local0", "local1", "local2", "local3",
+	"local4", "local5", "local6", "local7", NULL
+};
+static const char *const on_error_words[] = { "tempfail", "accept", NULL };
+
+static int parse_on_error(const char *w)
+{
+	if (strcmp(w, "tempfail") == 0)
+		return CONFIG_ON_ERROR_TEMPFAIL;
+	if (strcmp(w, "accept") == 0)
+		return CONFIG_ON_ERROR_ACCEPT;
+	return -1;
+}
+
+/* check_socket - "inet:PORT@HOST", "inet6:PORT@HOST", "unix:/PATH" or "local:/PATH" */
+static const char *check_socket(const char *s)
+{
+	const char *at, *p;
+	long port = 0;
+
+	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0) {
+		p = strchr(s, ':') + 1;
+		if (*p != '/')
+			return "a unix socket needs an absolute path, e.g. unix:/run/gatehouse/gatehouse.sock";
+		if (strlen(p) >= 108)
+			return "unix socket path is longer than 107 bytes";
+		return NULL;
+	}
+	if (strncmp(s, "inet:", 5) == 0)
+		p = s + 5;
+	else if (strncmp(s, "inet6:", 6) == 0)
+		p = s + 6;
+	else
+		return "expected inet:PORT@HOST, inet6:PORT@HOST or unix:/PATH";
+	at = strchr(p, '@');
+	if (at == NULL || at == p || at[1] == '\0')
+		return "expected PORT@HOST after inet:, e.g. inet:8891@127.0.0.1";
+	for (; p < at; p++) {
+		if (!isdigit((unsigned char)*p))
+			return "port must be a number";
+		port = port * 10 + (*p - '0');
+		if (port > 65535)
+			break;
+	}
+	if (port < 1 || port > 65535)
+		return "port must be between 1 and 65535";
+	return NULL;
+}
+
+/* check_header_name - RFC 5322 field name: printable ASCII but ':'; "" allowed (disables) */
+static const char *check_header_name(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (*p < 33 || *p > 126 || *p == ':')
+			return "a header name is printable ASCII without ':' or spaces";
+	return strlen(s) > 64 ? "header name longer than 64 characters" : NULL;
+}
+
+/* check_word - a user, group or host name: no spaces or control characters */
+static const char *check_word(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= 32 || *p == 127)
+			return "must not contain spaces or control characters";
+	return NULL;
+}
+
+static const char *check_abs_path(const char *s)
+{
+	return *s == '\0' || *s == '/' ? NULL : "must be an absolute path";
+}
+
+#define OFF(f) offsetof(struct config, f)
+
+const struct config_directive config_directives[] = {
+	{ "socket", CDIR_STR, "inet:8891@127.0.0.1", 0, 0, NULL, NULL, check_socket,
+	  OFF(socket), "daemon",
+	  "Where the milter listens: inet:PORT@HOST, inet6:PORT@HOST or unix:/PATH. "
+	  "Postfix writes the same socket as inet:HOST:PORT or unix:/PATH in smtpd_milters." },
+	{ "socket_owner", CDIR_STR, "", 0, 0, NULL, NULL, check_word,
+	  OFF(socket_owner), "daemon",
+	  "Owner of a unix socket. Empty keeps the user gatehouse runs as." },
+	{ "socket_group", CDIR_STR, "postfix", 0, 0, NULL, NULL, check_word,
+	  OFF(socket_group), "daemon",
+	  "Group of a unix socket. The default lets Postfix's smtpd (group postfix) connect "
+	  "with socket_mode 0660; empty keeps the primary group of the user gatehouse runs as." },
+	{ "socket_mode", CDIR_MODE, "0660", 0, 0777, NULL, NULL, NULL,
+	  OFF(socket_mode), "daemon",
+	  "Permission bits of a unix socket, in octal. The socket is created with them "
+	  "(not changed afterwards), so there is no moment in which the MTA is refused." },
+	{ "user", CDIR_STR, "", 0, 0, NULL, NULL, check_word,
+	  OFF(user), "daemon",
+	  "After opening the socket, a daemon started as root switches to this user. "
+	  "Empty: keep running as the starting user." },
+	{ "pid_file", CDIR_STR, "", 0, 0, NULL, NULL, check_abs_path,
+	  OFF(pid_file), "daemon",
+	  "Write the daemon's process id here. Empty: no pid file." },
+	{ "drain_timeout_ms", CDIR_INT, "30000", 0, 600000, NULL, NULL, NULL,
+	  OFF(drain_timeout_ms), "daemon",
+	  "On SIGTERM gatehouse stops accepting connections and lets those in flight finish "
+	  "for at most this long, then exits 0. The MTA tempfails anything still unfinished." },
+	{ "milter_timeout_s", CDIR_INT, "300", 1, 86400, NULL, NULL, NULL,
+	  OFF(milter_timeout_s), "daemon",
+	  "How long libmilter waits on the MTA for the next command before dropping the connection." },
+	{ "listen_backlog", CDIR_INT, "128", 1, 65535, NULL, NULL, NULL,
+	  OFF(listen_backlog), "daemon",
+	  "Listen queue length of the milter socket." },
+	{ "log_level", CDIR_CHOICE, "info", 0, 0, log_levels, log_level_parse, NULL,
+	  OFF(log_level), "logging",
+	  "Lowest priority written: err, warning, notice, info (one summary line per "
+	  "message) or debug (every phase)." },
+	{ "log_facility", CDIR_CHOICE, "mail", 0, 0, log_facilities, log_facility_parse, NULL,
+	  OFF(log_facility), "logging",
+	  "Syslog facility. In the foreground (-f) logs go to standard error instead." },
+	{ "authserv_id", CDIR_STR, "", 0, 0, NULL, NULL, check_word,
+	  OFF(authserv_id), "identity",
+	  "The name gatehouse signs its results with (the authserv-id of RFC 8601). "
+	  "Empty: this host's name." },
+	{ "status_header", CDIR_STR, "X-Gatehouse", 0, 0, NULL, NULL, check_header_name,
+	  OFF(status_header), "identity",
+	  "Header added to every message gatehouse passes, naming the host and the session "
+	  "id that is in the logs. Headers of this name that arrive with the message are "
+	  "removed first, so nobody downstream sees a forged one. Empty: add none." },
+	{ "require_from", CDIR_BOOL, "yes", 0, 0, NULL, NULL, NULL,
+	  OFF(require_from), "sanity",
+	  "Reject (550 5.7.1) a message without a From header. RFC 5322 requires one, and "
+	  "without it no sender domain can be checked." },
+	{ "reject_bad_envelope", CDIR_BOOL, "yes", 0, 0, NULL, NULL, NULL,
+	  OFF(reject_bad_envelope), "sanity",
+	  "Reject a MAIL FROM (501 5.1.7) or RCPT TO (501 5.1.3) whose address does not "
+	  "follow RFC 5321, such as a missing domain or unbalanced brackets." },
+	{ "max_header_line_octets", CDIR_INT, "998", 78, 1048576, NULL, NULL, NULL,
+	  OFF(max_header_line_octets), "sanity",
+	  "Reject (550 5.6.0) a message with a physical header line longer than this. RFC "
+	  "5322 section 2.1.1 sets 998; raise it if you must accept broken senders." },
+	{ "max_headers", CDIR_INT, "1000", 10, 1000000, NULL, NULL, NULL,
+	  OFF(max_headers), "sanity",
+	  "Reject (552 5.3.4) a message with more header fields than this." },
+	{ "max_header_bytes", CDIR_INT, "1048576", 1024, 268435456, NULL, NULL, NULL,
+	  OFF(max_header_bytes), "sanity",
+	  "Reject (552 5.3.4) a message whose header fields together exceed this many bytes." },
+	{ "max_recipients", CDIR_INT, "0", 0, 1000000, NULL, NULL, NULL,
+	  OFF(max_recipients), "sanity",
+	  "Answer 452 4.5.3 to recipients beyond this count, as RFC 5321 section 4.5.3.1.10 "
+	  "asks; the sender delivers them in a later transaction. 0: no limit." },
+	{ "on_internal_error", CDIR_CHOICE, "tempfail", 0, 0, on_error_words, parse_on_error, NULL,
+	  OFF(on_internal_error), "sanity",
+	  "What to answer when gatehouse itself fails on a message (out of memory, a broken "
+	  "invariant): tempfail (451 4.3.0, the sender retries) or accept. Accept lets mail "
+	  "through that policy might have rejected." },
+};
+
+const size_t config_ndirectives = sizeof(config_directives) / sizeof(config_directives[0]);
+
+const struct config_directive *config_directive_find(const char *name)
+{
+	for (size_t i = 0; i < config_ndirectives; i++)
+		if (strcmp(config_directives[i].name, name) == 0)
+			return &config_directives[i];
+	return NULL;
+}

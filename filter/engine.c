@@ -1,0 +1,304 @@
+/*
+ * engine.c - one entry point per SMTP phase (see engine.h)
+ *
+ * Each phase does the same three things: refuse to go on if the message or
+ * connection is already decided, run the checks of the phase, and hand any
+ * finding to policy. The foundation's checks are the sanity checks; SPF,
+ * DKIM, DMARC and rules plug in at the phases named in DESIGN.md without any
+ * change to the callers.
+ */
+#include <string.h>
+
+#include "address.h"
+#include "arena.h"
+#include "config.h"
+#include "engine.h"
+#include "gh.h"
+#include "log.h"
+#include "policy.h"
+#include "sanity.h"
+#include "session.h"
+
+/* engine_internal - our own failure; never an accept of what policy would refuse */
+static enum gh_action engine_internal(struct session *s, enum gh_phase phase,
+				      const char *what)
+{
+	s->internal_error = true;
+	log_sess(s->log, s, LOG_ERR, "internal error at %s: %s",
+		 verdict_phase_name(phase), what);
+	return policy_fault(s, phase, FAULT_INTERNAL, NULL);
+}
+
+/* engine_continue - nothing decided: answer continue */
+static enum gh_action engine_continue(struct session *s)
+{
+	memset(&s->reply, 0, sizeof(s->reply));
+	return GH_ACT_CONTINUE;
+}
+
+/* engine_decided - the message already has a final verdict: repeat it */
+static bool engine_decided(struct session *s, enum gh_action *out)
+{
+	if (verdict_is_final(s->conn_verdict.action)) {
+		s->reply = s->conn_verdict;
+		*out = s->reply.action;
+		return true;
+	}
+	if (s->msg.active && verdict_is_final(s->msg.verdict.action)) {
+		s->reply = s->msg.verdict;
+		*out = s->reply.action;
+		return true;
+	}
+	return false;
+}
+
+/* engine_finish - a message-level decision was taken: log the summary now,
+ * with the time it took; the memory stays until the message is reset */
+static enum gh_action engine_finish(struct session *s, enum gh_action a)
+{
+	if (verdict_is_final(a) && s->msg.active && verdict_is_final(s->msg.verdict.action))
+		session_message_end_log(s);
+	return a;
+}
+
+enum gh_action engine_connect(struct session *s, const char *host, const char *ip)
+{
+	s->client_host = arena_strdup(s->conn_arena, host ? host : "unknown");
+	s->client_ip = arena_strdup(s->conn_arena, ip ? ip : "unknown");
+	if (s->client_host == NULL || s->client_ip == NULL)
+		return engine_internal(s, GH_PH_CONNECT, "out of memory");
+	log_sess(s->log, s, LOG_DEBUG, "connect from %s [%s]", s->client_host, s->client_ip);
+	return engine_continue(s);
+}
+
+enum gh_action engine_helo(struct session *s, const char *helo)
+{
+	enum gh_action a;
+
+	if (engine_decided(s, &a))
+		return a;
+	/* A client may say HELO again; the latest name is the one in force. */
+	s->helo = arena_strdup(s->conn_arena, helo ? helo : "");
+	s->helo_count++;
+	if (s->helo == NULL)
+		return engine_internal(s, GH_PH_HELO, "out of memory");
+	log_sess(s->log, s, LOG_DEBUG, "helo %s", s->helo);
+	return engine_continue(s);
+}
+
+enum gh_action engine_mail(struct session *s, const char *const *argv,
+			   const char *auth_login)
+{
+	struct message *m;
+	const char *path = argv && argv[0] ? argv[0] : "";
+	const char *why = NULL;
+	enum gh_action a;
+
+	session_message_begin(s);
+	if (engine_decided(s, &a))
+		return a;
+	m = &s->msg;
+	if (auth_login != NULL && *auth_login != '\0') {
+		m->auth_login = arena_strdup(s->msg_arena, auth_login);
+		if (m->auth_login == NULL)
+			return engine_finish(s, engine_internal(s, GH_PH_MAIL, "out of memory"));
+	}
+	if (address_parse_path(s->msg_arena, path, strlen(path), true, &m->from, &why) != 0) {
+		log_sess(s->log, s, LOG_INFO, "bad MAIL FROM %s: %s", path, why);
+		if (session_add_check(s, "sanity.envelope_from", "fail", why) != GH_OK)
+			return engine_finish(s, engine_internal(s, GH_PH_MAIL, "out of memory"));
+		return engine_finish(s, policy_fault(s, GH_PH_MAIL, FAULT_BAD_MAIL_FROM, why));
+	}
+	m->from_parsed = true;
+	log_sess(s->log, s, LOG_DEBUG, "mail from <%s>%s%s", m->from.addr,
+		 m->auth_login ? " auth=" : "", m->auth_login ? m->auth_login : "");
+	return engine_continue(s);
+}
+
+enum gh_action engine_rcpt(struct session *s, const char *const *argv)
+{
+	const char *path = argv && argv[0] ? argv[0] : "";
+	struct message *m = &s->msg;
+	struct address rcpt;
+	const char *why = NULL;
+	enum gh_action a;
+
+	if (!m->active)
+		session_message_begin(s);	/* RCPT without MAIL: an MTA quirk, not ours to fail on */
+	if (engine_decided(s, &a))
+		return a;
+	m->rcpts_seen++;
+	if (address_parse_path(s->msg_arena, path, strlen(path), false, &rcpt, &why) != 0) {
+		log_sess(s->log, s, LOG_INFO, "bad RCPT TO %s: %s", path, why);
+		if (session_add_check(s, "sanity.envelope_rcpt", "fail", why) != GH_OK)
+			return engine_finish(s, engine_internal(s, GH_PH_RCPT, "out of memory"));
+		a = policy_fault(s, GH_PH_RCPT, FAULT_BAD_RCPT, why);
+		if (a != GH_ACT_CONTINUE) {
+			m->rcpts_rejected++;
+			return engine_finish(s, a);
+		}
+		/* recorded only: keep the recipient as the MTA gave it */
+		rcpt.addr = arena_strdup(s->msg_arena, path);
+		rcpt.local = rcpt.domain = "";
+		if (rcpt.addr == NULL)
+			return engine_finish(s, engine_internal(s, GH_PH_RCPT, "out of memory"));
+	}
+	if (s->cfg->max_recipients > 0 && m->nrcpts >= (size_t)s->cfg->max_recipients) {
+		m->rcpts_rejected++;
+		return policy_fault(s, GH_PH_RCPT, FAULT_TOO_MANY_RCPTS, NULL);
+	}
+	if (session_add_rcpt(s, &rcpt) != GH_OK)
+		return engine_finish(s, engine_internal(s, GH_PH_RCPT, "out of memory"));
+	log_sess(s->log, s, LOG_DEBUG, "rcpt to <%s>", rcpt.addr);
+	return engine_continue(s);
+}
+
+enum gh_action engine_data(struct session *s)
+{
+	enum gh_action a;
+
+	if (engine_decided(s, &a))
+		return a;
+	if (s->msg.active && s->msg.nrcpts == 0 && s->msg.rcpts_rejected > 0) {
+		/* Every recipient was refused: the message is refused with the
+		 * last refusal. An MTA never gets here (it sends no DATA without
+		 * recipients); test mode does. */
+		s->msg.verdict = s->reply;
+		return engine_finish(s, s->reply.action);
+	}
+	return engine_continue(s);
+}
+
+enum gh_action engine_unknown(struct session *s, const char *command)
+{
+	enum gh_action a;
+
+	if (engine_decided(s, &a))
+		return a;
+	log_sess(s->log, s, LOG_DEBUG, "unknown command: %.80s", command ? command : "");
+	return engine_continue(s);
+}
+
+enum gh_action engine_header(struct session *s, const char *name,
+			     const char *value, size_t len)
+{
+	struct message *m = &s->msg;
+	const char *detail = NULL;
+	enum gh_action a;
+	int fault;
+
+	if (!m->active)
+		session_message_begin(s);
+	if (engine_decided(s, &a))
+		return a;
+	m->header_bytes += strlen(name) + len + 3;	/* name ": " value CRLF, roughly */
+	fault = sanity_header(s, name, value, len, &detail);
+	if (fault != SANITY_OK) {
+		log_sess(s->log, s, LOG_INFO, "header fault: %s", detail ? detail : "");
+		if (session_add_check(s, policy_fault_check_name(fault), "fail", detail) != GH_OK)
+			return engine_finish(s, engine_internal(s, GH_PH_HEADER, "out of memory"));
+		a = policy_fault(s, GH_PH_HEADER, fault, detail);
+		if (a != GH_ACT_CONTINUE)
+			return engine_finish(s, a);
+	}
+	if (session_add_header(s, name, value, len) != GH_OK)
+		return engine_finish(s, engine_internal(s, GH_PH_HEADER, "out of memory"));
+	return engine_continue(s);
+}
+
+enum gh_action engine_eoh(struct session *s)
+{
+	const char *detail = NULL;
+	enum gh_action a;
+	int fault;
+
+	if (!s->msg.active)
+		session_message_begin(s);
+	if (engine_decided(s, &a))
+		return a;
+	s->msg.eoh_seen = true;
+	fault = sanity_eoh(s, &detail);
+	if (session_add_check(s, "sanity.from", fault == SANITY_OK ? "pass" : "fail",
+			      fault == SANITY_OK ? NULL : "no From header") != GH_OK)
+		return engine_finish(s, engine_internal(s, GH_PH_EOH, "out of memory"));
+	if (fault != SANITY_OK)
+		return engine_finish(s, policy_fault(s, GH_PH_EOH, fault, detail));
+	return engine_continue(s);
+}
+
+enum gh_action engine_body(struct session *s, const unsigned char *chunk, size_t len)
+{
+	enum gh_action a;
+
+	if (!s->msg.active)
+		session_message_begin(s);
+	if (engine_decided(s, &a))
+		return a;
+	s->msg.body_bytes += len;
+	for (const unsigned char *p = chunk; (p = memchr(p, 0, len - (size_t)(p - chunk))) != NULL; p++) {
+		s->msg.body_nul_bytes++;
+		if ((size_t)(p - chunk) + 1 >= len)
+			break;
+	}
+	return engine_continue(s);
+}
+
+/* engine_status_edits - remove arriving copies of our status header (from
+ * the highest index down, so removing one does not renumber the next), then
+ * put ours on top */
+static int engine_status_edits(struct session *s)
+{
+	const char *name = s->cfg->status_header;
+	unsigned count = 0;
+	const char *value;
+
+	if (name == NULL || *name == '\0')
+		return GH_OK;
+	for (size_t i = 0; i < s->msg.nheaders; i++)
+		if (sanity_is_header(s->msg.headers[i].name, name))
+			count++;
+	for (unsigned idx = count; idx >= 1; idx--)
+		if (session_add_edit(s, HDR_REMOVE, name, NULL, idx) != GH_OK)
+			return GH_ERR_NOMEM;
+	value = arena_printf(s->msg_arena, "%s (gatehouse %s); session=%s",
+			     s->cfg->authserv_id, GH_VERSION, s->msg.id);
+	if (value == NULL)
+		return GH_ERR_NOMEM;
+	return session_add_edit(s, HDR_INSERT, name, value, 0);
+}
+
+enum gh_action engine_eom(struct session *s)
+{
+	struct message *m = &s->msg;
+	enum gh_action a;
+
+	if (!m->active)
+		session_message_begin(s);
+	if (engine_decided(s, &a))
+		return a;
+	if (!m->eoh_seen) {
+		/* Some MTAs skip EOH for a message without a body separator. */
+		a = engine_eoh(s);
+		if (verdict_is_final(a))
+			return a;
+	}
+	if (verdict_is_final(m->pending.action)) {
+		m->verdict = m->pending;
+		m->verdict.phase = GH_PH_EOM;
+		s->reply = m->verdict;
+	} else {
+		if (engine_status_edits(s) != GH_OK)
+			return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
+		memset(&m->verdict, 0, sizeof(m->verdict));
+		m->verdict.action = GH_ACT_ACCEPT;
+		m->verdict.phase = GH_PH_EOM;
+		s->reply = m->verdict;
+	}
+	return engine_finish(s, m->verdict.action);
+}
+
+void engine_abort(struct session *s)
+{
+	if (s->msg.active)
+		session_message_end(s, "abort");
+}

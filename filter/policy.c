@@ -1,0 +1,104 @@
+/*
+ * policy.c - findings to replies (see policy.h)
+ *
+ * The reply codes follow RFC 5321 and RFC 3463: syntax errors in an
+ * envelope address are 501 with 5.1.7 (sender) or 5.1.3 (recipient); too many
+ * recipients is 452 4.5.3 so the sender retries the rest; a malformed message
+ * is 550 5.6.0; an oversized header 552 5.3.4; a missing From is a policy
+ * refusal 550 5.7.1; our own failures are 451 4.3.0.
+ */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "config.h"
+#include "log.h"
+#include "policy.h"
+#include "session.h"
+
+struct policy_row {
+	const char *check;
+	enum gh_action action;
+	const char *code, *ecode, *text;
+	bool per_recipient;	/* refuses one recipient, not the message */
+};
+
+static const struct policy_row policy_rows[] = {
+	[FAULT_BAD_MAIL_FROM] = { "sanity.envelope_from", GH_ACT_REJECT, "501", "5.1.7",
+		"Bad sender address syntax", false },
+	[FAULT_BAD_RCPT] = { "sanity.envelope_rcpt", GH_ACT_REJECT, "501", "5.1.3",
+		"Bad recipient address syntax", true },
+	[FAULT_TOO_MANY_RCPTS] = { "sanity.recipients", GH_ACT_TEMPFAIL, "452", "4.5.3",
+		"Too many recipients in one transaction, send the rest later", true },
+	[FAULT_HEADER_NUL] = { "sanity.header", GH_ACT_REJECT, "550", "5.6.0",
+		"Message header contains a NUL byte", false },
+	[FAULT_HEADER_NAME] = { "sanity.header", GH_ACT_REJECT, "550", "5.6.0",
+		"Malformed header field name", false },
+	[FAULT_HEADER_LINE_LONG] = { "sanity.header", GH_ACT_REJECT, "550", "5.6.0",
+		"Header line too long (RFC 5322 section 2.1.1)", false },
+	[FAULT_TOO_MANY_HEADERS] = { "sanity.header", GH_ACT_REJECT, "552", "5.3.4",
+		"Too many header fields", false },
+	[FAULT_HEADERS_TOO_BIG] = { "sanity.header", GH_ACT_REJECT, "552", "5.3.4",
+		"Message header too large", false },
+	[FAULT_NO_FROM] = { "sanity.from", GH_ACT_REJECT, "550", "5.7.1",
+		"Message has no From header (RFC 5322 section 3.6)", false },
+	[FAULT_INTERNAL] = { "internal", GH_ACT_TEMPFAIL, "451", "4.3.0",
+		"Temporary local problem, please try again later", false },
+};
+
+const char *policy_fault_check_name(enum policy_fault fault)
+{
+	return policy_rows[fault].check;
+}
+
+/* policy_enabled - does the configuration turn this finding into a reply? */
+static bool policy_enabled(const struct config *c, enum policy_fault fault)
+{
+	switch (fault) {
+	case FAULT_BAD_MAIL_FROM:
+	case FAULT_BAD_RCPT:
+		return c->reject_bad_envelope;
+	case FAULT_NO_FROM:
+		return c->require_from;
+	case FAULT_INTERNAL:
+		return c->on_internal_error == CONFIG_ON_ERROR_TEMPFAIL;
+	default:
+		return true;	/* limits are disabled by raising them */
+	}
+}
+
+enum gh_action policy_fault(struct session *s, enum gh_phase phase,
+			    enum policy_fault fault, const char *detail)
+{
+	const struct policy_row *row = &policy_rows[fault];
+	const char *text = row->text;
+	struct verdict v;
+
+	if (!policy_enabled(s->cfg, fault)) {
+		log_sess(s->log, s, fault == FAULT_INTERNAL ? LOG_ERR : LOG_INFO,
+			 "%s: %s%s%s: recorded only (configuration)", row->check,
+			 row->text, detail ? ": " : "", detail ? detail : "");
+		return GH_ACT_CONTINUE;
+	}
+	if (detail != NULL) {
+		const char *t = arena_printf(s->msg_arena, "%s: %s", row->text, detail);
+
+		if (t != NULL)
+			text = t;
+	}
+	if (verdict_set(&v, s->msg_arena, row->action, phase, row->code, row->ecode,
+			text, row->check) != 0) {
+		/* Only out of memory gets here (the rows are valid): answer
+		 * with the static tempfail, which needs no memory. */
+		v.action = GH_ACT_TEMPFAIL;
+		v.phase = phase;
+		snprintf(v.smtp_code, sizeof(v.smtp_code), "451");
+		snprintf(v.enhanced_code, sizeof(v.enhanced_code), "4.3.0");
+		v.text = v.reason = policy_rows[FAULT_INTERNAL].text;
+		v.source = "internal";
+	}
+	s->reply = v;
+	if (!row->per_recipient && s->msg.active)
+		s->msg.verdict = v;
+	return v.action;
+}

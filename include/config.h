@@ -1,0 +1,106 @@
+/*
+ * config.h - the configuration snapshot: load, validate, share, swap
+ *
+ * One file in libconfuse syntax (`name = value`, # comments) describes the
+ * daemon. config_load() parses it against one table of directives (see
+ * config_table.c) which gives every directive its type, default, bounds and
+ * documentation; the same table prints the sample config and the man page
+ * section, so the three can never disagree.
+ *
+ * A loaded struct config is immutable and reference-counted. A connection
+ * takes a reference when a message starts and drops it when the message ends,
+ * so SIGHUP can build a new snapshot and swap it into the config_slot while
+ * older messages finish on the old one. A failed load returns NULL with every
+ * error as "FILE:LINE: message" and the running snapshot stays.
+ *
+ * Threads: config_ref/config_unref are atomic; a config_slot is a mutex-guarded
+ * pointer, read by every milter thread and written by the reload path.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <pthread.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/gatehouse/gatehouse.conf"
+
+enum config_on_error { CONFIG_ON_ERROR_TEMPFAIL, CONFIG_ON_ERROR_ACCEPT };
+
+/* Integer directives are all long, so the table can fill them uniformly. */
+struct config {
+	atomic_int refs;
+	char *path;		/* file it came from; "(defaults)" without one */
+	unsigned long generation; /* counts successful loads, for logs */
+
+	/* daemon */
+	char *socket;		/* "inet:PORT@HOST" or "unix:PATH" */
+	char *socket_owner;	/* user owning a unix socket; "" keeps root */
+	char *socket_group;	/* group of a unix socket; "" keeps root's */
+	int socket_mode;	/* permission bits of a unix socket */
+	char *user;		/* drop privileges to this user; "" = stay */
+	char *pid_file;		/* "" = none */
+	long drain_timeout_ms;	/* SIGTERM: how long in-flight connections may finish */
+	long milter_timeout_s;	/* libmilter I/O timeout towards the MTA */
+	long listen_backlog;
+
+	/* logging */
+	int log_level;		/* LOG_ERR .. LOG_DEBUG from <syslog.h> */
+	int log_facility;	/* LOG_MAIL, LOG_LOCAL0, ... */
+
+	/* identity */
+	char *authserv_id;	/* our name in added headers; default: host name */
+	char *status_header;	/* header added to passed mail; "" disables */
+
+	/* message sanity, the foundation's policy */
+	bool require_from;	/* no From header -> reject */
+	bool reject_bad_envelope;	/* syntactically invalid MAIL FROM / RCPT TO -> reject */
+	long max_header_line_octets;	/* one physical header line, RFC 5322 2.1.1 */
+	long max_headers;	/* header fields per message */
+	long max_header_bytes;	/* all header fields together */
+	long max_recipients;	/* RCPT beyond this is tempfailed (452 4.5.3); 0 = no limit */
+	int on_internal_error;	/* enum config_on_error */
+};
+
+struct config_errors {
+	char **lines;		/* "FILE:LINE: message", owned */
+	size_t n, cap;
+};
+
+/*
+ * config_load - parse PATH (NULL: built-in defaults only) into a new snapshot
+ * with one reference. On failure returns NULL and appends every error found to
+ * ERRS (the caller frees them with config_errors_clear).
+ */
+struct config *config_load(const char *path, struct config_errors *errs);
+/* config_ref - take another reference; returns C */
+struct config *config_ref(struct config *c);
+/* config_unref - drop a reference; the last one frees; accepts NULL */
+void config_unref(struct config *c);
+/* config_errors_clear - free the collected error lines */
+void config_errors_clear(struct config_errors *);
+
+/* config_print_sample - the sample config: every directive, its default and doc */
+void config_print_sample(FILE *fp);
+/* config_print_man - the DIRECTIVES section of gatehouse.conf(5), in roff */
+void config_print_man(FILE *fp);
+/* config_print_effective - every directive with the value C holds */
+void config_print_effective(FILE *fp, const struct config *c);
+
+/* config_slot: where the current snapshot lives */
+struct config_slot {
+	pthread_mutex_t lock;
+	struct config *current;
+};
+
+/* config_slot_init - take ownership of C's reference */
+void config_slot_init(struct config_slot *, struct config *c);
+/* config_slot_get - a new reference to the current snapshot */
+struct config *config_slot_get(struct config_slot *);
+/* config_slot_swap - install C (its reference moves in), drop the old one */
+void config_slot_swap(struct config_slot *, struct config *c);
+/* config_slot_destroy - drop the current snapshot */
+void config_slot_destroy(struct config_slot *);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * results.h - what the checks found, independent of what policy does with it
+ *
+ * One struct results per message gathers every check's outcome: SPF for HELO
+ * and MAIL FROM, DKIM per signature, DMARC, rule hits, and the foundation's
+ * sanity checks. Checks only write here; policy reads it to decide; the log
+ * summary, test mode's report and Authentication-Results read it to describe.
+ * Result words are RFC 8601's. AR_UNSET means the check did not run, which is
+ * reported as null (JSON) or "-" (log), never as "none".
+ *
+ * Memory: strings live in the message arena.
+ */
+#ifndef RESULTS_H
+#define RESULTS_H
+
+#include <stddef.h>
+
+enum ar_result {
+	AR_UNSET = 0, AR_PASS, AR_FAIL, AR_SOFTFAIL, AR_NEUTRAL, AR_NONE,
+	AR_TEMPERROR, AR_PERMERROR, AR_POLICY
+};
+
+/* ar_result_name - RFC 8601 word, or NULL for AR_UNSET */
+const char *ar_result_name(enum ar_result);
+
+struct spf_identity {
+	enum ar_result result;
+	const char *domain;
+};
+
+struct dkim_result {
+	enum ar_result result;
+	const char *domain, *selector, *algorithm, *reason;
+};
+
+struct dmarc_result {
+	enum ar_result result;
+	const char *from_domain, *policy, *disposition;
+};
+
+struct rule_hit {
+	const char *name, *action, *file;
+	unsigned line;
+};
+
+/* A sanity or housekeeping check: name, outcome word, and a detail line. */
+struct check_record {
+	const char *name;	/* "sanity.from" */
+	const char *result;	/* "pass", "fail", "skipped", ... */
+	const char *detail;	/* one human line, may be NULL */
+};
+
+struct results {
+	struct spf_identity spf_helo, spf_mailfrom;
+	struct dkim_result *dkim;
+	size_t ndkim, dkim_cap;
+	struct dmarc_result dmarc;
+	struct rule_hit *rules;
+	size_t nrules, rules_cap;
+	struct check_record *checks;
+	size_t nchecks, checks_cap;
+};
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * session.h - per-connection and per-message state
+ *
+ * A session is one MTA connection; it carries zero or more messages, one at
+ * a time. Connection data (client address, HELO) lives in the connection
+ * arena; everything about the current message (envelope, headers, results,
+ * header edits, verdict) lives in the message arena, which is emptied when
+ * the message ends by eom, abort, a final verdict or a new MAIL FROM, so
+ * every message starts clean.
+ *
+ * At each message start the session takes a fresh reference to the current
+ * configuration snapshot, so a reload applies from the next message on while
+ * a message in flight keeps the snapshot it began with.
+ *
+ * Threads: a session belongs to one connection; libmilter runs that
+ * connection's callbacks one at a time (possibly on different threads), so
+ * nothing here is locked.
+ */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "address.h"
+#include "results.h"
+#include "verdict.h"
+
+struct arena;
+struct config;
+struct config_slot;
+struct logger;
+
+#define SESSION_ID_MAX 32
+
+struct header_field {
+	const char *name;
+	const char *value;	/* as received: folding kept, no leading space */
+	size_t value_len;	/* may contain NUL bytes in test mode */
+};
+
+struct message {
+	bool active;		/* between MAIL FROM and its end */
+	unsigned seq;		/* 1 for the first message on the connection */
+	char id[SESSION_ID_MAX + 12];	/* session id + "." + seq */
+	const char *qid;	/* MTA queue id, once known */
+	const char *auth_login;	/* {auth_authen}, NULL when not authenticated */
+	struct address from;
+	bool from_parsed;
+	struct address *rcpts;	/* accepted recipients */
+	size_t nrcpts, rcpts_cap;
+	unsigned rcpts_rejected;	/* refused by us at RCPT */
+	unsigned rcpts_seen;		/* RCPT commands seen */
+	struct header_field *headers;
+	size_t nheaders, headers_cap;
+	size_t header_bytes;
+	bool eoh_seen;
+	uint64_t body_bytes;
+	unsigned body_nul_bytes;
+	struct hdr_edit *edits;
+	size_t nedits, edits_cap;
+	struct results results;
+	struct verdict verdict;	/* the message's verdict; CONTINUE until decided */
+	struct verdict pending;	/* a quarantine decided early, applied at eom */
+	struct timespec start;
+	const char *end_state;	/* "eom", "abort", "closed", "new-mail" */
+	bool logged;		/* summary written when the verdict was taken */
+};
+
+struct session {
+	char id[SESSION_ID_MAX];
+	struct arena *conn_arena;
+	struct arena *msg_arena;
+	struct config_slot *slot;	/* where fresh snapshots come from; NULL in tests */
+	struct config *cfg;		/* snapshot in use (one reference held) */
+	const struct logger *log;
+
+	const char *client_host;	/* name the MTA resolved, or "[ip]" */
+	const char *client_ip;		/* text form; "unknown" for local submissions */
+	const char *helo;
+	unsigned helo_count;
+	struct verdict conn_verdict;	/* decided at connect/helo: holds for every message */
+	struct verdict reply;		/* the answer to the callback being handled now */
+	bool internal_error;
+
+	unsigned msg_count;
+	struct message msg;
+};
+
+/*
+ * session_new - a session with id ID, configuration from SLOT (or, when SLOT
+ * is NULL, from CFG, whose reference moves into the session). NULL on OOM.
+ */
+struct session *session_new(const char *id, struct config_slot *slot,
+			    struct config *cfg, const struct logger *log);
+/* session_free - end any message and release everything; accepts NULL */
+void session_free(struct session *);
+
+/* session_message_begin - start a new message (ends one still active) */
+int session_message_begin(struct session *);
+/* session_message_end - log the summary and reset per-message state */
+void session_message_end(struct session *, const char *end_state);
+/* session_message_end_log - write the summary now (a verdict was taken) but
+ * keep the message's memory: the caller still needs its reply and edits */
+void session_message_end_log(struct session *);
+/* session_elapsed_ms - milliseconds since the current message began */
+long session_elapsed_ms(const struct session *);
+
+/* session_set_qid - remember the MTA's queue id for the current message */
+void session_set_qid(struct session *, const char *qid);
+
+/* Append to the current message; each returns 0 or GH_ERR_NOMEM. */
+int session_add_rcpt(struct session *, const struct address *);
+int session_add_header(struct session *, const char *name, const char *value,
+		       size_t value_len);
+int session_add_edit(struct session *, enum hdr_edit_op op, const char *name,
+		     const char *value, unsigned index);
+int session_add_check(struct session *, const char *name, const char *result,
+		      const char *detail);
+
+#endif
