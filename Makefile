@@ -79,7 +79,6 @@ docs-check: $(BUILD)/gatehouse
 	tests/docs-check.sh $(BUILD)/gatehouse
 
 docs: $(BUILD)/gatehouse
-	$(BUILD)/gatehouse -D sample > packaging/gatehouse.conf
 	tests/docs-check.sh $(BUILD)/gatehouse --write
 
 # Root-only: a private Postfix, smtp-sink and miltertest in a network namespace.
@@ -99,8 +98,10 @@ test: deps
 	$(MAKE) sanitize
 	$(MAKE) integration
 
-run: deps all
-	$(BUILD)/gatehouse -f
+# Sub-makes: pkg-config flags are read only after deps has installed the packages.
+run: deps
+	$(MAKE) all
+	$(BUILD)/gatehouse -f $(RUN_ARGS)
 
 install: $(BUILD)/gatehouse
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
@@ -109,6 +110,8 @@ install: $(BUILD)/gatehouse
 	install -m 0644 packaging/gatehouse.8 $(DESTDIR)$(MANDIR)/man8/gatehouse.8
 	install -m 0644 packaging/gatehouse.conf.5 $(DESTDIR)$(MANDIR)/man5/gatehouse.conf.5
 	install -m 0644 packaging/gatehouse.conf $(DESTDIR)$(SYSCONFDIR)/gatehouse/gatehouse.conf.sample
+	install -d $(DESTDIR)/lib/systemd/system
+	install -m 0644 packaging/gatehouse.service $(DESTDIR)/lib/systemd/system/gatehouse.service
 
 clean:
 	rm -rf build

@@ -1,0 +1,31 @@
+#!/bin/sh
+# install-deps.sh - install what gatehouse needs to build, test and run, from
+# Debian 12's packages, non-interactively. Postfix is preseeded to "No
+# configuration": no system Postfix is set up or started; the test suite runs
+# its own private instance.
+set -eu
+
+PACKAGES="build-essential pkg-config
+libmilter-dev libconfuse-dev libjansson-dev check libsubunit-dev
+libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libpsl-dev publicsuffix
+postfix swaks miltertest jq iproute2 util-linux procps"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing:$missing; run as root (or: sudo $0)" >&2
+	exit 1
+fi
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "install-deps: installed$missing"

@@ -1,0 +1,54 @@
+#!/bin/sh
+# docs-check.sh - the shipped sample config and the man page's DIRECTIVES
+# section must say exactly what the directive table in filter/config_table.c
+# says. With --write, regenerate them instead of checking.
+#   usage: tests/docs-check.sh BUILD/gatehouse [--write]
+set -eu
+bin=$1
+mode=${2:-check}
+root=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+"$bin" -D sample > "$tmp/sample"
+"$bin" -D man > "$tmp/man"
+# Splice the generated section between the markers of the man page template.
+awk -v gen="$tmp/man" '
+	/^\.\\" BEGIN DIRECTIVES/ { print; while ((getline l < gen) > 0) print l; skip = 1; next }
+	/^\.\\" END DIRECTIVES/ { skip = 0 }
+	!skip { print }
+' "$root/packaging/gatehouse.conf.5.in" > "$tmp/gatehouse.conf.5"
+
+if [ "$mode" = "--write" ]; then
+	cp "$tmp/sample" "$root/packaging/gatehouse.conf"
+	cp "$tmp/gatehouse.conf.5" "$root/packaging/gatehouse.conf.5"
+	echo "docs-check: regenerated packaging/gatehouse.conf and packaging/gatehouse.conf.5"
+	exit 0
+fi
+
+pass=0 fail=0
+check() { # name expected actual
+	if cmp -s "$2" "$3"; then
+		echo "ok - $1"; pass=$((pass + 1))
+	else
+		echo "not ok - $1 differs from the directive table (run: make docs)"
+		diff -u "$3" "$2" | head -20 || true
+		fail=$((fail + 1))
+	fi
+}
+check "packaging/gatehouse.conf" "$tmp/sample" "$root/packaging/gatehouse.conf"
+check "packaging/gatehouse.conf.5" "$tmp/gatehouse.conf.5" "$root/packaging/gatehouse.conf.5"
+# The sample must itself be a valid configuration.
+if "$bin" -n -c "$root/packaging/gatehouse.conf" >/dev/null; then
+	echo "ok - sample config is valid"; pass=$((pass + 1))
+else
+	echo "not ok - sample config does not pass gatehouse -n"; fail=$((fail + 1))
+fi
+# Every directive appears in the man page.
+for name in $(grep -E '^#[a-z_]+ = ' "$root/packaging/gatehouse.conf" | sed 's/^#\([a-z_]*\) =.*/\1/'); do
+	if ! grep -q "^\.B $(echo "$name" | sed 's/_/_/g')\$" "$root/packaging/gatehouse.conf.5"; then
+		echo "not ok - directive $name missing from gatehouse.conf.5"; fail=$((fail + 1))
+	fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
