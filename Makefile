@@ -45,7 +45,7 @@ UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check unit engine-tests test run deps install docs docs-check clean \
-        integration sanitize
+        integration sanitize fuzz-replay fuzz valgrind
 
 all: $(BUILD)/gatehouse
 
@@ -63,17 +63,53 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libgatehouse.a | $(B
 	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(BUILD)/libgatehouse.a $(PKG_LIBS) $(CHECK_LIBS)
 
-$(BUILD)/obj $(BUILD)/tests:
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
-# make check: unit tests, engine tests through test mode, shipped docs in sync.
-check: unit engine-tests docs-check
+# make check: unit tests, engine tests through test mode, fuzz corpora replayed,
+# shipped docs in sync.
+check: unit engine-tests fuzz-replay docs-check
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t; done
 
 engine-tests: $(BUILD)/gatehouse
 	tests/engine/run.sh $(BUILD)/gatehouse
+
+# Fuzz targets built with a plain driver (tests/fuzz/replay.c) so the stored
+# corpora run as regression tests under gcc and the sanitizers.
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY  := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_TARGETS))
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libgatehouse.a | $(BUILD)/fuzz
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c \
+		$(BUILD)/libgatehouse.a $(PKG_LIBS)
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		$(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t; done
+
+# Coverage-guided fuzzing with clang's libFuzzer (not part of the tests):
+#   make fuzz FUZZ=message FUZZ_SECONDS=300
+# New inputs land in tests/fuzz/corpus/$(FUZZ); commit the ones worth keeping.
+FUZZ ?= message
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) CC=clang BUILD=build/libfuzzer SANITIZER=address,undefined \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" build/libfuzzer/libgatehouse.a
+	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+		-o build/libfuzzer/fuzz_$(FUZZ) tests/fuzz/fuzz_$(FUZZ).c \
+		build/libfuzzer/libgatehouse.a $(PKG_LIBS)
+	build/libfuzzer/fuzz_$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		tests/fuzz/corpus/$(FUZZ)
+
+# valgrind over the unit tests and test mode (libmilter is not involved).
+valgrind: $(UNIT_BIN) $(BUILD)/gatehouse
+	@set -e; for t in $(UNIT_BIN); do \
+		CK_FORK=no valgrind -q --error-exitcode=99 --leak-check=full $$t; done
+	valgrind -q --error-exitcode=99 --leak-check=full $(BUILD)/gatehouse test \
+		--ip 192.0.2.1 --from a@example.org --rcpt b@example.net \
+		tests/fuzz/corpus/message/plain >/dev/null || [ $$? -ne 99 ]
 
 docs-check: $(BUILD)/gatehouse
 	tests/docs-check.sh $(BUILD)/gatehouse
