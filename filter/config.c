@@ -234,6 +234,94 @@ static char *config_default_authserv_id(void)
 	return strdup(host);
 }
 
+/*
+ * config_read_uncommented - PATH's text with every comment blanked out
+ * (newlines kept) in a malloc'd buffer of *LEN bytes; NULL with errno set.
+ *
+ * libconfuse 3.3 counts a one-line comment as three lines and a block
+ * comment as one too many, so every error after a comment named the wrong
+ * line. Without comments its count is right. The scan follows its lexer:
+ * outside quoted strings "#" and "//" run to the end of the line and a
+ * block comment to the first "*" "/"; in a string a backslash escapes the
+ * next character.
+ */
+static char *config_read_uncommented(const char *path, size_t *len)
+{
+	enum { CODE, DQ, SQ, LINE, BLOCK } st = CODE;
+	FILE *fp = fopen(path, "r");
+	struct strbuf sb;
+	char chunk[4096];
+	size_t n;
+	char *p;
+
+	if (fp == NULL)
+		return NULL;
+	strbuf_init(&sb);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		strbuf_append(&sb, chunk, n);
+	if (ferror(fp) || sb.failed) {
+		int e = ferror(fp) ? errno : ENOMEM;
+
+		fclose(fp);
+		strbuf_free(&sb);
+		errno = e;
+		return NULL;
+	}
+	fclose(fp);
+	strbuf_putc(&sb, '\0');	/* a buffer even for an empty file */
+	if (sb.failed) {
+		strbuf_free(&sb);
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = sb.data;
+	n = sb.len - 1;
+	for (size_t i = 0; i < n; i++) {
+		char next = p[i + 1];	/* the added NUL at the end */
+
+		switch (st) {
+		case CODE:
+			if (p[i] == '"')
+				st = DQ;
+			else if (p[i] == '\'')
+				st = SQ;
+			else if (p[i] == '#' || (p[i] == '/' && next == '/')) {
+				st = LINE;
+				p[i] = ' ';
+			} else if (p[i] == '/' && next == '*') {
+				st = BLOCK;
+				p[i++] = ' ';
+				p[i] = ' ';
+			}
+			break;
+		case DQ:
+		case SQ:
+			if (p[i] == '\\')
+				i++;
+			else if (p[i] == (st == DQ ? '"' : '\''))
+				st = CODE;
+			break;
+		case LINE:
+			if (p[i] == '\n')
+				st = CODE;
+			else
+				p[i] = ' ';
+			break;
+		case BLOCK:
+			if (p[i] == '*' && next == '/') {
+				p[i++] = ' ';
+				p[i] = ' ';
+				st = CODE;
+			} else if (p[i] != '\n') {
+				p[i] = ' ';
+			}
+			break;
+		}
+	}
+	*len = n;
+	return p;
+}
+
 struct config *config_load(const char *path, struct config_errors *errs)
 {
 	cfg_opt_t *opts = config_build_opts();
@@ -252,7 +340,9 @@ struct config *config_load(const char *path, struct config_errors *errs)
 	cfg_set_error_function(cfg, config_errfunc);
 	config_load_errors = errs;
 	if (path != NULL) {
-		FILE *fp = fopen(path, "r");
+		size_t len = 0;
+		char *text = config_read_uncommented(path, &len);
+		FILE *fp = text ? fmemopen(text, len, "r") : NULL;
 
 		if (fp == NULL) {
 			struct strbuf sb;
@@ -262,10 +352,16 @@ struct config *config_load(const char *path, struct config_errors *errs)
 			config_errors_add(errs, strbuf_cstr(&sb));
 			strbuf_free(&sb);
 			rc = CFG_FILE_ERROR;
+		} else if ((cfg->filename = strdup(path)) == NULL) {
+			config_errors_add(errs, "out of memory while loading the configuration");
+			rc = CFG_FILE_ERROR;
 		} else {
-			fclose(fp);
-			rc = cfg_parse(cfg, path);
+			/* cfg_free() frees cfg->filename */
+			rc = cfg_parse_fp(cfg, fp);
 		}
+		if (fp != NULL)
+			fclose(fp);
+		free(text);
 	} else {
 		/* Run the validators over the defaults too: a bad default is a bug. */
 		for (size_t i = 0; i < config_ndirectives; i++)
