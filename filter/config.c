@@ -27,6 +27,9 @@
  * It is set only for the duration of one cfg_parse() on the loading thread.
  */
 static _Thread_local struct config_errors *config_load_errors;
+/* Errors seen by the load in progress, counted even when they cannot be
+ * stored (no list, or out of memory): any error means no snapshot. */
+static _Thread_local size_t config_load_nerrors;
 
 static void config_errors_add(struct config_errors *e, const char *line)
 {
@@ -65,6 +68,7 @@ static void config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 	int n;
 	char *msg;
 
+	config_load_nerrors++;
 	va_copy(aq, ap);
 	n = vsnprintf(NULL, 0, fmt, aq);
 	va_end(aq);
@@ -339,6 +343,7 @@ struct config *config_load(const char *path, struct config_errors *errs)
 	}
 	cfg_set_error_function(cfg, config_errfunc);
 	config_load_errors = errs;
+	config_load_nerrors = 0;
 	if (path != NULL) {
 		size_t len = 0;
 		char *text = config_read_uncommented(path, &len);
@@ -368,7 +373,7 @@ struct config *config_load(const char *path, struct config_errors *errs)
 			config_validate(cfg, cfg_getopt(cfg, config_directives[i].name));
 	}
 	config_load_errors = NULL;
-	if (rc == CFG_SUCCESS && (errs == NULL || errs->n == before)) {
+	if (rc == CFG_SUCCESS && config_load_nerrors == 0) {
 		c = calloc(1, sizeof(*c));
 		if (c != NULL) {
 			atomic_init(&c->refs, 1);
