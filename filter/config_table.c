@@ -14,6 +14,7 @@
 #include "config.h"
 #include "config_table.h"
 #include "log.h"
+#include "verdict.h"
 
 static const char *const log_levels[] = { "err", "warning", "notice", "info", "debug", NULL };
 static const char *const log_facilities[] = {
@@ -21,6 +22,23 @@ static const char *const log_facilities[] = {
 	"local4", "local5", "local6", "local7", NULL
 };
 static const char *const on_error_words[] = { "tempfail", "accept", NULL };
+static const char *const fault_action_words[] = {
+	"reject", "tempfail", "quarantine", "discard", NULL
+};
+
+/* parse_fault_action - what to do with a message a sanity check refuses */
+static int parse_fault_action(const char *w)
+{
+	if (strcmp(w, "reject") == 0)
+		return GH_ACT_REJECT;
+	if (strcmp(w, "tempfail") == 0)
+		return GH_ACT_TEMPFAIL;
+	if (strcmp(w, "quarantine") == 0)
+		return GH_ACT_QUARANTINE;
+	if (strcmp(w, "discard") == 0)
+		return GH_ACT_DISCARD;
+	return -1;
+}
 
 static int parse_on_error(const char *w)
 {
@@ -142,8 +160,13 @@ const struct config_directive config_directives[] = {
 	  "removed first, so nobody downstream sees a forged one. Empty: add none." },
 	{ "require_from", CDIR_BOOL, "yes", 0, 0, NULL, NULL, NULL,
 	  OFF(require_from), "sanity",
-	  "Reject (550 5.7.1) a message without a From header. RFC 5322 requires one, and "
-	  "without it no sender domain can be checked." },
+	  "Refuse a message without a From header (see require_from_action). RFC 5322 "
+	  "requires one, and without it no author domain can be checked." },
+	{ "require_from_action", CDIR_CHOICE, "reject", 0, 0, fault_action_words,
+	  parse_fault_action, NULL, OFF(require_from_action), "sanity",
+	  "What require_from does: reject (550 5.7.1), tempfail (451 4.7.1), quarantine "
+	  "(accept into the MTA's hold queue for a person to look at) or discard (accept "
+	  "and drop silently)." },
 	{ "reject_bad_envelope", CDIR_BOOL, "yes", 0, 0, NULL, NULL, NULL,
 	  OFF(reject_bad_envelope), "sanity",
 	  "Reject a MAIL FROM (501 5.1.7) or RCPT TO (501 5.1.3) whose address does not "

@@ -282,13 +282,15 @@ enum gh_action engine_eom(struct session *s)
 		if (verdict_is_final(a))
 			return a;
 	}
+	/* A held message gets the same header edits: it is delivered as is
+	 * when someone releases it. */
+	if (engine_status_edits(s) != GH_OK)
+		return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
 	if (verdict_is_final(m->pending.action)) {
 		m->verdict = m->pending;
 		m->verdict.phase = GH_PH_EOM;
 		s->reply = m->verdict;
 	} else {
-		if (engine_status_edits(s) != GH_OK)
-			return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
 		memset(&m->verdict, 0, sizeof(m->verdict));
 		m->verdict.action = GH_ACT_ACCEPT;
 		m->verdict.phase = GH_PH_EOM;

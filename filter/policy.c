@@ -9,6 +9,7 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "arena.h"
 #include "config.h"
@@ -67,11 +68,21 @@ static bool policy_enabled(const struct config *c, enum policy_fault fault)
 	}
 }
 
+/* policy_action - the row's action, unless the configuration overrides it */
+static enum gh_action policy_action(const struct config *c, enum policy_fault fault)
+{
+	if (fault == FAULT_NO_FROM)
+		return (enum gh_action)c->require_from_action;
+	return policy_rows[fault].action;
+}
+
 enum gh_action policy_fault(struct session *s, enum gh_phase phase,
 			    enum policy_fault fault, const char *detail)
 {
 	const struct policy_row *row = &policy_rows[fault];
-	const char *text = row->text;
+	enum gh_action action = policy_action(s->cfg, fault);
+	const char *text = row->text, *code = row->code, *ecode = row->ecode;
+	char ecode4[sizeof(((struct verdict *)0)->enhanced_code)];
 	struct verdict v;
 
 	if (!policy_enabled(s->cfg, fault)) {
@@ -86,8 +97,14 @@ enum gh_action policy_fault(struct session *s, enum gh_phase phase,
 		if (t != NULL)
 			text = t;
 	}
-	if (verdict_set(&v, s->msg_arena, row->action, phase, row->code, row->ecode,
-			text, row->check) != 0) {
+	if (action == GH_ACT_TEMPFAIL && code[0] == '5') {
+		/* Configured to tempfail what is normally refused: same
+		 * subject and detail, transient class (RFC 3463). */
+		snprintf(ecode4, sizeof(ecode4), "4%s", ecode + 1);
+		code = "451";
+		ecode = ecode4;
+	}
+	if (verdict_set(&v, s->msg_arena, action, phase, code, ecode, text, row->check) != 0) {
 		/* Only out of memory gets here (the rows are valid): answer
 		 * with the static tempfail, which needs no memory. */
 		v.action = GH_ACT_TEMPFAIL;
@@ -96,6 +113,13 @@ enum gh_action policy_fault(struct session *s, enum gh_phase phase,
 		snprintf(v.enhanced_code, sizeof(v.enhanced_code), "4.3.0");
 		v.text = v.reason = policy_rows[FAULT_INTERNAL].text;
 		v.source = "internal";
+	}
+	if (v.action == GH_ACT_QUARANTINE && s->msg.active) {
+		/* The MTA can hold a message only at end of message: remember
+		 * the decision and go on; engine_eom applies it. */
+		s->msg.pending = v;
+		memset(&s->reply, 0, sizeof(s->reply));
+		return GH_ACT_CONTINUE;
 	}
 	s->reply = v;
 	if (!row->per_recipient && s->msg.active)

@@ -54,7 +54,8 @@ struct config {
 	char *status_header;	/* header added to passed mail; "" disables */
 
 	/* message sanity, the foundation's policy */
-	bool require_from;	/* no From header -> reject */
+	bool require_from;	/* no From header -> require_from_action */
+	int require_from_action;	/* enum gh_action: reject, tempfail, quarantine, discard */
 	bool reject_bad_envelope;	/* syntactically invalid MAIL FROM / RCPT TO -> reject */
 	long max_header_line_octets;	/* one physical header line, RFC 5322 2.1.1 */
 	long max_headers;	/* header fields per message */
