@@ -282,8 +282,11 @@ int main(int argc, char **argv)
 		 o.verbose ? LOG_DEBUG : c->log_level, c->log_facility);
 	if (milter_open(&d) != 0)
 		return EX_UNAVAILABLE;
-	if (main_drop_privileges(&d, c->user) != 0 || main_write_pid(&d, c->pid_file) != 0)
+	/* The pid file first: the user we switch to usually cannot write /run. */
+	if (main_write_pid(&d, c->pid_file) != 0 || main_drop_privileges(&d, c->user) != 0)
 		return EX_NOPERM;
+	if (geteuid() == 0)
+		log_msg(&d.log, LOG_WARNING, "running as root: set 'user' to drop privileges");
 	rc = main_serve(&d, c);
 	/* libmilter's threads may still be winding down: leave without running
 	 * exit handlers under them. The socket file and pid file go first. */
