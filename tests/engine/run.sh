@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# tests/engine/run.sh - engine tests through the real binary's test mode
+#
+# usage: tests/engine/run.sh path/to/gatehouse
+#
+# Each case runs `gatehouse test --json` on a message from tests/data (or one
+# generated here, for bytes a text file cannot hold well: NUL, very long
+# lines) and asserts, with jq, the exit status, the verdict's action, SMTP
+# code, enhanced code and phase, and case-specific keys of the report. Every
+# case runs with tests/data/defaults.conf (or another -c file) so a config in
+# /etc cannot change the outcome. Prints "ok - NAME" or "not ok - NAME" per
+# case and ends with "N passed, M failed"; exits 1 when anything failed.
+set -u
+
+GH=${1:?usage: $0 path/to/gatehouse}
+HERE=$(cd "$(dirname "$0")" && pwd)
+DATA=$(cd "$HERE/../data" && pwd)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-engine.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+command -v jq >/dev/null || { echo "not ok - jq is needed for the engine tests"; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$GH" ] || { echo "not ok - $GH is not an executable"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); echo "ok - $1"; }
+fail() {
+	failed=$((failed + 1))
+	echo "not ok - $1"
+	shift
+	for line in "$@"; do echo "#   $line"; done
+}
+
+# has_opt OPT ARGS... - is OPT among ARGS?
+has_opt() {
+	local opt=$1 a
+	shift
+	for a in "$@"; do [ "$a" = "$opt" ] && return 0; done
+	return 1
+}
+
+# t NAME EXIT ACTION CODE ECODE PHASE FILE [GATEHOUSE-ARGS...] [-- JQ-EXPR]
+#   Runs test mode on FILE (in tests/data, or an absolute path) with the
+#   default envelope, overridden by any --ip/--helo/--from/--rcpt/-c in
+#   GATEHOUSE-ARGS, and checks the exit status, the verdict (CODE and ECODE
+#   "-" mean null) and JQ-EXPR, which must be true for the report.
+t() {
+	local name=$1 want_rc=$2 action=$3 code=$4 ecode=$5 phase=$6 file=$7
+	shift 7
+	local args=() expr="true" rc out="$TMP/out.json" err="$TMP/err.txt" jcode jecode
+	while [ $# -gt 0 ]; do
+		if [ "$1" = "--" ]; then
+			expr=$2
+			break
+		fi
+		args+=("$1")
+		shift
+	done
+	case $file in /* | -) ;; *) file="$DATA/$file" ;; esac
+	has_opt -c "${args[@]+"${args[@]}"}" || args+=(-c "$DATA/defaults.conf")
+	has_opt --ip "${args[@]+"${args[@]}"}" || args+=(--ip 192.0.2.1)
+	has_opt --helo "${args[@]+"${args[@]}"}" || args+=(--helo mx.example.org)
+	has_opt --from "${args[@]+"${args[@]}"}" || args+=(--from sender@example.org)
+	has_opt --rcpt "${args[@]+"${args[@]}"}" || args+=(--rcpt rcpt@example.net)
+
+	"$GH" test --json "${args[@]}" "$file" >"$out" 2>"$err"
+	rc=$?
+	if [ "$rc" != "$want_rc" ]; then
+		fail "$name" "exit $rc, want $want_rc" "stderr: $(head -c 400 "$err")"
+		return
+	fi
+	if ! jq -e 'type == "object"' "$out" >/dev/null 2>&1; then
+		fail "$name" "output is not one JSON object: $(head -c 200 "$out")"
+		return
+	fi
+	[ "$code" = "-" ] && jcode=null || jcode="\"$code\""
+	[ "$ecode" = "-" ] && jecode=null || jecode="\"$ecode\""
+	if ! jq -e ".verdict.action == \"$action\" and .verdict.smtp_code == $jcode and
+		   .verdict.enhanced_code == $jecode and .verdict.phase == \"$phase\"" \
+		"$out" >/dev/null; then
+		fail "$name" "verdict $(jq -c .verdict "$out")" \
+			"want action=$action smtp_code=$code enhanced_code=$ecode phase=$phase"
+		return
+	fi
+	if ! jq -e "$expr" "$out" >/dev/null 2>"$err"; then
+		fail "$name" "jq: $expr" "$(cat "$err")" "report: $(jq -c '{checks, headers_added, headers_removed, envelope, size}' "$out")"
+		return
+	fi
+	pass "$name"
+}
+
+# u NAME EXIT ARGS... [-- STDERR-FRAGMENT]
+#   Runs `gatehouse test ARGS...` with nothing else added (usage and input
+#   errors) and checks the exit status and, if given, a fragment of stderr.
+u() {
+	local name=$1 want_rc=$2 args=() frag="" rc
+	shift 2
+	while [ $# -gt 0 ]; do
+		if [ "$1" = "--" ]; then
+			frag=$2
+			break
+		fi
+		args+=("$1")
+		shift
+	done
+	"$GH" test "${args[@]}" </dev/null >"$TMP/out.txt" 2>"$TMP/err.txt"
+	rc=$?
+	if [ "$rc" != "$want_rc" ]; then
+		fail "$name" "exit $rc, want $want_rc" "stderr: $(head -c 400 "$TMP/err.txt")"
+	elif [ -n "$frag" ] && ! grep -qF -- "$frag" "$TMP/err.txt"; then
+		fail "$name" "stderr lacks '$frag'" "stderr: $(head -c 400 "$TMP/err.txt")"
+	else
+		pass "$name"
+	fi
+}
+
+# Messages whose bytes are made here.
+gen() { printf '%s' "$TMP/$1"; }
+x_times() { head -c "$1" /dev/zero | tr '\0' x; }
+{ printf 'From: Sender <sender@example.org>\nSubject: '; x_times 989; printf '\n\nbody\n'; } >"$(gen line-998.eml)"
+{ printf 'From: Sender <sender@example.org>\nSubject: '; x_times 990; printf '\n\nbody\n'; } >"$(gen line-999.eml)"
+{ printf 'From: Sender <sender@example.org>\nX-Long: '; x_times 5000; printf '\n\nbody\n'; } >"$(gen line-5000.eml)"
+{ printf 'From: Sender <sender@example.org>\nSubject: folded'; for i in 1 2 3 4 5 6 7 8 9 10; do printf '\n\t'; x_times 900; done; printf '\n\nbody\n'; } >"$(gen folded-long.eml)"
+{ printf 'From: Sender <sender@example.org>\nSubject: short\n\t'; x_times 999; printf '\n\nbody\n'; } >"$(gen folded-one-long.eml)"
+printf 'From: Sender <sender@example.org>\nSubject: a NUL \0 here\n\nbody\n' >"$(gen header-nul.eml)"
+printf 'From: Sender <sender@example.org>\nSubject: clean\n\nbody with a NUL \0 byte\n' >"$(gen body-nul.eml)"
+: >"$(gen empty.eml)"
+{ printf 'From: Sender <sender@example.org>\n'; for i in $(seq 1 10); do printf 'X-Field-%d: v\n' "$i"; done; printf '\nbody\n'; } >"$(gen eleven-fields.eml)"
+{ printf 'From: Sender <sender@example.org>\n'; for i in $(seq 1 9); do printf 'X-Field-%d: v\n' "$i"; done; printf '\nbody\n'; } >"$(gen ten-fields.eml)"
+{ printf 'From: Sender <sender@example.org>\n'; for i in $(seq 1 900); do printf 'Received: from host%d.example by relay.example with ESMTP id %08d for <rcpt@example.net>\n' "$i" "$i"; done; printf '\nbody\n'; } >"$(gen big-header.eml)"
+
+ADDED_OURS='(.headers_added | length) == 1 and .headers_added[0].name == "X-Gatehouse" and .headers_added[0].position == 0 and (.headers_added[0].value | test("session=test\\.1$"))'
+NO_EDITS='.headers_added == [] and .headers_removed == [] and .headers_changed == []'
+CHECK() { printf 'any(.checks[]; .name == "%s" and .result == "%s")' "$1" "$2"; }
+
+#  name                                  exit action     code  ecode  phase  file                       [args] [-- jq]
+t "plain message accepted"               0 accept     -     -      eom    plain.eml                  -- "$ADDED_OURS and .headers_removed == [] and $(CHECK sanity.from pass)"
+t "multipart message accepted"           0 accept     -     -      eom    multipart.eml              -- "$ADDED_OURS and .size.body_bytes > 500"
+t "forged X-Gatehouse removed"           0 accept     -     -      eom    forged-status.eml          -- "$ADDED_OURS and .headers_removed == [{\"name\":\"X-Gatehouse\",\"index\":2},{\"name\":\"X-Gatehouse\",\"index\":1}]"
+t "no status header when disabled"       0 accept     -     -      eom    forged-status.eml          -c "$DATA/no-status-header.conf" -- "$NO_EDITS"
+t "no From refused at eoh"               1 reject     550   5.7.1  eoh    no-from.eml                -- "$NO_EDITS and .verdict.by == \"sanity.from\" and $(CHECK sanity.from fail)"
+t "no From allowed by config"            0 accept     -     -      eom    no-from.eml                -c "$DATA/no-from-allowed.conf" -- "$ADDED_OURS and $(CHECK sanity.from fail)"
+t "no From quarantined by config"        4 quarantine -     -      eom    no-from.eml                -c "$DATA/no-from-quarantine.conf" -- "$(CHECK sanity.from fail)"
+t "no From discarded by config"          3 discard    -     -      eoh    no-from.eml                -c "$DATA/no-from-discard.conf" -- "$NO_EDITS"
+t "no headers at all"                    1 reject     550   5.7.1  eoh    no-headers.eml             -- ".size.header_bytes == 0"
+t "empty file"                           1 reject     550   5.7.1  eoh    "$(gen empty.eml)"         -- ".size.header_bytes == 0 and .size.body_bytes == 0"
+t "line without colon ends header"       0 accept     -     -      eom    header-end-no-colon.eml    -- "$ADDED_OURS and $(CHECK input.header_end warn) and $(CHECK sanity.from pass)"
+t "line without colon before From"       1 reject     550   5.7.1  eoh    no-colon-before-from.eml   -- "$(CHECK input.header_end warn) and $(CHECK sanity.from fail)"
+t "header line of 998 octets"            0 accept     -     -      eom    "$(gen line-998.eml)"      -- "$ADDED_OURS"
+t "header line of 999 octets"            1 reject     550   5.6.0  header "$(gen line-999.eml)"      -- "$NO_EDITS and .verdict.by == \"sanity.header\" and (.verdict.text | test(\"999\"))"
+t "header line of 5000 octets"           1 reject     550   5.6.0  header "$(gen line-5000.eml)"
+t "folded header, every line short"      0 accept     -     -      eom    "$(gen folded-long.eml)"   -- "$ADDED_OURS"
+t "folded header, one line long"         1 reject     550   5.6.0  header "$(gen folded-one-long.eml)"
+t "NUL byte in a header"                 1 reject     550   5.6.0  header "$(gen header-nul.eml)"    -- "$NO_EDITS and (.verdict.text | test(\"NUL\")) and $(CHECK sanity.header fail)"
+t "NUL byte in the body"                 0 accept     -     -      eom    "$(gen body-nul.eml)"      -- "$ADDED_OURS"
+t "ten header fields, max_headers 10"    0 accept     -     -      eom    "$(gen ten-fields.eml)"    -c "$DATA/max-headers.conf"
+t "eleven header fields, max_headers 10" 1 reject     552   5.3.4  header "$(gen eleven-fields.eml)" -c "$DATA/max-headers.conf"
+t "header over 64 KiB, max 1 MiB ok"     0 accept     -     -      eom    "$(gen big-header.eml)"    -- ".size.header_bytes > 65536"
+t "body of 0 bytes"                      0 accept     -     -      eom    empty-body.eml             -- "$ADDED_OURS and .size.body_bytes == 0"
+t "CRLF file"                            0 accept     -     -      eom    crlf.eml                   -- "$ADDED_OURS and .size.body_bytes == 22"
+t "mbox From line skipped"               0 accept     -     -      eom    mbox.eml                   -- "$ADDED_OURS and $(CHECK sanity.from pass) and (.checks | length) == 1"
+t "message on standard input"            0 accept     -     -      eom    -                          -- "$ADDED_OURS" <"$DATA/plain.eml"
+t "malformed --from"                     1 reject     501   5.1.7  mail   plain.eml                  --from 'sender@' -- "$NO_EDITS and .verdict.by == \"sanity.envelope_from\" and .envelope.from == null"
+t "--from with unbalanced bracket"       1 reject     501   5.1.7  mail   plain.eml                  --from '<sender@example.org' -- "$NO_EDITS"
+t "null sender accepted"                 0 accept     -     -      eom    plain.eml                  --from '<>' -- "$ADDED_OURS and .envelope.from == \"\""
+t "malformed --rcpt"                     1 reject     501   5.1.3  rcpt   plain.eml                  --rcpt 'rcpt@' -- "$NO_EDITS and .envelope.rcpts[0].action == \"reject\""
+t "--rcpt without domain"                1 reject     501   5.1.3  rcpt   plain.eml                  --rcpt 'rcpt' -- "$NO_EDITS"
+t "--rcpt postmaster without domain"     0 accept     -     -      eom    plain.eml                  --rcpt postmaster -- ".envelope.rcpts[0].action == \"accept\""
+t "two --rcpt, one bad"                  0 accept     -     -      eom    plain.eml                  --rcpt good@example.net --rcpt 'bad@@example.net' -- "$ADDED_OURS and .envelope.rcpts[0].action == \"accept\" and .envelope.rcpts[0].smtp_code == null and .envelope.rcpts[1].action == \"reject\" and .envelope.rcpts[1].smtp_code == \"501\" and .envelope.rcpts[1].enhanced_code == \"5.1.3\""
+t "three --rcpt, max_recipients 2"       0 accept     -     -      eom    plain.eml                  -c "$DATA/max-recipients.conf" --rcpt a@example.net --rcpt b@example.net --rcpt c@example.net -- "[.envelope.rcpts[].action] == [\"accept\",\"accept\",\"tempfail\"] and .envelope.rcpts[2].smtp_code == \"452\" and .envelope.rcpts[2].enhanced_code == \"4.5.3\""
+t "envelope in the report"               0 accept     -     -      eom    plain.eml                  --ip 2001:db8::25 --host mx.example.org --helo helo.example.org --auth alice --qid 4BxYz1234 -- ".envelope.ip == \"2001:db8::25\" and .envelope.host == \"mx.example.org\" and .envelope.helo == \"helo.example.org\" and .envelope.auth == \"alice\" and .envelope.from == \"sender@example.org\" and .envelope.rcpts[0].address == \"rcpt@example.net\""
+t "JSON report has every key"            0 accept     -     -      eom    plain.eml                  -- "(keys | contains([\"session\",\"verdict\",\"envelope\",\"spf\",\"dkim\",\"dmarc\",\"rules\",\"checks\",\"headers_added\",\"headers_removed\",\"headers_changed\",\"size\"])) and (.verdict | keys | contains([\"action\",\"smtp_code\",\"enhanced_code\",\"text\",\"phase\",\"by\"])) and (.spf.helo | has(\"result\")) and (.spf.mailfrom | has(\"result\")) and (.dkim | type == \"array\") and (.dmarc | has(\"result\")) and (.rules | type == \"array\") and (.headers_added | type == \"array\") and (.headers_removed | type == \"array\") and (.checks[0] | keys == [\"detail\",\"name\",\"result\"]) and .session == \"test.1\""
+t "checks that did not run are null"     0 accept     -     -      eom    plain.eml                  -- ".spf.helo.result == null and .spf.mailfrom.result == null and .dmarc.result == null and .dkim == [] and .rules == []"
+
+#  name                                  exit args...
+u "missing --rcpt"                       64 --ip 192.0.2.1 --from sender@example.org -c "$DATA/defaults.conf" "$DATA/plain.eml" -- "--rcpt"
+u "missing --from"                       64 --ip 192.0.2.1 --rcpt rcpt@example.net -c "$DATA/defaults.conf" "$DATA/plain.eml"
+u "missing --ip"                         64 --from sender@example.org --rcpt rcpt@example.net -c "$DATA/defaults.conf" "$DATA/plain.eml"
+u "bad --ip"                             64 --ip 192.0.2.300 --from sender@example.org --rcpt rcpt@example.net -c "$DATA/defaults.conf" "$DATA/plain.eml" -- "192.0.2.300"
+u "host name as --ip"                    64 --ip mx.example.org --from sender@example.org --rcpt rcpt@example.net -c "$DATA/defaults.conf" "$DATA/plain.eml"
+u "unknown option"                       64 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net --no-such-option "$DATA/plain.eml"
+u "two message files"                    64 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net -c "$DATA/defaults.conf" "$DATA/plain.eml" "$DATA/plain.eml"
+u "missing message file"                 66 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net -c "$DATA/defaults.conf" "$TMP/no-such.eml" -- "no-such.eml"
+u "bad -c config"                        78 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net -c "$DATA/bad-config.conf" "$DATA/plain.eml" -- "bad-config.conf:4: max_headers"
+u "missing -c config"                    78 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net -c "$TMP/no-such.conf" "$DATA/plain.eml" -- "no-such.conf"
+u "directory as -c config"               78 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net -c "$TMP" "$DATA/plain.eml"
+
+# The text report (no --json) carries the same verdict.
+if "$GH" test -c "$DATA/defaults.conf" --ip 192.0.2.1 --from sender@example.org \
+	--rcpt rcpt@example.net "$DATA/no-from.eml" >"$TMP/out.txt" 2>&1; then
+	fail "text report" "exit 0 for a message without From"
+elif grep -q '^verdict   reject 550 5.7.1 .*(phase eoh)$' "$TMP/out.txt"; then
+	pass "text report"
+else
+	fail "text report" "$(tail -n 3 "$TMP/out.txt")"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
