@@ -185,7 +185,9 @@ static int testmode_run(struct session *s, const struct testmode_opts *o, FILE *
 			session_set_qid(s, o->qid);
 	}
 	free(from);
-	for (size_t i = 0; !verdict_is_final(a) && i < o->nrcpts; i++) {
+	/* Every RCPT goes to the engine, even after a decision: it answers
+	 * each with that decision, and the report shows it for each. */
+	for (size_t i = 0; i < o->nrcpts; i++) {
 		char *rcpt = bracketed(o->rcpts[i]);
 		const char *rargv[2] = { rcpt, NULL };
 		enum gh_action ra;
