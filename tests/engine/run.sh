@@ -162,6 +162,7 @@ t "CRLF file"                            0 accept     -     -      eom    crlf.e
 t "mbox From line skipped"               0 accept     -     -      eom    mbox.eml                   -- "$ADDED_OURS and $(CHECK sanity.from pass) and (.checks | length) == 1"
 t "message on standard input"            0 accept     -     -      eom    -                          -- "$ADDED_OURS" <"$DATA/plain.eml"
 t "malformed --from"                     1 reject     501   5.1.7  mail   plain.eml                  --from 'sender@' -- "$NO_EDITS and .verdict.by == \"sanity.envelope_from\" and .envelope.from == null"
+t "malformed --from, rcpts refused too"  1 reject     501   5.1.7  mail   plain.eml                  --from 'sender@' --rcpt a@example.net --rcpt b@example.net -- "[.envelope.rcpts[] | .address, .action, .smtp_code, .enhanced_code] == [\"a@example.net\",\"reject\",\"501\",\"5.1.7\",\"b@example.net\",\"reject\",\"501\",\"5.1.7\"]"
 t "--from with unbalanced bracket"       1 reject     501   5.1.7  mail   plain.eml                  --from '<sender@example.org' -- "$NO_EDITS"
 t "null sender accepted"                 0 accept     -     -      eom    plain.eml                  --from '<>' -- "$ADDED_OURS and .envelope.from == \"\""
 t "malformed --rcpt"                     1 reject     501   5.1.3  rcpt   plain.eml                  --rcpt 'rcpt@' -- "$NO_EDITS and .envelope.rcpts[0].action == \"reject\""
