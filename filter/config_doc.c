@@ -124,6 +124,19 @@ void config_print_man(FILE *fp)
 	}
 }
 
+/* print_quoted - S as a double-quoted config string that reads back as S:
+ * libconfuse takes a backslash as an escape and "${" as a variable */
+static void print_quoted(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\' || *s == '$')
+			fputc('\\', fp);
+		fputc(*s, fp);
+	}
+	fputs("\"\n", fp);
+}
+
 void config_print_effective(FILE *fp, const struct config *c)
 {
 	fprintf(fp, "# effective configuration from %s\n", c->path);
@@ -134,7 +147,7 @@ void config_print_effective(FILE *fp, const struct config *c)
 		fprintf(fp, "%s = ", d->name);
 		switch (d->type) {
 		case CDIR_STR:
-			fprintf(fp, "\"%s\"\n", *(char *const *)field);
+			print_quoted(fp, *(char *const *)field);
 			break;
 		case CDIR_INT:
 			fprintf(fp, "%ld\n", *(const long *)field);
