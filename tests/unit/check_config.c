@@ -584,7 +584,8 @@ START_TEST(config_effective_reloads)
 	FILE *fp;
 	struct config *c = unit_config_ok("socket = \"unix:/run/g.sock\"\nsocket_mode = \"0640\"\n"
 					  "log_facility = local5\nrequire_from = no\n"
-					  "max_recipients = 7\nauthserv_id = \"mx.example\"\n");
+					  "max_recipients = 7\n"
+					  "authserv_id = \"mx\\\\a\\\"b\\${HOME}#c//d\"\n");
 	struct config *again;
 
 	/* what -n prints is itself a config that loads to the same values */
@@ -612,6 +613,9 @@ START_TEST(config_effective_reloads)
 		}
 	}
 	ck_assert_int_eq(again->socket_mode, 0640);
+	ck_assert_str_eq(c->authserv_id, "mx\\a\"b${HOME}#c//d");
+	/* quotes, backslashes and "${" come back as they were */
+	ck_assert_str_eq(again->authserv_id, "mx\\a\"b${HOME}#c//d");
 	config_unref(again);
 	config_unref(c);
 	free(eff);
