@@ -175,7 +175,7 @@ START_TEST(address_empty_allowed_is_null)
 }
 END_TEST
 
-/* address_label - N copies of C */
+/* address_repeat - N copies of C, NUL-terminated, in the arena */
 static char *address_repeat(struct arena *a, char c, size_t n)
 {
 	char *s = arena_alloc(a, n + 1);

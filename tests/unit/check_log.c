@@ -91,13 +91,19 @@ END_TEST
 
 START_TEST(log_sink_none_and_null)
 {
-	struct logger log;
+	struct unit_log ul;
 
-	/* nothing to check but that these neither crash nor write */
-	unit_log_none(&log);
-	log_msg(&log, LOG_ERR, "to nowhere");
+	/* a NONE sink writes nothing, even with a stream at hand */
+	unit_log_open(&ul, LOG_DEBUG);
+	ul.log.sink = LOG_SINK_NONE;
+	log_msg(&ul.log, LOG_ERR, "to nowhere");
+	ck_assert_str_eq(unit_log_text(&ul), "");
+	ul.log.sink = LOG_SINK_STDERR;
+	log_msg(&ul.log, LOG_ERR, "somewhere");
+	ck_assert_ptr_nonnull(strstr(unit_log_text(&ul), "somewhere"));
+	/* no logger at all is allowed */
 	log_msg(NULL, LOG_ERR, "no logger");
-	ck_assert_int_eq(log.sink, LOG_SINK_NONE);
+	unit_log_close(&ul);
 }
 END_TEST
 
