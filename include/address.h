@@ -11,7 +11,9 @@
  *
  * Bounds: a domain over 255 octets or a label over 63 is malformed; a whole
  * path over ADDRESS_MAX_PATH octets is refused, because RFC 5321 limits paths
- * to 256 and no real sender needs twice that.
+ * to 256 and no real sender needs twice that. Local parts up to 256 octets
+ * are accepted although RFC 5321 says 64: VERP and SRS senders exceed 64,
+ * and refusing them would bounce real mail for no gain in safety.
  * Memory: the strings in struct address live in the arena passed in.
  */
 #ifndef ADDRESS_H

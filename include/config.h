@@ -8,9 +8,10 @@
  * section, so the three can never disagree.
  *
  * A loaded struct config is immutable and reference-counted. A connection
- * takes a reference when a message starts and drops it when the message ends,
- * so SIGHUP can build a new snapshot and swap it into the config_slot while
- * older messages finish on the old one. A failed load returns NULL with every
+ * holds one reference, exchanged for the current snapshot whenever a message
+ * starts (and dropped at close), so SIGHUP can build a new snapshot and swap
+ * it into the config_slot while older messages finish on the old one. An idle
+ * connection keeps its snapshot alive until its next message or its close. A failed load returns NULL with every
  * error as "FILE:LINE: message" and the running snapshot stays.
  *
  * Threads: config_ref/config_unref are atomic; a config_slot is a mutex-guarded
