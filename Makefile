@@ -9,7 +9,7 @@
 #   make docs            regenerate packaging/gatehouse.conf and the man page section
 
 CC       ?= cc
-PKGS     := milter libconfuse jansson
+PKGS     := milter libconfuse jansson libunbound ldns
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)

@@ -31,7 +31,7 @@ static _Thread_local struct config_errors *config_load_errors;
  * stored (no list, or out of memory): any error means no snapshot. */
 static _Thread_local size_t config_load_nerrors;
 
-static void config_errors_add(struct config_errors *e, const char *line)
+void config_errors_push(struct config_errors *e, const char *line)
 {
 	char *copy;
 
@@ -83,7 +83,7 @@ static void config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 		strbuf_printf(&sb, "%s:%d: %s", cfg->filename, cfg->line, msg);
 	else
 		strbuf_puts(&sb, msg);
-	config_errors_add(config_load_errors, strbuf_cstr(&sb));
+	config_errors_push(config_load_errors, strbuf_cstr(&sb));
 	strbuf_free(&sb);
 	free(msg);
 }
@@ -354,11 +354,11 @@ struct config *config_load(const char *path, struct config_errors *errs)
 
 			strbuf_init(&sb);
 			strbuf_printf(&sb, "%s:0: cannot open: %s", path, strerror(errno));
-			config_errors_add(errs, strbuf_cstr(&sb));
+			config_errors_push(errs, strbuf_cstr(&sb));
 			strbuf_free(&sb);
 			rc = CFG_FILE_ERROR;
 		} else if ((cfg->filename = strdup(path)) == NULL) {
-			config_errors_add(errs, "out of memory while loading the configuration");
+			config_errors_push(errs, "out of memory while loading the configuration");
 			rc = CFG_FILE_ERROR;
 		} else {
 			/* cfg_free() frees cfg->filename */
@@ -391,9 +391,9 @@ struct config *config_load(const char *path, struct config_errors *errs)
 			}
 		}
 		if (c == NULL)
-			config_errors_add(errs, "out of memory while loading the configuration");
+			config_errors_push(errs, "out of memory while loading the configuration");
 	} else if (rc != CFG_SUCCESS && errs != NULL && errs->n == before) {
-		config_errors_add(errs, path ? path : "(defaults)");
+		config_errors_push(errs, path ? path : "(defaults)");
 	}
 	cfg_free(cfg);
 	free(opts);

@@ -80,6 +80,8 @@ struct config *config_load(const char *path, struct config_errors *errs);
 struct config *config_ref(struct config *c);
 /* config_unref - drop a reference; the last one frees; accepts NULL */
 void config_unref(struct config *c);
+/* config_errors_push - append a copy of LINE (dropped when out of memory; NULL E ignored) */
+void config_errors_push(struct config_errors *e, const char *line);
 /* config_errors_clear - free the collected error lines */
 void config_errors_clear(struct config_errors *);
 

@@ -7,7 +7,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config
 libmilter-dev libconfuse-dev libjansson-dev check libsubunit-dev
-libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libpsl-dev publicsuffix
+libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libldns-dev libpsl-dev publicsuffix
 postfix swaks miltertest jq iproute2 util-linux procps"
 
 missing=""
