@@ -7,7 +7,9 @@
  * regenerated from this table by `make docs`; `make check` fails when the
  * shipped files differ from what the table says.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -102,6 +104,33 @@ static const char *check_word(const char *s)
 	return NULL;
 }
 
+/* check_forwarders - "IP[@PORT], ..." with IPv4 or IPv6 addresses */
+static const char *check_forwarders(const char *s)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	const char *why = NULL;
+
+	if (copy == NULL)
+		return "out of memory";
+	for (tok = strtok_r(copy, ", \t", &save); tok && !why; tok = strtok_r(NULL, ", \t", &save)) {
+		char *at = strchr(tok, '@');
+		unsigned char buf[sizeof(struct in6_addr)];
+
+		if (at != NULL) {
+			char *end;
+			long port = strtol(at + 1, &end, 10);
+
+			*at = '\0';
+			if (*end != '\0' || port < 1 || port > 65535)
+				why = "a forwarder's port must be 1..65535, as in 127.0.0.1@5353";
+		}
+		if (!why && inet_pton(AF_INET, tok, buf) != 1 && inet_pton(AF_INET6, tok, buf) != 1)
+			why = "forwarders are IP addresses, as in 127.0.0.1@5353, ::1";
+	}
+	free(copy);
+	return why;
+}
+
 static const char *check_abs_path(const char *s)
 {
 	return *s == '\0' || *s == '/' ? NULL : "must be an absolute path";
@@ -149,6 +178,27 @@ const struct config_directive config_directives[] = {
 	{ "log_facility", CDIR_CHOICE, "mail", 0, 0, log_facilities, log_facility_parse, NULL,
 	  OFF(log_facility), "logging",
 	  "Syslog facility. In the foreground (-f) logs go to standard error instead." },
+	{ "dns_timeout_ms", CDIR_INT, "2000", 50, 60000, NULL, NULL, NULL,
+	  OFF(dns_timeout_ms), "dns",
+	  "How long one DNS query may take. A query that takes longer is a temporary "
+	  "error for the check that asked (SPF temperror, DKIM temperror), never a \"no record\"." },
+	{ "dns_budget_ms", CDIR_INT, "10000", 100, 300000, NULL, NULL, NULL,
+	  OFF(dns_budget_ms), "dns",
+	  "How long all DNS queries of one message may take together, so a sender's "
+	  "slow DNS cannot hold a connection for minutes." },
+	{ "dns_forwarders", CDIR_STR, "", 0, 0, NULL, NULL, check_forwarders,
+	  OFF(dns_forwarders), "dns",
+	  "Resolvers to ask, as IP[@PORT] separated by commas (e.g. \"127.0.0.1@5353, ::1\"). "
+	  "Empty: the servers in /etc/resolv.conf. All checks share one cache." },
+	{ "dns_trust_anchor_file", CDIR_STR, "", 0, 0, NULL, NULL, check_abs_path,
+	  OFF(dns_trust_anchor_file), "dns",
+	  "A DNSSEC trust anchor file (e.g. /usr/share/dns/root.key). Set: answers are "
+	  "validated and a bogus one is a temporary error. Empty: no validation." },
+	{ "dns_fixture", CDIR_STR, "", 0, 0, NULL, NULL, check_abs_path,
+	  OFF(dns_fixture), "dns",
+	  "Answer every DNS question from this file and never use the network (zone file "
+	  "lines, plus NAME TIMEOUT / SERVFAIL / REFUSED). For tests and for replaying a "
+	  "message with the DNS answers it had; not for production." },
 	{ "authserv_id", CDIR_STR, "", 0, 0, NULL, NULL, check_word,
 	  OFF(authserv_id), "identity",
 	  "The name gatehouse signs its results with (the authserv-id of RFC 8601). "

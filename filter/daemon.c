@@ -27,8 +27,18 @@ void daemon_init(struct daemon *d, struct config *c, const char *config_path)
 	pthread_cond_init(&d->idle, NULL);
 }
 
+void daemon_dns_options(const struct config *c, struct dns_options *o)
+{
+	o->timeout_ms = c->dns_timeout_ms;
+	o->forwarders = c->dns_forwarders;
+	o->trust_anchor_file = c->dns_trust_anchor_file;
+	o->fixture_file = c->dns_fixture;
+}
+
 void daemon_destroy(struct daemon *d)
 {
+	dns_resolver_free(d->dns);
+	d->dns = NULL;
 	config_slot_destroy(&d->slot);
 	pthread_cond_destroy(&d->idle);
 	pthread_mutex_destroy(&d->lock);
@@ -98,6 +108,12 @@ int daemon_reload(struct daemon *d)
 	if (strcmp(old->socket, fresh->socket) != 0 || strcmp(old->user, fresh->user) != 0)
 		log_msg(&d->log, LOG_WARNING,
 			"reload: socket and user changes take effect at the next restart");
+	if (old->dns_timeout_ms != fresh->dns_timeout_ms ||
+	    strcmp(old->dns_forwarders, fresh->dns_forwarders) != 0 ||
+	    strcmp(old->dns_trust_anchor_file, fresh->dns_trust_anchor_file) != 0 ||
+	    strcmp(old->dns_fixture, fresh->dns_fixture) != 0)
+		log_msg(&d->log, LOG_WARNING,
+			"reload: DNS resolver changes take effect at the next restart");
 	config_unref(old);
 	log_set_level(&d->log, fresh->log_level);
 	config_slot_swap(&d->slot, fresh);

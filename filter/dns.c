@@ -100,9 +100,10 @@ static int dns_setup_forwarders(struct dns_resolver *r, const char *list,
 	int rc = 0;
 
 	if (list == NULL || *list == '\0') {
-		if ((rc = ub_ctx_resolvconf(r->ctx, NULL)) != 0)
-			dns_error(errs, "cannot read /etc/resolv.conf", ub_strerror(rc));
-		return rc == 0 ? 0 : -1;
+		/* Without a usable resolv.conf libunbound recurses from the root
+		 * hints by itself, which is a working resolver too. */
+		(void)ub_ctx_resolvconf(r->ctx, NULL);
+		return 0;
 	}
 	copy = strdup(list);
 	if (copy == NULL)

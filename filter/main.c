@@ -280,6 +280,18 @@ int main(int argc, char **argv)
 	daemon_init(&d, c, o.config_path);
 	log_init(&d.log, o.foreground ? LOG_SINK_STDERR : LOG_SINK_SYSLOG,
 		 o.verbose ? LOG_DEBUG : c->log_level, c->log_facility);
+	{
+		struct config_errors errs = { 0 };
+		struct dns_options dopts;
+
+		daemon_dns_options(c, &dopts);
+		d.dns = dns_resolver_new(&dopts, &errs);
+		for (size_t i = 0; i < errs.n; i++)
+			log_msg(&d.log, LOG_ERR, "%s", errs.lines[i]);
+		config_errors_clear(&errs);
+		if (d.dns == NULL)
+			return EX_CONFIG;
+	}
 	if (milter_open(&d) != 0)
 		return EX_UNAVAILABLE;
 	/* The pid file first: the user we switch to usually cannot write /run. */

@@ -163,6 +163,7 @@ static sfsistat milter_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 		log_msg(&milter_daemon->log, LOG_ERR, "session=%s out of memory at connect", id);
 		return milter_tempfail(ctx);
 	}
+	s->dns = milter_daemon->dns;
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
 		session_free(s);
 		return milter_tempfail(ctx);

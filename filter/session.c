@@ -33,6 +33,8 @@ struct session *session_new(const char *id, struct config_slot *slot,
 	s->log = log;
 	s->client_ip = "unknown";
 	s->client_host = "unknown";
+	/* HELO-phase checks ask DNS before any message starts. */
+	dns_budget_start(&s->dns_budget, s->cfg->dns_budget_ms);
 	return s;
 }
 
@@ -63,6 +65,7 @@ int session_message_begin(struct session *s)
 	s->msg.active = true;
 	s->msg.seq = ++s->msg_count;
 	snprintf(s->msg.id, sizeof(s->msg.id), "%s.%u", s->id, s->msg.seq);
+	dns_budget_start(&s->dns_budget, s->cfg->dns_budget_ms);
 	clock_gettime(CLOCK_MONOTONIC, &s->msg.start);
 	return GH_OK;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dns.h"
 #include "eml.h"
 #include "engine.h"
 #include "log.h"
@@ -164,6 +165,24 @@ static struct config *testmode_load_config(const char *path)
 	return c;
 }
 
+/* testmode_resolver - the resolver of CFG, or answering from FIXTURE only */
+static struct dns_resolver *testmode_resolver(const struct config *cfg, const char *fixture)
+{
+	struct config_errors errs = { 0 };
+	struct dns_options o = {
+		.timeout_ms = cfg->dns_timeout_ms,
+		.forwarders = cfg->dns_forwarders,
+		.trust_anchor_file = cfg->dns_trust_anchor_file,
+		.fixture_file = fixture ? fixture : cfg->dns_fixture,
+	};
+	struct dns_resolver *r = dns_resolver_new(&o, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.lines[i]);
+	config_errors_clear(&errs);
+	return r;
+}
+
 /* testmode_run - the phases in MTA order; fills FINAL and RCPTS */
 static int testmode_run(struct session *s, const struct testmode_opts *o, FILE *in,
 			struct verdict *final, struct report_rcpt *rcpts)
@@ -230,6 +249,7 @@ int testmode_main(int argc, char **argv)
 	struct session *s = NULL;
 	struct config *cfg;
 	struct verdict final = { 0 };
+	struct dns_resolver *dns = NULL;
 	FILE *in = stdin;
 	int rc;
 
@@ -250,6 +270,12 @@ int testmode_main(int argc, char **argv)
 		free(o.rcpts);
 		return EX_NOINPUT;
 	}
+	dns = testmode_resolver(cfg, o.dns_fixture);
+	if (dns == NULL) {
+		rc = o.dns_fixture ? EX_DATAERR : EX_CONFIG;
+		config_unref(cfg);
+		goto out;
+	}
 	rcpts = calloc(o.nrcpts, sizeof(*rcpts));
 	s = session_new("test", NULL, cfg, &log);
 	if (rcpts == NULL || s == NULL) {
@@ -257,6 +283,7 @@ int testmode_main(int argc, char **argv)
 		config_unref(s == NULL ? cfg : NULL);
 		goto out;
 	}
+	s->dns = dns;
 	rc = testmode_run(s, &o, in, &final, rcpts);
 	if (rc != 0)
 		goto out;
@@ -278,6 +305,7 @@ int testmode_main(int argc, char **argv)
 		rc = EX_SOFTWARE;
 out:
 	session_free(s);
+	dns_resolver_free(dns);
 	free(rcpts);
 	free(o.rcpts);
 	if (in != stdin)

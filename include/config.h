@@ -50,6 +50,13 @@ struct config {
 	int log_level;		/* LOG_ERR .. LOG_DEBUG from <syslog.h> */
 	int log_facility;	/* LOG_MAIL, LOG_LOCAL0, ... */
 
+	/* DNS: one resolver for every check (changes need a restart) */
+	long dns_timeout_ms;	/* one query */
+	long dns_budget_ms;	/* all queries of one message */
+	char *dns_forwarders;	/* "IP[@PORT], ..."; "" = /etc/resolv.conf */
+	char *dns_trust_anchor_file;	/* "" = no DNSSEC validation */
+	char *dns_fixture;	/* "" = real DNS; else answers only from this file */
+
 	/* identity */
 	char *authserv_id;	/* our name in added headers; default: host name */
 	char *status_header;	/* header added to passed mail; "" disables */

@@ -15,11 +15,13 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "dns.h"
 #include "log.h"
 
 struct daemon {
 	struct config_slot slot;
 	struct logger log;
+	struct dns_resolver *dns;	/* built once at start from the first snapshot */
 	const char *config_path;	/* NULL: built-in defaults */
 	char id_prefix[8];		/* differs between daemon starts */
 	atomic_ulong next_session;
@@ -31,6 +33,8 @@ struct daemon {
 
 /* daemon_init - set up D with the first snapshot C (its reference moves in) */
 void daemon_init(struct daemon *d, struct config *c, const char *config_path);
+/* daemon_dns_options - the resolver settings of snapshot C */
+void daemon_dns_options(const struct config *c, struct dns_options *o);
 /* daemon_destroy - release what daemon_init set up */
 void daemon_destroy(struct daemon *d);
 /* daemon_session_id - a new session id, unique across restarts in practice */

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "address.h"
+#include "dns.h"
 #include "results.h"
 #include "verdict.h"
 
@@ -75,6 +76,8 @@ struct session {
 	struct config_slot *slot;	/* where fresh snapshots come from; NULL in tests */
 	struct config *cfg;		/* snapshot in use (one reference held) */
 	const struct logger *log;
+	struct dns_resolver *dns;	/* shared resolver; NULL: DNS checks do not run */
+	struct dns_budget dns_budget;	/* restarted at each message */
 
 	const char *client_host;	/* name the MTA resolved, or "[ip]" */
 	const char *client_ip;		/* text form; "unknown" for local submissions */
