@@ -1,0 +1,758 @@
+#!/bin/bash
+# run.sh GATEHOUSE_BINARY - gatehouse's integration suite.
+#
+# Needs root and a private network namespace; the Makefile runs it as
+#   unshare --net -- tests/integration/run.sh /abs/path/build/gatehouse
+# It builds a private Postfix instance, an smtp-sink and gatehouse instances
+# in a temp dir, sends mail with swaks, smtp-source and a small Python
+# client, drives gatehouse with miltertest, and prints one line per test:
+# "ok - NAME" or "not ok - NAME: WHY" (with log tails), then
+# "N passed, M failed". Exit status 1 if anything failed.
+#
+# GH_IT_KEEP=1 keeps the temp dir (it is always kept when a test failed).
+# GH_IT_ONLY=REGEX runs only the test functions whose name matches.
+
+set -u
+umask 022
+
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then
+	echo "usage: $0 /path/to/gatehouse" >&2
+	exit 2
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: needs root (a private Postfix instance); run it under unshare --net" >&2
+	exit 2
+fi
+for tool in postfix postconf postqueue smtp-sink smtp-source swaks miltertest script ss python3; do
+	if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ]; then
+		echo "$0: $tool is not installed" >&2
+		exit 2
+	fi
+done
+PATH=$PATH:/usr/sbin:/sbin
+
+IT_GH=$(readlink -f "$1")
+IT_HERE=$(cd "$(dirname "$0")" && pwd)
+IT_MT_DIR=$(cd "$IT_HERE/../miltertest" && pwd)
+IT_START_MS=
+
+ip link set lo up || { echo "$0: cannot bring up lo (run under unshare --net)" >&2; exit 2; }
+
+IT_DIR=$(mktemp -d /tmp/gatehouse-it.XXXXXX) || exit 2
+chmod 755 "$IT_DIR"	# smtpd (user postfix) reaches the unix socket in here
+
+# shellcheck source=lib.sh
+. "$IT_HERE/lib.sh"
+
+IT_BG_PIDS=()
+IT_NEVER_IDS=()	# test ids of messages that must never reach the sink
+
+# stop_pid PID - TERM, and KILL if it is still there after 5 s
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null || return 0
+	wait_until 5 pid_gone "$1" || kill -KILL "$1" 2>/dev/null
+}
+
+cleanup() {
+	local p n
+	for p in "${IT_BG_PIDS[@]}"; do
+		stop_pid "$p"
+	done
+	for n in main unix; do
+		stop_pid "$(gh_pid "$n")"
+	done
+	postfix_stop
+	stop_pid "${IT_SINK_PID:-}"
+	if [ "$IT_FAILED" -eq 0 ] && [ "${GH_IT_KEEP:-0}" != 1 ]; then
+		rm -rf "$IT_DIR"
+	else
+		echo "# logs and mail kept in $IT_DIR"
+	fi
+}
+trap cleanup EXIT
+trap 'echo "# interrupted"; exit 130' INT TERM
+
+new_id() {
+	echo "it-$1-$$-$RANDOM$RANDOM"
+}
+
+# ---------------------------------------------------------------- messages
+
+# msg_file NAME - write msg/NAME.eml from stdin (LF lines), CRLF on disk
+msg_file() {
+	sed 's/$/\r/' >"$IT_DIR/msg/$1.eml"
+	echo "$IT_DIR/msg/$1.eml"
+}
+
+# delivered_file ID - the one sink file of the message with X-Test-Id ID
+delivered_file() {
+	sink_files_with "X-Test-Id: $1" | head -n 1
+}
+
+# status_header_count FILE - X-Gatehouse fields in the relayed message (any case)
+status_header_count() {
+	local n
+	n=$(sink_header_block "$1" | grep -ci '^x-gatehouse:')
+	echo "${n:-0}"
+}
+
+STATUS_RE="^X-Gatehouse: ${IT_AUTHSERV//./\\.} \\(gatehouse [0-9][0-9A-Za-z.~+-]*\\); session=[0-9A-Z]+\\.[0-9]+\$"
+
+# session_of FILE - the session id in the X-Gatehouse header of FILE
+session_of() {
+	sink_header_block "$1" | sed -n 's/^X-Gatehouse: .*; session=\([0-9A-Z.]*\)$/\1/p' | head -n 1
+}
+
+# summary_line LOG SESSION - gatehouse's summary line for message SESSION
+summary_line() {
+	grep -E " info: session=$2 .*action=" "$1" | tail -n 1
+}
+
+# ---------------------------------------------------------------- setup
+
+gh_main_conf() {
+	# $1: max_recipients; the rest of the main instance's config is fixed
+	gh_conf main <<EOF
+# gatehouse instance "main" of the integration suite
+socket = "inet:$IT_MILTER_PORT@127.0.0.1"
+authserv_id = "$IT_AUTHSERV"
+log_level = "info"
+drain_timeout_ms = $IT_DRAIN_MS
+max_recipients = $1
+EOF
+}
+
+IT_DRAIN_MS=6000
+
+setup() {
+	local port
+	IT_START_MS=$(now_ms)
+	for port in "$IT_SMTPD_PORT" "$IT_SMTPD_UNIX_PORT" "$IT_SINK_PORT" "$IT_MILTER_PORT"; do
+		if port_listening "$port"; then
+			echo "port $port is already in use: run the suite under unshare --net"
+			return 1
+		fi
+	done
+	postfix_setup
+	sink_start || return 1
+	gh_main_conf 0
+	gh_start main || return 1
+	postfix_start || return 1
+}
+
+# ================================================================ tests
+
+# -- miltertest: gatehouse phase by phase, no MTA
+test_miltertest() {
+	local f name out rc line any
+	for f in "$IT_MT_DIR"/[0-9]*.lua; do
+		name=$(basename "$f" .lua)
+		out=$(timeout 60 miltertest -D "MT_SOCKET=inet:$IT_MILTER_PORT@127.0.0.1" \
+			-D "MT_AUTHSERV=$IT_AUTHSERV" -D "MT_LIB=$IT_MT_DIR" -s "$f" 2>&1)
+		rc=$?
+		any=0
+		while IFS= read -r line; do
+			case $line in
+			"PASS "*) ok "miltertest $name: ${line#PASS }"; any=1 ;;
+			"FAIL "*) not_ok "miltertest $name: ${line#FAIL }" "see above"; any=1 ;;
+			esac
+		done <<<"$out"
+		if [ $rc -ne 0 ] && ! grep -q '^FAIL ' <<<"$out"; then
+			echo "$out" | tail -n 20 >"$IT_DIR/last-client.out"
+			not_ok "miltertest $name" "miltertest exited $rc without a FAIL line (crash or Lua error outside a case)"
+		elif [ $any -eq 0 ]; then
+			not_ok "miltertest $name" "no PASS/FAIL lines"
+		fi
+	done
+}
+
+# -- a: accepted message gets X-Gatehouse, forged copies are removed
+ACCEPT_ID=
+test_accept_status_header() {
+	local name="a: accepted message delivered with X-Gatehouse on top, forged X-Gatehouse removed"
+	local id f hdrs first
+	id=$(new_id accept)
+	ACCEPT_ID=$id
+	send_swaks "$IT_SMTPD_PORT" -f sender@example.net -t rcpt@example.org \
+		--add-header "X-Gatehouse: $IT_AUTHSERV (gatehouse 0.1.0); session=FORGED1.1" \
+		--add-header "x-gatehouse: forged-lowercase" \
+		--add-header "X-Test-Id: $id"
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC, expected 0"
+		return
+	fi
+	if ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink in 15 s"
+		return
+	fi
+	f=$(delivered_file "$id")
+	hdrs=$(sink_header_block "$f")
+	first=$(head -n 1 <<<"$hdrs")
+	if grep -qi 'forged' "$f"; then
+		not_ok "$name" "a forged X-Gatehouse is still in the delivered copy: $(grep -i forged "$f")"
+	elif [ "$(status_header_count "$f")" -ne 1 ]; then
+		not_ok "$name" "expected exactly 1 X-Gatehouse, found $(status_header_count "$f")"
+	elif ! grep -Eq "$STATUS_RE" <<<"$hdrs"; then
+		not_ok "$name" "X-Gatehouse does not match $STATUS_RE: $(grep -i '^x-gatehouse' <<<"$hdrs")"
+	elif ! grep -Eq "$STATUS_RE" <<<"$first"; then
+		not_ok "$name" "X-Gatehouse is not the first header; first is: $first"
+	else
+		ok "$name"
+	fi
+}
+
+# -- i: the summary line of that message carries qid, session, ip, from, action
+test_summary_qid() {
+	local name="i: summary log line has qid= (Postfix queue id), session=, ip=, from=, action=accept"
+	local f sess qid line
+	if [ -z "$ACCEPT_ID" ] || [ -z "$(delivered_file "$ACCEPT_ID")" ]; then
+		not_ok "$name" "needs the message of test a, which was not delivered"
+		return
+	fi
+	f=$(delivered_file "$ACCEPT_ID")
+	sess=$(session_of "$f")
+	qid=$(sink_message "$f" | sed -n 's/^[[:space:]]*by .* (Postfix) with E\{0,1\}SMTP id \([0-9A-Za-z]*\).*/\1/p' | head -n 1)
+	line=$(summary_line "$IT_DIR/gh-main.log" "$sess")
+	if [ -z "$sess" ] || [ -z "$qid" ]; then
+		not_ok "$name" "no session ($sess) or queue id ($qid) in the delivered copy"
+	elif [ -z "$line" ]; then
+		not_ok "$name" "no summary line for session=$sess in gh-main.log"
+	elif ! grep -q " qid=$qid " <<<"$line"; then
+		not_ok "$name" "summary line lacks qid=$qid: $line"
+	elif ! grep -Eq " ip=127\.0\.0\.1 " <<<"$line" ||
+	     ! grep -Eq " from=sender@example\.net " <<<"$line" ||
+	     ! grep -Eq " rcpts=rcpt@example\.org " <<<"$line" ||
+	     ! grep -Eq " action=accept( |$)" <<<"$line" ||
+	     ! grep -Eq " ms=[0-9]+$" <<<"$line"; then
+		not_ok "$name" "summary line lacks ip=/from=/rcpts=/action=accept/ms=: $line"
+	elif ! log_has "$IT_DIR/postfix.log" "$qid: to=<rcpt@example.org>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$IT_SINK_PORT, .*status=sent"; then
+		not_ok "$name" "Postfix log has no status=sent for $qid"
+	else
+		ok "$name"
+	fi
+}
+
+# -- b: no From -> 550 5.7.1 at the end of DATA, nothing delivered
+test_no_from() {
+	local name="b: message without From refused 550 5.7.1 at end of DATA (swaks exit 26), not delivered"
+	local id m reply
+	id=$(new_id nofrom)
+	IT_NEVER_IDS+=("$id")
+	m=$(msg_file nofrom <<EOF
+To: <rcpt@example.org>
+Subject: no From header here
+Date: Mon, 1 Jan 2024 00:00:00 +0000
+Message-ID: <$id@client.gatehouse.test>
+X-Test-Id: $id
+
+body
+EOF
+)
+	send_swaks "$IT_SMTPD_PORT" -f sender@example.net -t rcpt@example.org --data "@$m"
+	reply=$(swaks_reply_to '^ -> \.$')
+	if [ "$SWAKS_RC" -ne 26 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC, expected 26; reply to the dot: $reply"
+	elif ! grep -Eq '^550 5\.7\.1 .*From' <<<"$reply"; then
+		not_ok "$name" "reply to the final dot: '$reply', expected 550 5.7.1 ...From..."
+	elif ! log_has "$IT_DIR/postfix.log" "milter-reject: END-OF-MESSAGE from .*: 5\.7\.1 "; then
+		not_ok "$name" "Postfix log has no milter-reject at END-OF-MESSAGE"
+	elif sink_has "X-Test-Id: $id"; then
+		not_ok "$name" "the message reached the sink"
+	elif ! postqueue_empty; then
+		not_ok "$name" "Postfix kept something in its queue: $(postqueue -c "$IT_DIR/postfix" -p)"
+	else
+		ok "$name"
+	fi
+}
+
+# -- c: malformed sender refused at MAIL, malformed recipient at RCPT.
+# Postfix passes MAIL FROM / RCPT TO arguments to the milter exactly as the
+# client wrote them, and itself lets <a@@example.net> and <a..b@example.org>
+# through (it refuses e.g. <a@example..org> with the same 501 codes, so the
+# Postfix log must say milter-reject to prove gatehouse answered).
+test_bad_mail_from() {
+	local name="c: malformed MAIL FROM <a@@example.net> refused 501 5.1.7 at MAIL (swaks exit 23)"
+	local id reply
+	id=$(new_id badfrom)
+	IT_NEVER_IDS+=("$id")
+	send_swaks "$IT_SMTPD_PORT" -f 'a@@example.net' -t rcpt@example.org --add-header "X-Test-Id: $id"
+	reply=$(swaks_reply_to '^ -> MAIL FROM:<a@@example\.net>')
+	if [ "$SWAKS_RC" -ne 23 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC, expected 23; reply to MAIL: $reply"
+	elif ! grep -Eq '^501 5\.1\.7 Bad sender address syntax' <<<"$reply"; then
+		not_ok "$name" "reply to MAIL: '$reply'"
+	elif ! log_has "$IT_DIR/postfix.log" 'milter-reject: MAIL from .*: 501 5\.1\.7 Bad sender address syntax'; then
+		not_ok "$name" "Postfix log has no milter-reject at MAIL (was it Postfix's own check?)"
+	else
+		ok "$name"
+	fi
+}
+
+test_bad_rcpt() {
+	local name="c: malformed RCPT TO <a..b@example.org> refused 501 5.1.3 at RCPT (swaks exit 24)"
+	local id reply
+	id=$(new_id badrcpt)
+	IT_NEVER_IDS+=("$id")
+	send_swaks "$IT_SMTPD_PORT" -f sender@example.net -t 'a..b@example.org' --add-header "X-Test-Id: $id"
+	reply=$(swaks_reply_to '^ -> RCPT TO:<a\.\.b@example\.org>')
+	if [ "$SWAKS_RC" -ne 24 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC, expected 24; reply to RCPT: $reply"
+	elif ! grep -Eq '^501 5\.1\.3 Bad recipient address syntax' <<<"$reply"; then
+		not_ok "$name" "reply to RCPT: '$reply'"
+	elif ! log_has "$IT_DIR/postfix.log" 'milter-reject: RCPT from .*: 501 5\.1\.3 Bad recipient address syntax'; then
+		not_ok "$name" "Postfix log has no milter-reject at RCPT"
+	else
+		ok "$name"
+	fi
+}
+
+test_bad_rcpt_only_that_one() {
+	local name="c: malformed recipient refused alone; the message goes to the good recipient"
+	local id reply_good reply_bad f
+	id=$(new_id mixedrcpt)
+	send_swaks "$IT_SMTPD_PORT" -f sender@example.net -t 'good@example.org,a..b@example.org' \
+		--add-header "X-Test-Id: $id"
+	reply_good=$(swaks_reply_to '^ -> RCPT TO:<good@example\.org>')
+	reply_bad=$(swaks_reply_to '^ -> RCPT TO:<a\.\.b@example\.org>')
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC, expected 0"
+	elif ! grep -q '^250 ' <<<"$reply_good" || ! grep -q '^501 5\.1\.3 ' <<<"$reply_bad"; then
+		not_ok "$name" "RCPT replies: good '$reply_good', bad '$reply_bad'"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	else
+		f=$(delivered_file "$id")
+		if [ "$(grep -c '^X-Rcpt-Args:' "$f")" -ne 1 ] || ! grep -q '^X-Rcpt-Args: <good@example.org>' "$f"; then
+			not_ok "$name" "recipients at the sink: $(grep '^X-Rcpt-Args:' "$f" | tr '\n' ' ')"
+		else
+			ok "$name"
+		fi
+	fi
+}
+
+# -- header line limits through Postfix (miltertest cannot send > ~1 KB)
+test_long_header_line() {
+	local name="header line of 1200 octets refused 550 5.6.0 at end of DATA"
+	local id m reply
+	id=$(new_id longhdr)
+	IT_NEVER_IDS+=("$id")
+	m=$(msg_file longhdr <<EOF
+From: <sender@example.net>
+To: <rcpt@example.org>
+Subject: long header line
+X-Long: $(printf 'x%.0s' $(seq 1 1192))
+X-Test-Id: $id
+
+body
+EOF
+)
+	send_swaks "$IT_SMTPD_PORT" -f sender@example.net -t rcpt@example.org --data "@$m"
+	reply=$(swaks_reply_to '^ -> \.$')
+	if [ "$SWAKS_RC" -ne 26 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC, expected 26; reply to the dot: $reply"
+	elif ! grep -Eq '^550 5\.6\.0 Header line too long' <<<"$reply"; then
+		not_ok "$name" "reply to the final dot: '$reply'"
+	elif sink_has "X-Test-Id: $id"; then
+		not_ok "$name" "the message reached the sink"
+	else
+		ok "$name"
+	fi
+}
+
+test_long_folded_header() {
+	local name="folded header of 3 x 600 octets (each line < 998) accepted and delivered"
+	local id m a
+	id=$(new_id foldhdr)
+	a=$(printf 'y%.0s' $(seq 1 590))
+	m=$(msg_file foldhdr <<EOF
+From: <sender@example.net>
+To: <rcpt@example.org>
+Subject: long folded header
+X-Folded: $a
+	$a
+	$a
+X-Test-Id: $id
+
+body
+EOF
+)
+	send_swaks "$IT_SMTPD_PORT" -f sender@example.net -t rcpt@example.org --data "@$m"
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC, expected 0; reply to the dot: $(swaks_reply_to '^ -> \.$')"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	elif [ "$(status_header_count "$(delivered_file "$id")")" -ne 1 ]; then
+		not_ok "$name" "delivered without exactly one X-Gatehouse"
+	else
+		ok "$name"
+	fi
+}
+
+# -- f: SIGHUP applies a changed config; a broken one keeps the old config
+# rcpt_pair_replies: send one message to two recipients; sets R1, R2, SWAKS_RC
+rcpt_pair() {
+	send_swaks "$IT_SMTPD_PORT" -f sender@example.net -t "one@example.org,two@example.org" \
+		--add-header "X-Test-Id: $1"
+	R1=$(swaks_reply_to '^ -> RCPT TO:<one@example\.org>')
+	R2=$(swaks_reply_to '^ -> RCPT TO:<two@example\.org>')
+}
+
+# hup_and_wait ERE - SIGHUP the main instance, wait for one more log line matching ERE
+hup_and_wait() {
+	local log=$IT_DIR/gh-main.log n
+	n=$(log_count "$log" "$1")
+	kill -HUP "$(gh_pid main)"
+	wait_until 10 log_count_at_least "$log" "$1" $((n + 1))
+}
+
+test_sighup() {
+	local name id conf=$IT_DIR/gh-main.conf line
+	id=$(new_id hup0)
+	name="f: before SIGHUP, max_recipients = 0 accepts both recipients"
+	rcpt_pair "$id"
+	if [ "$SWAKS_RC" -eq 0 ] && grep -q '^250 ' <<<"$R1" && grep -q '^250 ' <<<"$R2"; then
+		ok "$name"
+	else
+		not_ok "$name" "swaks exit $SWAKS_RC; RCPT replies '$R1' / '$R2'"
+	fi
+
+	name="f: SIGHUP with max_recipients = 1: second recipient gets 452 4.5.3"
+	gh_main_conf 1
+	if ! hup_and_wait 'configuration reloaded from'; then
+		not_ok "$name" "no 'configuration reloaded' in the log within 10 s"
+	else
+		id=$(new_id hup1)
+		rcpt_pair "$id"
+		if [ "$SWAKS_RC" -ne 0 ] || ! grep -q '^250 ' <<<"$R1" || ! grep -Eq '^452 4\.5\.3 ' <<<"$R2"; then
+			not_ok "$name" "swaks exit $SWAKS_RC; RCPT replies '$R1' / '$R2'"
+		elif ! wait_delivered "$id"; then
+			not_ok "$name" "message $id (first recipient) did not reach the sink"
+		else
+			ok "$name"
+		fi
+	fi
+
+	name="f: SIGHUP with a broken config: error logged as reload: FILE:LINE:, old config kept"
+	gh_main_conf 1
+	printf 'max_recipients = "many"\n' >>"$conf"
+	line=$(wc -l <"$conf")
+	if ! hup_and_wait 'reload failed'; then
+		not_ok "$name" "no 'reload failed' in the log within 10 s"
+	elif ! log_has "$IT_DIR/gh-main.log" "reload: ${conf//./\\.}:$line: "; then
+		not_ok "$name" "log has no 'reload: $conf:$line: ...' line"
+	else
+		id=$(new_id hup2)
+		rcpt_pair "$id"
+		if [ "$SWAKS_RC" -ne 0 ] || ! grep -q '^250 ' <<<"$R1" || ! grep -Eq '^452 4\.5\.3 ' <<<"$R2"; then
+			not_ok "$name" "old config (max_recipients = 1) not in force: swaks exit $SWAKS_RC; RCPT replies '$R1' / '$R2'"
+		elif ! wait_delivered "$id"; then
+			not_ok "$name" "message $id did not reach the sink after the failed reload"
+		elif [ "$(status_header_count "$(delivered_file "$id")")" -ne 1 ]; then
+			not_ok "$name" "message after the failed reload has no X-Gatehouse"
+		else
+			ok "$name"
+		fi
+	fi
+
+	name="f: SIGHUP back to max_recipients = 0: both recipients accepted again, mail still served"
+	gh_main_conf 0
+	if ! hup_and_wait 'configuration reloaded from'; then
+		not_ok "$name" "no 'configuration reloaded' in the log within 10 s"
+	else
+		id=$(new_id hup3)
+		rcpt_pair "$id"
+		if [ "$SWAKS_RC" -ne 0 ] || ! grep -q '^250 ' <<<"$R1" || ! grep -q '^250 ' <<<"$R2"; then
+			not_ok "$name" "swaks exit $SWAKS_RC; RCPT replies '$R1' / '$R2'"
+		elif ! wait_delivered "$id"; then
+			not_ok "$name" "message $id did not reach the sink"
+		elif ! pid_alive "$(gh_pid main)"; then
+			not_ok "$name" "gatehouse is gone"
+		else
+			ok "$name"
+		fi
+	fi
+}
+
+# -- e: 200 messages over 10 parallel connections
+test_load() {
+	local name="e: 200 messages over 10 parallel SMTP sessions (smtp-source) all delivered with X-Gatehouse"
+	local subj out rc files n_with n_sum t0
+	subj=$(new_id load)
+	t0=$(now_ms)
+	out=$(timeout 120 smtp-source -s 10 -m 200 -d -f load-sender@example.net \
+		-t load@example.org -S "$subj" "127.0.0.1:$IT_SMTPD_PORT" 2>&1)
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "$out" >"$IT_DIR/last-client.out"
+		not_ok "$name" "smtp-source exit $rc"
+		return
+	fi
+	if ! wait_until 60 sink_count_with_at_least "Subject: $subj" 200; then
+		not_ok "$name" "only $(sink_files_with "Subject: $subj" | wc -l) of 200 messages reached the sink in 60 s"
+		return
+	fi
+	files=$(sink_files_with "Subject: $subj")
+	n_with=$(echo "$files" | xargs grep -l '^X-Gatehouse: ' | wc -l)
+	n_sum=$(log_count "$IT_DIR/gh-main.log" ' from=load-sender@example\.net .*action=accept ')
+	if [ "$(echo "$files" | wc -l)" -ne 200 ]; then
+		not_ok "$name" "$(echo "$files" | wc -l) copies at the sink, expected exactly 200"
+	elif [ "$n_with" -ne 200 ]; then
+		not_ok "$name" "only $n_with of 200 delivered copies have X-Gatehouse"
+	elif [ "$n_sum" -ne 200 ]; then
+		not_ok "$name" "$n_sum summary lines with action=accept, expected 200"
+	else
+		ok "$name ($(( $(now_ms) - t0 )) ms)"
+	fi
+}
+
+# -- h: unix socket with group postfix and mode 0660
+test_unix_socket() {
+	local name sock=$IT_DIR/gh.sock id f st sess rc t0
+	name="h: unix socket created with mode 0660 and group postfix"
+	gh_conf unix <<EOF
+# gatehouse instance "unix" of the integration suite
+socket = "unix:$sock"
+socket_group = "postfix"
+socket_mode = "0660"
+authserv_id = "$IT_AUTHSERV"
+log_level = "info"
+drain_timeout_ms = 3000
+EOF
+	if ! gh_start unix; then
+		not_ok "$name" "gatehouse did not start on $sock"
+		return
+	fi
+	st=$(stat -c '%a %G %F' "$sock" 2>&1)
+	if [ "$st" = "660 postfix socket" ]; then
+		ok "$name"
+	else
+		not_ok "$name" "stat says '$st', expected '660 postfix socket'"
+	fi
+
+	name="h: Postfix (smtpd as user postfix) delivers through the unix socket"
+	id=$(new_id unix)
+	send_swaks "$IT_SMTPD_UNIX_PORT" -f sender@example.net -t rcpt@example.org --add-header "X-Test-Id: $id"
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC; reply: $(grep '^<\*\*' "$IT_DIR/last-client.out" | head -n 1)"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	else
+		f=$(delivered_file "$id")
+		sess=$(session_of "$f")
+		if [ "$(status_header_count "$f")" -ne 1 ] || [ -z "$sess" ]; then
+			not_ok "$name" "delivered without X-Gatehouse"
+		elif [ -z "$(summary_line "$IT_DIR/gh-unix.log" "$sess")" ]; then
+			not_ok "$name" "session $sess is not in the unix instance's log"
+		else
+			ok "$name"
+		fi
+	fi
+
+	name="h: SIGTERM with nothing in flight: exit 0 and the socket file is removed"
+	t0=$(now_ms)
+	gh_stop unix
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		not_ok "$name" "exit status $rc"
+	elif [ -e "$sock" ]; then
+		not_ok "$name" "$sock still exists"
+	else
+		ok "$name (exit after $(( $(now_ms) - t0 )) ms)"
+	fi
+}
+
+# -- d: gatehouse stopped -> Postfix answers 451 4.7.1 and nothing is lost
+test_milter_down() {
+	local name id reply rc
+	name="d: gatehouse stopped: Postfix answers 451 4.7.1, nothing queued or delivered"
+	gh_stop main
+	rc=$?
+	if [ $rc -ne 0 ] || port_listening "$IT_MILTER_PORT"; then
+		not_ok "$name" "gatehouse did not stop cleanly (exit $rc)"
+		return
+	fi
+	id=$(new_id down)
+	send_swaks "$IT_SMTPD_PORT" -f sender@example.net -t rcpt@example.org --add-header "X-Test-Id: $id"
+	reply=$(grep -E '^<\*\* ' "$IT_DIR/last-client.out" | head -n 1)
+	if [ "$SWAKS_RC" -eq 0 ]; then
+		not_ok "$name" "the message was accepted without the milter"
+	elif ! grep -Eq '^<\*\* +451 4\.7\.1 ' <<<"$reply"; then
+		not_ok "$name" "swaks exit $SWAKS_RC; first error reply '$reply', expected 451 4.7.1"
+	elif ! postqueue_empty; then
+		not_ok "$name" "Postfix queued something: $(postqueue -c "$IT_DIR/postfix" -p)"
+	elif sink_has "X-Test-Id: $id"; then
+		not_ok "$name" "the message reached the sink without the milter"
+	else
+		ok "$name (swaks exit $SWAKS_RC)"
+	fi
+
+	name="d: after gatehouse is back, the retried message is delivered exactly once with X-Gatehouse"
+	if ! gh_start main; then
+		not_ok "$name" "gatehouse did not start again"
+		return
+	fi
+	send_swaks "$IT_SMTPD_PORT" -f sender@example.net -t rcpt@example.org --add-header "X-Test-Id: $id"
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC on the retry"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "the retried message did not reach the sink"
+	elif [ "$(sink_files_with "X-Test-Id: $id" | wc -l)" -ne 1 ]; then
+		not_ok "$name" "$(sink_files_with "X-Test-Id: $id" | wc -l) copies at the sink"
+	elif [ "$(status_header_count "$(delivered_file "$id")")" -ne 1 ]; then
+		not_ok "$name" "delivered without X-Gatehouse"
+	else
+		ok "$name"
+	fi
+}
+
+# -- g: SIGTERM drain: a session in the middle of a message finishes
+test_sigterm_drain() {
+	local name id pid client t_term t_exit ready=$IT_DIR/slow.ready go=$IT_DIR/slow.go
+	local client_rc gh_rc reply alive_after bound
+	pid=$(gh_pid main)
+	id=$(new_id drain)
+	rm -f "$ready" "$go"
+	python3 "$IT_HERE/slow_client.py" "$IT_SMTPD_PORT" sender@example.net rcpt@example.org \
+		"$id" "$ready" "$go" 30 >"$IT_DIR/slow.out" 2>&1 &
+	client=$!
+	IT_BG_PIDS+=("$client")
+	name="g: SIGTERM while a message is in flight: gatehouse keeps running (draining)"
+	if ! wait_until 15 test -e "$ready"; then
+		cp "$IT_DIR/slow.out" "$IT_DIR/last-client.out"
+		not_ok "$name" "the slow client did not reach the middle of its message"
+		kill "$client" 2>/dev/null
+		return
+	fi
+	t_term=$(now_ms)
+	kill -TERM "$pid"
+	if ! wait_until 5 log_has "$IT_DIR/gh-main.log" 'SIGTERM: no new connections'; then
+		not_ok "$name" "no 'SIGTERM: no new connections' in the log"
+	elif ! pid_alive "$pid"; then
+		not_ok "$name" "gatehouse exited with a connection in flight"
+	else
+		ok "$name"
+	fi
+
+	name="g: during the drain a new SMTP connection gets a 4xx from Postfix while gatehouse still runs"
+	send_swaks "$IT_SMTPD_PORT" -f sender@example.net -t rcpt@example.org \
+		--add-header "X-Test-Id: $(new_id drainnew)"
+	reply=$(grep -E '^<\*\* ' "$IT_DIR/last-client.out" | head -n 1)
+	alive_after=no
+	pid_alive "$pid" && alive_after=yes
+	if ! grep -Eq '^<\*\* +4[0-9][0-9] ' <<<"$reply"; then
+		not_ok "$name" "swaks exit $SWAKS_RC; first error reply '$reply', expected a 4xx"
+	elif [ "$alive_after" != yes ]; then
+		not_ok "$name" "the 4xx came only after gatehouse had exited ($(( $(now_ms) - t_term )) ms after SIGTERM): new connections were not refused during the drain"
+	else
+		ok "$name ($reply)"
+	fi
+
+	name="g: the message in flight at SIGTERM completes and is delivered with X-Gatehouse"
+	touch "$go"
+	wait_until 40 pid_gone "$client"
+	wait "$client"
+	client_rc=$?
+	cp "$IT_DIR/slow.out" "$IT_DIR/last-client.out"
+	if [ "$client_rc" -ne 0 ]; then
+		not_ok "$name" "the server did not accept it (client exit $client_rc): $(grep '^<- ' "$IT_DIR/slow.out" | tail -n 2 | head -n 1)"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	elif [ "$(status_header_count "$(delivered_file "$id")")" -ne 1 ]; then
+		not_ok "$name" "delivered without X-Gatehouse"
+	else
+		ok "$name"
+	fi
+
+	name="g: gatehouse exits 0 within drain_timeout_ms + 5 s of SIGTERM"
+	bound=$((IT_DRAIN_MS + 5000))
+	wait_until $(( (bound - ($(now_ms) - t_term)) / 1000 + 1 )) pid_gone "$pid"
+	t_exit=$(now_ms)
+	if pid_alive "$pid"; then
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		gh_forget main
+		not_ok "$name" "still running $((t_exit - t_term)) ms after SIGTERM; killed"
+		return
+	fi
+	wait "$pid"
+	gh_rc=$?
+	gh_forget main
+	if [ "$gh_rc" -ne 0 ]; then
+		not_ok "$name" "exit status $gh_rc"
+	elif [ $((t_exit - t_term)) -gt "$bound" ]; then
+		not_ok "$name" "took $((t_exit - t_term)) ms"
+	elif log_has "$IT_DIR/gh-main.log" 'drain timeout: [0-9]+ connection\(s\) cut'; then
+		not_ok "$name" "exit 0 after $((t_exit - t_term)) ms, but only because the drain timed out: $(grep 'drain timeout' "$IT_DIR/gh-main.log" | tail -n 1)"
+	else
+		ok "$name ($((t_exit - t_term)) ms)"
+	fi
+}
+
+# -- final checks over the whole run
+test_never_delivered() {
+	local name="refused messages never reached the sink (checked after every other delivery)"
+	local id bad=""
+	for id in "${IT_NEVER_IDS[@]}"; do
+		sink_has "X-Test-Id: $id" && bad="$bad $id"
+	done
+	if [ -n "$bad" ]; then
+		not_ok "$name" "delivered:$bad"
+	else
+		ok "$name"
+	fi
+}
+
+test_no_internal_errors() {
+	local name="no internal errors or crashes in gatehouse's logs"
+	local hits
+	hits=$(grep -hE 'internal error|out of memory|smfi_setreply failed|header edit on .* failed|stopped on its own|AddressSanitizer|runtime error' \
+		"$IT_DIR"/gh-*.log 2>/dev/null | head -n 5)
+	if [ -n "$hits" ]; then
+		not_ok "$name" "$hits"
+	else
+		ok "$name"
+	fi
+}
+
+# ================================================================ main
+
+echo "# gatehouse integration suite: $IT_GH"
+echo "# temp dir $IT_DIR"
+if ! setup; then
+	echo "not ok - setup: the private Postfix, smtp-sink or gatehouse did not start"
+	IT_FAILED=1
+	diag_logs
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+echo "# setup done in $(( $(now_ms) - IT_START_MS )) ms"
+
+IT_TESTS=(
+	test_miltertest
+	test_accept_status_header
+	test_summary_qid
+	test_no_from
+	test_bad_mail_from
+	test_bad_rcpt
+	test_bad_rcpt_only_that_one
+	test_long_header_line
+	test_long_folded_header
+	test_sighup
+	test_load
+	test_unix_socket
+	test_milter_down
+	test_sigterm_drain
+	test_never_delivered
+	test_no_internal_errors
+)
+for t in "${IT_TESTS[@]}"; do
+	if [ -n "${GH_IT_ONLY:-}" ] && ! [[ $t =~ $GH_IT_ONLY ]]; then
+		continue
+	fi
+	"$t"
+done
+
+echo "# total $(( $(now_ms) - IT_START_MS )) ms"
+echo "$IT_PASSED passed, $IT_FAILED failed"
+[ "$IT_FAILED" -eq 0 ]
