@@ -18,6 +18,7 @@
 #include "policy.h"
 #include "sanity.h"
 #include "session.h"
+#include "spf.h"
 
 /* engine_internal - our own failure; never an accept of what policy would refuse */
 static enum gh_action engine_internal(struct session *s, enum gh_phase phase,
@@ -86,6 +87,47 @@ enum gh_action engine_helo(struct session *s, const char *helo)
 	return engine_continue(s);
 }
 
+/* engine_spf_one - evaluate one identity into DST */
+static int engine_spf_one(struct session *s, const struct spf_query *q, enum spf_which which,
+			  struct spf_identity *dst)
+{
+	struct spf_outcome o;
+	int rc = spf_check(s->dns, &s->dns_budget, s->msg_arena, q, which, &o);
+
+	dst->result = o.result;
+	dst->domain = o.domain;
+	dst->reason = o.reason;
+	dst->explanation = o.explanation;
+	log_sess(s->log, s, LOG_DEBUG, "spf %s %s: %s (%s)", o.identity, o.domain ? o.domain : "-",
+		 ar_result_name(o.result), o.reason ? o.reason : "-");
+	return rc;
+}
+
+/* engine_spf - SPF for HELO and MAIL FROM; not for outbound mail */
+static int engine_spf(struct session *s)
+{
+	struct message *m = &s->msg;
+	struct spf_query q = {
+		.client_ip = s->client_ip,
+		.helo = s->helo ? s->helo : "",
+		.mailfrom = m->from.is_null ? "" : m->from.addr,
+		.receiver = s->cfg->authserv_id,
+	};
+
+	if (s->dns == NULL || m->auth_login != NULL || strcmp(s->client_ip, "unknown") == 0)
+		return GH_OK;
+	if (engine_spf_one(s, &q, SPF_CHECK_HELO, &m->results.spf_helo) != 0)
+		return GH_ERR_NOMEM;
+	if (m->from.is_null) {
+		/* The MAIL FROM identity of a bounce is postmaster@HELO: the
+		 * same evaluation, not a second round of DNS. */
+		m->results.spf_mailfrom = m->results.spf_helo;
+		return GH_OK;
+	}
+	return engine_spf_one(s, &q, SPF_CHECK_MAILFROM, &m->results.spf_mailfrom) != 0 ?
+	       GH_ERR_NOMEM : GH_OK;
+}
+
 enum gh_action engine_mail(struct session *s, const char *const *argv,
 			   const char *auth_login)
 {
@@ -112,6 +154,8 @@ enum gh_action engine_mail(struct session *s, const char *const *argv,
 	m->from_parsed = true;
 	log_sess(s->log, s, LOG_DEBUG, "mail from <%s>%s%s", m->from.addr,
 		 m->auth_login ? " auth=" : "", m->auth_login ? m->auth_login : "");
+	if (engine_spf(s) != GH_OK)
+		return engine_finish(s, engine_internal(s, GH_PH_MAIL, "out of memory"));
 	return engine_continue(s);
 }
 

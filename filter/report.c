@@ -55,13 +55,17 @@ static json_t *verdict_json(const struct verdict *v)
 			 "by", jstr(v->source));
 }
 
+static json_t *spf_identity_json(const struct spf_identity *id)
+{
+	return json_pack("{s:o, s:o, s:o, s:o}", "result", jresult(id->result),
+			 "domain", jstr(id->domain), "reason", jstr(id->reason),
+			 "explanation", jstr(id->explanation));
+}
+
 static json_t *results_json_spf(const struct results *r)
 {
-	return json_pack("{s:{s:o, s:o}, s:{s:o, s:o}}",
-			 "helo", "result", jresult(r->spf_helo.result),
-			 "domain", jstr(r->spf_helo.domain),
-			 "mailfrom", "result", jresult(r->spf_mailfrom.result),
-			 "domain", jstr(r->spf_mailfrom.domain));
+	return json_pack("{s:o, s:o}", "helo", spf_identity_json(&r->spf_helo),
+			 "mailfrom", spf_identity_json(&r->spf_mailfrom));
 }
 
 static json_t *results_json_dkim(const struct results *r)

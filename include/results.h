@@ -26,6 +26,8 @@ const char *ar_result_name(enum ar_result);
 struct spf_identity {
 	enum ar_result result;
 	const char *domain;
+	const char *reason;	/* what matched or failed, one line */
+	const char *explanation;	/* from exp=, on fail */
 };
 
 struct dkim_result {

@@ -1,0 +1,399 @@
+/*
+ * spf.c - SPF on libspf2 over the shared resolver (see spf.h)
+ *
+ * libspf2 asks its DNS layer for every record it needs; ours answers from
+ * dns_query() and counts on the way, because libspf2 does not enforce
+ * RFC 7208 section 4.6.4 itself:
+ *  - every TXT query after the first one (include, redirect) and every
+ *    A, AAAA, MX or PTR query that is not the address lookup of a name an
+ *    MX or PTR answer gave is one DNS-querying term; the eleventh is a
+ *    permerror;
+ *  - a term whose query finds nothing (NXDOMAIN or no records) is a void
+ *    lookup; the third is a permerror;
+ *  - an MX answer with more than 10 names is a permerror;
+ *  - any DNS failure is a temperror (libspf2 calls it "invalid").
+ * A layer refuses to answer once a limit is hit, so libspf2 stops asking.
+ */
+#define _DEFAULT_SOURCE
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <spf2/spf.h>
+
+#include "arena.h"
+#include "dns.h"
+#include "spf.h"
+#include "strbuf.h"
+
+#define SPF_MAX_DNS_TERMS 10	/* RFC 7208 4.6.4 */
+#define SPF_MAX_VOID 2
+#define SPF_MAX_MX 10
+#define SPF_MAX_SECONDARY 64	/* MX/PTR names remembered for the count */
+
+struct spf_layer_ctx {
+	struct dns_resolver *dns;
+	struct dns_budget *budget;
+	bool first_txt_seen;
+	unsigned terms, voids;
+	char *secondary[SPF_MAX_SECONDARY];	/* names from MX/PTR answers */
+	size_t nsecondary;
+	const char *limit;	/* set once a limit is exceeded: the reason */
+	const char *dns_error;	/* set once a query failed temporarily */
+};
+
+static void spf_ctx_free(struct spf_layer_ctx *cx)
+{
+	for (size_t i = 0; i < cx->nsecondary; i++)
+		free(cx->secondary[i]);
+}
+
+static bool spf_is_secondary(const struct spf_layer_ctx *cx, const char *name)
+{
+	for (size_t i = 0; i < cx->nsecondary; i++)
+		if (strcasecmp(cx->secondary[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void spf_remember_secondary(struct spf_layer_ctx *cx, const char *name)
+{
+	if (cx->nsecondary < SPF_MAX_SECONDARY) {
+		char *copy = strdup(name);
+
+		if (copy != NULL)
+			cx->secondary[cx->nsecondary++] = copy;
+	}
+}
+
+/* spf_rr_fill - our answer as libspf2 records; false when out of memory */
+static bool spf_rr_fill(SPF_dns_rr_t *rr, const struct dns_result *res, ns_type type,
+			struct spf_layer_ctx *cx)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < res->n; i++) {
+		const struct dns_rdata *d = &res->rr[i];
+		size_t pos = 0;
+		char *name = NULL;
+
+		switch (type) {
+		case ns_t_a:
+			if (d->len != sizeof(struct in_addr))
+				continue;
+			if (SPF_dns_rr_buf_realloc(rr, n, sizeof(struct in_addr)) != SPF_E_SUCCESS)
+				return false;
+			memcpy(&rr->rr[n]->a, d->data, sizeof(struct in_addr));
+			break;
+		case ns_t_aaaa:
+			if (d->len != sizeof(struct in6_addr))
+				continue;
+			if (SPF_dns_rr_buf_realloc(rr, n, sizeof(struct in6_addr)) != SPF_E_SUCCESS)
+				return false;
+			memcpy(&rr->rr[n]->aaaa, d->data, sizeof(struct in6_addr));
+			break;
+		case ns_t_txt: {
+			struct strbuf sb;
+			bool ok;
+
+			strbuf_init(&sb);
+			if (dns_rdata_txt(d, &sb) != 0) {
+				strbuf_free(&sb);
+				continue;	/* malformed rdata: not a record */
+			}
+			ok = SPF_dns_rr_buf_realloc(rr, n, sb.len + 1) == SPF_E_SUCCESS;
+			if (ok)
+				memcpy(rr->rr[n]->txt, strbuf_cstr(&sb), sb.len + 1);
+			strbuf_free(&sb);
+			if (!ok)
+				return false;
+			break;
+		}
+		case ns_t_mx:
+		case ns_t_ptr:
+			pos = type == ns_t_mx ? 2 : 0;
+			name = dns_rdata_name(d, &pos);
+			if (name == NULL)
+				continue;
+			if (SPF_dns_rr_buf_realloc(rr, n, strlen(name) + 1) != SPF_E_SUCCESS) {
+				free(name);
+				return false;
+			}
+			strcpy(type == ns_t_mx ? rr->rr[n]->mx : rr->rr[n]->ptr, name);
+			spf_remember_secondary(cx, name);
+			free(name);
+			break;
+		default:
+			continue;
+		}
+		n++;
+	}
+	rr->num_rr = n;
+	return true;
+}
+
+static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *domain,
+				      ns_type type, int should_cache)
+{
+	struct spf_layer_ctx *cx = layer->hook;
+	struct dns_result res;
+	SPF_dns_rr_t *rr;
+	bool term;
+
+	(void)should_cache;
+	if (cx->limit != NULL || cx->dns_error != NULL)
+		return SPF_dns_rr_new_init(layer, domain, type, 0, NO_RECOVERY);
+	/* Is this query one of the ten DNS-querying terms? */
+	if (type == ns_t_txt || type == ns_t_spf) {
+		term = cx->first_txt_seen;
+		cx->first_txt_seen = true;
+	} else if (type == ns_t_a || type == ns_t_aaaa) {
+		term = !spf_is_secondary(cx, domain);
+	} else {
+		term = true;
+	}
+	if (term && ++cx->terms > SPF_MAX_DNS_TERMS) {
+		cx->limit = "more than 10 DNS-querying mechanisms (RFC 7208 4.6.4)";
+		return SPF_dns_rr_new_init(layer, domain, type, 0, NO_RECOVERY);
+	}
+	dns_query(cx->dns, domain, type, cx->budget, &res);
+	switch (res.status) {
+	case DNS_ANSWER:
+		rr = SPF_dns_rr_new_init(layer, domain, type, 0, NETDB_SUCCESS);
+		if (rr != NULL && !spf_rr_fill(rr, &res, type, cx)) {
+			SPF_dns_rr_free(rr);
+			rr = NULL;
+		}
+		if (rr != NULL && type == ns_t_mx && rr->num_rr > SPF_MAX_MX) {
+			cx->limit = "more than 10 MX names (RFC 7208 4.6.4)";
+			rr->herrno = NO_RECOVERY;
+		}
+		if (rr != NULL && rr->num_rr == 0)
+			rr->herrno = NO_DATA;
+		break;
+	case DNS_NODATA:
+		rr = SPF_dns_rr_new_init(layer, domain, type, 0, NO_DATA);
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_PERMFAIL:	/* a name no DNS can hold: nothing is there */
+		rr = SPF_dns_rr_new_init(layer, domain, type, 0, HOST_NOT_FOUND);
+		break;
+	case DNS_TEMPFAIL:
+	default:
+		cx->dns_error = res.why ? res.why : "DNS failure";
+		rr = SPF_dns_rr_new_init(layer, domain, type, 0, TRY_AGAIN);
+		break;
+	}
+	if (term && rr != NULL && (rr->herrno == NO_DATA || rr->herrno == HOST_NOT_FOUND) &&
+	    ++cx->voids > SPF_MAX_VOID)
+		cx->limit = "more than 2 void lookups (RFC 7208 4.6.4)";
+	dns_result_free(&res);
+	return rr;
+}
+
+/* spf_identity_domain - the domain the identity names, or NULL when it has none */
+static bool spf_domain_ok(const char *d)
+{
+	size_t len = strlen(d);
+
+	/* RFC 7208 4.3: a domain that is not a multi-label FQDN gives none. */
+	if (len == 0 || len > 253 || d[0] == '[' || strchr(d, '.') == NULL ||
+	    d[0] == '.' || strstr(d, "..") != NULL)
+		return false;
+	for (const char *p = d; *p; p++)
+		if ((unsigned char)*p <= 32 || *p == 127)
+			return false;
+	return true;
+}
+
+/* spf_client_ip - IPv4-mapped IPv6 ("::ffff:192.0.2.1") as plain IPv4 */
+static const char *spf_client_ip(struct arena *arena, const char *ip, bool *v6)
+{
+	struct in6_addr a6;
+	char buf[INET_ADDRSTRLEN];
+
+	*v6 = strchr(ip, ':') != NULL;
+	if (*v6 && inet_pton(AF_INET6, ip, &a6) == 1 && IN6_IS_ADDR_V4MAPPED(&a6) &&
+	    inet_ntop(AF_INET, &a6.s6_addr[12], buf, sizeof(buf)) != NULL) {
+		*v6 = false;
+		return arena_strdup(arena, buf);
+	}
+	return ip;
+}
+
+static enum ar_result spf_map(SPF_result_t r)
+{
+	switch (r) {
+	case SPF_RESULT_PASS: return AR_PASS;
+	case SPF_RESULT_FAIL: return AR_FAIL;
+	case SPF_RESULT_SOFTFAIL: return AR_SOFTFAIL;
+	case SPF_RESULT_NEUTRAL: return AR_NEUTRAL;
+	case SPF_RESULT_NONE: return AR_NONE;
+	case SPF_RESULT_TEMPERROR: return AR_TEMPERROR;
+	case SPF_RESULT_PERMERROR: return AR_PERMERROR;
+	case SPF_RESULT_INVALID:
+	default: return AR_PERMERROR;	/* refined by the caller */
+	}
+}
+
+static void spf_set(struct spf_outcome *out, enum ar_result r, const char *reason)
+{
+	out->result = r;
+	out->reason = reason;
+}
+
+int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena *arena,
+	      const struct spf_query *q, enum spf_which which, struct spf_outcome *out)
+{
+	struct spf_layer_ctx cx = { .dns = dns, .budget = budget };
+	SPF_dns_server_t layer = { 0 };
+	SPF_server_t *server = NULL;
+	SPF_request_t *req = NULL;
+	SPF_response_t *resp = NULL;
+	const char *helo = q->helo ? q->helo : "";
+	const char *mailfrom = q->mailfrom ? q->mailfrom : "";
+	const char *ip, *at;
+	bool v6;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->identity = which == SPF_CHECK_HELO ? "helo" : "mailfrom";
+	if (which == SPF_CHECK_HELO || *mailfrom == '\0') {
+		out->domain = arena_strdup(arena, helo);
+		out->sender = arena_printf(arena, "postmaster@%s", helo);
+	} else {
+		at = strrchr(mailfrom, '@');
+		out->domain = arena_strdup(arena, at ? at + 1 : "");
+		out->sender = arena_strdup(arena, mailfrom);
+	}
+	ip = spf_client_ip(arena, q->client_ip ? q->client_ip : "", &v6);
+	if (out->domain == NULL || out->sender == NULL || ip == NULL) {
+		spf_set(out, AR_TEMPERROR, "out of memory");
+		return -1;
+	}
+	if (!spf_domain_ok(out->domain)) {
+		spf_set(out, AR_NONE, "no SPF identity: not a fully qualified domain name");
+		return 0;
+	}
+
+	layer.lookup = spf_layer_lookup;
+	layer.name = "gatehouse";
+	layer.hook = &cx;
+	server = SPF_server_new_dns(&layer, 0);
+	if (server != NULL) {
+		SPF_response_t *ignored = NULL;
+
+		/* Our name, not this machine's, in libspf2's reasons; and no
+		 * default explanation: libspf2's points at a site long gone, so
+		 * only a domain's own exp= text is ever shown. */
+		if (q->receiver != NULL && *q->receiver != '\0')
+			SPF_server_set_rec_dom(server, q->receiver);
+		SPF_server_set_explanation(server, "", &ignored);
+		SPF_response_free(ignored);
+	}
+	req = server ? SPF_request_new(server) : NULL;
+	if (req == NULL) {
+		spf_set(out, AR_TEMPERROR, "out of memory");
+		rc = -1;
+		goto done;
+	}
+	if ((v6 ? SPF_request_set_ipv6_str(req, ip) : SPF_request_set_ipv4_str(req, ip)) != SPF_E_SUCCESS) {
+		spf_set(out, AR_NONE, "no client address to check");
+		goto done;
+	}
+	SPF_request_set_helo_dom(req, helo);
+	if (SPF_request_set_env_from(req, out->sender) != 0) {
+		spf_set(out, AR_NONE, "no SPF identity: the sender address has no usable domain");
+		goto done;
+	}
+	SPF_request_query_mailfrom(req, &resp);
+	out->dns_mechanisms = cx.terms;
+	out->void_lookups = cx.voids;
+	if (cx.limit != NULL) {
+		spf_set(out, AR_PERMERROR, cx.limit);
+	} else if (cx.dns_error != NULL) {
+		spf_set(out, AR_TEMPERROR, arena_printf(arena, "DNS: %s", cx.dns_error));
+	} else if (resp == NULL) {
+		spf_set(out, AR_TEMPERROR, "out of memory");
+		rc = -1;
+	} else {
+		SPF_errcode_t err = SPF_response_errcode(resp);
+		SPF_result_t r = SPF_response_result(resp);
+		const char *comment = SPF_response_get_header_comment(resp);
+
+		if (r == SPF_RESULT_INVALID && err == SPF_E_DNS_ERROR)
+			spf_set(out, AR_TEMPERROR, "DNS failure");
+		else
+			spf_set(out, spf_map(r), NULL);
+		if (err != SPF_E_SUCCESS && err != SPF_E_NOT_SPF)
+			out->reason = arena_strdup(arena, SPF_strerror(err));
+		else if (comment != NULL)
+			out->reason = arena_strdup(arena, comment);
+		if (out->result == AR_FAIL && SPF_response_get_explanation(resp) != NULL &&
+		    *SPF_response_get_explanation(resp) != '\0')
+			out->explanation = arena_strdup(arena, SPF_response_get_explanation(resp));
+	}
+done:
+	SPF_response_free(resp);
+	SPF_request_free(req);
+	if (server != NULL)
+		SPF_server_free(server);
+	spf_ctx_free(&cx);
+	return rc;
+}
+
+/* spf_quote - VALUE as an RFC 5322 quoted-string, control characters dropped */
+static void spf_quote(struct strbuf *sb, const char *value)
+{
+	strbuf_putc(sb, '"');
+	for (const char *p = value; *p; p++) {
+		if ((unsigned char)*p < 32 || *p == 127)
+			continue;
+		if (*p == '"' || *p == '\\')
+			strbuf_putc(sb, '\\');
+		strbuf_putc(sb, *p);
+	}
+	strbuf_putc(sb, '"');
+}
+
+/* spf_comment - TEXT fit for a header comment: no parentheses, backslashes or controls */
+static void spf_comment(struct strbuf *sb, const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		if ((unsigned char)*p < 32 || *p == 127 || *p == '(' || *p == ')' || *p == '\\')
+			strbuf_putc(sb, ' ');
+		else
+			strbuf_putc(sb, *p);
+	}
+}
+
+char *spf_received_header(struct arena *arena, const struct spf_outcome *out,
+			  const struct spf_query *q, const char *receiver)
+{
+	struct strbuf sb;
+	char *v;
+
+	strbuf_init(&sb);
+	strbuf_puts(&sb, ar_result_name(out->result) ? ar_result_name(out->result) : "none");
+	strbuf_puts(&sb, " (");
+	spf_comment(&sb, receiver);
+	strbuf_puts(&sb, ": ");
+	spf_comment(&sb, out->reason ? out->reason : "no reason given");
+	strbuf_puts(&sb, ")\n\treceiver=");
+	spf_comment(&sb, receiver);
+	strbuf_printf(&sb, "; client-ip=%s; envelope-from=", q->client_ip ? q->client_ip : "");
+	spf_quote(&sb, out->sender ? out->sender : "");
+	strbuf_puts(&sb, ";\n\thelo=");
+	spf_quote(&sb, q->helo ? q->helo : "");
+	strbuf_printf(&sb, "; identity=%s;", out->identity);
+	v = sb.failed ? NULL : arena_strdup(arena, strbuf_cstr(&sb));
+	strbuf_free(&sb);
+	return v;
+}
