@@ -41,7 +41,7 @@ ip link set lo up || { echo "$0: cannot bring up lo (run under unshare --net)" >
 IT_DIR=$(mktemp -d /tmp/gatehouse-it.XXXXXX) || exit 2
 chmod 755 "$IT_DIR"	# smtpd (user postfix) reaches the unix socket in here
 
-# shellcheck source=lib.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$IT_HERE/lib.sh"
 
 IT_BG_PIDS=()
@@ -155,7 +155,11 @@ test_miltertest() {
 		while IFS= read -r line; do
 			case $line in
 			"PASS "*) ok "miltertest $name: ${line#PASS }"; any=1 ;;
-			"FAIL "*) not_ok "miltertest $name: ${line#FAIL }" "see above"; any=1 ;;
+			"FAIL "*)
+				line=${line#FAIL }
+				not_ok "miltertest $name: ${line%% -- *}" "${line#* -- }"
+				any=1
+				;;
 			esac
 		done <<<"$out"
 		if [ $rc -ne 0 ] && ! grep -q '^FAIL ' <<<"$out"; then
@@ -407,7 +411,7 @@ hup_and_wait() {
 }
 
 test_sighup() {
-	local name id conf=$IT_DIR/gh-main.conf line
+	local name id conf=$IT_DIR/gh-main.conf line check check_rc
 	id=$(new_id hup0)
 	name="f: before SIGHUP, max_recipients = 0 accepts both recipients"
 	rcpt_pair "$id"
@@ -433,11 +437,15 @@ test_sighup() {
 		fi
 	fi
 
-	name="f: SIGHUP with a broken config: error logged as reload: FILE:LINE:, old config kept"
+	name="f: SIGHUP with a broken config: -n and the log name FILE:LINE, old config kept"
 	gh_main_conf 1
 	printf 'max_recipients = "many"\n' >>"$conf"
 	line=$(wc -l <"$conf")
-	if ! hup_and_wait 'reload failed'; then
+	check=$("$IT_GH" -n -c "$conf" 2>&1)
+	check_rc=$?
+	if [ "$check_rc" -ne 78 ] || ! grep -q "^$conf:$line: " <<<"$check"; then
+		not_ok "$name" "gatehouse -n on the broken file: exit $check_rc, output: $check"
+	elif ! hup_and_wait 'reload failed'; then
 		not_ok "$name" "no 'reload failed' in the log within 10 s"
 	elif ! log_has "$IT_DIR/gh-main.log" "reload: ${conf//./\\.}:$line: "; then
 		not_ok "$name" "log has no 'reload: $conf:$line: ...' line"
@@ -509,12 +517,13 @@ test_load() {
 # -- h: unix socket with group postfix and mode 0660
 test_unix_socket() {
 	local name sock=$IT_DIR/gh.sock id f st sess rc t0
-	name="h: unix socket created with mode 0660 and group postfix"
+	name="h: unix socket created with mode 0660 and group postfix; pid_file written"
 	gh_conf unix <<EOF
 # gatehouse instance "unix" of the integration suite
 socket = "unix:$sock"
 socket_group = "postfix"
 socket_mode = "0660"
+pid_file = "$IT_DIR/gh-unix.pid"
 authserv_id = "$IT_AUTHSERV"
 log_level = "info"
 drain_timeout_ms = 3000
@@ -524,10 +533,12 @@ EOF
 		return
 	fi
 	st=$(stat -c '%a %G %F' "$sock" 2>&1)
-	if [ "$st" = "660 postfix socket" ]; then
-		ok "$name"
-	else
+	if [ "$st" != "660 postfix socket" ]; then
 		not_ok "$name" "stat says '$st', expected '660 postfix socket'"
+	elif [ "$(cat "$IT_DIR/gh-unix.pid" 2>/dev/null)" != "$(gh_pid unix)" ]; then
+		not_ok "$name" "pid_file holds '$(cat "$IT_DIR/gh-unix.pid" 2>&1)', expected $(gh_pid unix)"
+	else
+		ok "$name"
 	fi
 
 	name="h: Postfix (smtpd as user postfix) delivers through the unix socket"
@@ -549,7 +560,7 @@ EOF
 		fi
 	fi
 
-	name="h: SIGTERM with nothing in flight: exit 0 and the socket file is removed"
+	name="h: SIGTERM with nothing in flight: exit 0, socket file and pid_file removed"
 	t0=$(now_ms)
 	gh_stop unix
 	rc=$?
@@ -557,6 +568,8 @@ EOF
 		not_ok "$name" "exit status $rc"
 	elif [ -e "$sock" ]; then
 		not_ok "$name" "$sock still exists"
+	elif [ -e "$IT_DIR/gh-unix.pid" ]; then
+		not_ok "$name" "the pid_file still exists"
 	else
 		ok "$name (exit after $(( $(now_ms) - t0 )) ms)"
 	fi

@@ -4,7 +4,7 @@
 --   miltertest -D MT_SOCKET=inet:PORT@HOST -D MT_AUTHSERV=NAME -D MT_LIB=DIR -s FILE
 -- and each script begins with dofile(MT_LIB .. "/_common.lua").
 --
--- Every case prints one line, "PASS name" or "FAIL name: why", which run.sh
+-- Every case prints one line, "PASS name" or "FAIL name -- why", which run.sh
 -- turns into "ok - ..." / "not ok - ...". miltertest prints nothing when a
 -- Lua error() escapes, so every case runs under pcall.
 --
@@ -90,7 +90,7 @@ function case(name, fn)
 		print("PASS " .. name)
 	else
 		failures = failures + 1
-		print("FAIL " .. name .. ": " .. tostring(err))
+		print("FAIL " .. name .. " -- " .. tostring(err))
 	end
 end
 
