@@ -51,11 +51,16 @@ void daemon_session_id(struct daemon *d, char *buf, size_t len)
 	snprintf(buf, len, "%s%05lX", d->id_prefix, n);
 }
 
-void daemon_conn_opened(struct daemon *d)
+bool daemon_conn_opened(struct daemon *d)
 {
+	bool ok;
+
 	pthread_mutex_lock(&d->lock);
-	d->active++;
+	ok = !d->stopping;
+	if (ok)
+		d->active++;
 	pthread_mutex_unlock(&d->lock);
+	return ok;
 }
 
 void daemon_conn_closed(struct daemon *d)

@@ -92,7 +92,9 @@ static void start_field(struct eml_state *es, const char *line, size_t len, size
 {
 	size_t v = nlen + 1;
 
-	while (v < len && (line[v] == ' ' || line[v] == '\t'))
+	/* Postfix strips exactly one space after the colon; a tab, or a
+	 * second space, is part of the value the milter sees. */
+	if (v < len && line[v] == ' ')
 		v++;
 	strbuf_append(&es->name, line, nlen);
 	strbuf_append(&es->value, line + v, len - v);

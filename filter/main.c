@@ -227,7 +227,11 @@ static int main_serve(struct daemon *d, const struct config *c)
 			config_unref(now);
 			log_msg(&d->log, LOG_NOTICE, "%s: no new connections; draining for up to %ld ms",
 				b == SIGTERM ? "SIGTERM" : "SIGINT", bound);
-			milter_stop();
+			/* Not smfi_stop(): Debian's libmilter (worker pool) stops
+			 * serving connections in flight as soon as it is told to
+			 * stop, and smfi_stop() itself waits out the listener's
+			 * 5 s poll. New connections are refused by milter_connect
+			 * once draining has begun; the process exits afterwards. */
 			left = daemon_drain(d, bound);
 			if (left > 0)
 				log_msg(&d->log, LOG_WARNING,

@@ -157,18 +157,25 @@ static sfsistat milter_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	char id[SESSION_ID_MAX], ip[INET6_ADDRSTRLEN];
 	struct session *s;
 
+	if (!daemon_conn_opened(milter_daemon)) {
+		/* Draining after SIGTERM: connections in flight finish, new
+		 * ones are told to come back. */
+		smfi_setreply(ctx, "421", "4.3.2", "gatehouse is shutting down, try again later");
+		return SMFIS_TEMPFAIL;
+	}
 	daemon_session_id(milter_daemon, id, sizeof(id));
 	s = session_new(id, &milter_daemon->slot, NULL, &milter_daemon->log);
 	if (s == NULL) {
 		log_msg(&milter_daemon->log, LOG_ERR, "session=%s out of memory at connect", id);
+		daemon_conn_closed(milter_daemon);
 		return milter_tempfail(ctx);
 	}
 	s->dns = milter_daemon->dns;
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
 		session_free(s);
+		daemon_conn_closed(milter_daemon);
 		return milter_tempfail(ctx);
 	}
-	daemon_conn_opened(milter_daemon);
 	return milter_answer(ctx, s, engine_connect(s, host,
 				milter_addr_text((struct sockaddr *)addr, ip, sizeof(ip))));
 }
@@ -454,9 +461,4 @@ out:
 int milter_run(void)
 {
 	return smfi_main() == MI_SUCCESS ? 0 : -1;
-}
-
-void milter_stop(void)
-{
-	smfi_stop();
 }

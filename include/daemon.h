@@ -39,8 +39,10 @@ void daemon_dns_options(const struct config *c, struct dns_options *o);
 void daemon_destroy(struct daemon *d);
 /* daemon_session_id - a new session id, unique across restarts in practice */
 void daemon_session_id(struct daemon *d, char *buf, size_t len);
-/* daemon_conn_opened / daemon_conn_closed - count connections in flight */
-void daemon_conn_opened(struct daemon *d);
+/* daemon_conn_opened - count a new connection; false once draining has
+ * begun (the caller refuses the connection) */
+bool daemon_conn_opened(struct daemon *d);
+/* daemon_conn_closed - a counted connection ended */
 void daemon_conn_closed(struct daemon *d);
 /* daemon_drain - wait until no connection is in flight or TIMEOUT_MS passed;
  * returns the number still in flight */

@@ -18,9 +18,7 @@ struct daemon;
  * the configuration; unix sockets get socket_mode/owner/group. Returns 0 or
  * -1 with the reason logged. */
 int milter_open(struct daemon *d);
-/* milter_run - serve connections until milter_stop(); returns smfi_main's result */
+/* milter_run - serve connections (smfi_main); returns only if libmilter fails */
 int milter_run(void);
-/* milter_stop - stop accepting connections; those in flight go on */
-void milter_stop(void);
 
 #endif

@@ -268,9 +268,18 @@ sink_header_block() {
 
 # ---------------------------------------------------------------- gatehouse
 
-# gh_conf NAME [directive = value lines on stdin] - write gh-NAME.conf
+# gh_conf NAME [directive = value lines on stdin] - write gh-NAME.conf.
+# Every instance answers DNS from an empty fixture (every name NXDOMAIN):
+# these tests are about the milter, not DNS, and the namespace has no DNS
+# server, so SPF would (rightly) tempfail. The SPF tests start a real DNS
+# server and configure dns_forwarders instead.
 gh_conf() {
-	cat >"$IT_DIR/gh-$1.conf"
+	: >"$IT_DIR/empty.zone"
+	{
+		cat
+		printf '\n# added by gh_conf: no network DNS in these tests\ndns_fixture = "%s"\n' \
+			"$IT_DIR/empty.zone"
+	} >"$IT_DIR/gh-$1.conf"
 }
 
 # gh_start NAME [EXTRA ARGS] - run gatehouse in the foreground with

@@ -142,9 +142,11 @@ START_TEST(eml_colon_whitespace)
 	struct eml_stats st;
 
 	eml_test_init(&r);
-	eml_test_run(&r, "A:   \t value with trailing  \nB:value\nC:\nD: \nE::x\n\n", &st);
-	EML_EQ(&r.names, "A\1B\1C\1D\1E\1", "names");
-	EML_EQ(&r.values, "value with trailing  \1value\1\1\1:x\1", "values");
+	/* As Postfix 3.7 hands them to a milter: exactly one space after the
+	 * colon is dropped; further spaces and tabs are part of the value. */
+	eml_test_run(&r, "A:   \t value with trailing  \nB:value\nC:\nD: \nE::x\nF:\tt\n\n", &st);
+	EML_EQ(&r.names, "A\1B\1C\1D\1E\1F\1", "names");
+	EML_EQ(&r.values, "  \t value with trailing  \1value\1\1\1:x\1\tt\1", "values");
 	ck_assert_uint_eq(r.value_len[2], 0);
 	ck_assert_uint_eq(r.value_len[3], 0);
 	ck_assert_uint_eq(r.nchunks, 0);

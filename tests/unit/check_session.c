@@ -208,8 +208,13 @@ START_TEST(daemon_drain_waits)
 
 	daemon_init(&d, unit_config_defaults(), NULL);
 	ck_assert_int_eq(daemon_drain(&d, 10), 0);	/* idle: returns at once */
-	daemon_conn_opened(&d);
-	daemon_conn_opened(&d);
+	ck_assert(!daemon_conn_opened(&d));		/* draining: new ones refused */
+	ck_assert_int_eq(d.active, 0);
+	daemon_destroy(&d);
+
+	daemon_init(&d, unit_config_defaults(), NULL);
+	ck_assert(daemon_conn_opened(&d));
+	ck_assert(daemon_conn_opened(&d));
 	daemon_conn_closed(&d);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	ck_assert_int_eq(daemon_drain(&d, 100), 1);	/* one still open: timeout */
