@@ -216,10 +216,22 @@ static bool config_fill(struct config *c, cfg_t *cfg)
 	return true;
 }
 
+/* config_derive - values computed once from the parsed strings; false on OOM
+ * (the strings passed their validators, so only memory can fail here) */
+static bool config_derive(struct config *c)
+{
+	const char *why;
+
+	return cidr_list_parse(c->internal_networks, &c->internal_nets, &why) == 0 &&
+	       cidr_list_parse(c->trusted_forwarders, &c->trusted_fwd, &why) == 0;
+}
+
 static void config_free(struct config *c)
 {
 	if (c == NULL)
 		return;
+	cidr_list_free(&c->internal_nets);
+	cidr_list_free(&c->trusted_fwd);
 	for (size_t i = 0; i < config_ndirectives; i++)
 		if (config_directives[i].type == CDIR_STR)
 			free(*(char **)((char *)c + config_directives[i].offset));
@@ -378,7 +390,7 @@ struct config *config_load(const char *path, struct config_errors *errs)
 		if (c != NULL) {
 			atomic_init(&c->refs, 1);
 			c->path = strdup(path ? path : "(defaults)");
-			if (c->path == NULL || !config_fill(c, cfg)) {
+			if (c->path == NULL || !config_fill(c, cfg) || !config_derive(c)) {
 				config_free(c);
 				c = NULL;
 			} else if (c->authserv_id[0] == '\0') {

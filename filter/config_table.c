@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "config_table.h"
+#include "cidr.h"
 #include "log.h"
 #include "verdict.h"
 
@@ -101,6 +102,34 @@ static const char *check_word(const char *s)
 	for (const char *p = s; *p; p++)
 		if ((unsigned char)*p <= 32 || *p == 127)
 			return "must not contain spaces or control characters";
+	return NULL;
+}
+
+static const char *const spf_action_words[] = { "reject", "tempfail", "quarantine", "accept", NULL };
+static const char *const reject_at_words[] = { "rcpt", "mail", NULL };
+
+/* parse_spf_action - accept means accept and mark (the result is in the headers) */
+static int parse_spf_action(const char *w)
+{
+	if (strcmp(w, "accept") == 0)
+		return GH_ACT_CONTINUE;
+	return strcmp(w, "discard") == 0 ? -1 : parse_fault_action(w);
+}
+
+static int parse_reject_at(const char *w)
+{
+	return strcmp(w, "rcpt") == 0 ? GH_PH_RCPT : strcmp(w, "mail") == 0 ? GH_PH_MAIL : -1;
+}
+
+/* check_cidrs - a list of networks as cidr.c reads them */
+static const char *check_cidrs(const char *s)
+{
+	struct cidr_list l;
+	const char *why;
+
+	if (cidr_list_parse(s, &l, &why) != 0)
+		return why;
+	cidr_list_free(&l);
 	return NULL;
 }
 
@@ -199,6 +228,52 @@ const struct config_directive config_directives[] = {
 	  "Answer every DNS question from this file and never use the network (zone file "
 	  "lines, plus NAME TIMEOUT / SERVFAIL / REFUSED). For tests and for replaying a "
 	  "message with the DNS answers it had; not for production." },
+	{ "internal_networks", CDIR_STR, "127.0.0.0/8, ::1/128", 0, 0, NULL, NULL, check_cidrs,
+	  OFF(internal_networks), "direction",
+	  "Clients in these networks (and authenticated clients) send outbound mail: no SPF "
+	  "check of their mail. IPv4 and IPv6 networks, separated by commas." },
+	{ "trusted_forwarders", CDIR_STR, "", 0, 0, NULL, NULL, check_cidrs,
+	  OFF(trusted_forwarders), "direction",
+	  "Hosts that forward mail to you (a mailing list, a backup MX): SPF is not checked "
+	  "on their mail, since a forwarder is never in the original sender's record." },
+	{ "spf_check_helo", CDIR_BOOL, "yes", 0, 0, NULL, NULL, NULL,
+	  OFF(spf_check_helo), "spf",
+	  "Check the HELO name's SPF record as well as MAIL FROM's (RFC 7208 2.3)." },
+	{ "spf_mailfrom_fail", CDIR_CHOICE, "reject", 0, 0, spf_action_words, parse_spf_action, NULL,
+	  OFF(spf_mailfrom_fail), "spf",
+	  "MAIL FROM fail: reject (550 5.7.23), tempfail, quarantine or accept (and mark)." },
+	{ "spf_mailfrom_softfail", CDIR_CHOICE, "accept", 0, 0, spf_action_words, parse_spf_action, NULL,
+	  OFF(spf_mailfrom_softfail), "spf",
+	  "MAIL FROM softfail: the domain says the host is probably not allowed. Accept and "
+	  "mark by default, as RFC 7208 8.5 advises." },
+	{ "spf_mailfrom_permerror", CDIR_CHOICE, "accept", 0, 0, spf_action_words, parse_spf_action, NULL,
+	  OFF(spf_mailfrom_permerror), "spf",
+	  "MAIL FROM permerror (a broken record): accept and mark by default. A broken "
+	  "record is the sending domain's mistake, not proof of forgery, and rejecting "
+	  "would bounce its legitimate mail; DMARC still judges the message." },
+	{ "spf_mailfrom_temperror", CDIR_CHOICE, "tempfail", 0, 0, spf_action_words, parse_spf_action, NULL,
+	  OFF(spf_mailfrom_temperror), "spf",
+	  "MAIL FROM temperror (DNS failed): tempfail (451 4.4.3), so the sender retries "
+	  "and no mail passes unchecked." },
+	{ "spf_helo_fail", CDIR_CHOICE, "reject", 0, 0, spf_action_words, parse_spf_action, NULL,
+	  OFF(spf_helo_fail), "spf", "HELO fail: as spf_mailfrom_fail, for the HELO identity." },
+	{ "spf_helo_softfail", CDIR_CHOICE, "accept", 0, 0, spf_action_words, parse_spf_action, NULL,
+	  OFF(spf_helo_softfail), "spf", "HELO softfail." },
+	{ "spf_helo_permerror", CDIR_CHOICE, "accept", 0, 0, spf_action_words, parse_spf_action, NULL,
+	  OFF(spf_helo_permerror), "spf", "HELO permerror." },
+	{ "spf_helo_temperror", CDIR_CHOICE, "tempfail", 0, 0, spf_action_words, parse_spf_action, NULL,
+	  OFF(spf_helo_temperror), "spf", "HELO temperror." },
+	{ "spf_reject_at", CDIR_CHOICE, "rcpt", 0, 0, reject_at_words, parse_reject_at, NULL,
+	  OFF(spf_reject_at), "spf",
+	  "Where an SPF reject or tempfail is answered: at rcpt (each recipient is refused, "
+	  "which lets recipient rules exempt postmaster@ and abuse@) or at mail." },
+	{ "spf_received_header", CDIR_BOOL, "yes", 0, 0, NULL, NULL, NULL,
+	  OFF(spf_received_header), "spf",
+	  "Add a Received-SPF header (RFC 7208 9.1) with the MAIL FROM result." },
+	{ "spf_explanation_in_reply", CDIR_BOOL, "no", 0, 0, NULL, NULL, NULL,
+	  OFF(spf_explanation_in_reply), "spf",
+	  "Put the domain's exp= explanation into the reject text. Off by default: the text "
+	  "comes from the sender's DNS and goes to whoever sent the mail." },
 	{ "authserv_id", CDIR_STR, "", 0, 0, NULL, NULL, check_word,
 	  OFF(authserv_id), "identity",
 	  "The name gatehouse signs its results with (the authserv-id of RFC 8601). "

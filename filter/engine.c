@@ -11,6 +11,7 @@
 
 #include "address.h"
 #include "arena.h"
+#include "cidr.h"
 #include "config.h"
 #include "engine.h"
 #include "gh.h"
@@ -103,7 +104,8 @@ static int engine_spf_one(struct session *s, const struct spf_query *q, enum spf
 	return rc;
 }
 
-/* engine_spf - SPF for HELO and MAIL FROM; not for outbound mail */
+/* engine_spf - SPF for HELO and MAIL FROM, unless the mail is outbound,
+ * comes from a trusted forwarder or there is no resolver */
 static int engine_spf(struct session *s)
 {
 	struct message *m = &s->msg;
@@ -113,19 +115,65 @@ static int engine_spf(struct session *s)
 		.mailfrom = m->from.is_null ? "" : m->from.addr,
 		.receiver = s->cfg->authserv_id,
 	};
+	struct spf_outcome o;
 
-	if (s->dns == NULL || m->auth_login != NULL || strcmp(s->client_ip, "unknown") == 0)
+	if (m->outbound)
+		return session_add_check(s, "spf", "skipped", "outbound mail");
+	if (cidr_list_match(&s->cfg->trusted_fwd, s->client_ip))
+		return session_add_check(s, "spf", "skipped", "trusted forwarder");
+	if (s->dns == NULL || strcmp(s->client_ip, "unknown") == 0)
 		return GH_OK;
-	if (engine_spf_one(s, &q, SPF_CHECK_HELO, &m->results.spf_helo) != 0)
+	if (s->cfg->spf_check_helo &&
+	    engine_spf_one(s, &q, SPF_CHECK_HELO, &m->results.spf_helo) != 0)
 		return GH_ERR_NOMEM;
-	if (m->from.is_null) {
+	if (m->from.is_null && s->cfg->spf_check_helo) {
 		/* The MAIL FROM identity of a bounce is postmaster@HELO: the
 		 * same evaluation, not a second round of DNS. */
 		m->results.spf_mailfrom = m->results.spf_helo;
-		return GH_OK;
+	} else if (engine_spf_one(s, &q, SPF_CHECK_MAILFROM, &m->results.spf_mailfrom) != 0) {
+		return GH_ERR_NOMEM;
 	}
-	return engine_spf_one(s, &q, SPF_CHECK_MAILFROM, &m->results.spf_mailfrom) != 0 ?
-	       GH_ERR_NOMEM : GH_OK;
+	if (s->cfg->spf_received_header) {
+		o.result = m->results.spf_mailfrom.result;
+		o.domain = m->results.spf_mailfrom.domain;
+		o.reason = m->results.spf_mailfrom.reason;
+		o.identity = m->from.is_null ? "helo" : "mailfrom";
+		o.sender = m->from.is_null ? arena_printf(s->msg_arena, "postmaster@%s", q.helo) :
+			   m->from.addr;
+		m->received_spf = o.sender ? spf_received_header(s->msg_arena, &o, &q,
+								 s->cfg->authserv_id) : NULL;
+		if (m->received_spf == NULL)
+			return GH_ERR_NOMEM;
+	}
+	return GH_OK;
+}
+
+/* engine_spf_policy - answer the SPF results: at MAIL, at each RCPT, or held
+ * for eom (quarantine), as configured */
+static enum gh_action engine_spf_policy(struct session *s)
+{
+	struct message *m = &s->msg;
+	const char *sender = m->from.is_null ? "<>" : m->from.addr;
+	enum gh_phase at = (enum gh_phase)s->cfg->spf_reject_at;
+	struct verdict v;
+	enum gh_action a = GH_ACT_CONTINUE;
+
+	if (m->results.spf_helo.result != AR_UNSET && !m->from.is_null)
+		a = policy_spf(s, true, &m->results.spf_helo, s->client_ip, sender, at, &v);
+	if (!verdict_is_final(a))
+		a = policy_spf(s, false, &m->results.spf_mailfrom, s->client_ip, sender, at, &v);
+	if (!verdict_is_final(a) || verdict_is_final(m->verdict.action))
+		return verdict_is_final(m->verdict.action) ? m->verdict.action : engine_continue(s);
+	if (a == GH_ACT_QUARANTINE) {
+		m->pending = v;
+		return engine_continue(s);
+	}
+	if (at == GH_PH_MAIL) {
+		s->reply = m->verdict = v;
+		return engine_finish(s, a);
+	}
+	m->rcpt_refusal = v;
+	return engine_continue(s);
 }
 
 enum gh_action engine_mail(struct session *s, const char *const *argv,
@@ -154,9 +202,10 @@ enum gh_action engine_mail(struct session *s, const char *const *argv,
 	m->from_parsed = true;
 	log_sess(s->log, s, LOG_DEBUG, "mail from <%s>%s%s", m->from.addr,
 		 m->auth_login ? " auth=" : "", m->auth_login ? m->auth_login : "");
+	m->outbound = m->auth_login != NULL || cidr_list_match(&s->cfg->internal_nets, s->client_ip);
 	if (engine_spf(s) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_MAIL, "out of memory"));
-	return engine_continue(s);
+	return engine_spf_policy(s);
 }
 
 enum gh_action engine_rcpt(struct session *s, const char *const *argv)
@@ -172,6 +221,13 @@ enum gh_action engine_rcpt(struct session *s, const char *const *argv)
 	if (engine_decided(s, &a))
 		return a;
 	m->rcpts_seen++;
+	if (verdict_is_final(m->rcpt_refusal.action)) {
+		/* Decided at MAIL (SPF), answered here so that the refusal is
+		 * tied to recipients, as spf_reject_at = rcpt asks. */
+		m->rcpts_rejected++;
+		s->reply = m->verdict = m->rcpt_refusal;
+		return engine_finish(s, s->reply.action);
+	}
 	if (address_parse_path(s->msg_arena, path, strlen(path), false, &rcpt, &why) != 0) {
 		log_sess(s->log, s, LOG_INFO, "bad RCPT TO %s: %s", path, why);
 		if (session_add_check(s, "sanity.envelope_rcpt", "fail", why) != GH_OK)
@@ -311,6 +367,14 @@ static int engine_status_edits(struct session *s)
 	return session_add_edit(s, HDR_INSERT, name, value, 0);
 }
 
+/* engine_spf_edits - our Received-SPF on top (RFC 7208 9.1: prepended) */
+static int engine_spf_edits(struct session *s)
+{
+	if (s->msg.received_spf == NULL)
+		return GH_OK;
+	return session_add_edit(s, HDR_INSERT, "Received-SPF", s->msg.received_spf, 0);
+}
+
 enum gh_action engine_eom(struct session *s)
 {
 	struct message *m = &s->msg;
@@ -328,7 +392,7 @@ enum gh_action engine_eom(struct session *s)
 	}
 	/* A held message gets the same header edits: it is delivered as is
 	 * when someone releases it. */
-	if (engine_status_edits(s) != GH_OK)
+	if (engine_spf_edits(s) != GH_OK || engine_status_edits(s) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
 	if (verdict_is_final(m->pending.action)) {
 		m->verdict = m->pending;

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "policy.h"
+#include "results.h"
 #include "session.h"
 
 struct policy_row {
@@ -125,4 +126,75 @@ enum gh_action policy_fault(struct session *s, enum gh_phase phase,
 	if (!row->per_recipient && s->msg.active)
 		s->msg.verdict = v;
 	return v.action;
+}
+
+/* policy_spf_codes - the reply for ACTION from the base codes of a result:
+ * a 5xx result answered with tempfail becomes 451 4.x.x, a 4xx result
+ * answered with reject 550 5.x.x (RFC 3463: same subject and detail) */
+static void policy_spf_codes(enum gh_action action, const char **code, const char **ecode,
+			     char *buf, size_t len)
+{
+	if (action == GH_ACT_TEMPFAIL && (*code)[0] == '5') {
+		snprintf(buf, len, "4%s", *ecode + 1);
+		*code = "451";
+		*ecode = buf;
+	} else if (action == GH_ACT_REJECT && (*code)[0] == '4') {
+		snprintf(buf, len, "5%s", *ecode + 1);
+		*code = "550";
+		*ecode = buf;
+	}
+}
+
+enum gh_action policy_spf(struct session *s, bool helo, const struct spf_identity *id,
+			  const char *client_ip, const char *sender, enum gh_phase phase,
+			  struct verdict *v)
+{
+	const struct config *c = s->cfg;
+	const char *code, *ecode, *text, *dom = id->domain ? id->domain : "?";
+	char ebuf[sizeof(v->enhanced_code)];
+	int action;
+
+	switch (id->result) {
+	case AR_FAIL:
+		action = helo ? c->spf_helo_fail : c->spf_mailfrom_fail;
+		code = "550", ecode = "5.7.23";
+		text = arena_printf(s->msg_arena, "SPF fail: %s does not allow %s to send mail as %s",
+				    dom, client_ip, sender);
+		break;
+	case AR_SOFTFAIL:
+		action = helo ? c->spf_helo_softfail : c->spf_mailfrom_softfail;
+		code = "550", ecode = "5.7.23";
+		text = arena_printf(s->msg_arena, "SPF softfail: %s probably does not allow %s to "
+				    "send mail as %s", dom, client_ip, sender);
+		break;
+	case AR_PERMERROR:
+		action = helo ? c->spf_helo_permerror : c->spf_mailfrom_permerror;
+		code = "550", ecode = "5.7.24";
+		text = arena_printf(s->msg_arena, "SPF permerror: the SPF record of %s is broken (%s)",
+				    dom, id->reason ? id->reason : "no reason given");
+		break;
+	case AR_TEMPERROR:
+		action = helo ? c->spf_helo_temperror : c->spf_mailfrom_temperror;
+		code = "451", ecode = "4.4.3";
+		text = arena_printf(s->msg_arena, "SPF temperror: DNS failed while checking %s, "
+				    "try again later", dom);
+		break;
+	default:
+		return GH_ACT_CONTINUE;
+	}
+	if (action == GH_ACT_CONTINUE)
+		return GH_ACT_CONTINUE;
+	if (text == NULL)
+		return policy_fault(s, phase, FAULT_INTERNAL, NULL);
+	if (id->result == AR_FAIL && c->spf_explanation_in_reply && id->explanation != NULL) {
+		const char *t = arena_printf(s->msg_arena, "%s: %s", text, id->explanation);
+
+		if (t != NULL)
+			text = t;
+	}
+	policy_spf_codes((enum gh_action)action, &code, &ecode, ebuf, sizeof(ebuf));
+	if (verdict_set(v, s->msg_arena, (enum gh_action)action, phase, code, ecode, text,
+			helo ? "spf.helo" : "spf.mailfrom") != 0)
+		return policy_fault(s, phase, FAULT_INTERNAL, NULL);
+	return v->action;
 }

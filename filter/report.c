@@ -158,10 +158,11 @@ static json_t *envelope_json(const struct session *s, const struct report_rcpt *
 			"enhanced_code", refused ? json_string(v->enhanced_code) : json_null(),
 			"text", jstr(refused ? v->text : NULL)));
 	}
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
 		"ip", jstr(s->client_ip), "host", jstr(s->client_host),
 		"helo", jstr(s->helo), "auth", jstr(m->auth_login),
-		"from", jstr(m->from_parsed ? m->from.addr : NULL), "rcpts", a);
+		"from", jstr(m->from_parsed ? m->from.addr : NULL), "rcpts", a,
+		"direction", m->outbound ? "outbound" : "inbound");
 }
 
 json_t *report_json(const struct session *s, const struct verdict *final,

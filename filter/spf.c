@@ -383,8 +383,11 @@ char *spf_received_header(struct arena *arena, const struct spf_outcome *out,
 	strbuf_init(&sb);
 	strbuf_puts(&sb, ar_result_name(out->result) ? ar_result_name(out->result) : "none");
 	strbuf_puts(&sb, " (");
-	spf_comment(&sb, receiver);
-	strbuf_puts(&sb, ": ");
+	/* libspf2's reasons already start with "RECEIVER: "; ours do not */
+	if (out->reason == NULL || strncmp(out->reason, receiver, strlen(receiver)) != 0) {
+		spf_comment(&sb, receiver);
+		strbuf_puts(&sb, ": ");
+	}
 	spf_comment(&sb, out->reason ? out->reason : "no reason given");
 	strbuf_puts(&sb, ")\n\treceiver=");
 	spf_comment(&sb, receiver);

@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <pthread.h>
 
+#include "cidr.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/gatehouse/gatehouse.conf"
 
 enum config_on_error { CONFIG_ON_ERROR_TEMPFAIL, CONFIG_ON_ERROR_ACCEPT };
@@ -56,6 +58,21 @@ struct config {
 	char *dns_forwarders;	/* "IP[@PORT], ..."; "" = /etc/resolv.conf */
 	char *dns_trust_anchor_file;	/* "" = no DNSSEC validation */
 	char *dns_fixture;	/* "" = real DNS; else answers only from this file */
+
+	/* direction: outbound is an authenticated client or one of these */
+	char *internal_networks;
+	struct cidr_list internal_nets;	/* parsed from internal_networks */
+	char *trusted_forwarders;	/* forwarders whose mail SPF must not judge */
+	struct cidr_list trusted_fwd;
+
+	/* SPF: actions are enum gh_action (CONTINUE = accept and mark) */
+	bool spf_check_helo;
+	int spf_mailfrom_fail, spf_mailfrom_softfail, spf_mailfrom_permerror,
+	    spf_mailfrom_temperror;
+	int spf_helo_fail, spf_helo_softfail, spf_helo_permerror, spf_helo_temperror;
+	int spf_reject_at;		/* GH_PH_MAIL or GH_PH_RCPT */
+	bool spf_received_header;
+	bool spf_explanation_in_reply;
 
 	/* identity */
 	char *authserv_id;	/* our name in added headers; default: host name */

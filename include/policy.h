@@ -36,6 +36,19 @@ enum policy_fault {
 enum gh_action policy_fault(struct session *s, enum gh_phase phase,
 			    enum policy_fault fault, const char *detail);
 
+struct spf_identity;
+
+/*
+ * policy_spf - what the SPF result ID of the HELO (HELO true) or MAIL FROM
+ * identity means for the message from CLIENT_IP claiming SENDER. Fills V
+ * with the reply (550 5.7.23 fail, 550 5.7.24 permerror, 451 4.4.3
+ * temperror, or the configured alternative) for PHASE and returns its
+ * action; CONTINUE means accept and mark.
+ */
+enum gh_action policy_spf(struct session *s, bool helo, const struct spf_identity *id,
+			  const char *client_ip, const char *sender, enum gh_phase phase,
+			  struct verdict *v);
+
 /* policy_fault_check_name - the check name a fault is recorded under */
 const char *policy_fault_check_name(enum policy_fault fault);
 

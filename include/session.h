@@ -64,6 +64,9 @@ struct message {
 	struct results results;
 	struct verdict verdict;	/* the message's verdict; CONTINUE until decided */
 	struct verdict pending;	/* a quarantine decided early, applied at eom */
+	struct verdict rcpt_refusal;	/* decided at MAIL, answered at each RCPT */
+	bool outbound;		/* authenticated client or internal network */
+	const char *received_spf;	/* Received-SPF value to add at eom, or NULL */
 	struct timespec start;
 	const char *end_state;	/* "eom", "abort", "closed", "new-mail" */
 	bool logged;		/* summary written when the verdict was taken */
