@@ -3,7 +3,7 @@
 
 usage: tests/spf/rfc7208.py GATEHOUSE [--suite PATH] [--known FILE] [-v]
                             [--only SCENARIO/TEST ...] [--jobs N] [-c CONFIG]
-                            [--keep] [--fixtures-only]
+                            [--exp] [--keep] [--fixtures-only]
 
 The suite is the openspf.org one shipped by python3-spf (rfc7208-tests.yml.gz):
 a multi-document YAML file, one scenario per document, each with DNS zone data
@@ -51,6 +51,11 @@ test, in suite order. Tests listed in the known-misses file (one
 passes prints a note so the list can be pruned. The last lines are
 "K known misses" and "N passed, M failed" (known misses count as passed);
 exit 1 when M > 0, 2 on usage errors.
+
+--exp also compares .spf.mailfrom.explanation where the suite gives an
+explanation ('DEFAULT' there means none of the domain's own, null here); the
+macro-expansion tests check the expansion only through it. A mismatch prints
+"not ok - SCENARIO/TEST: expected explanation "X" got "Y"".
 
 --fixtures-only checks that every scenario's fixture loads (gatehouse exits 65
 on a bad fixture line) without looking at SPF results.
@@ -257,6 +262,7 @@ def load_suite(path):
                 "mailfrom": "" if t.get("mailfrom") is None else str(t.get("mailfrom")),
                 "expected": expected,
                 "spec": t.get("spec"),
+                "explanation": None if t.get("explanation") is None else str(t.get("explanation")),
             })
         scenarios.append({"name": sname, "zonedata": doc.get("zonedata") or {}, "tests": tests})
     return scenarios
@@ -303,29 +309,38 @@ def command(gh, config, fixture, test):
 
 
 def run_test(gh, config, fixture, test, timeout):
-    """(result word or None, error text or None, command, stderr, reason or None)"""
+    """(result word or None, error text or None, command, stderr, reason or None, explanation or None)"""
     cmd = command(gh, config, fixture, test)
     try:
         p = subprocess.run(cmd, input=message(test), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return None, "no answer in %d s" % timeout, cmd, "", None
+        return None, "no answer in %d s" % timeout, cmd, "", None, None
     except OSError as e:
-        return None, str(e), cmd, "", None
+        return None, str(e), cmd, "", None, None
     err = p.stderr.decode("utf-8", "replace")
     if p.returncode >= 64:
         first = err.strip().splitlines()[0] if err.strip() else ""
-        return None, "exit %d: %s" % (p.returncode, first), cmd, err, None
+        return None, "exit %d: %s" % (p.returncode, first), cmd, err, None, None
     try:
         report = json.loads(p.stdout.decode("utf-8", "replace"))
         mailfrom = (report.get("spf") or {}).get("mailfrom") or {}
         result, reason = mailfrom.get("result"), mailfrom.get("reason")
+        explanation = mailfrom.get("explanation")
         if result is None and (report.get("verdict") or {}).get("phase") == "mail":
             reason = "refused at MAIL FROM by %s: %s" % (report["verdict"].get("by"),
                                                         report["verdict"].get("text"))
     except (ValueError, AttributeError, TypeError) as e:
-        return None, "bad JSON (exit %d): %s" % (p.returncode, e), cmd, err, None
-    return result, None, cmd, err, reason
+        return None, "bad JSON (exit %d): %s" % (p.returncode, e), cmd, err, None, None
+    return result, None, cmd, err, reason, explanation
+
+
+def explanation_matches(expected, got):
+    """The suite's explanation against gatehouse's. The suite's driver sets
+    the default explanation to 'DEFAULT'; gatehouse has none (null)."""
+    if expected == "DEFAULT":
+        return not got
+    return got == expected
 
 
 def shell_quote(cmd):
@@ -343,6 +358,9 @@ def main(argv):
     ap.add_argument("-j", "--jobs", type=int, default=8)
     ap.add_argument("-c", "--config", default=None,
                     help="gatehouse config for every run (default: an empty file, every default applies)")
+    ap.add_argument("--exp", action="store_true",
+                    help="also compare exp= explanations where the suite gives one "
+                         "(the macro tests check expansion only through them)")
     ap.add_argument("--timeout", type=int, default=30, help="seconds per gatehouse run")
     ap.add_argument("--keep", action="store_true", help="keep the fixture directory and say where")
     ap.add_argument("--fixtures-only", action="store_true",
@@ -395,7 +413,7 @@ def main(argv):
             outcomes = [f.result() for f in futures]
 
         passed = failed = nknown = 0
-        for (t, fixture), (result, error, cmd, err, reason) in zip(jobs, outcomes):
+        for (t, fixture), (result, error, cmd, err, reason, explanation) in zip(jobs, outcomes):
             if args.fixtures_only:
                 name = "fixture " + t["id"].split("/", 1)[0]
                 if error and error.startswith("exit %d" % EXIT_BAD_INPUT):
@@ -410,6 +428,11 @@ def main(argv):
             got = error if error else ("null" if result is None else str(result))
             good = error is None and result in t["expected"]
             want = " or ".join(t["expected"])
+            if good and args.exp and t["explanation"] is not None and \
+                    not explanation_matches(t["explanation"], explanation):
+                good = False
+                want = "explanation %s" % json.dumps(t["explanation"])
+                got = json.dumps(explanation)
             if t["id"] in known:
                 passed += 1
                 if good:
