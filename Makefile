@@ -46,7 +46,7 @@ UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check unit engine-tests test run deps install docs docs-check clean \
-        integration sanitize fuzz-replay fuzz valgrind
+        integration sanitize fuzz-replay fuzz valgrind spf-suite
 
 all: $(BUILD)/gatehouse
 
@@ -68,8 +68,14 @@ $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
 # make check: unit tests, engine tests through test mode, fuzz corpora replayed,
-# shipped docs in sync.
-check: unit engine-tests fuzz-replay docs-check
+# the RFC 7208 SPF suite, shipped docs in sync.
+check: unit engine-tests fuzz-replay spf-suite docs-check
+
+# RFC 7208 conformance: the openspf suite (python3-spf) through test mode.
+SPF_SUITE ?= /usr/share/doc/python3-spf/rfc7208-tests.yml.gz
+spf-suite: $(BUILD)/gatehouse
+	python3 tests/spf/rfc7208.py $(BUILD)/gatehouse --suite $(SPF_SUITE) \
+		-c tests/spf/suite.conf --known tests/spf/known-misses.txt
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t; done

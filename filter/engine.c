@@ -7,6 +7,7 @@
  * DKIM, DMARC and rules plug in at the phases named in DESIGN.md without any
  * change to the callers.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "address.h"
@@ -86,6 +87,34 @@ enum gh_action engine_helo(struct session *s, const char *helo)
 		return engine_internal(s, GH_PH_HELO, "out of memory");
 	log_sess(s->log, s, LOG_DEBUG, "helo %s", s->helo);
 	return engine_continue(s);
+}
+
+/* engine_rough_address - PATH that failed RFC 5321 as local@domain anyway:
+ * brackets off, split at the last '@', domain lower-cased */
+static int engine_rough_address(struct session *s, const char *path, struct address *a)
+{
+	size_t len = strlen(path);
+	const char *at;
+	char *addr;
+
+	if (len >= 2 && path[0] == '<' && path[len - 1] == '>') {
+		path++;
+		len -= 2;
+	}
+	addr = arena_memdup(s->msg_arena, path, len);
+	if (addr == NULL)
+		return GH_ERR_NOMEM;
+	at = strrchr(addr, '@');
+	a->addr = addr;
+	a->is_null = len == 0;
+	a->local = at ? arena_memdup(s->msg_arena, addr, (size_t)(at - addr)) : addr;
+	a->domain = at ? arena_strdup(s->msg_arena, at + 1) : "";
+	if (a->local == NULL || a->domain == NULL)
+		return GH_ERR_NOMEM;
+	for (char *p = (char *)a->domain; *p; p++)
+		if ((unsigned char)*p < 0x80)
+			*p = (char)tolower((unsigned char)*p);
+	return GH_OK;
 }
 
 /* engine_spf_one - evaluate one identity into DST */
@@ -197,7 +226,13 @@ enum gh_action engine_mail(struct session *s, const char *const *argv,
 		log_sess(s->log, s, LOG_INFO, "bad MAIL FROM %s: %s", path, why);
 		if (session_add_check(s, "sanity.envelope_from", "fail", why) != GH_OK)
 			return engine_finish(s, engine_internal(s, GH_PH_MAIL, "out of memory"));
-		return engine_finish(s, policy_fault(s, GH_PH_MAIL, FAULT_BAD_MAIL_FROM, why));
+		a = policy_fault(s, GH_PH_MAIL, FAULT_BAD_MAIL_FROM, why);
+		if (verdict_is_final(a))
+			return engine_finish(s, a);
+		/* Recorded only (reject_bad_envelope = no): the other checks
+		 * still judge what the sender wrote, split at its last '@'. */
+		if (engine_rough_address(s, path, &m->from) != GH_OK)
+			return engine_finish(s, engine_internal(s, GH_PH_MAIL, "out of memory"));
 	}
 	m->from_parsed = true;
 	log_sess(s->log, s, LOG_DEBUG, "mail from <%s>%s%s", m->from.addr,

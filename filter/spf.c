@@ -31,11 +31,13 @@
 #include "arena.h"
 #include "dns.h"
 #include "spf.h"
+#include "spf_record.h"
 #include "strbuf.h"
 
 #define SPF_MAX_DNS_TERMS 10	/* RFC 7208 4.6.4 */
 #define SPF_MAX_VOID 2
 #define SPF_MAX_MX 10
+#define SPF_MAX_PTR 10
 #define SPF_MAX_SECONDARY 64	/* MX/PTR names remembered for the count */
 
 struct spf_layer_ctx {
@@ -47,6 +49,8 @@ struct spf_layer_ctx {
 	size_t nsecondary;
 	const char *limit;	/* set once a limit is exceeded: the reason */
 	const char *dns_error;	/* set once a query failed temporarily */
+	const char *syntax;	/* set once an evaluated record is malformed */
+	bool v6;		/* the client's address family, for /0 rewrites */
 };
 
 static void spf_ctx_free(struct spf_layer_ctx *cx)
@@ -81,6 +85,11 @@ static bool spf_rr_fill(SPF_dns_rr_t *rr, const struct dns_result *res, ns_type 
 
 	for (size_t i = 0; i < res->n; i++) {
 		const struct dns_rdata *d = &res->rr[i];
+
+		/* RFC 4.6.4: only the first 10 PTR names are looked at; more
+		 * is not an error (unlike MX) */
+		if (type == ns_t_ptr && n >= SPF_MAX_PTR)
+			break;
 		size_t pos = 0;
 		char *name = NULL;
 
@@ -101,6 +110,9 @@ static bool spf_rr_fill(SPF_dns_rr_t *rr, const struct dns_result *res, ns_type 
 			break;
 		case ns_t_txt: {
 			struct strbuf sb;
+			const char *text, *why = NULL;
+			char *norm = NULL;
+			size_t tlen;
 			bool ok;
 
 			strbuf_init(&sb);
@@ -108,9 +120,30 @@ static bool spf_rr_fill(SPF_dns_rr_t *rr, const struct dns_result *res, ns_type 
 				strbuf_free(&sb);
 				continue;	/* malformed rdata: not a record */
 			}
-			ok = SPF_dns_rr_buf_realloc(rr, n, sb.len + 1) == SPF_E_SUCCESS;
-			if (ok)
-				memcpy(rr->rr[n]->txt, strbuf_cstr(&sb), sb.len + 1);
+			text = sb.data ? sb.data : "";
+			tlen = sb.len;
+			if (spf_record_is_spf(text, tlen)) {
+				/* libspf2 gets the checked, normalized record
+				 * (spf_record.h says why) */
+				norm = spf_record_normalize(text, tlen, cx->v6, &why);
+				if (norm == NULL) {
+					if (strcmp(why, "out of memory") == 0) {
+						strbuf_free(&sb);
+						return false;
+					}
+					if (cx->syntax == NULL)
+						cx->syntax = why;
+				} else {
+					text = norm;
+					tlen = strlen(norm);
+				}
+			}
+			ok = SPF_dns_rr_buf_realloc(rr, n, tlen + 1) == SPF_E_SUCCESS;
+			if (ok) {
+				memcpy(rr->rr[n]->txt, text, tlen);
+				rr->rr[n]->txt[tlen] = '\0';
+			}
+			free(norm);
 			strbuf_free(&sb);
 			if (!ok)
 				return false;
@@ -139,16 +172,116 @@ static bool spf_rr_fill(SPF_dns_rr_t *rr, const struct dns_result *res, ns_type 
 	return true;
 }
 
+/* spf_has_suffix - NAME ends with SUFFIX (ASCII case-insensitive); its length before it */
+static bool spf_has_suffix(const char *name, const char *suffix, size_t *base_len)
+{
+	size_t n = strlen(name), k = strlen(suffix);
+
+	if (n > k + 0 && name[n - 1] == '.')
+		n--;	/* a trailing dot is the same name */
+	if (n <= k || strncasecmp(name + n - k, suffix, k) != 0)
+		return false;
+	*base_len = n - k;
+	return true;
+}
+
+/* spf_any_address - does NAME have an address of TYPE? the status of the answer */
+static enum dns_status spf_any_address(struct spf_layer_ctx *cx, const char *name, int type)
+{
+	struct dns_result res;
+	enum dns_status st;
+
+	dns_query(cx->dns, name, type, cx->budget, &res);
+	st = res.status;
+	if (st == DNS_TEMPFAIL)
+		cx->dns_error = res.why ? res.why : "DNS failure";
+	dns_result_free(&res);
+	return st;
+}
+
+/*
+ * spf_synth - answer one of spf_record.h's synthetic names: NAME is
+ * BASE + suffix; the answer is one A record when the condition holds, the
+ * status of the underlying lookup when it does not. *VOID tells whether the
+ * underlying term found nothing at all (a void lookup, RFC 4.6.4).
+ */
+static enum dns_status spf_synth(struct spf_layer_ctx *cx, const char *base, int kind, bool *void_)
+{
+	struct dns_result mx;
+	enum dns_status st = DNS_NODATA;
+
+	*void_ = false;
+	if (kind == DNS_T_AAAA) {
+		st = spf_any_address(cx, base, DNS_T_AAAA);
+		*void_ = st == DNS_NXDOMAIN || st == DNS_NODATA;
+		return st;
+	}
+	dns_query(cx->dns, base, DNS_T_MX, cx->budget, &mx);
+	if (mx.status != DNS_ANSWER) {
+		if (mx.status == DNS_TEMPFAIL)
+			cx->dns_error = mx.why ? mx.why : "DNS failure";
+		*void_ = mx.status == DNS_NXDOMAIN || mx.status == DNS_NODATA;
+		st = mx.status;
+		dns_result_free(&mx);
+		return st;
+	}
+	if (mx.n > SPF_MAX_MX) {
+		cx->limit = "more than 10 MX names (RFC 7208 4.6.4)";
+		dns_result_free(&mx);
+		return DNS_PERMFAIL;
+	}
+	for (size_t i = 0; i < mx.n && st != DNS_ANSWER && cx->dns_error == NULL; i++) {
+		size_t pos = 2;
+		char *host = dns_rdata_name(&mx.rr[i], &pos);
+
+		if (host != NULL && spf_any_address(cx, host, kind) == DNS_ANSWER)
+			st = DNS_ANSWER;
+		free(host);
+	}
+	dns_result_free(&mx);
+	return st;
+}
+
+/* spf_synth_rr - the libspf2 answer for a synthetic name */
+static SPF_dns_rr_t *spf_synth_rr(SPF_dns_server_t *layer, struct spf_layer_ctx *cx,
+				  const char *domain, ns_type type, size_t base_len, int kind)
+{
+	char *base = strndup(domain, base_len);
+	SPF_dns_rr_t *rr;
+	enum dns_status st;
+	bool void_;
+
+	if (base == NULL)
+		return NULL;
+	st = type == ns_t_a ? spf_synth(cx, base, kind, &void_) : DNS_NODATA;
+	free(base);
+	if (type != ns_t_a)
+		void_ = false;
+	if (st == DNS_ANSWER) {
+		rr = SPF_dns_rr_new_init(layer, domain, type, 0, NETDB_SUCCESS);
+		if (rr != NULL && SPF_dns_rr_buf_realloc(rr, 0, sizeof(struct in_addr)) == SPF_E_SUCCESS) {
+			rr->rr[0]->a.s_addr = htonl(INADDR_LOOPBACK);
+			rr->num_rr = 1;
+		}
+		return rr;
+	}
+	if (void_ && ++cx->voids > SPF_MAX_VOID)
+		cx->limit = "more than 2 void lookups (RFC 7208 4.6.4)";
+	return SPF_dns_rr_new_init(layer, domain, type, 0,
+				   st == DNS_TEMPFAIL ? TRY_AGAIN : NO_DATA);
+}
+
 static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *domain,
 				      ns_type type, int should_cache)
 {
+	size_t base_len;
 	struct spf_layer_ctx *cx = layer->hook;
 	struct dns_result res;
 	SPF_dns_rr_t *rr;
 	bool term;
 
 	(void)should_cache;
-	if (cx->limit != NULL || cx->dns_error != NULL)
+	if (cx->limit != NULL || cx->dns_error != NULL || cx->syntax != NULL)
 		return SPF_dns_rr_new_init(layer, domain, type, 0, NO_RECOVERY);
 	/* Is this query one of the ten DNS-querying terms? */
 	if (type == ns_t_txt || type == ns_t_spf) {
@@ -163,6 +296,12 @@ static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *domai
 		cx->limit = "more than 10 DNS-querying mechanisms (RFC 7208 4.6.4)";
 		return SPF_dns_rr_new_init(layer, domain, type, 0, NO_RECOVERY);
 	}
+	if (spf_has_suffix(domain, SPF_SYNTH_AAAA, &base_len))
+		return spf_synth_rr(layer, cx, domain, type, base_len, DNS_T_AAAA);
+	if (spf_has_suffix(domain, SPF_SYNTH_MX4, &base_len))
+		return spf_synth_rr(layer, cx, domain, type, base_len, DNS_T_A);
+	if (spf_has_suffix(domain, SPF_SYNTH_MX6, &base_len))
+		return spf_synth_rr(layer, cx, domain, type, base_len, DNS_T_AAAA);
 	dns_query(cx->dns, domain, type, cx->budget, &res);
 	switch (res.status) {
 	case DNS_ANSWER:
@@ -271,9 +410,12 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 	} else {
 		at = strrchr(mailfrom, '@');
 		out->domain = arena_strdup(arena, at ? at + 1 : "");
-		out->sender = arena_strdup(arena, mailfrom);
+		/* RFC 7208 4.3: no local part means "postmaster" */
+		out->sender = at == mailfrom ? arena_printf(arena, "postmaster%s", mailfrom) :
+			      arena_strdup(arena, mailfrom);
 	}
 	ip = spf_client_ip(arena, q->client_ip ? q->client_ip : "", &v6);
+	cx.v6 = v6;
 	if (out->domain == NULL || out->sender == NULL || ip == NULL) {
 		spf_set(out, AR_TEMPERROR, "out of memory");
 		return -1;
@@ -297,6 +439,11 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 			SPF_server_set_rec_dom(server, q->receiver);
 		SPF_server_set_explanation(server, "", &ignored);
 		SPF_response_free(ignored);
+		/* The limits are ours (the layer above counts as RFC 4.6.4
+		 * says); libspf2's own would misfire on PTR and MX sets. */
+		SPF_server_set_max_dns_mech(server, 100);
+		SPF_server_set_max_dns_ptr(server, 100);
+		SPF_server_set_max_dns_mx(server, 100);
 	}
 	req = server ? SPF_request_new(server) : NULL;
 	if (req == NULL) {
@@ -316,7 +463,9 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 	SPF_request_query_mailfrom(req, &resp);
 	out->dns_mechanisms = cx.terms;
 	out->void_lookups = cx.voids;
-	if (cx.limit != NULL) {
+	if (cx.syntax != NULL) {
+		spf_set(out, AR_PERMERROR, arena_printf(arena, "SPF record syntax: %s", cx.syntax));
+	} else if (cx.limit != NULL) {
 		spf_set(out, AR_PERMERROR, cx.limit);
 	} else if (cx.dns_error != NULL) {
 		spf_set(out, AR_TEMPERROR, arena_printf(arena, "DNS: %s", cx.dns_error));
