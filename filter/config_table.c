@@ -273,7 +273,9 @@ const struct config_directive config_directives[] = {
 	{ "spf_explanation_in_reply", CDIR_BOOL, "no", 0, 0, NULL, NULL, NULL,
 	  OFF(spf_explanation_in_reply), "spf",
 	  "Put the domain's exp= explanation into the reject text. Off by default: the text "
-	  "comes from the sender's DNS and goes to whoever sent the mail." },
+	  "comes from the sender's DNS and goes to whoever sent the mail. gatehouse expands "
+	  "it itself (RFC 7208 7); %{p} is always \"unknown\" (RFC 7.3 allows it and it "
+	  "saves lookups), and an exp= reached through redirect= is not used." },
 	{ "authserv_id", CDIR_STR, "", 0, 0, NULL, NULL, check_word,
 	  OFF(authserv_id), "identity",
 	  "The name gatehouse signs its results with (the authserv-id of RFC 8601). "

@@ -25,12 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <spf2/spf.h>
 
 #include "arena.h"
 #include "dns.h"
 #include "spf.h"
+#include "spf_macro.h"
 #include "spf_record.h"
 #include "strbuf.h"
 
@@ -51,10 +53,13 @@ struct spf_layer_ctx {
 	const char *dns_error;	/* set once a query failed temporarily */
 	const char *syntax;	/* set once an evaluated record is malformed */
 	bool v6;		/* the client's address family, for /0 rewrites */
+	char *exp_spec;		/* exp= of the identity's own record, or NULL */
+	bool top_redirect;	/* that record hands over with redirect= */
 };
 
 static void spf_ctx_free(struct spf_layer_ctx *cx)
 {
+	free(cx->exp_spec);
 	for (size_t i = 0; i < cx->nsecondary; i++)
 		free(cx->secondary[i]);
 }
@@ -79,7 +84,7 @@ static void spf_remember_secondary(struct spf_layer_ctx *cx, const char *name)
 
 /* spf_rr_fill - our answer as libspf2 records; false when out of memory */
 static bool spf_rr_fill(SPF_dns_rr_t *rr, const struct dns_result *res, ns_type type,
-			struct spf_layer_ctx *cx)
+			struct spf_layer_ctx *cx, bool top)
 {
 	int n = 0;
 
@@ -125,7 +130,16 @@ static bool spf_rr_fill(SPF_dns_rr_t *rr, const struct dns_result *res, ns_type 
 			if (spf_record_is_spf(text, tlen)) {
 				/* libspf2 gets the checked, normalized record
 				 * (spf_record.h says why) */
-				norm = spf_record_normalize(text, tlen, cx->v6, &why);
+				char *exp = NULL;
+				bool redirect = false;
+
+				norm = spf_record_normalize(text, tlen, cx->v6, &exp, &redirect, &why);
+				if (top && norm != NULL && cx->exp_spec == NULL) {
+					cx->exp_spec = exp;	/* RFC 6.2: the explanation of this record */
+					cx->top_redirect = redirect;
+					exp = NULL;
+				}
+				free(exp);
 				if (norm == NULL) {
 					if (strcmp(why, "out of memory") == 0) {
 						strbuf_free(&sb);
@@ -274,8 +288,9 @@ static SPF_dns_rr_t *spf_synth_rr(SPF_dns_server_t *layer, struct spf_layer_ctx 
 static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *domain,
 				      ns_type type, int should_cache)
 {
-	size_t base_len;
 	struct spf_layer_ctx *cx = layer->hook;
+	size_t base_len;
+	bool top = (type == ns_t_txt || type == ns_t_spf) && !cx->first_txt_seen;
 	struct dns_result res;
 	SPF_dns_rr_t *rr;
 	bool term;
@@ -306,7 +321,7 @@ static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *domai
 	switch (res.status) {
 	case DNS_ANSWER:
 		rr = SPF_dns_rr_new_init(layer, domain, type, 0, NETDB_SUCCESS);
-		if (rr != NULL && !spf_rr_fill(rr, &res, type, cx)) {
+		if (rr != NULL && !spf_rr_fill(rr, &res, type, cx, top)) {
 			SPF_dns_rr_free(rr);
 			rr = NULL;
 		}
@@ -388,6 +403,46 @@ static void spf_set(struct spf_outcome *out, enum ar_result r, const char *reaso
 	out->reason = reason;
 }
 
+/*
+ * spf_explain - the explanation of a fail (RFC 7208 6.2): the TXT record
+ * named by the identity's exp=, macro-expanded; NULL when anything about it
+ * is wrong (no record, several, bad syntax, DNS trouble): the fail stands,
+ * only without an explanation.
+ */
+static const char *spf_explain(struct spf_layer_ctx *cx, struct arena *arena,
+			       const struct spf_query *q, const char *ip,
+			       const struct spf_outcome *out)
+{
+	const char *at = strrchr(out->sender, '@');
+	char *local = at ? arena_memdup(arena, out->sender, (size_t)(at - out->sender)) : NULL;
+	struct spf_macro_env env = {
+		.sender = out->sender, .local = local, .sender_domain = at ? at + 1 : "",
+		.domain = out->domain, .client_ip = ip, .helo = q->helo,
+		.receiver = q->receiver, .now = (long long)time(NULL),
+	};
+	struct strbuf name, raw, text;
+	struct dns_result res = { 0 };
+	const char *exp = NULL;
+
+	strbuf_init(&name);
+	strbuf_init(&raw);
+	strbuf_init(&text);
+	if (local == NULL || spf_macro_expand(&env, cx->exp_spec, strlen(cx->exp_spec), false,
+					       &name) != 0 || name.len == 0)
+		goto done;
+	dns_query(cx->dns, strbuf_cstr(&name), DNS_T_TXT, cx->budget, &res);
+	if (res.status == DNS_ANSWER && res.n == 1 && dns_rdata_txt(&res.rr[0], &raw) == 0 &&
+	    memchr(strbuf_cstr(&raw), '\0', raw.len) == NULL &&
+	    spf_macro_expand(&env, strbuf_cstr(&raw), raw.len, true, &text) == 0)
+		exp = arena_strdup(arena, strbuf_cstr(&text));
+done:
+	dns_result_free(&res);
+	strbuf_free(&name);
+	strbuf_free(&raw);
+	strbuf_free(&text);
+	return exp;
+}
+
 int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena *arena,
 	      const struct spf_query *q, enum spf_which which, struct spf_outcome *out)
 {
@@ -438,7 +493,8 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 		if (q->receiver != NULL && *q->receiver != '\0')
 			SPF_server_set_rec_dom(server, q->receiver);
 		SPF_server_set_explanation(server, "", &ignored);
-		SPF_response_free(ignored);
+		if (ignored != NULL)
+			SPF_response_free(ignored);
 		/* The limits are ours (the layer above counts as RFC 4.6.4
 		 * says); libspf2's own would misfire on PTR and MX sets. */
 		SPF_server_set_max_dns_mech(server, 100);
@@ -485,13 +541,16 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 			out->reason = arena_strdup(arena, SPF_strerror(err));
 		else if (comment != NULL)
 			out->reason = arena_strdup(arena, comment);
-		if (out->result == AR_FAIL && SPF_response_get_explanation(resp) != NULL &&
-		    *SPF_response_get_explanation(resp) != '\0')
-			out->explanation = arena_strdup(arena, SPF_response_get_explanation(resp));
+		if (out->result == AR_FAIL && cx.exp_spec != NULL && !cx.top_redirect)
+			out->explanation = spf_explain(&cx, arena, q, ip, out);
 	}
 done:
-	SPF_response_free(resp);
-	SPF_request_free(req);
+	/* libspf2's free functions do not accept NULL (a sender libspf2
+	 * refuses leaves RESP unset): guard each one */
+	if (resp != NULL)
+		SPF_response_free(resp);
+	if (req != NULL)
+		SPF_request_free(req);
 	if (server != NULL)
 		SPF_server_free(server);
 	spf_ctx_free(&cx);

@@ -226,6 +226,7 @@ struct spf_norm {
 	bool v6;
 	bool has_all;
 	char *redirect;		/* "redirect=..." term, emitted last */
+	char *exp;		/* the exp= domain-spec */
 	int redirects, exps;
 };
 
@@ -386,20 +387,25 @@ static bool modifier(struct spf_norm *n, const char *t, size_t len, const char *
 	if (i == 3 && strncasecmp(t, "exp", 3) == 0) {
 		if (++n->exps > 1 || !domain_spec_ok(t + 4, len - 4))
 			*why = n->exps > 1 ? "more than one exp=" : "bad exp=";
-		return true;	/* checked, then dropped (see spf_record.h) */
+		else if ((n->exp = strndup(t + 4, len - 4)) == NULL)
+			*why = "out of memory";
+		return true;	/* checked, kept for the caller, dropped from the record */
 	}
 	if (!macro_string_ok(t + i + 1, len - i - 1, false, NULL))
 		*why = "bad modifier value";
 	return true;	/* unknown modifier: checked, then ignored */
 }
 
-char *spf_record_normalize(const char *text, size_t len, bool v6, const char **why)
+char *spf_record_normalize(const char *text, size_t len, bool v6, char **exp, bool *redirect,
+			   const char **why)
 {
 	struct spf_norm n = { .v6 = v6 };
 	size_t i = 6;
 	char *out = NULL;
 
 	*why = NULL;
+	*exp = NULL;
+	*redirect = false;
 	if (!spf_record_is_spf(text, len)) {
 		*why = "not an SPF record";
 		return NULL;
@@ -435,6 +441,12 @@ char *spf_record_normalize(const char *text, size_t len, bool v6, const char **w
 		*why = "out of memory";
 	if (*why == NULL && (out = strdup(strbuf_cstr(&n.out))) == NULL)
 		*why = "out of memory";
+	if (out != NULL) {
+		*exp = n.exp;
+		n.exp = NULL;
+		*redirect = n.redirect != NULL && !n.has_all;
+	}
+	free(n.exp);
 	free(n.redirect);
 	strbuf_free(&n.out);
 	return out;

@@ -41,8 +41,11 @@ bool spf_record_is_spf(const char *text, size_t len);
  * spf_record_normalize - check the SPF record TEXT (LEN bytes) and return
  * the record libspf2 should evaluate for a client of address family V6
  * (malloc'd), or NULL with *WHY set to a static reason: a syntax error,
- * which is a permerror, or "out of memory".
+ * which is a permerror, or "out of memory". *EXP gets the record's exp=
+ * domain-spec (malloc'd) or NULL; *REDIRECT tells whether the record has a
+ * redirect= that applies (no "all").
  */
-char *spf_record_normalize(const char *text, size_t len, bool v6, const char **why);
+char *spf_record_normalize(const char *text, size_t len, bool v6, char **exp, bool *redirect,
+			   const char **why);
 
 #endif
