@@ -220,7 +220,7 @@ bounded:
 		if (out->failed || out->len - start > SPF_MACRO_MAX)
 			return -1;
 	}
-	if (!explain) {
+	if (!explain && out->len - start > 253) {
 		struct strbuf mine = { out->data + start, out->len - start, out->len - start + 1, false };
 
 		truncate_left(&mine);
