@@ -215,8 +215,14 @@ void report_text(FILE *fp, const struct session *s, const struct verdict *final,
 		else
 			fprintf(fp, "rcpt      %s  accept\n", rcpts[i].address);
 	}
-	fprintf(fp, "spf       helo=%s mailfrom=%s\n", or_dash(ar_result_name(r->spf_helo.result)),
-		or_dash(ar_result_name(r->spf_mailfrom.result)));
+	fprintf(fp, "spf       helo=%s mailfrom=%s (%s)\n", or_dash(ar_result_name(r->spf_helo.result)),
+		or_dash(ar_result_name(r->spf_mailfrom.result)), m->outbound ? "outbound" : "inbound");
+	if (r->spf_helo.reason)
+		fprintf(fp, "  helo      %s: %s\n", or_dash(r->spf_helo.domain), r->spf_helo.reason);
+	if (r->spf_mailfrom.reason)
+		fprintf(fp, "  mailfrom  %s: %s\n", or_dash(r->spf_mailfrom.domain), r->spf_mailfrom.reason);
+	if (r->spf_mailfrom.explanation)
+		fprintf(fp, "  exp       %s\n", r->spf_mailfrom.explanation);
 	for (size_t i = 0; i < r->ndkim; i++)
 		fprintf(fp, "dkim      %s d=%s s=%s a=%s %s\n", or_dash(ar_result_name(r->dkim[i].result)),
 			or_dash(r->dkim[i].domain), or_dash(r->dkim[i].selector),
