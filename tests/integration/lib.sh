@@ -1,7 +1,8 @@
 # shellcheck shell=bash disable=SC2034
 # lib.sh - the parts of the integration suite that are not tests: a private
 # Postfix instance, an smtp-sink, gatehouse instances, waiting and reporting.
-# Sourced by run.sh; expects IT_DIR (a fresh temp dir) and IT_GH (the binary).
+# Sourced by run.sh; expects IT_DIR (a fresh temp dir), IT_GH (the binary) and
+# IT_HERE (this directory).
 #
 # Layout of IT_DIR:
 #   postfix/          config_directory (main.cf, master.cf)
@@ -12,11 +13,16 @@
 #   gh-NAME.conf      config of the gatehouse instance NAME
 #   gh-NAME.log       its standard error (it runs with -f)
 #   msg/              messages the tests send
+#   dns/              the DNS server of the SPF tests (unbound.conf, unbound.log)
 
 IT_SMTPD_PORT=10025		# smtpd whose milter is gatehouse on inet:
 IT_SMTPD_UNIX_PORT=10027	# smtpd whose milter is gatehouse on a unix socket
 IT_SINK_PORT=10026		# smtp-sink: where example.org is relayed to
 IT_MILTER_PORT=8891		# gatehouse, inet
+IT_SMTPD_SPF_PORT=10028		# smtpd whose milter is the SPF instance of gatehouse
+IT_MILTER_SPF_PORT=8892		# gatehouse instance "spf", inet, with real DNS
+IT_DNS_PORT=5353		# unbound, authoritative for the SPF tests' zone
+IT_SPF_CLIENT_IP=192.0.2.25	# SPF test client (added to lo): libspf2 passes loopback
 IT_DOMAIN=example.org		# the only domain this Postfix relays
 IT_AUTHSERV=mx.gatehouse.test
 
@@ -180,6 +186,8 @@ EOF
 127.0.0.1:$IT_SMTPD_PORT inet n - n - - smtpd
 127.0.0.1:$IT_SMTPD_UNIX_PORT inet n - n - - smtpd
   -o smtpd_milters=unix:$IT_DIR/gh.sock
+127.0.0.1:$IT_SMTPD_SPF_PORT inet n - n - - smtpd
+  -o smtpd_milters=inet:127.0.0.1:$IT_MILTER_SPF_PORT
 EOF
 }
 
@@ -191,8 +199,9 @@ postfix_start() {
 		return 1
 	fi
 	if ! wait_until 15 port_listening "$IT_SMTPD_PORT" ||
-	   ! wait_until 5 port_listening "$IT_SMTPD_UNIX_PORT"; then
-		echo "postfix did not listen on $IT_SMTPD_PORT and $IT_SMTPD_UNIX_PORT"
+	   ! wait_until 5 port_listening "$IT_SMTPD_UNIX_PORT" ||
+	   ! wait_until 5 port_listening "$IT_SMTPD_SPF_PORT"; then
+		echo "postfix did not listen on $IT_SMTPD_PORT, $IT_SMTPD_UNIX_PORT and $IT_SMTPD_SPF_PORT"
 		echo "$out" | diag
 		return 1
 	fi
@@ -266,13 +275,95 @@ sink_header_block() {
 	sink_message "$1" | sed '/^$/,$d'
 }
 
+# ---------------------------------------------------------------- DNS server
+
+udp_port_bound() {
+	[ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]
+}
+
+udp_port_free() {
+	! udp_port_bound "$1"
+}
+
+# dns_setup [RECORDS on stdin] - write dns/unbound.conf: unbound as a tiny
+# authoritative server on 127.0.0.1:IT_DNS_PORT for the zone example.
+# (local-zone static: names without data are NXDOMAIN, nothing is recursed).
+# One record a line, zone file syntax: pass.example. 300 IN TXT "v=spf1 -all"
+dns_setup() {
+	local d=$IT_DIR/dns rr
+	mkdir -p "$d"
+	{
+		cat <<EOF
+# unbound for gatehouse's integration suite: answers example. from local data
+server:
+	interface: 127.0.0.1@$IT_DNS_PORT
+	do-ip4: yes
+	do-ip6: no
+	do-daemonize: no
+	chroot: ""
+	username: ""
+	directory: "$d"
+	pidfile: "$d/unbound.pid"
+	use-syslog: no
+	logfile: "$d/unbound.log"
+	log-queries: yes
+	verbosity: 1
+	num-threads: 1
+	module-config: "iterator"
+	access-control: 127.0.0.0/8 allow
+	local-zone: "example." static
+EOF
+		# Single quotes outside: with "..." around the record, unbound
+		# drops the inner escaped quotes and a TXT becomes one string a word.
+		while IFS= read -r rr; do
+			[ -n "$rr" ] && printf "\tlocal-data: '%s'\n" "$rr"
+		done
+		printf 'remote-control:\n\tcontrol-enable: no\n'
+	} >"$d/unbound.conf"
+	if ! unbound-checkconf "$d/unbound.conf" >"$d/checkconf.out" 2>&1; then
+		echo "unbound-checkconf refused dns/unbound.conf:"
+		diag <"$d/checkconf.out"
+		return 1
+	fi
+}
+
+# dns_answers NAME [TYPE] - the DNS server answers a query for NAME (any rcode)
+dns_answers() {
+	python3 "$IT_HERE/dns_probe.py" 127.0.0.1 "$IT_DNS_PORT" "$1" "${2:-TXT}" 0.3
+}
+
+# dns_start - run unbound in the foreground (IT_DNS_PID) and wait until it
+# answers a query for mx.example
+dns_start() {
+	local d=$IT_DIR/dns
+	unbound -d -c "$d/unbound.conf" >>"$d/unbound.out" 2>&1 &
+	IT_DNS_PID=$!
+	if ! wait_until 10 dns_answers mx.example A; then
+		echo "unbound did not answer on 127.0.0.1:$IT_DNS_PORT within 10 s"
+		cat "$d/unbound.out" "$d/unbound.log" 2>/dev/null | tail -n 20 | diag
+		return 1
+	fi
+}
+
+# dns_stop - SIGTERM unbound; wait (bounded) until it is gone and its UDP
+# port is free
+dns_stop() {
+	local pid=${IT_DNS_PID:-}
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait_until 10 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	IT_DNS_PID=
+	wait_until 5 udp_port_free "$IT_DNS_PORT"
+}
+
 # ---------------------------------------------------------------- gatehouse
 
 # gh_conf NAME [directive = value lines on stdin] - write gh-NAME.conf.
 # Every instance answers DNS from an empty fixture (every name NXDOMAIN):
 # these tests are about the milter, not DNS, and the namespace has no DNS
 # server, so SPF would (rightly) tempfail. The SPF tests start a real DNS
-# server and configure dns_forwarders instead.
+# server and configure dns_forwarders instead (gh_conf_dns).
 gh_conf() {
 	: >"$IT_DIR/empty.zone"
 	{
@@ -280,6 +371,12 @@ gh_conf() {
 		printf '\n# added by gh_conf: no network DNS in these tests\ndns_fixture = "%s"\n' \
 			"$IT_DIR/empty.zone"
 	} >"$IT_DIR/gh-$1.conf"
+}
+
+# gh_conf_dns NAME [directive = value lines on stdin] - write gh-NAME.conf
+# as given, without the fixture (which would override dns_forwarders)
+gh_conf_dns() {
+	cat >"$IT_DIR/gh-$1.conf"
 }
 
 # gh_start NAME [EXTRA ARGS] - run gatehouse in the foreground with
@@ -312,6 +409,15 @@ gh_forget() {
 	printf -v "GH_PID_$1" '%s' ""
 }
 
+# gh_hup NAME ERE - SIGHUP instance NAME, wait (10 s at most) for one more
+# line matching ERE in its log
+gh_hup() {
+	local log=$IT_DIR/gh-$1.log n
+	n=$(log_count "$log" "$2")
+	kill -HUP "$(gh_pid "$1")"
+	wait_until 10 log_count_at_least "$log" "$2" $((n + 1))
+}
+
 # gh_stop NAME - SIGTERM and wait (bounded) for the exit; returns its status
 gh_stop() {
 	local pid
@@ -330,11 +436,11 @@ gh_stop() {
 # ---------------------------------------------------------------- clients
 
 # send_swaks PORT [swaks args...] - run swaks against Postfix, transcript in
-# last-client.out; sets SWAKS_RC
+# last-client.out; sets SWAKS_RC. SWAKS_HELO overrides the HELO name.
 send_swaks() {
 	local port=$1
 	shift
-	timeout 60 swaks --server 127.0.0.1 --port "$port" --helo client.gatehouse.test \
+	timeout 60 swaks --server 127.0.0.1 --port "$port" --helo "${SWAKS_HELO:-client.gatehouse.test}" \
 		--timeout 30 "$@" >"$IT_DIR/last-client.out" 2>&1
 	SWAKS_RC=$?
 }
