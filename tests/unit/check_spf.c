@@ -60,6 +60,19 @@ static const char spf_fixture_base[] =
 	"cidr4-33.test. TXT \"v=spf1 ip4:192.0.2.0/33 -all\"\n"
 	"cidr6-129.test. TXT \"v=spf1 ip6:2001:db8::/129 -all\"\n"
 	"v6only.test. TXT \"v=spf1 ip6:2001:db8::/32 -all\"\n"
+	"a0.test. TXT \"v=spf1 a/0 -all\"\n"
+	"a0.test. A 192.0.2.10\n"
+	"a0.test. AAAA 2001:db8::10\n"
+	"a0-none.test. TXT \"v=spf1 a/0 -all\"\n"
+	"a0-none.test. MX 10 mail.mx.test.\n"
+	"a60.test. TXT \"v=spf1 a//0 -all\"\n"
+	"a60.test. AAAA 2001:db8::10\n"
+	"mx0.test. TXT \"v=spf1 mx/0//0 -all\"\n"
+	"mx0.test. MX 10 mail.mx.test.\n"
+	"mx3.test. TXT \"v=spf1 mx mx mx ip6:2001:db8::/32 -all\"\n"
+	"mx3.test. MX 10 mail.mx.test.\n"
+	"mx60-3.test. TXT \"v=spf1 mx//0 mx//0 mx//0 ip6:2001:db8::/32 -all\"\n"
+	"mx60-3.test. MX 10 mail.mx.test.\n"
 	"\n"
 	"; a, mx, ptr, exists, include, redirect (RFC 7208 5.2-5.7, 6.1)\n"
 	"a.test. TXT \"v=spf1 a -all\"\n"
@@ -441,6 +454,19 @@ static const struct spf_case spf_cases[] = {
 	{ "ip4:0.0.0.0/0 matches any IPv4", M, OUT, HELO, "a@cidr4-0.test", R(PASS), NULL, 0 },
 	{ "ip4:0.0.0.0/0 and an IPv6 client", M, IN6, HELO, "a@cidr4-0.test", R(FAIL), NULL, 0 },
 	{ "ip6:::/0 matches any IPv6", M, OUT6, HELO, "a@cidr6-0.test", R(PASS), NULL, 0 },
+	/* a/0, a//0, mx/0: any address of the family, if the name has one */
+	{ "a/0 with an A record", M, OUT, HELO, "a@a0.test", R(PASS), NULL, 0 },
+	{ "a/0, IPv6 client: /128 applies", M, OUT6, HELO, "a@a0.test", R(FAIL), NULL, 0 },
+	{ "a/0 without an A record", M, OUT, HELO, "a@a0-none.test", R(FAIL), NULL, 0 },
+	{ "a//0, IPv6 client", M, OUT6, HELO, "a@a60.test", R(PASS), NULL, 0 },
+	{ "a//0, IPv4 client, no A", M, OUT, HELO, "a@a60.test", R(FAIL), NULL, 0 },
+	{ "mx/0//0, IPv4", M, OUT, HELO, "a@mx0.test", R(PASS), NULL, 0 },
+	{ "mx/0//0, IPv6, MX host without AAAA", M, OUT6, HELO, "a@mx0.test", R(FAIL), NULL, 0 },
+	/* an MX query that answers is not a void lookup (4.6.4), whatever the
+	 * hosts' addresses: three mx terms whose hosts have no AAAA are fine */
+	{ "3 x mx, hosts without AAAA: not void", M, "2001:db8::5", HELO, "a@mx3.test", R(PASS), NULL, 0 },
+	/* the same with //0: the /0 rewrite counts each as a void lookup */
+	{ "3 x mx//0, hosts without AAAA: not void", M, "2001:db8::5", HELO, "a@mx60-3.test", TODAY(PASS, PERMERROR), NULL, 0 },
 	{ "ip4 /33: permerror (5.6)", M, IN, HELO, "a@cidr4-33.test", R(PERMERROR), NULL, 0 },
 	{ "ip6 /129: permerror (5.6)", M, IN6, HELO, "a@cidr6-129.test", R(PERMERROR), NULL, 0 },
 
