@@ -1,8 +1,8 @@
 # shellcheck shell=bash disable=SC2034
 # lib.sh - the parts of the integration suite that are not tests: a private
 # Postfix instance, an smtp-sink, gatehouse instances, waiting and reporting.
-# Sourced by run.sh; expects IT_DIR (a fresh temp dir), IT_GH (the binary) and
-# IT_HERE (this directory).
+# Sourced by run.sh; expects IT_DIR (a fresh temp dir), IT_GH (the binary),
+# IT_HERE (this directory) and IT_PYTHON (a python3).
 #
 # Layout of IT_DIR:
 #   postfix/          config_directory (main.cf, master.cf)
@@ -329,16 +329,18 @@ EOF
 
 # dns_answers NAME [TYPE] - the DNS server answers a query for NAME (any rcode)
 dns_answers() {
-	python3 "$IT_HERE/dns_probe.py" 127.0.0.1 "$IT_DNS_PORT" "$1" "${2:-TXT}" 0.3
+	"$IT_PYTHON" "$IT_HERE/dns_probe.py" 127.0.0.1 "$IT_DNS_PORT" "$1" "${2:-TXT}" 0.3
 }
 
 # dns_start - run unbound in the foreground (IT_DNS_PID) and wait until it
-# answers a query for mx.example
+# answers a query for mx.example (first for its socket: ss costs less than
+# a Python start)
 dns_start() {
 	local d=$IT_DIR/dns
 	unbound -d -c "$d/unbound.conf" >>"$d/unbound.out" 2>&1 &
 	IT_DNS_PID=$!
-	if ! wait_until 10 dns_answers mx.example A; then
+	if ! wait_until 10 udp_port_bound "$IT_DNS_PORT" ||
+	   ! wait_until 5 dns_answers mx.example A; then
 		echo "unbound did not answer on 127.0.0.1:$IT_DNS_PORT within 10 s"
 		cat "$d/unbound.out" "$d/unbound.log" 2>/dev/null | tail -n 20 | diag
 		return 1

@@ -31,6 +31,10 @@ for tool in postfix postconf postqueue smtp-sink smtp-source swaks miltertest sc
 	fi
 done
 PATH=$PATH:/usr/sbin:/sbin
+# The interpreter itself, resolved once: behind a version manager's shim
+# every python3 start can cost a second on a busy machine.
+IT_PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+[ -x "$IT_PYTHON" ] || IT_PYTHON=python3
 
 IT_GH=$(readlink -f "$1")
 IT_HERE=$(cd "$(dirname "$0")" && pwd)
@@ -626,7 +630,7 @@ test_sigterm_drain() {
 	pid=$(gh_pid main)
 	id=$(new_id drain)
 	rm -f "$ready" "$go"
-	python3 "$IT_HERE/slow_client.py" "$IT_SMTPD_PORT" sender@example.net rcpt@example.org \
+	"$IT_PYTHON" "$IT_HERE/slow_client.py" "$IT_SMTPD_PORT" sender@example.net rcpt@example.org \
 		"$id" "$ready" "$go" 30 >"$IT_DIR/slow.out" 2>&1 &
 	client=$!
 	IT_BG_PIDS+=("$client")
@@ -773,7 +777,8 @@ spf_tempfail_case() {
 }
 
 test_spf_dns() {
-	local name id f hdrs line reply rspf n bh ready=$IT_DIR/dns/blackhole.ready t0
+	local name id f hdrs line reply rspf n bh ready=$IT_DIR/dns/blackhole.ready t_group
+	t_group=$(now_ms)
 	name="j: unbound serves the test zone on 127.0.0.1:$IT_DNS_PORT; the spf instance starts with dns_forwarders"
 	if ! ip addr replace "$IT_SPF_CLIENT_IP/32" dev lo; then
 		not_ok "$name" "cannot add $IT_SPF_CLIENT_IP to lo"
@@ -878,7 +883,7 @@ EOF
 		"$(new_id spfdown)" "down@pass2.example" "server stopped (port closed)"
 
 	# c': a server that takes queries and never answers: only the deadline ends them
-	python3 "$IT_HERE/dns_probe.py" --blackhole 127.0.0.1 "$IT_DNS_PORT" "$ready" \
+	"$IT_PYTHON" "$IT_HERE/dns_probe.py" --blackhole 127.0.0.1 "$IT_DNS_PORT" "$ready" \
 		>"$IT_DIR/dns/blackhole.out" 2>&1 &
 	bh=$!
 	IT_BG_PIDS+=("$bh")
@@ -904,12 +909,15 @@ EOF
 	else
 		id=$(new_id spfmail)
 		IT_NEVER_IDS+=("$id")
-		t0=$(now_ms)
 		send_spf "$id" "$id@fail2.example"
 		reply=$(swaks_reply_to "^ -> MAIL FROM:<$id@fail2\\.example>")
 		wait_until 5 spf_summary_logged "$id@fail2.example"
 		line=$(spf_summary "$id@fail2.example")
-		if [ "$SWAKS_RC" -ne 23 ]; then
+		if grep -q '^451 4\.4\.3 ' <<<"$reply"; then
+			# After about 12 s without answers libunbound fails queries to
+			# that forwarder at once and probes it only now and then.
+			not_ok "$name" "temperror at MAIL after the server was back (does libunbound still think the forwarder is down?): $reply"
+		elif [ "$SWAKS_RC" -ne 23 ]; then
 			not_ok "$name" "swaks exit $SWAKS_RC, expected 23; reply to MAIL: $reply"
 		elif ! grep -Eq '^550 5\.7\.23 SPF fail: fail2\.example ' <<<"$reply"; then
 			not_ok "$name" "reply to MAIL: '$reply'"
@@ -929,6 +937,7 @@ EOF
 		not_ok "$name" "exit status $?"
 	fi
 	dns_stop
+	echo "# j: SPF with a real DNS server took $(( $(now_ms) - t_group )) ms"
 }
 
 # -- final checks over the whole run
