@@ -9,8 +9,8 @@
 #   make docs            regenerate packaging/gatehouse.conf and the man page section
 
 CC       ?= cc
-PKGS     := milter libconfuse jansson libunbound ldns
-LIBS_NOPC := -lspf2
+PKGS     := milter libconfuse jansson libunbound ldns opendkim
+LIBS_NOPC := -lspf2	# libspf2 ships no .pc file
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(LIBS_NOPC)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -46,7 +46,7 @@ UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check unit engine-tests test run deps install docs docs-check clean \
-        integration sanitize fuzz-replay fuzz valgrind spf-suite
+        integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests
 
 all: $(BUILD)/gatehouse
 
@@ -64,12 +64,20 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libgatehouse.a | $(B
 	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(BUILD)/libgatehouse.a $(PKG_LIBS) $(CHECK_LIBS)
 
+# Test tools: a DKIM signer for the DKIM tests (keys are made at test time).
+$(BUILD)/tests/dkim_sign: tests/tools/dkim_sign.c | $(BUILD)/tests
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(PKG_LIBS)
+
 $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
 # make check: unit tests, engine tests through test mode, fuzz corpora replayed,
 # the RFC 7208 SPF suite, shipped docs in sync.
-check: unit engine-tests fuzz-replay spf-suite docs-check
+check: unit engine-tests dkim-tests fuzz-replay spf-suite docs-check
+
+# DKIM verification on messages signed at test time (tests/dkim/run.sh).
+dkim-tests: $(BUILD)/gatehouse $(BUILD)/tests/dkim_sign
+	tests/dkim/run.sh $(BUILD)/gatehouse $(BUILD)/tests/dkim_sign
 
 # RFC 7208 conformance: the openspf suite (python3-spf) through test mode.
 SPF_SUITE ?= /usr/share/doc/python3-spf/rfc7208-tests.yml.gz

@@ -276,6 +276,20 @@ const struct config_directive config_directives[] = {
 	  "comes from the sender's DNS and goes to whoever sent the mail. gatehouse expands "
 	  "it itself (RFC 7208 7); %{p} is always \"unknown\" (RFC 7.3 allows it and it "
 	  "saves lookups), and an exp= reached through redirect= is not used." },
+	{ "dkim_max_signatures", CDIR_INT, "8", 1, 64, NULL, NULL, NULL,
+	  OFF(dkim_max_signatures), "dkim",
+	  "Check at most this many DKIM signatures per message; the others are reported "
+	  "as not checked (neutral), never dropped silently. Bounds the work a message "
+	  "with dozens of signatures can cause." },
+	{ "dkim_min_key_bits", CDIR_INT, "1024", 512, 16384, NULL, NULL, NULL,
+	  OFF(dkim_min_key_bits), "dkim",
+	  "RSA keys shorter than this never give a pass (result policy); RFC 8301 sets "
+	  "1024. rsa-sha1 signatures are never a pass either." },
+	{ "dkim_allow_body_length", CDIR_BOOL, "no", 0, 0, NULL, NULL, NULL,
+	  OFF(dkim_allow_body_length), "dkim",
+	  "Let a signature with l= pass when content follows the signed length. Off: such "
+	  "a signature is policy, since appending a payload to a signed message is a known "
+	  "spoofing trick." },
 	{ "authserv_id", CDIR_STR, "", 0, 0, NULL, NULL, check_word,
 	  OFF(authserv_id), "identity",
 	  "The name gatehouse signs its results with (the authserv-id of RFC 8601). "

@@ -37,6 +37,8 @@ void daemon_dns_options(const struct config *c, struct dns_options *o)
 
 void daemon_destroy(struct daemon *d)
 {
+	dkim_verifier_free(d->dkim);
+	d->dkim = NULL;
 	dns_resolver_free(d->dns);
 	d->dns = NULL;
 	config_slot_destroy(&d->slot);

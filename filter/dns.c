@@ -321,6 +321,13 @@ static int dns_copy_answer(const struct ub_result *res, struct dns_result *out)
 /* dns_classify - one libunbound result as a typed status */
 static int dns_classify(const struct ub_result *res, struct dns_result *out)
 {
+	if (res->answer_packet != NULL && res->answer_len > 0) {
+		out->packet = malloc((size_t)res->answer_len);
+		if (out->packet == NULL)
+			return -1;
+		memcpy(out->packet, res->answer_packet, (size_t)res->answer_len);
+		out->packet_len = (size_t)res->answer_len;
+	}
 	if (res->bogus) {
 		dns_fail(out, DNS_TEMPFAIL, "DNSSEC validation failed");
 		return 0;
@@ -435,5 +442,6 @@ void dns_result_free(struct dns_result *out)
 	for (size_t i = 0; i < out->n; i++)
 		free(out->rr[i].data);
 	free(out->rr);
+	free(out->packet);
 	memset(out, 0, sizeof(*out));
 }

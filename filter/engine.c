@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "cidr.h"
 #include "config.h"
+#include "dkim.h"
 #include "engine.h"
 #include "gh.h"
 #include "log.h"
@@ -314,6 +315,23 @@ enum gh_action engine_unknown(struct session *s, const char *command)
 	return engine_continue(s);
 }
 
+/* engine_dkim_start - begin verification with the message's first header
+ * field; inbound mail only (outbound mail is signed, not verified) */
+static int engine_dkim_start(struct session *s)
+{
+	struct message *m = &s->msg;
+	struct dkim_options o = {
+		.max_signatures = (unsigned)s->cfg->dkim_max_signatures,
+		.min_key_bits = (unsigned)s->cfg->dkim_min_key_bits,
+		.allow_body_length = s->cfg->dkim_allow_body_length,
+	};
+
+	if (s->dkim == NULL || m->dkim != NULL || m->outbound || m->nheaders > 0)
+		return GH_OK;
+	m->dkim = dkim_msg_new(s->dkim, &o, m->id);
+	return m->dkim != NULL ? GH_OK : GH_ERR_NOMEM;
+}
+
 enum gh_action engine_header(struct session *s, const char *name,
 			     const char *value, size_t len)
 {
@@ -336,8 +354,14 @@ enum gh_action engine_header(struct session *s, const char *name,
 		if (a != GH_ACT_CONTINUE)
 			return engine_finish(s, a);
 	}
+	if (engine_dkim_start(s) != GH_OK)
+		return engine_finish(s, engine_internal(s, GH_PH_HEADER, "out of memory"));
 	if (session_add_header(s, name, value, len) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_HEADER, "out of memory"));
+	/* A field libopendkim cannot take only costs that message its DKIM
+	 * results (each signature then reports why); it is not an error. */
+	if (s->msg.dkim != NULL)
+		(void)dkim_msg_header(s->msg.dkim, name, value, len);
 	return engine_continue(s);
 }
 
@@ -352,6 +376,8 @@ enum gh_action engine_eoh(struct session *s)
 	if (engine_decided(s, &a))
 		return a;
 	s->msg.eoh_seen = true;
+	if (s->msg.dkim != NULL)
+		(void)dkim_msg_eoh(s->msg.dkim);
 	fault = sanity_eoh(s, &detail);
 	if (session_add_check(s, "sanity.from", fault == SANITY_OK ? "pass" : "fail",
 			      fault == SANITY_OK ? NULL : "no From header") != GH_OK)
@@ -370,6 +396,8 @@ enum gh_action engine_body(struct session *s, const unsigned char *chunk, size_t
 	if (engine_decided(s, &a))
 		return a;
 	s->msg.body_bytes += len;
+	if (s->msg.dkim != NULL)
+		(void)dkim_msg_body(s->msg.dkim, chunk, len);
 	for (const unsigned char *p = chunk; (p = memchr(p, 0, len - (size_t)(p - chunk))) != NULL; p++) {
 		s->msg.body_nul_bytes++;
 		if ((size_t)(p - chunk) + 1 >= len)
@@ -424,6 +452,19 @@ enum gh_action engine_eom(struct session *s)
 		a = engine_eoh(s);
 		if (verdict_is_final(a))
 			return a;
+	}
+	if (m->dkim != NULL) {
+		struct results *r = &m->results;
+
+		if (dkim_msg_eom(m->dkim, &s->dns_budget, s->msg_arena, &r->dkim, &r->ndkim) != 0)
+			return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
+		for (size_t i = 0; i < r->ndkim; i++)
+			log_sess(s->log, s, LOG_DEBUG, "dkim d=%s s=%s a=%s: %s%s%s",
+				 r->dkim[i].domain ? r->dkim[i].domain : "-",
+				 r->dkim[i].selector ? r->dkim[i].selector : "-",
+				 r->dkim[i].algorithm ? r->dkim[i].algorithm : "-",
+				 ar_result_name(r->dkim[i].result),
+				 r->dkim[i].reason ? ": " : "", r->dkim[i].reason ? r->dkim[i].reason : "");
 	}
 	/* A held message gets the same header edits: it is delivered as is
 	 * when someone releases it. */

@@ -290,10 +290,12 @@ int main(int argc, char **argv)
 
 		daemon_dns_options(c, &dopts);
 		d.dns = dns_resolver_new(&dopts, &errs);
+		if (d.dns != NULL)
+			d.dkim = dkim_verifier_new(d.dns, &errs);
 		for (size_t i = 0; i < errs.n; i++)
 			log_msg(&d.log, LOG_ERR, "%s", errs.lines[i]);
 		config_errors_clear(&errs);
-		if (d.dns == NULL)
+		if (d.dns == NULL || d.dkim == NULL)
 			return EX_CONFIG;
 	}
 	if (milter_open(&d) != 0)

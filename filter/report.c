@@ -75,10 +75,11 @@ static json_t *results_json_dkim(const struct results *r)
 	for (size_t i = 0; a && i < r->ndkim; i++) {
 		const struct dkim_result *d = &r->dkim[i];
 
-		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o}",
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
 			"result", jresult(d->result), "domain", jstr(d->domain),
 			"selector", jstr(d->selector), "algorithm", jstr(d->algorithm),
-			"reason", jstr(d->reason)));
+			"reason", jstr(d->reason), "b", jstr(d->b),
+			"key_bits", (json_int_t)d->key_bits));
 	}
 	return a;
 }

@@ -8,6 +8,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "dkim.h"
 #include "gh.h"
 #include "log.h"
 #include "session.h"
@@ -77,6 +78,7 @@ void session_message_end(struct session *s, const char *end_state)
 	s->msg.end_state = end_state;
 	if (!s->msg.logged)
 		log_summary(s->log, s);
+	dkim_msg_free(s->msg.dkim);
 	memset(&s->msg, 0, sizeof(s->msg));
 	memset(&s->reply, 0, sizeof(s->reply));
 	arena_reset(s->msg_arena);

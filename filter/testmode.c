@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dkim.h"
 #include "dns.h"
 #include "eml.h"
 #include "engine.h"
@@ -250,6 +251,7 @@ int testmode_main(int argc, char **argv)
 	struct config *cfg;
 	struct verdict final = { 0 };
 	struct dns_resolver *dns = NULL;
+	struct dkim_verifier *verifier = NULL;
 	FILE *in = stdin;
 	int rc;
 
@@ -284,6 +286,19 @@ int testmode_main(int argc, char **argv)
 		goto out;
 	}
 	s->dns = dns;
+	{
+		struct config_errors errs = { 0 };
+
+		verifier = dkim_verifier_new(dns, &errs);
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.lines[i]);
+		config_errors_clear(&errs);
+		if (verifier == NULL) {
+			rc = EX_SOFTWARE;
+			goto out;
+		}
+		s->dkim = verifier;
+	}
 	rc = testmode_run(s, &o, in, &final, rcpts);
 	if (rc != 0)
 		goto out;
@@ -305,6 +320,7 @@ int testmode_main(int argc, char **argv)
 		rc = EX_SOFTWARE;
 out:
 	session_free(s);
+	dkim_verifier_free(verifier);
 	dns_resolver_free(dns);
 	free(rcpts);
 	free(o.rcpts);

@@ -74,6 +74,11 @@ struct config {
 	bool spf_received_header;
 	bool spf_explanation_in_reply;
 
+	/* DKIM verification */
+	long dkim_max_signatures;
+	long dkim_min_key_bits;
+	bool dkim_allow_body_length;
+
 	/* identity */
 	char *authserv_id;	/* our name in added headers; default: host name */
 	char *status_header;	/* header added to passed mail; "" disables */

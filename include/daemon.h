@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "dkim.h"
 #include "dns.h"
 #include "log.h"
 
@@ -22,6 +23,7 @@ struct daemon {
 	struct config_slot slot;
 	struct logger log;
 	struct dns_resolver *dns;	/* built once at start from the first snapshot */
+	struct dkim_verifier *dkim;	/* libopendkim on DNS, built once at start */
 	const char *config_path;	/* NULL: built-in defaults */
 	char id_prefix[8];		/* differs between daemon starts */
 	atomic_ulong next_session;

@@ -64,6 +64,9 @@ struct dns_result {
 	bool secure;		/* DNSSEC-validated */
 	size_t n;
 	struct dns_rdata *rr;
+	unsigned char *packet;	/* the whole DNS reply (wire format) when there was
+				 * one, for libraries that parse replies themselves */
+	size_t packet_len;
 };
 
 /* A message's DNS budget: all its queries together end by DEADLINE. */

@@ -33,6 +33,8 @@ struct spf_identity {
 struct dkim_result {
 	enum ar_result result;
 	const char *domain, *selector, *algorithm, *reason;
+	const char *b;		/* the first characters of b= (RFC 6008 header.b) */
+	unsigned key_bits;	/* 0 when the key was not loaded */
 };
 
 struct dmarc_result {

@@ -30,6 +30,8 @@
 
 struct arena;
 struct config;
+struct dkim_msg;
+struct dkim_verifier;
 struct config_slot;
 struct logger;
 
@@ -67,6 +69,7 @@ struct message {
 	struct verdict rcpt_refusal;	/* decided at MAIL, answered at each RCPT */
 	bool outbound;		/* authenticated client or internal network */
 	const char *received_spf;	/* Received-SPF value to add at eom, or NULL */
+	struct dkim_msg *dkim;	/* verification in progress, or NULL */
 	struct timespec start;
 	const char *end_state;	/* "eom", "abort", "closed", "new-mail" */
 	bool logged;		/* summary written when the verdict was taken */
@@ -80,6 +83,7 @@ struct session {
 	struct config *cfg;		/* snapshot in use (one reference held) */
 	const struct logger *log;
 	struct dns_resolver *dns;	/* shared resolver; NULL: DNS checks do not run */
+	struct dkim_verifier *dkim;	/* shared verifier; NULL: DKIM is not checked */
 	struct dns_budget dns_budget;	/* restarted at each message */
 
 	const char *client_host;	/* name the MTA resolved, or "[ip]" */
