@@ -272,7 +272,14 @@ static char *spf_fixture_text(void)
 	strbuf_puts(&rec, " ip4:192.0.2.1 -all");
 	ck_assert_uint_gt(rec.len, 512);
 	spf_txt(&sb, "long.test.", strbuf_cstr(&rec), 100);
-	/* 64 and 65 mechanisms: libspf2 evaluates only the first 64 */
+	/* 26 ip6 mechanisms, then the client's ip4 and -all */
+	strbuf_reset(&rec);
+	strbuf_puts(&rec, "v=spf1");
+	for (int i = 0; i < 26; i++)
+		strbuf_printf(&rec, " ip6:2001:db8:%x::/48", i + 0x100);
+	strbuf_puts(&rec, " ip4:192.0.2.1 -all");
+	spf_txt(&sb, "ip6x26.test.", strbuf_cstr(&rec), 200);
+	/* 64 and 65 ip4 mechanisms */
 	for (int n = 62; n <= 63; n++) {
 		strbuf_reset(&rec);
 		strbuf_puts(&rec, "v=spf1");
@@ -532,12 +539,16 @@ static const struct spf_case spf_cases[] = {
 	 * 3.4's size is advice to publishers, not a limit for verifiers. */
 	{ "record of 700 bytes in 100-byte strings", M, IN, HELO, "a@long.test", R(PASS), NULL, 0 },
 	{ "record of 700 bytes, no match", M, OUT, HELO, "a@long.test", R(FAIL), NULL, 0 },
-	/* No RFC 7208 limit on the number of mechanisms; libspf2 silently
-	 * ignores every mechanism after the 64th, -all included */
+	/* RFC 7208 sets no limit on the number or size of mechanisms; libspf2
+	 * compiles mechanisms until they take about 511 bytes (its
+	 * SPF_MAX_MECH_LEN: 64 ip4, 25 ip6, 25 a:name) and silently evaluates
+	 * only those, -all included */
 	{ "64 mechanisms, the 63rd matches", M, IN, HELO, "a@m64.test", R(PASS), NULL, 0 },
 	{ "64 mechanisms, -all is the 64th", M, OUT, HELO, "a@m64.test", R(FAIL), NULL, 0 },
 	{ "65 mechanisms, the 64th matches", M, IN, HELO, "a@m65.test", R(PASS), NULL, 0 },
 	{ "65 mechanisms, -all is the 65th", M, OUT, HELO, "a@m65.test", TODAY(FAIL, NEUTRAL), NULL, 0 },
+	{ "26 ip6, then the client's ip4", M, IN, HELO, "a@ip6x26.test", TODAY(PASS, NEUTRAL), NULL, 0 },
+	{ "26 ip6, then -all", M, OUT, HELO, "a@ip6x26.test", TODAY(FAIL, NEUTRAL), NULL, 0 },
 	{ "record of 8 KB, 452 mechanisms", M, IN, HELO, "a@huge.test", TODAY(PASS, NEUTRAL), NULL, 0 },
 
 	/* Macros (RFC 7208 7) */
