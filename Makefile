@@ -9,7 +9,7 @@
 #   make docs            regenerate packaging/gatehouse.conf and the man page section
 
 CC       ?= cc
-PKGS     := milter libconfuse jansson libunbound ldns opendkim
+PKGS     := milter libconfuse jansson libunbound ldns opendkim gmime-3.0 libpsl
 LIBS_NOPC := -lspf2	# libspf2 ships no .pc file
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(LIBS_NOPC)

@@ -290,6 +290,41 @@ const struct config_directive config_directives[] = {
 	  "Let a signature with l= pass when content follows the signed length. Off: such "
 	  "a signature is policy, since appending a payload to a signed message is a known "
 	  "spoofing trick." },
+	{ "dmarc_psl_file", CDIR_STR, "/usr/share/publicsuffix/public_suffix_list.dat", 0, 0,
+	  NULL, NULL, check_abs_path, OFF(dmarc_psl_file), "dmarc",
+	  "The public suffix list that finds organizational domains (Debian package "
+	  "publicsuffix). Read at start." },
+	{ "dmarc_reject_action", CDIR_CHOICE, "reject", 0, 0, spf_action_words, parse_spf_action,
+	  NULL, OFF(dmarc_reject_action), "dmarc",
+	  "A message failing DMARC whose domain publishes p=reject: reject (550 5.7.1 naming "
+	  "the domain), tempfail, quarantine or accept (and mark)." },
+	{ "dmarc_quarantine_action", CDIR_CHOICE, "accept", 0, 0, spf_action_words, parse_spf_action,
+	  NULL, OFF(dmarc_quarantine_action), "dmarc",
+	  "p=quarantine: accept and mark (Authentication-Results dmarc=fail, for the "
+	  "delivery agent's junk folder), or quarantine into the MTA's hold queue, which "
+	  "needs a person to release each message." },
+	{ "dmarc_temperror_action", CDIR_CHOICE, "tempfail", 0, 0, spf_action_words,
+	  parse_spf_action, NULL, OFF(dmarc_temperror_action), "dmarc",
+	  "DNS trouble while looking up the policy: tempfail (451 4.4.3) so the sender "
+	  "retries and no forgery slips through a DNS outage." },
+	{ "dmarc_permerror_action", CDIR_CHOICE, "accept", 0, 0, spf_action_words,
+	  parse_spf_action, NULL, OFF(dmarc_permerror_action), "dmarc",
+	  "A malformed DMARC record: accept and mark by default (the domain's mistake, "
+	  "and SPF/DKIM results still show in the headers)." },
+	{ "dmarc_bad_from_action", CDIR_CHOICE, "reject", 0, 0, spf_action_words,
+	  parse_spf_action, NULL, OFF(dmarc_bad_from_action), "dmarc",
+	  "A message with no From, several From fields or a From with several addresses "
+	  "has no single author to check: reject (550 5.7.1) by default; these are the "
+	  "tricks behind CVE-2019-16378." },
+	{ "dmarc_exempt_recipients", CDIR_STR, "postmaster@, abuse@", 0, 0, NULL, NULL, NULL,
+	  OFF(dmarc_exempt_recipients), "dmarc",
+	  "Recipients that always get their mail even when DMARC says reject: local parts "
+	  "ending in @ (any domain) or whole addresses, separated by commas. The override "
+	  "is logged and shown in Authentication-Results." },
+	{ "dmarc_reject_when_none", CDIR_STR, "", 0, 0, NULL, NULL, NULL,
+	  OFF(dmarc_reject_when_none), "dmarc",
+	  "Domains (comma-separated) whose p=none is treated as p=reject: for heavily "
+	  "spoofed domains that have not moved to enforcement yet." },
 	{ "authserv_id", CDIR_STR, "", 0, 0, NULL, NULL, check_word,
 	  OFF(authserv_id), "identity",
 	  "The name gatehouse signs its results with (the authserv-id of RFC 8601). "

@@ -37,6 +37,8 @@ void daemon_dns_options(const struct config *c, struct dns_options *o)
 
 void daemon_destroy(struct daemon *d)
 {
+	dmarc_checker_free(d->dmarc);
+	d->dmarc = NULL;
 	dkim_verifier_free(d->dkim);
 	d->dkim = NULL;
 	dns_resolver_free(d->dns);

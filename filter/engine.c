@@ -8,13 +8,17 @@
  * change to the callers.
  */
 #include <ctype.h>
+#include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 
 #include "address.h"
 #include "arena.h"
 #include "cidr.h"
 #include "config.h"
+#include "author.h"
 #include "dkim.h"
+#include "dmarc.h"
 #include "engine.h"
 #include "gh.h"
 #include "log.h"
@@ -430,6 +434,110 @@ static int engine_status_edits(struct session *s)
 	return session_add_edit(s, HDR_INSERT, name, value, 0);
 }
 
+/* list_has - LIST ("a, b c") contains WORD, ignoring ASCII case; a list
+ * item ending in '@' matches WORD's local part (WORD is local@domain) */
+static bool list_has(const char *list, const char *word, bool local_parts)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t len;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		len = strcspn(p, ", \t");
+		if (len == 0)
+			break;
+		if (local_parts && p[len - 1] == '@') {
+			const char *at = strrchr(word, '@');
+
+			if (at != NULL && (size_t)(at - word) == len - 1 && strncasecmp(word, p, len - 1) == 0)
+				return true;
+		} else if (strlen(word) == len && strncasecmp(word, p, len) == 0) {
+			return true;
+		}
+		p += len;
+	}
+	return false;
+}
+
+/* engine_dmarc_override - a local reason not to enforce the domain's policy */
+static const char *engine_dmarc_override(struct session *s)
+{
+	const struct message *m = &s->msg;
+
+	if (cidr_list_match(&s->cfg->trusted_fwd, s->client_ip))
+		return "trusted forwarder";
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if (list_has(s->cfg->dmarc_exempt_recipients, m->rcpts[i].addr, true))
+			return arena_printf(s->msg_arena, "exempt recipient %s", m->rcpts[i].addr);
+	return NULL;
+}
+
+/* engine_dmarc - RFC 7489 at end of message: the author, the policy, the
+ * verdict; not for outbound mail */
+static enum gh_action engine_dmarc(struct session *s)
+{
+	struct message *m = &s->msg;
+	struct results *r = &m->results;
+	struct author au;
+	struct dmarc_outcome o;
+	struct dmarc_input in;
+	const char *override;
+	struct verdict v;
+	enum gh_action a;
+
+	if (s->dmarc == NULL || s->dns == NULL || m->outbound)
+		return GH_ACT_CONTINUE;
+	if (author_find(m->headers, m->nheaders, s->msg_arena, &au) != GH_OK)
+		return engine_internal(s, GH_PH_EOM, "out of memory");
+	if (au.status != AUTHOR_OK) {
+		r->dmarc.result = AR_PERMERROR;
+		if (session_add_check(s, "dmarc.from", "fail", author_status_text(au.status)) != GH_OK)
+			return engine_internal(s, GH_PH_EOM, "out of memory");
+		a = policy_fault(s, GH_PH_EOM, FAULT_BAD_FROM, author_status_text(au.status));
+		return a == GH_ACT_QUARANTINE ? GH_ACT_CONTINUE : a;
+	}
+	in = (struct dmarc_input){
+		.from_domain = au.domain,
+		.spf = r->spf_mailfrom.result,
+		.spf_domain = r->spf_mailfrom.domain,
+		.dkim = r->dkim, .ndkim = r->ndkim,
+		.roll = arc4random_uniform(100),
+	};
+	if (dmarc_evaluate(s->dmarc, s->dns, &s->dns_budget, s->msg_arena, &in, &o) != 0)
+		return engine_internal(s, GH_PH_EOM, "out of memory");
+	if (o.result == AR_FAIL && o.policy == DMARC_P_NONE &&
+	    list_has(s->cfg->dmarc_reject_when_none, au.domain, false)) {
+		o.disposition = DMARC_P_REJECT;	/* local: p=none treated as reject */
+		o.reason = arena_printf(s->msg_arena, "%s (p=none treated as reject)", o.reason);
+	}
+	r->dmarc.result = o.result;
+	r->dmarc.from_domain = au.domain;
+	r->dmarc.policy = dmarc_policy_name(o.policy);
+	r->dmarc.disposition = dmarc_policy_name(o.disposition);
+	log_sess(s->log, s, LOG_DEBUG, "dmarc %s: %s p=%s disposition=%s (%s)", au.domain,
+		 ar_result_name(o.result), r->dmarc.policy ? r->dmarc.policy : "-",
+		 r->dmarc.disposition ? r->dmarc.disposition : "-", o.reason ? o.reason : "-");
+	if (o.result == AR_FAIL && o.disposition != DMARC_P_NONE &&
+	    (override = engine_dmarc_override(s)) != NULL) {
+		r->dmarc.disposition = "none";
+		log_sess(s->log, s, LOG_NOTICE, "dmarc %s: %s not enforced: %s", au.domain,
+			 dmarc_policy_name(o.disposition), override);
+		if (session_add_check(s, "dmarc.override", "pass", override) != GH_OK)
+			return engine_internal(s, GH_PH_EOM, "out of memory");
+		return GH_ACT_CONTINUE;
+	}
+	a = policy_dmarc(s, &o, au.domain, &v);
+	if (a == GH_ACT_QUARANTINE) {
+		m->pending = v;
+		return GH_ACT_CONTINUE;
+	}
+	if (verdict_is_final(a))
+		s->reply = m->verdict = v;
+	return a;
+}
+
 /* engine_spf_edits - our Received-SPF on top (RFC 7208 9.1: prepended) */
 static int engine_spf_edits(struct session *s)
 {
@@ -466,6 +574,11 @@ enum gh_action engine_eom(struct session *s)
 				 ar_result_name(r->dkim[i].result),
 				 r->dkim[i].reason ? ": " : "", r->dkim[i].reason ? r->dkim[i].reason : "");
 	}
+	a = engine_dmarc(s);
+	if (verdict_is_final(a))
+		return engine_finish(s, a);
+	if (verdict_is_final(m->verdict.action))
+		return engine_finish(s, m->verdict.action);
 	/* A held message gets the same header edits: it is delivered as is
 	 * when someone releases it. */
 	if (engine_spf_edits(s) != GH_OK || engine_status_edits(s) != GH_OK)

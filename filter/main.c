@@ -26,6 +26,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "author.h"
 #include "config.h"
 #include "daemon.h"
 #include "gh.h"
@@ -253,6 +254,7 @@ int main(int argc, char **argv)
 	const char *unix_path;
 	int rc;
 
+	author_lib_init();	/* GMime's global setup, before any thread */
 	if (argc > 1 && strcmp(argv[1], "test") == 0)
 		return testmode_main(argc - 1, argv + 1);
 	rc = main_parse(argc, argv, &o);
@@ -292,10 +294,11 @@ int main(int argc, char **argv)
 		d.dns = dns_resolver_new(&dopts, &errs);
 		if (d.dns != NULL)
 			d.dkim = dkim_verifier_new(d.dns, &errs);
+		d.dmarc = dmarc_checker_new(c->dmarc_psl_file, &errs);
 		for (size_t i = 0; i < errs.n; i++)
 			log_msg(&d.log, LOG_ERR, "%s", errs.lines[i]);
 		config_errors_clear(&errs);
-		if (d.dns == NULL || d.dkim == NULL)
+		if (d.dns == NULL || d.dkim == NULL || d.dmarc == NULL)
 			return EX_CONFIG;
 	}
 	if (milter_open(&d) != 0)

@@ -172,6 +172,7 @@ static sfsistat milter_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	}
 	s->dns = milter_daemon->dns;
 	s->dkim = milter_daemon->dkim;
+	s->dmarc = milter_daemon->dmarc;
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
 		session_free(s);
 		daemon_conn_closed(milter_daemon);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "policy.h"
 #include "results.h"
+#include "dmarc.h"
 #include "session.h"
 
 struct policy_row {
@@ -44,6 +45,8 @@ static const struct policy_row policy_rows[] = {
 		"Message header too large", false },
 	[FAULT_NO_FROM] = { "sanity.from", GH_ACT_REJECT, "550", "5.7.1",
 		"Message has no From header (RFC 5322 section 3.6)", false },
+	[FAULT_BAD_FROM] = { "dmarc.from", GH_ACT_REJECT, "550", "5.7.1",
+		"No single author to authenticate", false },
 	[FAULT_INTERNAL] = { "internal", GH_ACT_TEMPFAIL, "451", "4.3.0",
 		"Temporary local problem, please try again later", false },
 };
@@ -62,6 +65,8 @@ static bool policy_enabled(const struct config *c, enum policy_fault fault)
 		return c->reject_bad_envelope;
 	case FAULT_NO_FROM:
 		return c->require_from;
+	case FAULT_BAD_FROM:
+		return c->dmarc_bad_from_action != GH_ACT_CONTINUE;
 	case FAULT_INTERNAL:
 		return c->on_internal_error == CONFIG_ON_ERROR_TEMPFAIL;
 	default:
@@ -74,6 +79,8 @@ static enum gh_action policy_action(const struct config *c, enum policy_fault fa
 {
 	if (fault == FAULT_NO_FROM)
 		return (enum gh_action)c->require_from_action;
+	if (fault == FAULT_BAD_FROM)
+		return (enum gh_action)c->dmarc_bad_from_action;
 	return policy_rows[fault].action;
 }
 
@@ -196,5 +203,55 @@ enum gh_action policy_spf(struct session *s, bool helo, const struct spf_identit
 	if (verdict_set(v, s->msg_arena, (enum gh_action)action, phase, code, ecode, text,
 			helo ? "spf.helo" : "spf.mailfrom") != 0)
 		return policy_fault(s, phase, FAULT_INTERNAL, NULL);
+	return v->action;
+}
+
+enum gh_action policy_dmarc(struct session *s, const struct dmarc_outcome *o,
+			    const char *from_domain, struct verdict *v)
+{
+	const struct config *c = s->cfg;
+	const char *code, *ecode, *text;
+	char ebuf[sizeof(v->enhanced_code)];
+	int action;
+
+	switch (o->result) {
+	case AR_FAIL:
+		if (o->disposition == DMARC_P_REJECT) {
+			action = c->dmarc_reject_action;
+			code = "550", ecode = "5.7.1";
+			text = arena_printf(s->msg_arena, "DMARC: %s asks receivers to reject "
+					    "mail that fails its authentication, and this message does",
+					    from_domain);
+		} else if (o->disposition == DMARC_P_QUARANTINE) {
+			action = c->dmarc_quarantine_action;
+			code = "550", ecode = "5.7.1";
+			text = arena_printf(s->msg_arena, "DMARC: %s asks receivers to quarantine "
+					    "mail that fails its authentication", from_domain);
+		} else {
+			return GH_ACT_CONTINUE;
+		}
+		break;
+	case AR_TEMPERROR:
+		action = c->dmarc_temperror_action;
+		code = "451", ecode = "4.4.3";
+		text = arena_printf(s->msg_arena, "DMARC: DNS failed while looking up the policy "
+				    "of %s, try again later", from_domain);
+		break;
+	case AR_PERMERROR:
+		action = c->dmarc_permerror_action;
+		code = "550", ecode = "5.7.1";
+		text = arena_printf(s->msg_arena, "DMARC: the policy of %s is malformed", from_domain);
+		break;
+	default:
+		return GH_ACT_CONTINUE;
+	}
+	if (action == GH_ACT_CONTINUE)
+		return GH_ACT_CONTINUE;
+	if (text == NULL)
+		return policy_fault(s, GH_PH_EOM, FAULT_INTERNAL, NULL);
+	policy_spf_codes((enum gh_action)action, &code, &ecode, ebuf, sizeof(ebuf));
+	if (verdict_set(v, s->msg_arena, (enum gh_action)action, GH_PH_EOM, code, ecode, text,
+			"dmarc") != 0)
+		return policy_fault(s, GH_PH_EOM, FAULT_INTERNAL, NULL);
 	return v->action;
 }

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "dkim.h"
+#include "dmarc.h"
 #include "dns.h"
 #include "eml.h"
 #include "engine.h"
@@ -252,6 +253,7 @@ int testmode_main(int argc, char **argv)
 	struct verdict final = { 0 };
 	struct dns_resolver *dns = NULL;
 	struct dkim_verifier *verifier = NULL;
+	struct dmarc_checker *checker = NULL;
 	FILE *in = stdin;
 	int rc;
 
@@ -298,6 +300,15 @@ int testmode_main(int argc, char **argv)
 			goto out;
 		}
 		s->dkim = verifier;
+		checker = dmarc_checker_new(cfg->dmarc_psl_file, &errs);
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.lines[i]);
+		config_errors_clear(&errs);
+		if (checker == NULL) {
+			rc = EX_CONFIG;
+			goto out;
+		}
+		s->dmarc = checker;
 	}
 	rc = testmode_run(s, &o, in, &final, rcpts);
 	if (rc != 0)
@@ -320,6 +331,7 @@ int testmode_main(int argc, char **argv)
 		rc = EX_SOFTWARE;
 out:
 	session_free(s);
+	dmarc_checker_free(checker);
 	dkim_verifier_free(verifier);
 	dns_resolver_free(dns);
 	free(rcpts);

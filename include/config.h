@@ -79,6 +79,14 @@ struct config {
 	long dkim_min_key_bits;
 	bool dkim_allow_body_length;
 
+	/* DMARC: actions are enum gh_action (CONTINUE = accept and mark) */
+	char *dmarc_psl_file;
+	int dmarc_reject_action, dmarc_quarantine_action;
+	int dmarc_temperror_action, dmarc_permerror_action;
+	int dmarc_bad_from_action;	/* no From, several From, several addresses */
+	char *dmarc_exempt_recipients;	/* "postmaster@, abuse@, x@y.example" */
+	char *dmarc_reject_when_none;	/* domains whose p=none counts as reject */
+
 	/* identity */
 	char *authserv_id;	/* our name in added headers; default: host name */
 	char *status_header;	/* header added to passed mail; "" disables */

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "dkim.h"
+#include "dmarc.h"
 #include "dns.h"
 #include "log.h"
 
@@ -24,6 +25,7 @@ struct daemon {
 	struct logger log;
 	struct dns_resolver *dns;	/* built once at start from the first snapshot */
 	struct dkim_verifier *dkim;	/* libopendkim on DNS, built once at start */
+	struct dmarc_checker *dmarc;	/* the public suffix list, loaded once at start */
 	const char *config_path;	/* NULL: built-in defaults */
 	char id_prefix[8];		/* differs between daemon starts */
 	atomic_ulong next_session;

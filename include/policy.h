@@ -25,6 +25,7 @@ enum policy_fault {
 	FAULT_TOO_MANY_HEADERS,	/* over max_headers */
 	FAULT_HEADERS_TOO_BIG,	/* over max_header_bytes */
 	FAULT_NO_FROM,		/* no From header, require_from */
+	FAULT_BAD_FROM,		/* no single author (DMARC): dmarc_bad_from_action */
 	FAULT_INTERNAL		/* our own failure: on_internal_error */
 };
 
@@ -48,6 +49,17 @@ struct spf_identity;
 enum gh_action policy_spf(struct session *s, bool helo, const struct spf_identity *id,
 			  const char *client_ip, const char *sender, enum gh_phase phase,
 			  struct verdict *v);
+
+struct dmarc_outcome;
+
+/*
+ * policy_dmarc - what the DMARC outcome O for FROM_DOMAIN means at eom: the
+ * domain's policy after pct and local overrides (already in O->disposition)
+ * meets the configured actions. Fills V and returns the action; CONTINUE
+ * means accept and mark.
+ */
+enum gh_action policy_dmarc(struct session *s, const struct dmarc_outcome *o,
+			    const char *from_domain, struct verdict *v);
 
 /* policy_fault_check_name - the check name a fault is recorded under */
 const char *policy_fault_check_name(enum policy_fault fault);

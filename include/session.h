@@ -32,6 +32,7 @@ struct arena;
 struct config;
 struct dkim_msg;
 struct dkim_verifier;
+struct dmarc_checker;
 struct config_slot;
 struct logger;
 
@@ -84,6 +85,7 @@ struct session {
 	const struct logger *log;
 	struct dns_resolver *dns;	/* shared resolver; NULL: DNS checks do not run */
 	struct dkim_verifier *dkim;	/* shared verifier; NULL: DKIM is not checked */
+	const struct dmarc_checker *dmarc;	/* shared; NULL: DMARC is not checked */
 	struct dns_budget dns_budget;	/* restarted at each message */
 
 	const char *client_host;	/* name the MTA resolved, or "[ip]" */

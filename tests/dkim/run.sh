@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# tests/dkim/run.sh - DKIM verification through gatehouse's test mode, on
-# messages signed here with keys made here (openssl) and a DNS fixture that
-# publishes their public keys.
+# tests/dkim/run.sh - DKIM verification and DMARC through gatehouse's test
+# mode, on messages signed here with keys made here (openssl) and a DNS
+# fixture that publishes their public keys and DMARC records.
 #
 # usage: tests/dkim/run.sh path/to/gatehouse path/to/dkim_sign
 # Prints "ok - NAME" / "not ok - NAME" and ends with "N passed, M failed".
@@ -138,6 +138,98 @@ t "l= with appended text: policy, not a pass" l-appended.eml "$one and .dkim[0].
 t "40 signatures: 8 checked, 32 reported not checked" forty.eml "(.dkim | length) == 40 and ([.dkim[] | select(.result == \"pass\")] | length) == 8 and ([.dkim[] | select(.result == \"neutral\" and (.reason | test(\"not checked\")))] | length) == 32"
 t "unsigned message: no DKIM results" plain.eml '(.dkim | length) == 0'
 t "summary verdict stays accept (DKIM alone decides nothing)" body-changed.eml '.verdict.action == "accept"'
+
+# ---------------------------------------------------------------- DMARC
+# A decision table over the same keys: author domain, SPF, DKIM and the
+# published record -> result, disposition and verdict.
+publish _dmarc.example.org "v=DMARC1; p=reject"
+publish _dmarc.strict.example "v=DMARC1; p=reject; adkim=s; aspf=s"
+publish _dmarc.quar.example "v=DMARC1; p=quarantine"
+publish _dmarc.pct.example "v=DMARC1; p=reject; pct=0"
+publish _dmarc.org.example "v=DMARC1; p=reject; sp=none"
+publish _dmarc.broken.example "v=DMARC1; p=rejectt"
+publish _dmarc.nop.example "v=DMARC1; rua=mailto:r@nop.example"
+publish _dmarc.monitor.example "v=DMARC1; p=none"
+echo "_dmarc.slow.example. TIMEOUT" >>"$TMP/zone"
+publish spf.example "v=spf1 ip4:192.0.2.0/24 -all"
+publish _dmarc.spf.example "v=DMARC1; p=reject"
+publish strict.example "v=spf1 ip4:192.0.2.0/24 -all"
+publish mail.strict.example "v=spf1 ip4:192.0.2.0/24 -all"
+publish s1._domainkey.mail.example.org "$(pubrec rsa rsa)"
+publish s1._domainkey.strict.example "$(pubrec rsa rsa)"
+publish s1._domainkey.mail.strict.example "$(pubrec rsa rsa)"
+
+# author FILE ADDRESS [SIGN-DOMAIN] - plain.eml with From ADDRESS, signed by SIGN-DOMAIN
+author() {
+	sed "s/^From: .*/From: Someone <$2>/" "$TMP/plain.eml" >"$TMP/a-$1"
+	if [ -n "${3:-}" ]; then
+		sign "$1" "a-$1" rsa "$3" s1
+	else
+		cp "$TMP/a-$1" "$TMP/$1"
+	fi
+}
+author d-relaxed.eml someone@example.org mail.example.org
+author d-strict.eml someone@strict.example mail.strict.example
+author d-strict-ok.eml someone@strict.example strict.example
+author d-spoof.eml ceo@example.org
+author d-quar.eml a@quar.example
+author d-pct.eml a@pct.example
+author d-sub.eml a@mail.org.example
+author d-broken.eml a@broken.example
+author d-nop.eml a@nop.example
+author d-monitor.eml a@monitor.example
+author d-slow.eml a@slow.example
+author d-none.eml a@norecord.example
+author d-spf.eml a@spf.example
+printf 'From: a@example.org\nFrom: b@example.net\nSubject: two\n\nx\n' >"$TMP/d-twofrom.eml"
+printf 'From: a@example.org, b@example.net\nSubject: two\n\nx\n' >"$TMP/d-twoaddr.eml"
+printf 'From: friends: a@example.org, b@example.net;\nSubject: group\n\nx\n' >"$TMP/d-group.eml"
+
+# d NAME FILE FROM IP JQ-EXPR [extra gatehouse args] - DMARC case
+d() {
+	local name=$1 file=$2 from=$3 ip=$4 expr=$5 out="$TMP/out.json" rc
+	shift 5
+	"$GH" test --dns-fixture "$TMP/zone" --ip "$ip" --helo mx.example.org \
+		--from "$from" --rcpt bob@example.net --json "$@" "$TMP/$file" >"$out" 2>"$TMP/err"
+	rc=$?
+	if [ "$rc" -le 4 ] && jq -e 'type == "object"' "$out" >/dev/null 2>&1 &&
+	   jq -e --argjson rc "$rc" "$expr" "$out" >/dev/null 2>&1; then
+		passed=$((passed + 1)); echo "ok - dmarc: $name"
+	else
+		failed=$((failed + 1)); echo "not ok - dmarc: $name (exit $rc)"
+		echo "#   want: $expr"
+		echo "#   got: $(jq -c '{v: .verdict, dmarc, checks}' "$out" 2>/dev/null | head -c 700) $(head -c 300 "$TMP/err")"
+	fi
+}
+OUT=198.51.100.7	# not in any SPF record
+IN=192.0.2.9	# in spf.example's and strict.example's records
+printf 'dmarc_quarantine_action = quarantine\n' >"$TMP/quarantine.conf"
+printf 'dmarc_reject_when_none = monitor.example\n' >"$TMP/rwn.conf"
+printf 'trusted_forwarders = 198.51.100.0/24\n' >"$TMP/fwd.conf"
+
+d "aligned DKIM pass (relaxed: d=mail.example.org, From example.org)" d-relaxed.eml x@other.test $OUT '.dmarc.result == "pass" and .dmarc.from_domain == "example.org" and .verdict.action == "accept"'
+d "strict adkim: a subdomain signature does not align" d-strict.eml x@other.test $OUT '.dmarc.result == "fail" and .verdict.smtp_code == "550" and .verdict.enhanced_code == "5.7.1" and $rc == 1'
+d "strict adkim: the exact domain aligns" d-strict-ok.eml x@other.test $OUT '.dmarc.result == "pass"'
+d "aligned SPF pass, no DKIM" d-spf.eml x@spf.example $IN '.dmarc.result == "pass" and .spf.mailfrom.result == "pass"'
+d "strict aspf: SPF pass of a subdomain does not align" d-strict.eml x@mail.strict.example $IN '.dmarc.result == "fail"' 
+d "spoofed From, p=reject: 550 5.7.1 naming the domain" d-spoof.eml x@other.test $OUT '.dmarc.result == "fail" and .dmarc.policy == "reject" and .verdict.action == "reject" and .verdict.phase == "eom" and (.verdict.text | test("example.org"))'
+d "SPF pass of another domain does not rescue the author" d-spoof.eml x@spf.example $IN '.spf.mailfrom.result == "pass" and .dmarc.result == "fail" and .verdict.action == "reject"'
+d "p=quarantine: accept and mark by default" d-quar.eml x@other.test $OUT '.dmarc.result == "fail" and .dmarc.disposition == "quarantine" and .verdict.action == "accept"'
+d "p=quarantine with dmarc_quarantine_action = quarantine: held" d-quar.eml x@other.test $OUT '.verdict.action == "quarantine" and $rc == 4' -c "$TMP/quarantine.conf"
+d "pct=0: p=reject applies as quarantine" d-pct.eml x@other.test $OUT '.dmarc.policy == "reject" and .dmarc.disposition == "quarantine" and .verdict.action == "accept"'
+d "subdomain without a record: organizational sp= applies" d-sub.eml x@other.test $OUT '.dmarc.result == "fail" and .dmarc.policy == "none" and .verdict.action == "accept"'
+d "no DMARC record: none" d-none.eml x@other.test $OUT '.dmarc.result == "none" and .verdict.action == "accept"'
+d "malformed record: permerror, accepted" d-broken.eml x@other.test $OUT '.dmarc.result == "permerror" and .verdict.action == "accept"'
+d "record without p= but with rua=: p=none" d-nop.eml x@other.test $OUT '.dmarc.result == "fail" and .dmarc.policy == "none"'
+d "DNS times out on _dmarc: tempfail 451 4.4.3" d-slow.eml x@other.test $OUT '.dmarc.result == "temperror" and .verdict.action == "tempfail" and .verdict.smtp_code == "451" and .verdict.enhanced_code == "4.4.3" and $rc == 2'
+d "two From fields: 550 5.7.1" d-twofrom.eml x@other.test $OUT '.verdict.action == "reject" and .verdict.enhanced_code == "5.7.1" and (.verdict.text | test("more than one From"))'
+d "one From, two addresses: 550 5.7.1" d-twoaddr.eml x@other.test $OUT '.verdict.action == "reject" and (.verdict.text | test("more than one address"))'
+d "a group in From: 550 5.7.1" d-group.eml x@other.test $OUT '.verdict.action == "reject"'
+d "exempt recipient (postmaster@): accepted, override recorded" d-spoof.eml x@other.test $OUT '.verdict.action == "accept" and any(.checks[]; .name == "dmarc.override")' --rcpt postmaster@example.net
+d "trusted forwarder: accepted, override recorded" d-spoof.eml x@other.test $OUT '.verdict.action == "accept" and any(.checks[]; .name == "dmarc.override" and (.detail | test("forwarder")))' -c "$TMP/fwd.conf"
+d "dmarc_reject_when_none: p=none treated as reject" d-monitor.eml x@other.test $OUT '.verdict.action == "reject"' -c "$TMP/rwn.conf"
+d "p=none without the override: accepted" d-monitor.eml x@other.test $OUT '.dmarc.result == "fail" and .verdict.action == "accept"'
+d "outbound (authenticated) mail is not judged" d-spoof.eml x@other.test $OUT '.dmarc.result == null and .verdict.action == "accept"' --auth alice
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
