@@ -17,6 +17,7 @@
 #include "cidr.h"
 #include "config.h"
 #include "author.h"
+#include "authres.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "engine.h"
@@ -538,6 +539,56 @@ static enum gh_action engine_dmarc(struct session *s)
 	return a;
 }
 
+/* engine_authres_edits - delete incoming Authentication-Results that claim
+ * our authserv-id (highest index first, so no deletion renumbers the next:
+ * the bug class of CVE-2022-48521), then put ours on top (inbound only) */
+static int engine_authres_edits(struct session *s)
+{
+	struct message *m = &s->msg;
+	const char *id = s->cfg->authserv_id;
+	unsigned idx = 0, *forged = NULL;
+	size_t nforged = 0, cap = 0;
+	struct authres_input in;
+	const char **vals;
+	size_t nvals;
+
+	for (size_t i = 0; i < m->nheaders; i++) {
+		const char *claim;
+
+		if (!sanity_is_header(m->headers[i].name, "Authentication-Results"))
+			continue;
+		idx++;
+		claim = authres_authserv_id(s->msg_arena, m->headers[i].value, m->headers[i].value_len);
+		if (claim == NULL || strcasecmp(claim, id) != 0)
+			continue;	/* another authserv-id: kept */
+		if (nforged == cap && (forged = arena_grow(s->msg_arena, forged, &cap,
+							   sizeof(*forged))) == NULL)
+			return GH_ERR_NOMEM;
+		forged[nforged++] = idx;
+	}
+	for (size_t k = nforged; k > 0; k--)
+		if (session_add_edit(s, HDR_REMOVE, "Authentication-Results", NULL, forged[k - 1]) != GH_OK)
+			return GH_ERR_NOMEM;
+	if (nforged > 0)
+		log_sess(s->log, s, LOG_NOTICE, "removed %zu Authentication-Results claiming to be "
+			 "from %s", nforged, id);
+	/* Ours only for inbound mail, and only where checks could run at
+	 * all (a resolver): the daemon and test mode always have one. */
+	if (m->outbound || s->dns == NULL)
+		return GH_OK;
+	in = (struct authres_input){
+		.authserv_id = id, .r = &m->results,
+		.mailfrom = m->from_parsed && !m->from.is_null ? m->from.addr : NULL,
+		.helo = s->helo,
+	};
+	if (authres_build(s->msg_arena, &in, &vals, &nvals) != 0)
+		return GH_ERR_NOMEM;
+	for (size_t k = nvals; k > 0; k--)
+		if (session_add_edit(s, HDR_INSERT, "Authentication-Results", vals[k - 1], 0) != GH_OK)
+			return GH_ERR_NOMEM;
+	return GH_OK;
+}
+
 /* engine_spf_edits - our Received-SPF on top (RFC 7208 9.1: prepended) */
 static int engine_spf_edits(struct session *s)
 {
@@ -581,7 +632,8 @@ enum gh_action engine_eom(struct session *s)
 		return engine_finish(s, m->verdict.action);
 	/* A held message gets the same header edits: it is delivered as is
 	 * when someone releases it. */
-	if (engine_spf_edits(s) != GH_OK || engine_status_edits(s) != GH_OK)
+	if (engine_spf_edits(s) != GH_OK || engine_status_edits(s) != GH_OK ||
+	    engine_authres_edits(s) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
 	if (verdict_is_final(m->pending.action)) {
 		m->verdict = m->pending;
