@@ -138,6 +138,14 @@ struct dns_resolver *dns_resolver_new(const struct dns_options *o, struct config
 		dns_error(errs, "cannot use threads", ub_strerror(rc));
 		goto fail;
 	}
+	/* After an outage libunbound backs off a forwarder for infra-host-ttl
+	 * (900 s by default) and keeps failing queries long after the server is
+	 * back (measured: none answered 3 minutes later). Probe again soon. */
+	if ((rc = ub_ctx_set_option(r->ctx, "infra-host-ttl:", "30")) != 0 ||
+	    (rc = ub_ctx_set_option(r->ctx, "infra-keep-probing:", "yes")) != 0) {
+		dns_error(errs, "cannot set the resolver's retry options", ub_strerror(rc));
+		goto fail;
+	}
 	if (o->fixture_file != NULL && *o->fixture_file != '\0') {
 		r->fixture = true;
 		if (dns_fixture_load(r->ctx, o->fixture_file, &r->faults, errs) != 0)

@@ -283,7 +283,10 @@ int main(int argc, char **argv)
 		config_unref(c);
 		return EX_OSERR;
 	}
-	daemon_init(&d, c, o.config_path);
+	/* The slot owns one reference and a reload drops it; main keeps its own,
+	 * because the socket and pid file it cleans up at exit are the ones it
+	 * opened, whatever later snapshots say. */
+	daemon_init(&d, config_ref(c), o.config_path);
 	log_init(&d.log, o.foreground ? LOG_SINK_STDERR : LOG_SINK_SYSLOG,
 		 o.verbose ? LOG_DEBUG : c->log_level, c->log_facility);
 	{

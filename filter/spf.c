@@ -533,6 +533,12 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 		SPF_result_t r = SPF_response_result(resp);
 		const char *comment = SPF_response_get_header_comment(resp);
 
+		if (SPF_response_reason(resp) == SPF_REASON_LOCALHOST) {
+			/* libspf2 passes 127/8 and ::1 without evaluating the
+			 * record; a pass nobody checked is not a pass. */
+			spf_set(out, AR_NONE, "loopback client: SPF does not apply");
+			goto done;
+		}
 		if (r == SPF_RESULT_INVALID && err == SPF_E_DNS_ERROR)
 			spf_set(out, AR_TEMPERROR, "DNS failure");
 		else
