@@ -46,7 +46,7 @@ UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check unit engine-tests test run deps install docs docs-check clean \
-        integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests
+        integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests integration-asan
 
 all: $(BUILD)/gatehouse
 
@@ -136,6 +136,12 @@ docs: $(BUILD)/gatehouse
 integration: $(BUILD)/gatehouse
 	unshare --net -- tests/integration/run.sh $(abspath $(BUILD)/gatehouse)
 
+# The same suite against the ASan+UBSan daemon: a memory error aborts the
+# daemon and fails the tests (this is how the SIGHUP use-after-free showed).
+integration-asan:
+	$(MAKE) SANITIZER=address,undefined all
+	unshare --net -- tests/integration/run.sh $(abspath build/address-undefined/gatehouse)
+
 sanitize:
 	$(MAKE) SANITIZER=address,undefined check
 
@@ -147,6 +153,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) check
 	$(MAKE) sanitize
+	$(MAKE) integration-asan
 	$(MAKE) integration
 
 # Sub-makes: pkg-config flags are read only after deps has installed the packages.
