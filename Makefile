@@ -9,6 +9,9 @@
 #   make docs            regenerate packaging/gatehouse.conf and the man page section
 
 CC       ?= cc
+# Sub-makes without "Entering/Leaving directory": the last line of make test
+# is then the integration suite's "N passed, M failed".
+MAKEFLAGS += --no-print-directory
 PKGS     := milter libconfuse jansson libunbound ldns opendkim gmime-3.0 libpsl
 LIBS_NOPC := -lspf2	# libspf2 ships no .pc file
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
