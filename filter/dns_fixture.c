@@ -64,8 +64,10 @@ static int fixture_fault_line(const char *line, struct dns_faults *faults)
 	const char *why;
 	struct dns_fault *v;
 
-	if (sscanf(line, "%255s %15s %1s", name, word, extra) != 2 ||
-	    (why = fault_word(word)) == NULL)
+	int got = sscanf(line, "%255s %15s %1s", name, word, extra);
+
+	/* "NAME TIMEOUT", optionally followed by a "; comment" */
+	if (got < 2 || (got == 3 && extra[0] != ';') || (why = fault_word(word)) == NULL)
 		return 0;
 	v = realloc(faults->v, (faults->n + 1) * sizeof(*v));
 	if (v == NULL)
@@ -90,6 +92,14 @@ static int fixture_record_line(struct ub_ctx *ctx, const char *line, const char 
 
 	if (st != LDNS_STATUS_OK) {
 		fixture_error(errs, path, lineno, "bad record", ldns_get_errorstr_by_id(st));
+		return -1;
+	}
+	if (ldns_rr_get_type(rr) == 0 || ldns_rr_rd_count(rr) == 0) {
+		/* ldns takes "NAME WORD" as a record of an unknown type without
+		 * data: most likely a mistyped fault line */
+		ldns_rr_free(rr);
+		fixture_error(errs, path, lineno, "bad record",
+			      "no type or no data (a fault line is NAME TIMEOUT, SERVFAIL or REFUSED)");
 		return -1;
 	}
 	/* ldns's own rendering of the record: fully qualified, one line, the
@@ -132,16 +142,19 @@ int dns_fixture_load(struct ub_ctx *ctx, const char *path, struct dns_faults *fa
 		char *p = line;
 
 		lineno++;
+		/* A NUL byte anywhere is refused before the line end is cut,
+		 * so a CRLF line is not mistaken for one and a line starting
+		 * with NUL is not skipped as blank. */
+		if (memchr(line, '\0', (size_t)got) != NULL) {
+			fixture_error(errs, path, lineno, "NUL byte in line", NULL);
+			bad++;
+			continue;
+		}
 		line[strcspn(line, "\r\n")] = '\0';
 		while (isspace((unsigned char)*p))
 			p++;
 		if (*p == '\0' || *p == ';' || *p == '#')
 			continue;
-		if (memchr(line, '\0', (size_t)got - 1) != NULL && strlen(line) + 1 < (size_t)got) {
-			fixture_error(errs, path, lineno, "NUL byte in line", NULL);
-			bad++;
-			continue;
-		}
 		rc = fixture_fault_line(p, faults);
 		if (rc < 0) {
 			fixture_error(errs, path, lineno, "out of memory", NULL);

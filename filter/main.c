@@ -32,6 +32,7 @@
 #include "gh.h"
 #include "log.h"
 #include "milter.h"
+#include "spf.h"
 #include "testmode.h"
 
 /* Write end of the self-pipe; a signal handler can reach nothing else. */
@@ -255,6 +256,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	author_lib_init();	/* GMime's global setup, before any thread */
+	spf_lib_init();		/* libspf2's message handlers, likewise */
 	if (argc > 1 && strcmp(argv[1], "test") == 0)
 		return testmode_main(argc - 1, argv + 1);
 	rc = main_parse(argc, argv, &o);

@@ -64,11 +64,17 @@ static void spf_ctx_free(struct spf_layer_ctx *cx)
 		free(cx->secondary[i]);
 }
 
-static bool spf_is_secondary(const struct spf_layer_ctx *cx, const char *name)
+/* spf_take_secondary - NAME came from an MX or PTR answer and this is its
+ * address lookup: not a term of its own. The exemption is used up, so a
+ * later a:NAME in the record counts as RFC 4.6.4 says. */
+static bool spf_take_secondary(struct spf_layer_ctx *cx, const char *name)
 {
 	for (size_t i = 0; i < cx->nsecondary; i++)
-		if (strcasecmp(cx->secondary[i], name) == 0)
+		if (strcasecmp(cx->secondary[i], name) == 0) {
+			free(cx->secondary[i]);
+			cx->secondary[i] = cx->secondary[--cx->nsecondary];
 			return true;
+		}
 	return false;
 }
 
@@ -147,6 +153,10 @@ static bool spf_rr_fill(SPF_dns_rr_t *rr, const struct dns_result *res, ns_type 
 					}
 					if (cx->syntax == NULL)
 						cx->syntax = why;
+					/* the result is permerror either way; libspf2
+					 * (whose parser has had CVEs) never sees it */
+					text = "v=spf1";
+					tlen = 6;
 				} else {
 					text = norm;
 					tlen = strlen(norm);
@@ -303,7 +313,7 @@ static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *domai
 		term = cx->first_txt_seen;
 		cx->first_txt_seen = true;
 	} else if (type == ns_t_a || type == ns_t_aaaa) {
-		term = !spf_is_secondary(cx, domain);
+		term = !spf_take_secondary(cx, domain);
 	} else {
 		term = true;
 	}
@@ -356,9 +366,11 @@ static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *domai
 static bool spf_domain_ok(const char *d)
 {
 	size_t len = strlen(d);
+	const char *dot = strchr(d, '.');
 
-	/* RFC 7208 4.3: a domain that is not a multi-label FQDN gives none. */
-	if (len == 0 || len > 253 || d[0] == '[' || strchr(d, '.') == NULL ||
+	/* RFC 7208 4.3: a domain that is not a multi-label FQDN gives none;
+	 * a trailing dot ("tld.") does not make a second label */
+	if (len == 0 || len > 253 || d[0] == '[' || dot == NULL || dot == d + len - 1 ||
 	    d[0] == '.' || strstr(d, "..") != NULL)
 		return false;
 	for (const char *p = d; *p; p++)
@@ -443,6 +455,15 @@ done:
 	return exp;
 }
 
+void spf_lib_init(void)
+{
+	/* libspf2 prints warnings and notes on stderr by default; gatehouse
+	 * reports through its own results and logs. NULL means ignored. */
+	SPF_warning_handler = NULL;
+	SPF_info_handler = NULL;
+	SPF_debug_handler = NULL;
+}
+
 int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena *arena,
 	      const struct spf_query *q, enum spf_which which, struct spf_outcome *out)
 {
@@ -454,6 +475,7 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 	const char *helo = q->helo ? q->helo : "";
 	const char *mailfrom = q->mailfrom ? q->mailfrom : "";
 	const char *ip, *at;
+	SPF_errcode_t qrc = SPF_E_SUCCESS;
 	bool v6;
 	int rc = 0;
 
@@ -516,7 +538,7 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 		spf_set(out, AR_NONE, "no SPF identity: the sender address has no usable domain");
 		goto done;
 	}
-	SPF_request_query_mailfrom(req, &resp);
+	qrc = SPF_request_query_mailfrom(req, &resp);
 	out->dns_mechanisms = cx.terms;
 	out->void_lookups = cx.voids;
 	if (cx.syntax != NULL) {
@@ -547,6 +569,8 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 			out->reason = arena_strdup(arena, SPF_strerror(err));
 		else if (comment != NULL)
 			out->reason = arena_strdup(arena, comment);
+		if (out->reason == NULL && qrc != SPF_E_SUCCESS)
+			out->reason = arena_strdup(arena, SPF_strerror(qrc));
 		if (out->result == AR_FAIL && cx.exp_spec != NULL && !cx.top_redirect)
 			out->explanation = spf_explain(&cx, arena, q, ip, out);
 	}

@@ -49,6 +49,9 @@ struct spf_outcome {
 	unsigned void_lookups;
 };
 
+/* spf_lib_init - set libspf2's global message handlers; once, before threads */
+void spf_lib_init(void);
+
 /* spf_check - evaluate WHICH identity of Q; always fills OUT; returns 0, or
  * -1 when out of memory (OUT is then temperror) */
 int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena *arena,
