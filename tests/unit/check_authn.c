@@ -1,0 +1,223 @@
+/*
+ * check_authn.c - the parsers behind DMARC and Authentication-Results:
+ * DMARC records (a table of real-world broken ones), the author of a
+ * message (From fields as spoofers write them), the authserv-id of an
+ * incoming Authentication-Results, and our header's size limits.
+ */
+#include <string.h>
+
+#include "arena.h"
+#include "author.h"
+#include "authres.h"
+#include "dmarc.h"
+#include "unit.h"
+
+struct dmarc_case {
+	const char *record;
+	int ok;				/* 1 parses, 0 malformed */
+	enum dmarc_policy p, sp;
+	int pct;
+};
+
+static const struct dmarc_case dmarc_cases[] = {
+	{ "v=DMARC1; p=reject", 1, DMARC_P_REJECT, DMARC_P_UNSET, 100 },
+	{ "v=DMARC1;p=none", 1, DMARC_P_NONE, DMARC_P_UNSET, 100 },
+	{ "v=DMARC1; p=quarantine; sp=reject; pct=25; adkim=s; aspf=r", 1, DMARC_P_QUARANTINE, DMARC_P_REJECT, 25 },
+	{ "v=DMARC1; p = Reject ;", 1, DMARC_P_REJECT, DMARC_P_UNSET, 100 },
+	{ "v=DMARC1; p=reject; rua=mailto:a@example.org,mailto:b@example.net; ruf=mailto:f@example.org; fo=1; rf=afrf; ri=86400", 1, DMARC_P_REJECT, DMARC_P_UNSET, 100 },
+	{ "v=DMARC1; p=none; future=thing", 1, DMARC_P_NONE, DMARC_P_UNSET, 100 },	/* unknown tag: ignored */
+	{ "v=DMARC1; rua=mailto:r@example.org", 1, DMARC_P_NONE, DMARC_P_UNSET, 100 },	/* 6.6.3 */
+	{ "v=DMARC1; p=reject; pct=0", 1, DMARC_P_REJECT, DMARC_P_UNSET, 0 },
+	/* real-world mistakes */
+	{ "v=DMARC1 p=reject", 0, 0, 0, 0 },		/* missing ';' */
+	{ "v=DMARC1; p=rejectt", 0, 0, 0, 0 },
+	{ "v=DMARC1; p=reject; pct=110", 0, 0, 0, 0 },
+	{ "v=DMARC1; p=reject; pct=-1", 0, 0, 0, 0 },
+	{ "v=DMARC1; p=reject; pct=50%", 0, 0, 0, 0 },
+	{ "v=DMARC1; p=none; aspf=x", 0, 0, 0, 0 },
+	{ "v=DMARC1; p=none; adkim=relaxed", 0, 0, 0, 0 },
+	{ "v=DMARC1; p=reject; sp=no", 0, 0, 0, 0 },
+	{ "p=reject; v=DMARC1", 0, 0, 0, 0 },		/* v not first */
+	{ "v=DMARC1; p=reject; v=DMARC1", 0, 0, 0, 0 },
+	{ "v=dmarc1; p=reject", 0, 0, 0, 0 },		/* the version is exact */
+	{ "v=DMARC2; p=reject", 0, 0, 0, 0 },
+	{ "v=DMARC1; pct=50", 0, 0, 0, 0 },		/* no p, no rua */
+	{ "v=DMARC1;; p=reject", 0, 0, 0, 0 },
+	{ "v=DMARC1; p=reject; ri=1d", 0, 0, 0, 0 },
+	{ "v=DMARC1; p=\"reject\"", 0, 0, 0, 0 },
+	{ "", 0, 0, 0, 0 },
+	{ "v=DMARC1", 0, 0, 0, 0 },
+};
+
+START_TEST(dmarc_records)
+{
+	const struct dmarc_case *c = &dmarc_cases[_i];
+	struct dmarc_record r;
+	const char *why = NULL;
+	int rc = dmarc_record_parse(c->record, strlen(c->record), &r, &why);
+
+	ck_assert_msg((rc == 0) == c->ok, "%s: got %s (%s)", c->record, rc == 0 ? "ok" : "malformed",
+		      why ? why : "-");
+	if (c->ok) {
+		ck_assert_int_eq(r.p, c->p);
+		ck_assert_int_eq(r.sp, c->sp);
+		ck_assert_int_eq(r.pct, c->pct);
+	} else {
+		ck_assert_ptr_nonnull(why);
+	}
+}
+END_TEST
+
+START_TEST(dmarc_record_nul)
+{
+	static const char rec[] = "v=DMARC1; p=none\0; p=reject";
+	struct dmarc_record r;
+	const char *why;
+
+	ck_assert_int_eq(dmarc_record_parse(rec, sizeof(rec) - 1, &r, &why), -1);
+}
+END_TEST
+
+struct author_case {
+	const char *froms[3];
+	enum author_status st;
+	const char *domain;
+};
+
+static const struct author_case author_cases[] = {
+	{ { "Alice <alice@Example.ORG>" }, AUTHOR_OK, "example.org" },
+	{ { "alice@example.org" }, AUTHOR_OK, "example.org" },
+	{ { "\"Bank, Inc.\" <ceo@bank.example>" }, AUTHOR_OK, "bank.example" },
+	{ { "=?UTF-8?B?QmFuaw==?= <x@bank.example> (comment)" }, AUTHOR_OK, "bank.example" },
+	{ { "<alice@example.org.>" }, AUTHOR_OK, "example.org" },
+	{ { NULL }, AUTHOR_NO_FROM, NULL },
+	{ { "a@example.org", "b@example.net" }, AUTHOR_MULTIPLE_FIELDS, NULL },
+	{ { "a@example.org, b@example.net" }, AUTHOR_MULTIPLE_ADDRESSES, NULL },
+	{ { "friends: a@example.org, b@example.net;" }, AUTHOR_MULTIPLE_ADDRESSES, NULL },
+	{ { "undisclosed" }, AUTHOR_UNPARSEABLE, NULL },
+	{ { "alice@localhost" }, AUTHOR_UNPARSEABLE, NULL },	/* no organizational domain */
+	{ { "" }, AUTHOR_UNPARSEABLE, NULL },
+};
+
+START_TEST(author_cases_test)
+{
+	const struct author_case *c = &author_cases[_i];
+	struct header_field h[4];
+	size_t n = 0;
+	struct arena *a = arena_new();
+	struct author au;
+
+	h[n++] = (struct header_field){ "Subject", "hi", 2 };
+	for (int k = 0; k < 3 && c->froms[k]; k++)
+		h[n++] = (struct header_field){ k ? "FROM" : "From", c->froms[k], strlen(c->froms[k]) };
+	ck_assert_int_eq(author_find(h, n, a, &au), 0);
+	ck_assert_msg(au.status == c->st, "case %d: status %d, want %d", _i, au.status, c->st);
+	if (c->domain)
+		ck_assert_str_eq(au.domain, c->domain);
+	arena_free(a);
+}
+END_TEST
+
+START_TEST(authserv_ids)
+{
+	static const struct { const char *in, *id; } t[] = {
+		{ "mx.example.org; spf=pass", "mx.example.org" },
+		{ "  mx.example.org 1; dkim=pass", "mx.example.org" },
+		{ "(forged) MX.Example.Org; dmarc=pass", "MX.Example.Org" },
+		{ "(a (nested) comment) mx.example.org;", "mx.example.org" },
+		{ "\"quoted id\"; none", "quoted id" },
+		{ "mx.example.org;none", "mx.example.org" },
+		{ "; spf=pass", NULL },
+		{ "", NULL },
+		{ "(unterminated", NULL },
+	};
+	struct arena *a = arena_new();
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *id = authres_authserv_id(a, t[i].in, strlen(t[i].in));
+
+		if (t[i].id == NULL)
+			ck_assert_msg(id == NULL, "%s: got %s", t[i].in, id);
+		else
+			ck_assert_msg(id != NULL && strcmp(id, t[i].id) == 0, "%s: got %s", t[i].in,
+				      id ? id : "(null)");
+	}
+	arena_free(a);
+}
+END_TEST
+
+START_TEST(authres_limits)
+{
+	struct arena *a = arena_new();
+	struct results r;
+	struct dkim_result dk[40];
+	struct authres_input in = { "mx.example.org", &r, "user@example.org", "mx.example.net" };
+	const char **vals;
+	size_t n, total = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.spf_mailfrom.result = AR_PASS;
+	for (int i = 0; i < 40; i++)
+		dk[i] = (struct dkim_result){ AR_PASS, "example.org", "selector1", "rsa-sha256",
+					      NULL, "abcdefgh", 2048 };
+	r.dkim = dk;
+	r.ndkim = 40;
+	r.dmarc = (struct dmarc_result){ AR_PASS, "example.org", "reject", "none" };
+	ck_assert_int_eq(authres_build(a, &in, &vals, &n), 0);
+	ck_assert_uint_gt(n, 1);	/* 40 results do not fit in one header */
+	for (size_t i = 0; i < n; i++) {
+		const char *p = vals[i], *nl;
+
+		ck_assert_uint_le(strlen(vals[i]), AUTHRES_MAX_HEADER);
+		ck_assert(strncmp(vals[i], "mx.example.org;\n\t", 17) == 0);
+		ck_assert(strchr(vals[i], '\r') == NULL);	/* LF+TAB folding only */
+		for (; p != NULL; p = nl ? nl + 1 : NULL) {
+			nl = strchr(p, '\n');
+			ck_assert_uint_le(nl ? (size_t)(nl - p) : strlen(p), AUTHRES_MAX_LINE);
+		}
+		total += unit_count(vals[i], "dkim=pass");
+	}
+	ck_assert_uint_eq(total, 40);	/* nothing lost in the split */
+	arena_free(a);
+}
+END_TEST
+
+START_TEST(authres_quoting)
+{
+	struct arena *a = arena_new();
+	struct results r;
+	struct authres_input in = { "mx.example.org", &r, "\"odd local\"@example.org", "h" };
+	const char **vals;
+	size_t n;
+
+	memset(&r, 0, sizeof(r));
+	r.spf_mailfrom.result = AR_FAIL;
+	r.spf_mailfrom.reason = "reason with (parens) and \\ backslash";
+	ck_assert_int_eq(authres_build(a, &in, &vals, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_msg(strstr(vals[0], "smtp.mailfrom=\"\\\"odd local\\\"@example.org\"") != NULL, "%s", vals[0]);
+	ck_assert_msg(strstr(vals[0], "(reason with parens and  backslash)") != NULL, "%s", vals[0]);
+	arena_free(a);
+}
+END_TEST
+
+static Suite *authn_suite(void)
+{
+	Suite *s = suite_create("authn");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, dmarc_records, 0, sizeof(dmarc_cases) / sizeof(dmarc_cases[0]));
+	tcase_add_test(tc, dmarc_record_nul);
+	tcase_add_loop_test(tc, author_cases_test, 0, sizeof(author_cases) / sizeof(author_cases[0]));
+	tcase_add_test(tc, authserv_ids);
+	tcase_add_test(tc, authres_limits);
+	tcase_add_test(tc, authres_quoting);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	author_lib_init();
+	return unit_run(authn_suite());
+}
