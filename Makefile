@@ -112,13 +112,14 @@ fuzz-replay: $(FUZZ_REPLAY)
 # New inputs land in tests/fuzz/corpus/$(FUZZ); commit the ones worth keeping.
 FUZZ ?= message
 FUZZ_SECONDS ?= 60
+FUZZ_BUILD ?= build/libfuzzer
 fuzz:
-	$(MAKE) CC=clang BUILD=build/libfuzzer SANITIZER=address,undefined \
-		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" build/libfuzzer/libgatehouse.a
+	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) SANITIZER=address,undefined \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" $(FUZZ_BUILD)/libgatehouse.a
 	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
-		-o build/libfuzzer/fuzz_$(FUZZ) tests/fuzz/fuzz_$(FUZZ).c \
-		build/libfuzzer/libgatehouse.a $(PKG_LIBS)
-	build/libfuzzer/fuzz_$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		-o $(FUZZ_BUILD)/fuzz_$(FUZZ) tests/fuzz/fuzz_$(FUZZ).c \
+		$(FUZZ_BUILD)/libgatehouse.a $(PKG_LIBS)
+	$(FUZZ_BUILD)/fuzz_$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 		tests/fuzz/corpus/$(FUZZ)
 
 # valgrind over the unit tests and test mode (libmilter is not involved).
