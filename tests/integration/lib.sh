@@ -13,7 +13,9 @@
 #   gh-NAME.conf      config of the gatehouse instance NAME
 #   gh-NAME.log       its standard error (it runs with -f)
 #   msg/              messages the tests send
-#   dns/              the DNS server of the SPF tests (unbound.conf, unbound.log)
+#   dns/              the DNS server of the SPF and DKIM tests (unbound.conf, unbound.log)
+#   dkim/             the DKIM tests' key (signed.pem) and messages as signed (*.txt)
+#   build/            tests/tools/dkim_sign, built there by the DKIM tests
 
 IT_SMTPD_PORT=10025		# smtpd whose milter is gatehouse on inet:
 IT_SMTPD_UNIX_PORT=10027	# smtpd whose milter is gatehouse on a unix socket
@@ -23,8 +25,11 @@ IT_SMTPD_SPF_PORT=10028		# smtpd whose milter is the SPF instance of gatehouse
 IT_MILTER_SPF_PORT=8892		# gatehouse instance "spf", inet, with real DNS
 IT_DNS_PORT=5353		# unbound, authoritative for the SPF tests' zone
 IT_SPF_CLIENT_IP=192.0.2.25	# SPF test client (added to lo): libspf2 passes loopback
+IT_SMTPD_DKIM_PORT=10029	# smtpd whose milter is the DKIM/DMARC instance of gatehouse
+IT_MILTER_DKIM_PORT=8893	# gatehouse instance "dkim", inet, with real DNS
 IT_DOMAIN=example.org		# the only domain this Postfix relays
 IT_AUTHSERV=mx.gatehouse.test
+IT_AUTHSERV_DKIM=auth.gatehouse.test	# the "dkim" instance's own authserv-id
 
 # ---------------------------------------------------------------- reporting
 
@@ -188,6 +193,8 @@ EOF
   -o smtpd_milters=unix:$IT_DIR/gh.sock
 127.0.0.1:$IT_SMTPD_SPF_PORT inet n - n - - smtpd
   -o smtpd_milters=inet:127.0.0.1:$IT_MILTER_SPF_PORT
+127.0.0.1:$IT_SMTPD_DKIM_PORT inet n - n - - smtpd
+  -o smtpd_milters=inet:127.0.0.1:$IT_MILTER_DKIM_PORT
 EOF
 }
 
@@ -200,8 +207,9 @@ postfix_start() {
 	fi
 	if ! wait_until 15 port_listening "$IT_SMTPD_PORT" ||
 	   ! wait_until 5 port_listening "$IT_SMTPD_UNIX_PORT" ||
-	   ! wait_until 5 port_listening "$IT_SMTPD_SPF_PORT"; then
-		echo "postfix did not listen on $IT_SMTPD_PORT, $IT_SMTPD_UNIX_PORT and $IT_SMTPD_SPF_PORT"
+	   ! wait_until 5 port_listening "$IT_SMTPD_SPF_PORT" ||
+	   ! wait_until 5 port_listening "$IT_SMTPD_DKIM_PORT"; then
+		echo "postfix did not listen on $IT_SMTPD_PORT, $IT_SMTPD_UNIX_PORT, $IT_SMTPD_SPF_PORT and $IT_SMTPD_DKIM_PORT"
 		echo "$out" | diag
 		return 1
 	fi
