@@ -24,7 +24,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 2
 fi
 for tool in postfix postconf postqueue smtp-sink smtp-source swaks miltertest script ss python3 \
-	ip unbound unbound-checkconf; do
+	ip unbound unbound-checkconf openssl make; do
 	if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ]; then
 		echo "$0: $tool is not installed" >&2
 		exit 2
@@ -64,7 +64,7 @@ cleanup() {
 	for p in "${IT_BG_PIDS[@]}"; do
 		stop_pid "$p"
 	done
-	for n in main unix spf; do
+	for n in main unix spf dkim; do
 		stop_pid "$(gh_pid "$n")"
 	done
 	stop_pid "${IT_DNS_PID:-}"
@@ -134,8 +134,8 @@ IT_DRAIN_MS=6000
 setup() {
 	local port
 	IT_START_MS=$(now_ms)
-	for port in "$IT_SMTPD_PORT" "$IT_SMTPD_UNIX_PORT" "$IT_SMTPD_SPF_PORT" "$IT_SINK_PORT" \
-		"$IT_MILTER_PORT" "$IT_MILTER_SPF_PORT"; do
+	for port in "$IT_SMTPD_PORT" "$IT_SMTPD_UNIX_PORT" "$IT_SMTPD_SPF_PORT" "$IT_SMTPD_DKIM_PORT" \
+		"$IT_SINK_PORT" "$IT_MILTER_PORT" "$IT_MILTER_SPF_PORT" "$IT_MILTER_DKIM_PORT"; do
 		if port_listening "$port"; then
 			echo "port $port is already in use: run the suite under unshare --net"
 			return 1
@@ -940,6 +940,482 @@ EOF
 	echo "# j: SPF with a real DNS server took $(( $(now_ms) - t_group )) ms"
 }
 
+# -- k: DKIM, DMARC and Authentication-Results through Postfix. The "dkim"
+# instance is a sibling of j's "spf" instance: the same DNS server (unbound
+# on IT_DNS_PORT, here with a zone of its own), the same client address,
+# dns_forwarders and internal_networks = "", but its own authserv-id
+# (IT_AUTHSERV_DKIM) and its own smtpd (IT_SMTPD_DKIM_PORT). Messages are
+# signed here (tests/tools/dkim_sign, built into IT_DIR/build) with a key
+# made here, whose public half the zone publishes. MAIL FROM is
+# <ID@nospf.example>, a name not in the zone: SPF none, so nothing is
+# refused at RCPT, DMARC is decided at the end of DATA, and for
+# signed.example (SPF -all) only DKIM can pass it.
+IT_DKIM_SIGN=
+K_LINE=		# the summary line k_refused found
+IT_K_SENDER_DOMAIN=nospf.example
+
+gh_dkim_conf() {
+	gh_conf_dns dkim <<EOF
+# gatehouse instance "dkim" of the integration suite: real DNS, its own authserv-id
+socket = "inet:$IT_MILTER_DKIM_PORT@127.0.0.1"
+authserv_id = "$IT_AUTHSERV_DKIM"
+log_level = "info"
+drain_timeout_ms = 3000
+dns_forwarders = "127.0.0.1@$IT_DNS_PORT"
+dns_timeout_ms = $IT_SPF_TIMEOUT_MS
+internal_networks = ""
+EOF
+}
+
+# k_new_id NAME - like new_id, but of one length for a NAME whatever the
+# pid and the random numbers: the ids go into MAIL FROM and so into
+# Authentication-Results, and how gatehouse splits those into several
+# headers must not change from one run to the next
+k_new_id() {
+	printf 'it-%s-%07d-%010d\n' "$1" "$$" $((RANDOM * 32768 + RANDOM))
+}
+
+# k_build_signer - tests/tools/dkim_sign into IT_DIR/build through the
+# project's Makefile (about 0.3 s; "make integration" builds only the
+# daemon). Without the caller's make variables: a plain build whatever
+# SANITIZER the daemon under test was built with.
+k_build_signer() {
+	local top
+	top=$(cd "$IT_HERE/../.." && pwd)
+	IT_DKIM_SIGN=$IT_DIR/build/tests/dkim_sign
+	env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS timeout 120 \
+		make -s -C "$top" BUILD="$IT_DIR/build" "$IT_DKIM_SIGN" >"$IT_DIR/dkim/build.out" 2>&1 &&
+		[ -x "$IT_DKIM_SIGN" ]
+}
+
+# k_sign IN OUT - IN (LF lines) with one more DKIM-Signature by
+# signed.example, selector s1
+k_sign() {
+	ASAN_OPTIONS=detect_leaks=0 timeout 30 "$IT_DKIM_SIGN" -k "$IT_DIR/dkim/signed.pem" \
+		-d signed.example -s s1 <"$1" >"$2.tmp" && mv "$2.tmp" "$2"
+}
+
+# k_txt NAME RECORD - a zone line: TXT RECORD at NAME in strings of at most
+# 250 octets (RFC 1035: 255 at most)
+k_txt() {
+	local r=$2 out="$1. 300 IN TXT"
+	while [ -n "$r" ]; do
+		out="$out \"${r:0:250}\""
+		r=${r:250}
+	done
+	echo "$out"
+}
+
+# k_msg NAME - msg/NAME.eml (CRLF) from dkim/NAME.txt (LF, as signed)
+k_msg() {
+	msg_file "$1" <"$IT_DIR/dkim/$1.txt"
+}
+
+# send_k ID RCPT FILE - FILE as DATA from IT_SPF_CLIENT_IP, HELO mx.example,
+# MAIL FROM <ID@nospf.example>, through the smtpd of the "dkim" instance
+send_k() {
+	SWAKS_HELO=mx.example send_swaks "$IT_SMTPD_DKIM_PORT" --local-interface "$IT_SPF_CLIENT_IP" \
+		-f "$1@$IT_K_SENDER_DOMAIN" -t "$2" --data "@$3"
+}
+
+# k_summary ID - the dkim instance's summary line for the message of ID
+k_summary() {
+	grep -E " info: session=[0-9A-Z.]+ .* from=$1@${IT_K_SENDER_DOMAIN//./\\.} .*action=" \
+		"$IT_DIR/gh-dkim.log" | tail -n 1
+}
+
+k_summary_logged() {
+	[ -n "$(k_summary "$1")" ]
+}
+
+# ar_report FILE - one line per Authentication-Results field of the relayed
+# message (any case): "LINES MAXLINE LENGTH FOLD<TAB>FIELD". MAXLINE is its
+# longest line in octets (CRLF not counted), LENGTH its size from the name
+# to the end with one octet per line break (as gatehouse writes it: LF+TAB),
+# FOLD "tab" when every continuation line starts with a TAB (else "other"),
+# FIELD the field unfolded (each line break and its white space one space).
+ar_report() {
+	sink_header_block "$1" | tr -d '\r' | LC_ALL=C awk '
+		function out() {
+			if (on)
+				printf "%d %d %d %s\t%s\n", n, maxl, len, fold, text
+			on = 0
+		}
+		on && /^[ \t]/ {
+			n++
+			if (length($0) > maxl)
+				maxl = length($0)
+			len += 1 + length($0)
+			if (substr($0, 1, 1) != "\t")
+				fold = "other"
+			t = $0
+			sub(/^[ \t]+/, "", t)
+			text = text " " t
+			next
+		}
+		{ out() }
+		tolower($0) ~ /^authentication-results:/ {
+			on = 1; n = 1; maxl = length($0); len = length($0); fold = "tab"; text = $0
+		}
+		END { out() }'
+}
+
+# ar_ours REPORT - the lines of an ar_report that are ours: the authserv-id
+# right after the name, exactly (gatehouse writes "ID;")
+ar_ours() {
+	grep -F "	Authentication-Results: $IT_AUTHSERV_DKIM; " <<<"$1"
+}
+
+# k_mixed_case STRING - STRING with every other letter in upper case
+k_mixed_case() {
+	LC_ALL=C awk '{ for (i = 1; i <= length($0); i++) printf "%s", i % 2 ? toupper(substr($0, i, 1)) : substr($0, i, 1); print "" }' <<<"$1"
+}
+
+# k_refused NAME ID REPLY_ERE - the message of ID was refused 550 5.7.1 at
+# the end of DATA with a reply matching REPLY_ERE, nothing delivered
+k_refused() {
+	local name=$1 id=$2 reply line
+	reply=$(swaks_reply_to '^ -> \.$')
+	wait_until 5 k_summary_logged "$id"
+	line=$(k_summary "$id")
+	if [ "$SWAKS_RC" -ne 26 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC, expected 26; reply to the dot: $reply"
+	elif ! grep -Eq "^550 5\\.7\\.1 $3" <<<"$reply"; then
+		not_ok "$name" "reply to the final dot: '$reply', expected 550 5.7.1 $3"
+	elif ! log_has "$IT_DIR/postfix.log" "milter-reject: END-OF-MESSAGE from .*\\[${IT_SPF_CLIENT_IP//./\\.}\\]: 5\\.7\\.1 .* from=<$id@${IT_K_SENDER_DOMAIN//./\\.}>"; then
+		not_ok "$name" "Postfix log has no milter-reject at END-OF-MESSAGE for <$id@$IT_K_SENDER_DOMAIN>"
+	elif ! grep -q ' action=reject phase=eom code=550 ecode=5.7.1 ' <<<"$line"; then
+		not_ok "$name" "summary line: ${line:-none}"
+	elif sink_has "X-Test-Id: $id"; then
+		not_ok "$name" "the message reached the sink"
+	else
+		K_LINE=$line
+		return 0
+	fi
+	return 1
+}
+
+# k_ar_case NAME MSG NFORGED FIELD... - send a message (From plain.example,
+# not in the zone: DMARC none; unsigned) carrying the FIELDs, incoming
+# Authentication-Results: NFORGED of them claim our authserv-id and hold
+# the word "forged", the others hold "kept". At the sink: no "forged"
+# anywhere, every kept field as it was sent, ours exactly once and first.
+k_ar_case() {
+	local name=$1 msg=$2 nforged=$3 id f rep ours sess hdr nkept=0 missing=""
+	shift 3
+	id=$(k_new_id "$msg")
+	{
+		echo 'From: Someone <someone@plain.example>'
+		echo 'To: <rcpt@example.org>'
+		echo "Subject: results from elsewhere ($msg)"
+		echo 'Date: Mon, 1 Jan 2024 00:00:00 +0000'
+		echo "Message-ID: <$id@plain.example>"
+		printf '%s\n' "$@"
+		echo "X-Test-Id: $id"
+		echo
+		echo 'body'
+	} >"$IT_DIR/dkim/$msg.txt"
+	send_k "$id" rcpt@example.org "$(k_msg "$msg")"
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC; reply to the dot: $(swaks_reply_to '^ -> \.$')"
+		return
+	fi
+	if ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+		return
+	fi
+	f=$(delivered_file "$id")
+	sess=$(session_of "$f")
+	rep=$(ar_report "$f")
+	ours=$(ar_ours "$rep")
+	for hdr in "$@"; do
+		case $hdr in
+		*kept*)
+			nkept=$((nkept + 1))
+			sink_header_block "$f" | tr -d '\r' | grep -qxF -- "$hdr" || missing="$missing [$hdr]"
+			;;
+		esac
+	done
+	if grep -qi 'forged' "$f"; then
+		not_ok "$name" "a forged result is still there: $(grep -i forged "$f" | tr -d '\r')"
+	elif [ -n "$missing" ]; then
+		not_ok "$name" "foreign fields not delivered as sent:$missing; Authentication-Results at the sink: $rep"
+	elif [ "$(grep -c . <<<"$rep")" -ne $((nkept + 1)) ]; then
+		not_ok "$name" "$(grep -c . <<<"$rep") Authentication-Results at the sink, expected $((nkept + 1)): $rep"
+	elif [ "$(grep -c . <<<"$ours")" -ne 1 ] ||
+	     ! grep -Eq "; spf=none (\\([^)]*\\) )?smtp\\.mailfrom=$id@${IT_K_SENDER_DOMAIN//./\\.}(;|\$)" <<<"$ours"; then
+		not_ok "$name" "not exactly one Authentication-Results of ours with spf=none smtp.mailfrom=$id@$IT_K_SENDER_DOMAIN: $rep"
+	elif [ "$(head -n 1 <<<"$rep")" != "$ours" ]; then
+		not_ok "$name" "ours is not the first Authentication-Results: $rep"
+	elif ! log_has "$IT_DIR/gh-dkim.log" "session=${sess//./\\.} .*removed $nforged Authentication-Results claiming to be from ${IT_AUTHSERV_DKIM//./\\.}\$"; then
+		not_ok "$name" "gh-dkim.log has no 'removed $nforged Authentication-Results claiming to be from $IT_AUTHSERV_DKIM' for session ${sess:-?}"
+	else
+		ok "$name"
+	fi
+}
+
+test_dkim_dmarc() {
+	local name id f rep ours line reply n sess mixed t_group d=$IT_DIR/dkim pub
+	t_group=$(now_ms)
+	mkdir -p "$d"
+	name="k: signer built, key made, unbound serves signed.example's DKIM key and DMARC records; the dkim instance starts"
+	if ! k_build_signer; then
+		cp "$d/build.out" "$IT_DIR/last-client.out"
+		not_ok "$name" "make could not build tests/tools/dkim_sign"
+		return
+	fi
+	if ! timeout 60 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+		-out "$d/signed.pem" 2>"$d/openssl.out"; then
+		cp "$d/openssl.out" "$IT_DIR/last-client.out"
+		not_ok "$name" "openssl genpkey failed"
+		return
+	fi
+	pub=$(openssl pkey -in "$d/signed.pem" -pubout -outform DER 2>/dev/null | base64 -w0)
+	if ! ip addr replace "$IT_SPF_CLIENT_IP/32" dev lo; then
+		not_ok "$name" "cannot add $IT_SPF_CLIENT_IP to lo"
+		return
+	fi
+	dns_stop	# group j's server, if it still runs: this zone replaces it
+	if ! dns_setup <<EOF
+mx.example. 300 IN A $IT_SPF_CLIENT_IP
+mx.example. 300 IN TXT "v=spf1 a -all"
+signed.example. 300 IN TXT "v=spf1 -all"
+_dmarc.signed.example. 300 IN TXT "v=DMARC1; p=reject"
+$(k_txt s1._domainkey.signed.example "v=DKIM1; k=rsa; p=$pub")
+bank.example. 300 IN TXT "v=spf1 -all"
+_dmarc.bank.example. 300 IN TXT "v=DMARC1; p=reject"
+EOF
+	then
+		not_ok "$name" "bad unbound config"
+		return
+	fi
+	if ! dns_start; then
+		not_ok "$name" "unbound did not start"
+		return
+	fi
+	reply=$(dns_answers s1._domainkey.signed.example TXT)
+	if [ "$(grep '^TXT ' <<<"$reply" | tr -d '" ' | sed 's/^TXT//')" != "v=DKIM1;k=rsa;p=$pub" ]; then
+		not_ok "$name" "the key record does not come back whole: $reply"
+		return
+	fi
+	gh_dkim_conf
+	if ! gh_start dkim; then
+		not_ok "$name" "the dkim instance did not start"
+		return
+	fi
+	ok "$name"
+
+	# a: signed by signed.example -> delivered, AR of ours with dkim=pass and dmarc=pass
+	name="k: signed by signed.example: delivered with one Authentication-Results of ours (dkim=pass header.d=signed.example, dmarc=pass header.from=signed.example), folded LF+TAB"
+	id=$(k_new_id dkimpass)
+	cat >"$d/signed.txt" <<EOF
+From: Someone <someone@signed.example>
+To: <rcpt@example.org>
+Subject: signed by signed.example
+Date: Mon, 1 Jan 2024 00:00:00 +0000
+Message-ID: <$id@signed.example>
+X-Test-Id: $id
+
+Hello,
+this message is signed by signed.example, and nobody changed it.
+EOF
+	k_sign "$d/signed.txt" "$d/pass.txt"
+	send_k "$id" rcpt@example.org "$(k_msg pass)"
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC; reply to the dot: $(swaks_reply_to '^ -> \.$')"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	else
+		f=$(delivered_file "$id")
+		rep=$(ar_report "$f")
+		ours=$(ar_ours "$rep")
+		n=$(grep -c . <<<"$ours")
+		if [ "$n" -ne 1 ]; then
+			not_ok "$name" "$n Authentication-Results of ours at the sink: $rep"
+		elif ! grep -Eq '; dkim=pass header\.d=signed\.example header\.s=s1 header\.a=rsa-sha256 header\.b=[^ ;]{8}(;|$)' <<<"$ours"; then
+			not_ok "$name" "no dkim=pass header.d=signed.example header.s=s1 header.a=rsa-sha256 header.b=...: $ours"
+		elif ! grep -Eq '; dmarc=pass \(p=reject dis=none\) header\.from=signed\.example policy\.dmarc=reject(;|$)' <<<"$ours"; then
+			not_ok "$name" "no dmarc=pass (p=reject dis=none) header.from=signed.example policy.dmarc=reject: $ours"
+		elif ! grep -Eq "; spf=none (\\([^)]*\\) )?smtp\\.mailfrom=$id@${IT_K_SENDER_DOMAIN//./\\.}(;|\$)" <<<"$ours"; then
+			not_ok "$name" "no spf=none smtp.mailfrom=$id@$IT_K_SENDER_DOMAIN: $ours"
+		elif [ "$(cut -d ' ' -f 1 <<<"$ours")" -lt 2 ] || [ "$(cut -f 1 <<<"$ours" | cut -d ' ' -f 4)" != tab ]; then
+			not_ok "$name" "not folded, or a continuation line does not start with a TAB: $(sink_header_block "$f" | grep -A6 -i '^authentication-results:' | cat -A | head -n 8)"
+		elif ! grep -q ' dkim=signed\.example:pass dmarc=pass ' <<<"$(k_summary "$id")"; then
+			not_ok "$name" "summary line lacks dkim=signed.example:pass dmarc=pass: $(k_summary "$id")"
+		else
+			ok "$name"
+		fi
+	fi
+
+	# b: body changed after signing -> dkim fail, dmarc fail, p=reject
+	name="k: body changed after signing: 550 5.7.1 at end of DATA naming signed.example (swaks exit 26), summary dmarc=fail, not delivered"
+	id=$(k_new_id dkimbody)
+	IT_NEVER_IDS+=("$id")
+	sed "s/^X-Test-Id: .*/X-Test-Id: $id/" "$d/signed.txt" >"$d/body.in"
+	k_sign "$d/body.in" "$d/body.signed"
+	sed 's/nobody changed it/somebody changed it/' "$d/body.signed" >"$d/bodychanged.txt"
+	send_k "$id" rcpt@example.org "$(k_msg bodychanged)"
+	if k_refused "$name" "$id" '.*signed\.example'; then
+		if ! grep -q ' dkim=signed\.example:fail dmarc=fail ' <<<"$K_LINE"; then
+			not_ok "$name" "summary line lacks dkim=signed.example:fail dmarc=fail: $K_LINE"
+		else
+			ok "$name"
+		fi
+	fi
+
+	# c: unsigned mail claiming bank.example (p=reject) -> refused; to postmaster@ delivered
+	name="k: unsigned From: ceo@bank.example (p=reject, SPF none): 550 5.7.1 at end of DATA naming bank.example"
+	id=$(k_new_id bank)
+	IT_NEVER_IDS+=("$id")
+	cat >"$d/bank.txt" <<EOF
+From: CEO <ceo@bank.example>
+To: <rcpt@example.org>
+Subject: urgent wire transfer
+Date: Mon, 1 Jan 2024 00:00:00 +0000
+Message-ID: <$id@bank.example>
+X-Test-Id: $id
+
+Please wire the money today.
+EOF
+	send_k "$id" rcpt@example.org "$(k_msg bank)"
+	if k_refused "$name" "$id" '.*bank\.example'; then
+		if ! grep -q ' dmarc=fail ' <<<"$K_LINE"; then
+			not_ok "$name" "summary line lacks dmarc=fail: $K_LINE"
+		else
+			ok "$name"
+		fi
+	fi
+
+	name="k: the same message to postmaster@$IT_DOMAIN is delivered (dmarc_exempt_recipients), the override logged, dmarc=fail in Authentication-Results"
+	id=$(k_new_id bankpm)
+	sed "s/^X-Test-Id: .*/X-Test-Id: $id/" "$d/bank.txt" >"$d/bankpm.txt"
+	send_k "$id" "postmaster@$IT_DOMAIN" "$(k_msg bankpm)"
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC; reply to the dot: $(swaks_reply_to '^ -> \.$')"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	else
+		f=$(delivered_file "$id")
+		sess=$(session_of "$f")
+		ours=$(ar_ours "$(ar_report "$f")")
+		line=$(k_summary "$id")
+		if [ -z "$sess" ] ||
+		   ! log_has "$IT_DIR/gh-dkim.log" "session=${sess//./\\.} .*dmarc bank\\.example: reject not enforced: .*postmaster@"; then
+			not_ok "$name" "no 'dmarc bank.example: reject not enforced: ...postmaster@...' for session ${sess:-?} in gh-dkim.log"
+		elif ! grep -q ' dmarc=fail .* action=accept' <<<"$line"; then
+			not_ok "$name" "summary line lacks dmarc=fail ... action=accept: ${line:-none}"
+		elif ! grep -Eq '; dmarc=fail \(p=reject dis=none[^)]*\) header\.from=bank\.example policy\.dmarc=reject(;|$)' <<<"$ours"; then
+			not_ok "$name" "no dmarc=fail (p=reject dis=none) header.from=bank.example policy.dmarc=reject in ours: ${ours:-none}"
+		else
+			ok "$name"
+		fi
+	fi
+
+	# d: no single author: two From fields, or one From with two addresses.
+	# Postfix passes both to the milter as they are (no header rewriting
+	# for remote clients): the reply text is gatehouse's own account of
+	# what it saw.
+	name="k: two From fields (a signed.example message with From: ceo@bank.example added on top): 550 5.7.1, gatehouse saw both"
+	id=$(k_new_id twofrom)
+	IT_NEVER_IDS+=("$id")
+	sed "s/^X-Test-Id: .*/X-Test-Id: $id/" "$d/signed.txt" >"$d/twofrom.in"
+	k_sign "$d/twofrom.in" "$d/twofrom.signed"
+	{ echo 'From: CEO <ceo@bank.example>'; cat "$d/twofrom.signed"; } >"$d/twofrom.txt"
+	send_k "$id" rcpt@example.org "$(k_msg twofrom)"
+	if k_refused "$name" "$id" '.*more than one From'; then
+		if ! grep -q ' dkim=signed\.example:pass ' <<<"$K_LINE"; then
+			not_ok "$name" "summary line lacks dkim=signed.example:pass (was the message signed?): $K_LINE"
+		else
+			ok "$name"
+		fi
+	fi
+
+	name="k: one From with two addresses (someone@signed.example, ceo@bank.example): 550 5.7.1, gatehouse saw both"
+	id=$(k_new_id twoaddr)
+	IT_NEVER_IDS+=("$id")
+	sed -e "s/^X-Test-Id: .*/X-Test-Id: $id/" \
+		-e 's/^From: .*/From: someone@signed.example, CEO <ceo@bank.example>/' "$d/signed.txt" >"$d/twoaddr.txt"
+	send_k "$id" rcpt@example.org "$(k_msg twoaddr)"
+	k_refused "$name" "$id" '.*more than one address' && ok "$name"
+
+	# e: incoming Authentication-Results: those claiming our authserv-id go,
+	# every other stays, ours comes once. From plain.example (not in the
+	# zone: DMARC none), so nothing but the headers decides.
+	mixed=$(k_mixed_case "$IT_AUTHSERV_DKIM")
+	k_ar_case "k: incoming AR of ours in mixed case ($mixed) above a foreign one: ours removed, the foreign kept, ours added once" \
+		ar-mixed 1 \
+		"Authentication-Results: $mixed; dkim=pass header.d=forged.example" \
+		"Authentication-Results: mx.kept.example; spf=pass smtp.mailfrom=kept.example"
+	k_ar_case "k: incoming AR of ours as \"(comment) id 1;\" below a foreign one whose id only starts with ours: ours removed, the foreign kept, ours added once" \
+		ar-comment 1 \
+		"Authentication-Results: $IT_AUTHSERV_DKIM.kept.example; dkim=pass header.d=kept.example" \
+		"Authentication-Results: (from the forger) $IT_AUTHSERV_DKIM 1; dmarc=pass header.from=forged.example"
+	k_ar_case "k: two incoming ARs of ours (lower-case field name; quoted-string id) around a foreign one: both removed, the foreign kept, ours added once" \
+		ar-two 2 \
+		"authentication-results: $IT_AUTHSERV_DKIM; spf=pass smtp.mailfrom=forged.example" \
+		"Authentication-Results: mx.kept.example; dkim=fail header.d=kept.example" \
+		"Authentication-Results: \"$IT_AUTHSERV_DKIM\"; dmarc=pass header.from=forged.example"
+
+	k_ar_case "k: incoming ARs of ours in obsolete or bare forms (space before the colon; the id on a continuation line; \"id(comment);\" without spaces) between foreign ones: all three removed, the foreign kept, ours added once" \
+		ar-obs 3 \
+		"Authentication-Results : $IT_AUTHSERV_DKIM; dkim=pass header.d=forged1.example" \
+		"Authentication-Results: mx.kept.example; spf=pass smtp.mailfrom=kept1.example" \
+		"Authentication-Results:
+	$IT_AUTHSERV_DKIM; dkim=pass header.d=forged2.example" \
+		"Authentication-Results:$IT_AUTHSERV_DKIM(forged3);dmarc=pass header.from=bank.example" \
+		"Authentication-Results: mx.kept.example; spf=pass smtp.mailfrom=kept2.example"
+
+	# f: 40 signatures: our results do not fit one header
+	name="k: 40 DKIM signatures: delivered; several Authentication-Results of ours, no line over 998 octets, no field over 1000 characters, 40 dkim results"
+	id=$(k_new_id forty)
+	sed "s/^X-Test-Id: .*/X-Test-Id: $id/" "$d/signed.txt" >"$d/forty.txt"
+	for _ in $(seq 1 40); do
+		k_sign "$d/forty.txt" "$d/forty.txt" || break
+	done
+	n=$(grep -c '^DKIM-Signature:' "$d/forty.txt")
+	send_k "$id" rcpt@example.org "$(k_msg forty)"
+	if [ "$n" -ne 40 ]; then
+		not_ok "$name" "the message has $n DKIM-Signature fields, expected 40"
+	elif [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC; reply to the dot: $(swaks_reply_to '^ -> \.$')"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	else
+		f=$(delivered_file "$id")
+		rep=$(ar_report "$f")
+		ours=$(ar_ours "$rep")
+		echo "# k: 40 signatures: $(grep -c . <<<"$ours") Authentication-Results of ours; LINES MAXLINE LENGTH of each: $(cut -f 1 <<<"$ours" | cut -d ' ' -f 1-3 | paste -sd ',')"
+		if [ "$(grep -c . <<<"$ours")" -lt 2 ]; then
+			not_ok "$name" "$(grep -c . <<<"$ours") Authentication-Results of ours, expected several: $rep"
+		elif [ "$(grep -c . <<<"$rep")" -ne "$(grep -c . <<<"$ours")" ]; then
+			not_ok "$name" "Authentication-Results that are not ours at the sink: $rep"
+		elif awk '$2 > 998 { bad = 1 } END { exit !bad }' <<<"$rep"; then
+			not_ok "$name" "a line over 998 octets (LINES MAXLINE LENGTH): $(cut -f 1 <<<"$rep" | paste -sd ',')"
+		elif awk '$3 > 1000 { bad = 1 } END { exit !bad }' <<<"$rep"; then
+			not_ok "$name" "a field over 1000 characters (LINES MAXLINE LENGTH): $(cut -f 1 <<<"$rep" | paste -sd ',')"
+		elif grep -q -v '^[0-9]* [0-9]* [0-9]* tab	' <<<"$rep"; then
+			not_ok "$name" "a continuation line does not start with a TAB: $(cut -f 1 <<<"$rep" | paste -sd ',')"
+		elif [ "$(grep -o '; dkim=[a-z]* ' <<<"$ours" | wc -l)" -ne 40 ] ||
+		     [ "$(grep -o '; dkim=pass header\.d=signed\.example ' <<<"$ours" | wc -l)" -ne 8 ] ||
+		     [ "$(grep -o '; dkim=neutral (not checked[^)]*) header\.d=signed\.example ' <<<"$ours" | wc -l)" -ne 32 ]; then
+			not_ok "$name" "expected 40 dkim results, 8 pass and 32 neutral (not checked): $(grep -o '; dkim=[a-z]*[^;]*' <<<"$ours" | cut -c 1-60 | sort | uniq -c | head -n 5)"
+		elif [ "$(grep -o '; dmarc=pass [^;]*header\.from=signed\.example' <<<"$ours" | wc -l)" -ne 1 ]; then
+			not_ok "$name" "not exactly one dmarc=pass header.from=signed.example: $ours"
+		else
+			ok "$name"
+		fi
+	fi
+
+	name="k: the dkim instance exits 0 on SIGTERM"
+	if gh_stop dkim; then
+		ok "$name"
+	else
+		not_ok "$name" "exit status $?"
+	fi
+	dns_stop
+	echo "# k: DKIM, DMARC and Authentication-Results through Postfix took $(( $(now_ms) - t_group )) ms"
+}
+
 # -- final checks over the whole run
 test_never_delivered() {
 	local name="refused messages never reached the sink (checked after every other delivery)"
@@ -995,6 +1471,7 @@ IT_TESTS=(
 	test_milter_down
 	test_sigterm_drain
 	test_spf_dns
+	test_dkim_dmarc
 	test_never_delivered
 	test_no_internal_errors
 )
