@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "arena.h"
 #include "authres.h"
@@ -149,9 +150,19 @@ int authres_build(struct arena *arena, const struct authres_input *in, const cha
 	}
 	if (r->dmarc.result != AR_UNSET && r->dmarc.from_domain != NULL) {
 		strbuf_printf(&sb, "dmarc=%s", ar_result_name(r->dmarc.result));
-		if (r->dmarc.policy)
+		if (r->dmarc.policy && r->dmarc.override) {
+			struct strbuf c;
+
+			strbuf_init(&c);
+			strbuf_printf(&c, "p=%s dis=%s; not enforced: %s", r->dmarc.policy,
+				      r->dmarc.disposition ? r->dmarc.disposition : "none",
+				      r->dmarc.override);
+			put_comment(&sb, strbuf_cstr(&c));
+			strbuf_free(&c);
+		} else if (r->dmarc.policy) {
 			strbuf_printf(&sb, " (p=%s dis=%s)", r->dmarc.policy,
 				      r->dmarc.disposition ? r->dmarc.disposition : "none");
+		}
 		strbuf_puts(&sb, " header.from=");
 		put_value(&sb, r->dmarc.from_domain);
 		if (r->dmarc.policy)
@@ -242,4 +253,27 @@ const char *authres_authserv_id(struct arena *arena, const char *value, size_t l
 	while (i < len && value[i] != ';' && value[i] != '(' && !isspace((unsigned char)value[i]))
 		i++;
 	return i > start ? arena_memdup(arena, value + start, i - start) : NULL;
+}
+
+const char *authres_received_spf_receiver(struct arena *arena, const char *value, size_t len)
+{
+	/* key-value-list of RFC 7208 9.1: find "receiver" "=" at a key position */
+	for (size_t i = 0; i + 9 <= len; i++) {
+		size_t start;
+
+		if (strncasecmp(value + i, "receiver", 8) != 0 ||
+		    (i > 0 && value[i - 1] != ';' && !isspace((unsigned char)value[i - 1])))
+			continue;
+		start = i + 8;
+		while (start < len && isspace((unsigned char)value[start]))
+			start++;
+		if (start >= len || value[start] != '=')
+			continue;
+		start = skip_cfws(value, len, start + 1);
+		i = start;
+		while (i < len && value[i] != ';' && !isspace((unsigned char)value[i]) && value[i] != '(')
+			i++;
+		return i > start ? arena_memdup(arena, value + start, i - start) : NULL;
+	}
+	return NULL;
 }

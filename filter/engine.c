@@ -523,6 +523,7 @@ static enum gh_action engine_dmarc(struct session *s)
 	if (o.result == AR_FAIL && o.disposition != DMARC_P_NONE &&
 	    (override = engine_dmarc_override(s)) != NULL) {
 		r->dmarc.disposition = "none";
+		r->dmarc.override = override;
 		log_sess(s->log, s, LOG_NOTICE, "dmarc %s: %s not enforced: %s", au.domain,
 			 dmarc_policy_name(o.disposition), override);
 		if (session_add_check(s, "dmarc.override", "pass", override) != GH_OK)
@@ -572,6 +573,30 @@ static int engine_authres_edits(struct session *s)
 	if (nforged > 0)
 		log_sess(s->log, s, LOG_NOTICE, "removed %zu Authentication-Results claiming to be "
 			 "from %s", nforged, id);
+	/* Received-SPF fields that name us as receiver= are forged too */
+	idx = 0;
+	nforged = 0;
+	for (size_t i = 0; i < m->nheaders; i++) {
+		const char *claim;
+
+		if (!sanity_is_header(m->headers[i].name, "Received-SPF"))
+			continue;
+		idx++;
+		claim = authres_received_spf_receiver(s->msg_arena, m->headers[i].value,
+						      m->headers[i].value_len);
+		if (claim == NULL || strcasecmp(claim, id) != 0)
+			continue;
+		if (nforged == cap && (forged = arena_grow(s->msg_arena, forged, &cap,
+							   sizeof(*forged))) == NULL)
+			return GH_ERR_NOMEM;
+		forged[nforged++] = idx;
+	}
+	for (size_t k = nforged; k > 0; k--)
+		if (session_add_edit(s, HDR_REMOVE, "Received-SPF", NULL, forged[k - 1]) != GH_OK)
+			return GH_ERR_NOMEM;
+	if (nforged > 0)
+		log_sess(s->log, s, LOG_NOTICE, "removed %zu Received-SPF naming %s as receiver",
+			 nforged, id);
 	/* Ours only for inbound mail, and only where checks could run at
 	 * all (a resolver): the daemon and test mode always have one. */
 	if (m->outbound || s->dns == NULL)

@@ -8,9 +8,10 @@
  * AUTHRES_MAX_HEADER characters it is split into several headers, each
  * with the authserv-id (RFC 8601 allows several); no line passes 998.
  *
- * authres_authserv_id() reads the authserv-id of an incoming header, so
- * the engine can delete those that claim to be ours: nothing downstream
- * may trust a result it did not get from us.
+ * authres_authserv_id() reads the authserv-id of an incoming header, and
+ * authres_received_spf_receiver() the receiver= of an incoming
+ * Received-SPF, so the engine can delete those that claim to be ours:
+ * nothing downstream may trust a result it did not get from us.
  *
  * Memory: strings live in ARENA.
  */
@@ -39,5 +40,9 @@ int authres_build(struct arena *arena, const struct authres_input *in, const cha
 /* authres_authserv_id - the authserv-id of header VALUE (LEN bytes) in
  * ARENA, without comments and version; NULL if it has none */
 const char *authres_authserv_id(struct arena *arena, const char *value, size_t len);
+
+/* authres_received_spf_receiver - the receiver= of a Received-SPF value
+ * (RFC 7208 9.1) in ARENA, or NULL when it names none */
+const char *authres_received_spf_receiver(struct arena *arena, const char *value, size_t len);
 
 #endif

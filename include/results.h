@@ -40,6 +40,7 @@ struct dkim_result {
 struct dmarc_result {
 	enum ar_result result;
 	const char *from_domain, *policy, *disposition;
+	const char *override;	/* why the policy was not enforced, or NULL */
 };
 
 struct rule_hit {

@@ -146,6 +146,30 @@ START_TEST(authserv_ids)
 }
 END_TEST
 
+START_TEST(received_spf_receivers)
+{
+	static const struct { const char *in, *rcv; } t[] = {
+		{ "pass (mx: ok) receiver=mx.example.org; client-ip=192.0.2.1;", "mx.example.org" },
+		{ "fail client-ip=192.0.2.1; receiver = mx.example.org ;", "mx.example.org" },
+		{ "pass (receiver=comment.example) client-ip=1.2.3.4;", NULL },
+		{ "pass client-ip=1.2.3.4; notreceiver=x.example;", NULL },
+		{ "none", NULL },
+	};
+	struct arena *a = arena_new();
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *r = authres_received_spf_receiver(a, t[i].in, strlen(t[i].in));
+
+		if (t[i].rcv == NULL)
+			ck_assert_msg(r == NULL, "%s: got %s", t[i].in, r);
+		else
+			ck_assert_msg(r != NULL && strcmp(r, t[i].rcv) == 0, "%s: got %s", t[i].in,
+				      r ? r : "(null)");
+	}
+	arena_free(a);
+}
+END_TEST
+
 START_TEST(authres_limits)
 {
 	struct arena *a = arena_new();
@@ -210,6 +234,7 @@ static Suite *authn_suite(void)
 	tcase_add_test(tc, dmarc_record_nul);
 	tcase_add_loop_test(tc, author_cases_test, 0, sizeof(author_cases) / sizeof(author_cases[0]));
 	tcase_add_test(tc, authserv_ids);
+	tcase_add_test(tc, received_spf_receivers);
 	tcase_add_test(tc, authres_limits);
 	tcase_add_test(tc, authres_quoting);
 	suite_add_tcase(s, tc);
