@@ -540,69 +540,58 @@ static enum gh_action engine_dmarc(struct session *s)
 	return a;
 }
 
-/* engine_authres_edits - delete incoming Authentication-Results that claim
- * our authserv-id (highest index first, so no deletion renumbers the next:
- * the bug class of CVE-2022-48521), then put ours on top (inbound only) */
-static int engine_authres_edits(struct session *s)
+/* engine_remove_claims - delete the incoming NAME fields whose claimant, as
+ * CLAIMANT reads it, is our authserv-id; from the highest index down, so no
+ * deletion renumbers the next (the bug class of CVE-2022-48521) */
+static int engine_remove_claims(struct session *s, const char *name,
+				const char *(*claimant)(struct arena *, const char *, size_t))
 {
 	struct message *m = &s->msg;
 	const char *id = s->cfg->authserv_id;
 	unsigned idx = 0, *forged = NULL;
 	size_t nforged = 0, cap = 0;
+
+	for (size_t i = 0; i < m->nheaders; i++) {
+		const char *claim;
+
+		if (!sanity_is_header(m->headers[i].name, name))
+			continue;
+		idx++;
+		claim = claimant(s->msg_arena, m->headers[i].value, m->headers[i].value_len);
+		if (claim == NULL || strcasecmp(claim, id) != 0)
+			continue;	/* someone else's: kept */
+		if (nforged == cap && (forged = arena_grow(s->msg_arena, forged, &cap,
+							   sizeof(*forged))) == NULL)
+			return GH_ERR_NOMEM;
+		forged[nforged++] = idx;
+	}
+	for (size_t k = nforged; k > 0; k--)
+		if (session_add_edit(s, HDR_REMOVE, name, NULL, forged[k - 1]) != GH_OK)
+			return GH_ERR_NOMEM;
+	if (nforged > 0)
+		log_sess(s->log, s, LOG_NOTICE, "removed %zu %s field(s) claiming to be from %s",
+			 nforged, name, id);
+	return GH_OK;
+}
+
+/* engine_authres_edits - forged Authentication-Results and Received-SPF
+ * out, ours in (inbound only) */
+static int engine_authres_edits(struct session *s)
+{
+	struct message *m = &s->msg;
 	struct authres_input in;
 	const char **vals;
 	size_t nvals;
 
-	for (size_t i = 0; i < m->nheaders; i++) {
-		const char *claim;
-
-		if (!sanity_is_header(m->headers[i].name, "Authentication-Results"))
-			continue;
-		idx++;
-		claim = authres_authserv_id(s->msg_arena, m->headers[i].value, m->headers[i].value_len);
-		if (claim == NULL || strcasecmp(claim, id) != 0)
-			continue;	/* another authserv-id: kept */
-		if (nforged == cap && (forged = arena_grow(s->msg_arena, forged, &cap,
-							   sizeof(*forged))) == NULL)
-			return GH_ERR_NOMEM;
-		forged[nforged++] = idx;
-	}
-	for (size_t k = nforged; k > 0; k--)
-		if (session_add_edit(s, HDR_REMOVE, "Authentication-Results", NULL, forged[k - 1]) != GH_OK)
-			return GH_ERR_NOMEM;
-	if (nforged > 0)
-		log_sess(s->log, s, LOG_NOTICE, "removed %zu Authentication-Results claiming to be "
-			 "from %s", nforged, id);
-	/* Received-SPF fields that name us as receiver= are forged too */
-	idx = 0;
-	nforged = 0;
-	for (size_t i = 0; i < m->nheaders; i++) {
-		const char *claim;
-
-		if (!sanity_is_header(m->headers[i].name, "Received-SPF"))
-			continue;
-		idx++;
-		claim = authres_received_spf_receiver(s->msg_arena, m->headers[i].value,
-						      m->headers[i].value_len);
-		if (claim == NULL || strcasecmp(claim, id) != 0)
-			continue;
-		if (nforged == cap && (forged = arena_grow(s->msg_arena, forged, &cap,
-							   sizeof(*forged))) == NULL)
-			return GH_ERR_NOMEM;
-		forged[nforged++] = idx;
-	}
-	for (size_t k = nforged; k > 0; k--)
-		if (session_add_edit(s, HDR_REMOVE, "Received-SPF", NULL, forged[k - 1]) != GH_OK)
-			return GH_ERR_NOMEM;
-	if (nforged > 0)
-		log_sess(s->log, s, LOG_NOTICE, "removed %zu Received-SPF naming %s as receiver",
-			 nforged, id);
+	if (engine_remove_claims(s, "Authentication-Results", authres_authserv_id) != GH_OK ||
+	    engine_remove_claims(s, "Received-SPF", authres_received_spf_receiver) != GH_OK)
+		return GH_ERR_NOMEM;
 	/* Ours only for inbound mail, and only where checks could run at
 	 * all (a resolver): the daemon and test mode always have one. */
 	if (m->outbound || s->dns == NULL)
 		return GH_OK;
 	in = (struct authres_input){
-		.authserv_id = id, .r = &m->results,
+		.authserv_id = s->cfg->authserv_id, .r = &m->results,
 		.mailfrom = m->from_parsed && !m->from.is_null ? m->from.addr : NULL,
 		.helo = s->helo,
 	};

@@ -77,22 +77,30 @@ static bool log_enabled(const struct logger *log, int prio)
 	return log != NULL && log->sink != LOG_SINK_NONE && prio <= atomic_load_explicit(&log->level, memory_order_relaxed);
 }
 
-void log_msg(const struct logger *log, int prio, const char *fmt, ...)
+/* log_prefix - "session=ID" and, once known, " qid=QID" */
+static void log_prefix(struct strbuf *sb, const struct session *s)
+{
+	strbuf_puts(sb, "session=");
+	strbuf_puts(sb, s->msg.active ? s->msg.id : s->id);
+	if (s->msg.active && s->msg.qid != NULL)
+		log_kv(sb, "qid", s->msg.qid);
+}
+
+/* log_vline - format FMT, escape control characters (a value from the
+ * network stays on one line), prefix S's ids when S is given, and emit */
+static void log_vline(const struct logger *log, const struct session *s, int prio,
+		      const char *fmt, va_list ap)
 {
 	struct strbuf sb;
-	va_list ap;
 	char *text;
-	int n;
 
-	if (!log_enabled(log, prio))
-		return;
-	va_start(ap, fmt);
-	n = vasprintf(&text, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (vasprintf(&text, fmt, ap) < 0)
 		return;
 	strbuf_init(&sb);
-	/* Escape as a value would be, so text from config or network stays one line. */
+	if (s != NULL) {
+		log_prefix(&sb, s);
+		strbuf_putc(&sb, ' ');
+	}
 	for (const char *p = text; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
@@ -104,6 +112,17 @@ void log_msg(const struct logger *log, int prio, const char *fmt, ...)
 	log_emit(log, prio, strbuf_cstr(&sb));
 	strbuf_free(&sb);
 	free(text);
+}
+
+void log_msg(const struct logger *log, int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_enabled(log, prio))
+		return;
+	va_start(ap, fmt);
+	log_vline(log, NULL, prio, fmt, ap);
+	va_end(ap);
 }
 
 /* needs_quotes - a value with spaces, quotes, '=' or nothing at all is quoted */
@@ -143,44 +162,17 @@ void log_kv(struct strbuf *sb, const char *key, const char *value)
 	strbuf_putc(sb, '"');
 }
 
-/* log_prefix - "session=ID" and, once known, " qid=QID" */
-static void log_prefix(struct strbuf *sb, const struct session *s)
-{
-	strbuf_puts(sb, "session=");
-	strbuf_puts(sb, s->msg.active ? s->msg.id : s->id);
-	if (s->msg.active && s->msg.qid != NULL)
-		log_kv(sb, "qid", s->msg.qid);
-}
 
 void log_sess(const struct logger *log, const struct session *s, int prio,
 	      const char *fmt, ...)
 {
-	struct strbuf sb;
 	va_list ap;
-	char *text;
-	int n;
 
 	if (!log_enabled(log, prio))
 		return;
 	va_start(ap, fmt);
-	n = vasprintf(&text, fmt, ap);
+	log_vline(log, s, prio, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	strbuf_init(&sb);
-	log_prefix(&sb, s);
-	strbuf_putc(&sb, ' ');
-	for (const char *p = text; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c < 0x20 || c == 0x7f)
-			strbuf_printf(&sb, "\\x%02x", c);
-		else
-			strbuf_putc(&sb, (char)c);
-	}
-	log_emit(log, prio, strbuf_cstr(&sb));
-	strbuf_free(&sb);
-	free(text);
 }
 
 /* log_results - spf, dkim, dmarc, rules and sanity checks as key=value */
