@@ -178,7 +178,9 @@ int authres_build(struct arena *arena, const struct authres_input *in, const cha
 	strbuf_init(&hdr);
 	for (size_t i = 0; i <= it.n; i++) {
 		size_t add = i < it.n ? strlen(it.v[i]) + 3 : 0;
-		bool flush = i == it.n || (hdr.len > 0 && hdr.len + add > AUTHRES_MAX_HEADER);
+		/* the limit counts the whole field, "Authentication-Results: " too */
+		bool flush = i == it.n ||
+			     (hdr.len > 0 && hdr.len + add + AUTHRES_FIELD_NAME_LEN > AUTHRES_MAX_HEADER);
 
 		if (flush && (hdr.len > 0 || (i == it.n && nvals == 0))) {
 			if (hdr.len == 0)
@@ -250,8 +252,14 @@ const char *authres_authserv_id(struct arena *arena, const char *value, size_t l
 		strbuf_free(&sb);
 		return id;
 	}
-	while (i < len && value[i] != ';' && value[i] != '(' && !isspace((unsigned char)value[i]))
+	/* a token (RFC 2045) ends at white space, controls and tspecials;
+	 * "id/1" or "id(comment)" must read as "id" */
+	while (i < len && (unsigned char)value[i] > 0x20 && value[i] != 0x7f &&
+	       strchr("()<>@,;:\\\"/[]?=", value[i]) == NULL)
 		i++;
+	/* "id." claims to be "id" just as well */
+	while (i > start + 1 && value[i - 1] == '.')
+		i--;
 	return i > start ? arena_memdup(arena, value + start, i - start) : NULL;
 }
 

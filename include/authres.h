@@ -24,7 +24,8 @@
 
 struct arena;
 
-#define AUTHRES_MAX_HEADER 1000	/* characters of one header value */
+#define AUTHRES_MAX_HEADER 1000	/* characters of one header field, name included */
+#define AUTHRES_FIELD_NAME_LEN 24	/* "Authentication-Results: " */
 #define AUTHRES_MAX_LINE 998
 
 struct authres_input {

@@ -130,6 +130,9 @@ START_TEST(authserv_ids)
 		{ "; spf=pass", NULL },
 		{ "", NULL },
 		{ "(unterminated", NULL },
+		{ "mx.example.org/1; dkim=pass", "mx.example.org" },
+		{ "mx.example.org.; spf=pass", "mx.example.org" },
+		{ "mx.example.org(c);", "mx.example.org" },
 	};
 	struct arena *a = arena_new();
 
@@ -192,7 +195,7 @@ START_TEST(authres_limits)
 	for (size_t i = 0; i < n; i++) {
 		const char *p = vals[i], *nl;
 
-		ck_assert_uint_le(strlen(vals[i]), AUTHRES_MAX_HEADER);
+		ck_assert_uint_le(strlen(vals[i]) + AUTHRES_FIELD_NAME_LEN, AUTHRES_MAX_HEADER);
 		ck_assert(strncmp(vals[i], "mx.example.org;\n\t", 17) == 0);
 		ck_assert(strchr(vals[i], '\r') == NULL);	/* LF+TAB folding only */
 		for (; p != NULL; p = nl ? nl + 1 : NULL) {
