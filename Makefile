@@ -49,7 +49,7 @@ UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check unit engine-tests test run deps install docs docs-check clean \
-        integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests integration-asan
+        integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests integration-asan dnssec-tests
 
 all: $(BUILD)/gatehouse
 
@@ -140,6 +140,11 @@ docs: $(BUILD)/gatehouse
 integration: $(BUILD)/gatehouse
 	unshare --net -- tests/integration/run.sh $(abspath $(BUILD)/gatehouse)
 
+# Root-only: DNSSEC validation against a zone signed at test time (unbound in
+# a network namespace).
+dnssec-tests: $(BUILD)/gatehouse
+	unshare --net -- tests/dnssec/run.sh $(abspath $(BUILD)/gatehouse)
+
 # The same suite against the ASan+UBSan daemon: a memory error aborts the
 # daemon and fails the tests (this is how the SIGHUP use-after-free showed).
 integration-asan:
@@ -158,6 +163,7 @@ test: deps
 	$(MAKE) check
 	$(MAKE) sanitize
 	$(MAKE) integration-asan
+	$(MAKE) dnssec-tests
 	$(MAKE) integration
 
 # Sub-makes: pkg-config flags are read only after deps has installed the packages.

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -118,6 +119,55 @@ static int dns_setup_forwarders(struct dns_resolver *r, const char *list,
 	return rc == 0 ? 0 : -1;
 }
 
+/* dns_check_trust_anchor - PATH holds at least one DS or DNSKEY record and
+ * nothing ldns cannot parse. libunbound reads the file only when the context
+ * is finalized (first query) and takes an empty file as "no anchors", which
+ * would silently turn validation off. */
+static int dns_check_trust_anchor(const char *path, struct config_errors *errs)
+{
+	FILE *fp = fopen(path, "r");
+	ldns_rdf *origin = NULL, *prev = NULL;
+	uint32_t ttl = 3600;
+	int line = 0, anchors = 0, rc = 0;	/* ldns counts the newline of the record it read */
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	if (fp == NULL) {
+		strbuf_printf(&sb, "%s: %s", path, strerror(errno));
+		dns_error(errs, "cannot read the trust anchor file", strbuf_cstr(&sb));
+		strbuf_free(&sb);
+		return -1;
+	}
+	while (!feof(fp)) {
+		ldns_rr *rr = NULL;
+		ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
+
+		if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
+		    st == LDNS_STATUS_SYNTAX_ORIGIN || st == LDNS_STATUS_SYNTAX_INCLUDE)
+			continue;
+		if (st != LDNS_STATUS_OK) {
+			strbuf_printf(&sb, "%s:%d: %s", path, line, ldns_get_errorstr_by_id(st));
+			dns_error(errs, "bad trust anchor", strbuf_cstr(&sb));
+			rc = -1;
+			break;
+		}
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_DS ||
+		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_DNSKEY)
+			anchors++;
+		ldns_rr_free(rr);
+	}
+	if (rc == 0 && anchors == 0) {
+		strbuf_printf(&sb, "%s", path);
+		dns_error(errs, "no DS or DNSKEY record in the trust anchor file", strbuf_cstr(&sb));
+		rc = -1;
+	}
+	ldns_rdf_deep_free(origin);
+	ldns_rdf_deep_free(prev);
+	fclose(fp);
+	strbuf_free(&sb);
+	return rc;
+}
+
 struct dns_resolver *dns_resolver_new(const struct dns_options *o, struct config_errors *errs)
 {
 	struct dns_resolver *r = calloc(1, sizeof(*r));
@@ -153,10 +203,21 @@ struct dns_resolver *dns_resolver_new(const struct dns_options *o, struct config
 	} else {
 		if (dns_setup_forwarders(r, o->forwarders, errs) != 0)
 			goto fail;
-		if (o->trust_anchor_file != NULL && *o->trust_anchor_file != '\0' &&
-		    (rc = ub_ctx_add_ta_file(r->ctx, o->trust_anchor_file)) != 0) {
-			dns_error(errs, "cannot load the trust anchor", ub_strerror(rc));
-			goto fail;
+		if (o->trust_anchor_file != NULL && *o->trust_anchor_file != '\0') {
+			if (dns_check_trust_anchor(o->trust_anchor_file, errs) != 0)
+				goto fail;
+			if ((rc = ub_ctx_add_ta_file(r->ctx, o->trust_anchor_file)) != 0) {
+				dns_error(errs, "cannot load the trust anchor", ub_strerror(rc));
+				goto fail;
+			}
+			/* libunbound reads the file when the context is finalized;
+			 * removing a zone that is not there finalizes it now, so
+			 * a file it refuses is an error here, not at every query. */
+			if ((rc = ub_ctx_zone_remove(r->ctx, "gatehouse.invalid.")) != 0) {
+				dns_error(errs, "the resolver refused the trust anchor file",
+					  ub_strerror(rc));
+				goto fail;
+			}
 		}
 	}
 	if (pipe2(r->stop_pipe, O_CLOEXEC) != 0) {
