@@ -55,7 +55,55 @@ struct spf_layer_ctx {
 	bool v6;		/* the client's address family, for /0 rewrites */
 	char *exp_spec;		/* exp= of the identity's own record, or NULL */
 	bool top_redirect;	/* that record hands over with redirect= */
+	SPF_server_t *server;	/* for checking what libspf2 compiles */
+	SPF_request_t *req;
+	bool top_truncated;	/* libspf2 dropped mechanisms of the identity's record */
+	bool other_truncated;	/* ... of an included or redirected record */
 };
+
+/* spf_mechanisms - mechanisms in a normalized record (its terms but redirect=) */
+static int spf_mechanisms(const char *norm)
+{
+	int n = 0;
+
+	for (const char *p = norm + 6; *p; ) {
+		size_t len;
+
+		while (*p == ' ')
+			p++;
+		len = strcspn(p, " ");
+		if (len > 0 && memchr(p, '=', len) == NULL)
+			n++;
+		p += len;
+	}
+	return n;
+}
+
+/*
+ * spf_fits_libspf2 - libspf2 compiles a record into a buffer of 511 bytes
+ * (SPF_MAX_MECH_LEN) and silently drops the mechanisms that do not fit,
+ * "-all" included: a big record would then give a wrong result. Compile
+ * it once here and compare the count; a record that does not fit is a
+ * permerror with that reason, never a silently different answer.
+ */
+static bool spf_fits_libspf2(struct spf_layer_ctx *cx, const char *norm)
+{
+	SPF_response_t *resp;
+	SPF_record_t *rec = NULL;
+	bool fits = true;
+
+	if (cx->server == NULL || cx->req == NULL || strlen(norm) < 64)
+		return true;	/* short records always fit */
+	resp = SPF_response_new(cx->req);
+	if (resp == NULL)
+		return true;
+	if (SPF_record_compile(cx->server, resp, &rec, norm) == SPF_E_SUCCESS && rec != NULL)
+		fits = rec->num_mech >= spf_mechanisms(norm);
+	if (rec != NULL)
+		SPF_record_free(rec);
+	SPF_response_free(resp);
+	return fits;
+}
 
 static void spf_ctx_free(struct spf_layer_ctx *cx)
 {
@@ -160,6 +208,12 @@ static bool spf_rr_fill(SPF_dns_rr_t *rr, const struct dns_result *res, ns_type 
 				} else {
 					text = norm;
 					tlen = strlen(norm);
+					if (!spf_fits_libspf2(cx, norm)) {
+						if (top)
+							cx->top_truncated = true;
+						else
+							cx->other_truncated = true;
+					}
 				}
 			}
 			ok = SPF_dns_rr_buf_realloc(rr, n, tlen + 1) == SPF_E_SUCCESS;
@@ -524,6 +578,8 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 		SPF_server_set_max_dns_mx(server, 100);
 	}
 	req = server ? SPF_request_new(server) : NULL;
+	cx.server = server;
+	cx.req = req;
 	if (req == NULL) {
 		spf_set(out, AR_TEMPERROR, "out of memory");
 		rc = -1;
@@ -555,6 +611,15 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 		SPF_result_t r = SPF_response_result(resp);
 		const char *comment = SPF_response_get_header_comment(resp);
 
+		if (cx.other_truncated ||
+		    (cx.top_truncated && SPF_response_reason(resp) == SPF_REASON_DEFAULT)) {
+			/* A mechanism that matched in the part libspf2 kept gives
+			 * the right answer; falling through a truncated record,
+			 * or through an included one, would give a wrong one. */
+			spf_set(out, AR_PERMERROR, "record too large for libspf2 (over 511 "
+				"compiled bytes) and no mechanism in the part it kept matched");
+			goto done;
+		}
 		if (SPF_response_reason(resp) == SPF_REASON_LOCALHOST) {
 			/* libspf2 passes 127/8 and ::1 without evaluating the
 			 * record; a pass nobody checked is not a pass. */
