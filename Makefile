@@ -6,6 +6,7 @@
 #   make run             install packages, build, run in the foreground with defaults
 #   make SANITIZER=address check   (or undefined, or address,undefined)
 #   make install DESTDIR=/tmp/stage
+#   make bench           benchmarks against OpenDKIM + OpenDMARC (root)
 #   make docs            regenerate packaging/gatehouse.conf and the man page section
 
 CC       ?= cc
@@ -49,7 +50,7 @@ UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check unit engine-tests test run deps install docs docs-check clean \
-        integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests integration-asan dnssec-tests
+        integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests integration-asan dnssec-tests bench
 
 all: $(BUILD)/gatehouse
 
@@ -147,6 +148,12 @@ dnssec-tests: $(BUILD)/gatehouse
 
 # The same suite against the ASan+UBSan daemon: a memory error aborts the
 # daemon and fails the tests (this is how the SIGHUP use-after-free showed).
+# Benchmarks side by side with OpenDKIM and OpenDMARC (root, network namespace).
+# Never part of make test: timings are reported, not asserted.
+bench: deps
+	$(MAKE) all
+	unshare --net -- tests/bench/run.sh $(abspath $(BUILD)/gatehouse)
+
 integration-asan:
 	$(MAKE) SANITIZER=address,undefined all
 	unshare --net -- tests/integration/run.sh $(abspath build/address-undefined/gatehouse)

@@ -8,7 +8,7 @@ set -eu
 PACKAGES="build-essential pkg-config
 libmilter-dev libconfuse-dev libjansson-dev check libsubunit-dev
 libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libldns-dev libpsl-dev publicsuffix
-libgmime-3.0-dev
+libgmime-3.0-dev libhyperscan-dev
 postfix swaks miltertest jq iproute2 util-linux procps
 python3 python3-yaml python3-spf unbound openssl ldnsutils"
 
