@@ -13,7 +13,7 @@ CC       ?= cc
 # Sub-makes without "Entering/Leaving directory": the last line of make test
 # is then the integration suite's "N passed, M failed".
 MAKEFLAGS += --no-print-directory
-PKGS     := milter libconfuse jansson libunbound ldns opendkim gmime-3.0 libpsl
+PKGS     := milter libconfuse jansson libunbound ldns opendkim gmime-3.0 libpsl libpcre2-8 libhs
 LIBS_NOPC := -lspf2	# libspf2 ships no .pc file
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(LIBS_NOPC)
@@ -44,7 +44,9 @@ SYSCONFDIR ?= /etc
 # The engine library: everything but the daemon's main and the libmilter glue,
 # so unit tests, test mode and fuzzers link exactly the code the daemon runs.
 ENGINE_SRC := $(filter-out filter/main.c filter/milter.c,$(wildcard filter/*.c))
-ENGINE_OBJ := $(patsubst filter/%.c,$(BUILD)/obj/%.o,$(ENGINE_SRC))
+RULES_SRC  := $(wildcard rules/*.c)
+ENGINE_OBJ := $(patsubst filter/%.c,$(BUILD)/obj/%.o,$(ENGINE_SRC)) \
+              $(patsubst rules/%.c,$(BUILD)/obj/rules/%.o,$(RULES_SRC))
 DAEMON_OBJ := $(BUILD)/obj/main.o $(BUILD)/obj/milter.o
 UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -55,6 +57,9 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 all: $(BUILD)/gatehouse
 
 $(BUILD)/obj/%.o: filter/%.c $(wildcard include/*.h) | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/rules/%.o: rules/%.c $(wildcard include/*.h) | $(BUILD)/obj/rules
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libgatehouse.a: $(ENGINE_OBJ)
@@ -72,7 +77,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libgatehouse.a | $(B
 $(BUILD)/tests/dkim_sign: tests/tools/dkim_sign.c | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(PKG_LIBS)
 
-$(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz:
+$(BUILD)/obj $(BUILD)/obj/rules $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
 # make check: unit tests, engine tests through test mode, fuzz corpora replayed,

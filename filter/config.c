@@ -18,6 +18,7 @@
 #include <confuse.h>
 
 #include "config.h"
+#include "rule.h"
 #include "config_table.h"
 #include "strbuf.h"
 
@@ -226,10 +227,33 @@ static bool config_derive(struct config *c)
 	       cidr_list_parse(c->trusted_forwarders, &c->trusted_fwd, &why) == 0;
 }
 
+/* config_load_rules - compile rules_dir (relative: to the config file's
+ * directory) into C->rules; 0, or -1 with the errors in ERRS */
+static int config_load_rules(struct config *c, const char *path, struct config_errors *errs)
+{
+	struct rule_limits lim = {
+		.match_limit = (unsigned long)c->rules_match_limit,
+		.depth_limit = (unsigned long)c->rules_depth_limit,
+		.heap_limit_kb = (unsigned long)c->rules_heap_limit_kb,
+	};
+	char *dir = NULL;
+
+	if (c->rules_dir[0] == '\0')
+		return 0;
+	if (c->rules_dir[0] != '/' && path != NULL && strchr(path, '/') != NULL) {
+		if (asprintf(&dir, "%.*s/%s", (int)(strrchr(path, '/') - path), path, c->rules_dir) < 0)
+			return -1;
+	}
+	c->rules = ruleset_load(dir ? dir : c->rules_dir, &lim, errs);
+	free(dir);
+	return c->rules != NULL ? 0 : -1;
+}
+
 static void config_free(struct config *c)
 {
 	if (c == NULL)
 		return;
+	ruleset_free(c->rules);
 	cidr_list_free(&c->internal_nets);
 	cidr_list_free(&c->trusted_fwd);
 	for (size_t i = 0; i < config_ndirectives; i++)
@@ -345,6 +369,7 @@ struct config *config_load(const char *path, struct config_errors *errs)
 	size_t before = errs ? errs->n : 0;
 	cfg_t *cfg;
 	int rc = CFG_SUCCESS;
+	bool rules_failed = false;
 
 	if (opts == NULL)
 		return NULL;
@@ -393,6 +418,10 @@ struct config *config_load(const char *path, struct config_errors *errs)
 			if (c->path == NULL || !config_fill(c, cfg) || !config_derive(c)) {
 				config_free(c);
 				c = NULL;
+			} else if (config_load_rules(c, path, errs) != 0) {
+				config_free(c);
+				c = NULL;
+				rules_failed = true;
 			} else if (c->authserv_id[0] == '\0') {
 				free(c->authserv_id);
 				c->authserv_id = config_default_authserv_id();
@@ -402,7 +431,7 @@ struct config *config_load(const char *path, struct config_errors *errs)
 				}
 			}
 		}
-		if (c == NULL)
+		if (c == NULL && !rules_failed)
 			config_errors_push(errs, "out of memory while loading the configuration");
 	} else if (rc != CFG_SUCCESS && errs != NULL && errs->n == before) {
 		config_errors_push(errs, path ? path : "(defaults)");

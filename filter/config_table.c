@@ -361,6 +361,29 @@ const struct config_directive config_directives[] = {
 	  OFF(max_recipients), "sanity",
 	  "Answer 452 4.5.3 to recipients beyond this count, as RFC 5321 section 4.5.3.1.10 "
 	  "asks; the sender delivers them in a later transaction. 0: no limit." },
+	{ "rules_dir", CDIR_STR, "", 0, 0, NULL, NULL, NULL, OFF(rules_dir), "rules",
+	  "Directory of rule files: every *.rules file in it, read in name order (see "
+	  "gatehouse.rules(5)). A relative path is relative to this file's directory. Empty: "
+	  "no rules. A rule error fails the start, and a reload with one keeps the running rules." },
+	{ "body_scan_limit", CDIR_INT, "2097152", 4096, 1073741824, NULL, NULL, NULL,
+	  OFF(body_scan_limit), "rules",
+	  "Bytes of decoded body text (and of raw body) that rules see per message; what is "
+	  "past it is not scanned and body.truncated is true." },
+	{ "mime_max_depth", CDIR_INT, "20", 1, 1000, NULL, NULL, NULL, OFF(mime_max_depth), "rules",
+	  "Nesting of multiparts and attached messages the MIME walk follows; deeper parts are "
+	  "not scanned (body.truncated)." },
+	{ "mime_max_parts", CDIR_INT, "500", 1, 100000, NULL, NULL, NULL, OFF(mime_max_parts), "rules",
+	  "MIME parts the walk looks at per message; later parts are not scanned (body.truncated)." },
+	{ "rules_match_limit", CDIR_INT, "1000000", 1000, 100000000, NULL, NULL, NULL,
+	  OFF(rules_match_limit), "rules",
+	  "PCRE2 match limit for one pattern on one value: a pattern that needs more steps "
+	  "(catastrophic backtracking) counts as no match and is logged with its rule." },
+	{ "rules_depth_limit", CDIR_INT, "10000", 100, 10000000, NULL, NULL, NULL,
+	  OFF(rules_depth_limit), "rules",
+	  "PCRE2 backtracking depth limit (the interpreter; JIT uses its own stack), same treatment." },
+	{ "rules_heap_limit_kb", CDIR_INT, "16384", 64, 4194304, NULL, NULL, NULL,
+	  OFF(rules_heap_limit_kb), "rules",
+	  "PCRE2 heap limit in KiB for one match, same treatment." },
 	{ "on_internal_error", CDIR_CHOICE, "tempfail", 0, 0, on_error_words, parse_on_error, NULL,
 	  OFF(on_internal_error), "sanity",
 	  "What to answer when gatehouse itself fails on a message (out of memory, a broken "

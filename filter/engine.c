@@ -21,6 +21,8 @@
 #include "dkim.h"
 #include "dmarc.h"
 #include "engine.h"
+#include "engine_rules.h"
+#include "mime.h"
 #include "gh.h"
 #include "log.h"
 #include "policy.h"
@@ -70,13 +72,27 @@ static enum gh_action engine_finish(struct session *s, enum gh_action a)
 	return a;
 }
 
+/* engine_rules - the rules of PHASE; an internal failure goes through policy */
+static enum gh_action engine_rules(struct session *s, enum gh_phase phase,
+				   const struct address *rcpt)
+{
+	bool failed = false;
+	enum gh_action a = engine_rules_phase(s, phase, rcpt, &failed);
+
+	return failed ? engine_internal(s, phase, "rules: out of memory") : a;
+}
+
 enum gh_action engine_connect(struct session *s, const char *host, const char *ip)
 {
+	enum gh_action a;
+
 	s->client_host = arena_strdup(s->conn_arena, host ? host : "unknown");
 	s->client_ip = arena_strdup(s->conn_arena, ip ? ip : "unknown");
 	if (s->client_host == NULL || s->client_ip == NULL)
 		return engine_internal(s, GH_PH_CONNECT, "out of memory");
 	log_sess(s->log, s, LOG_DEBUG, "connect from %s [%s]", s->client_host, s->client_ip);
+	if (verdict_is_final(a = engine_rules(s, GH_PH_CONNECT, NULL)))
+		return a;
 	return engine_continue(s);
 }
 
@@ -92,6 +108,8 @@ enum gh_action engine_helo(struct session *s, const char *helo)
 	if (s->helo == NULL)
 		return engine_internal(s, GH_PH_HELO, "out of memory");
 	log_sess(s->log, s, LOG_DEBUG, "helo %s", s->helo);
+	if (verdict_is_final(a = engine_rules(s, GH_PH_HELO, NULL)))
+		return a;
 	return engine_continue(s);
 }
 
@@ -246,6 +264,10 @@ enum gh_action engine_mail(struct session *s, const char *const *argv,
 	m->outbound = m->auth_login != NULL || cidr_list_match(&s->cfg->internal_nets, s->client_ip);
 	if (engine_spf(s) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_MAIL, "out of memory"));
+	if (verdict_is_final(a = engine_rules(s, GH_PH_MAIL, NULL)))
+		return engine_finish(s, a);
+	if (engine_rules_accepted(s))
+		return engine_continue(s);	/* an accept rule: SPF only marks */
 	return engine_spf_policy(s);
 }
 
@@ -262,13 +284,6 @@ enum gh_action engine_rcpt(struct session *s, const char *const *argv)
 	if (engine_decided(s, &a))
 		return a;
 	m->rcpts_seen++;
-	if (verdict_is_final(m->rcpt_refusal.action)) {
-		/* Decided at MAIL (SPF), answered here so that the refusal is
-		 * tied to recipients, as spf_reject_at = rcpt asks. */
-		m->rcpts_rejected++;
-		s->reply = m->verdict = m->rcpt_refusal;
-		return engine_finish(s, s->reply.action);
-	}
 	if (address_parse_path(s->msg_arena, path, strlen(path), false, &rcpt, &why) != 0) {
 		log_sess(s->log, s, LOG_INFO, "bad RCPT TO %s: %s", path, why);
 		if (session_add_check(s, "sanity.envelope_rcpt", "fail", why) != GH_OK)
@@ -283,6 +298,16 @@ enum gh_action engine_rcpt(struct session *s, const char *const *argv)
 		rcpt.local = rcpt.domain = "";
 		if (rcpt.addr == NULL)
 			return engine_finish(s, engine_internal(s, GH_PH_RCPT, "out of memory"));
+	}
+	a = engine_rules(s, GH_PH_RCPT, &rcpt);
+	if (verdict_is_final(a))
+		return engine_finish(s, a);	/* a reject or tempfail here is this recipient's only */
+	if (verdict_is_final(m->rcpt_refusal.action) && !engine_rules_accepted(s)) {
+		/* Decided at MAIL (SPF), answered here so that the refusal is
+		 * tied to recipients, as spf_reject_at = rcpt asks. */
+		m->rcpts_rejected++;
+		s->reply = m->verdict = m->rcpt_refusal;
+		return engine_finish(s, s->reply.action);
 	}
 	if (s->cfg->max_recipients > 0 && m->nrcpts >= (size_t)s->cfg->max_recipients) {
 		m->rcpts_rejected++;
@@ -389,6 +414,8 @@ enum gh_action engine_eoh(struct session *s)
 		return engine_finish(s, engine_internal(s, GH_PH_EOH, "out of memory"));
 	if (fault != SANITY_OK)
 		return engine_finish(s, policy_fault(s, GH_PH_EOH, fault, detail));
+	if (verdict_is_final(a = engine_rules(s, GH_PH_EOH, NULL)))
+		return engine_finish(s, a);
 	return engine_continue(s);
 }
 
@@ -403,6 +430,8 @@ enum gh_action engine_body(struct session *s, const unsigned char *chunk, size_t
 	s->msg.body_bytes += len;
 	if (s->msg.dkim != NULL)
 		(void)dkim_msg_body(s->msg.dkim, chunk, len);
+	if (engine_rules_body(s, chunk, len) != 0)
+		return engine_finish(s, engine_internal(s, GH_PH_BODY, "rules: out of memory"));
 	for (const unsigned char *p = chunk; (p = memchr(p, 0, len - (size_t)(p - chunk))) != NULL; p++) {
 		s->msg.body_nul_bytes++;
 		if ((size_t)(p - chunk) + 1 >= len)
@@ -477,7 +506,7 @@ static const char *engine_dmarc_override(struct session *s)
 
 /* engine_dmarc - RFC 7489 at end of message: the author, the policy, the
  * verdict; not for outbound mail */
-static enum gh_action engine_dmarc(struct session *s)
+static enum gh_action engine_dmarc(struct session *s, struct verdict *dv)
 {
 	struct message *m = &s->msg;
 	struct results *r = &m->results;
@@ -530,13 +559,10 @@ static enum gh_action engine_dmarc(struct session *s)
 			return engine_internal(s, GH_PH_EOM, "out of memory");
 		return GH_ACT_CONTINUE;
 	}
+	/* Decided here, applied by the caller after the eom rules (an accept
+	 * rule keeps DMARC from refusing). */
 	a = policy_dmarc(s, &o, au.domain, &v);
-	if (a == GH_ACT_QUARANTINE) {
-		m->pending = v;
-		return GH_ACT_CONTINUE;
-	}
-	if (verdict_is_final(a))
-		s->reply = m->verdict = v;
+	*dv = v;
 	return a;
 }
 
@@ -614,7 +640,8 @@ static int engine_spf_edits(struct session *s)
 enum gh_action engine_eom(struct session *s)
 {
 	struct message *m = &s->msg;
-	enum gh_action a;
+	struct verdict dv;
+	enum gh_action a, da;
 
 	if (!m->active)
 		session_message_begin(s);
@@ -639,11 +666,26 @@ enum gh_action engine_eom(struct session *s)
 				 ar_result_name(r->dkim[i].result),
 				 r->dkim[i].reason ? ": " : "", r->dkim[i].reason ? r->dkim[i].reason : "");
 	}
-	a = engine_dmarc(s);
-	if (verdict_is_final(a))
-		return engine_finish(s, a);
-	if (verdict_is_final(m->verdict.action))
+	if (m->mime != NULL && mime_walk_finish(m->mime) != 0)
+		return engine_finish(s, engine_internal(s, GH_PH_EOM, "rules: out of memory"));
+	if (m->mime != NULL && mime_walk_truncated(m->mime) != NULL &&
+	    session_add_check(s, "mime.truncated", "fail", mime_walk_truncated(m->mime)) != GH_OK)
+		return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
+	memset(&dv, 0, sizeof(dv));
+	da = engine_dmarc(s, &dv);
+	if (verdict_is_final(m->verdict.action))	/* a fault: no single author, or ours */
 		return engine_finish(s, m->verdict.action);
+	if (verdict_is_final(a = engine_rules(s, GH_PH_EOM, NULL)))
+		return engine_finish(s, a);
+	if (!engine_rules_accepted(s)) {
+		if (da == GH_ACT_QUARANTINE) {
+			if (!verdict_is_final(m->pending.action))
+				m->pending = dv;
+		} else if (verdict_is_final(da)) {
+			s->reply = m->verdict = dv;
+			return engine_finish(s, da);
+		}
+	}
 	/* A held message gets the same header edits: it is delivered as is
 	 * when someone releases it. */
 	if (engine_spf_edits(s) != GH_OK || engine_status_edits(s) != GH_OK ||

@@ -152,6 +152,12 @@ static const char *milter_addr_text(const struct sockaddr *sa, char *buf, size_t
 	return NULL;
 }
 
+/* milter_macro - the MTA's macro NAME for rules; valid during a callback */
+static const char *milter_macro(void *ctx, const char *name)
+{
+	return smfi_getsymval(ctx, (char *)name);
+}
+
 static sfsistat milter_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 {
 	char id[SESSION_ID_MAX], ip[INET6_ADDRSTRLEN];
@@ -173,6 +179,8 @@ static sfsistat milter_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	s->dns = milter_daemon->dns;
 	s->dkim = milter_daemon->dkim;
 	s->dmarc = milter_daemon->dmarc;
+	s->macro = milter_macro;
+	s->macro_ctx = ctx;
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
 		session_free(s);
 		daemon_conn_closed(milter_daemon);

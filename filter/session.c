@@ -11,6 +11,8 @@
 #include "dkim.h"
 #include "gh.h"
 #include "log.h"
+#include "mime.h"
+#include "rule.h"
 #include "session.h"
 
 struct session *session_new(const char *id, struct config_slot *slot,
@@ -46,6 +48,7 @@ void session_free(struct session *s)
 	if (s->msg.active)
 		session_message_end(s, "closed");
 	config_unref(s->cfg);
+	rule_scratch_free(s->rule_scratch);
 	arena_free(s->msg_arena);
 	arena_free(s->conn_arena);
 	free(s);
@@ -79,6 +82,8 @@ void session_message_end(struct session *s, const char *end_state)
 	if (!s->msg.logged)
 		log_summary(s->log, s);
 	dkim_msg_free(s->msg.dkim);
+	mime_walk_free(s->msg.mime);
+	strbuf_free(&s->msg.raw_body);
 	memset(&s->msg, 0, sizeof(s->msg));
 	memset(&s->reply, 0, sizeof(s->reply));
 	arena_reset(s->msg_arena);

@@ -26,6 +26,8 @@ struct testmode_opts {
 	const char *ip, *host, *helo, *from, *auth, *dns_fixture, *qid;
 	const char **rcpts;
 	size_t nrcpts;
+	const char **macros;	/* "name=value", as the MTA would send them */
+	size_t nmacros;
 	const char *file;
 	bool json, verbose;
 };
@@ -34,7 +36,8 @@ static void testmode_usage(FILE *fp)
 {
 	fputs("usage: gatehouse test [-c CONFIG] --ip ADDR [--host NAME] [--helo NAME]\n"
 	      "                      --from ADDR --rcpt ADDR [--rcpt ADDR ...] [--auth LOGIN]\n"
-	      "                      [--qid ID] [--dns-fixture FILE] [--json] [-v] [FILE.eml|-]\n"
+	      "                      [--qid ID] [--dns-fixture FILE] [--macro NAME=VALUE ...]\n"
+	      "                      [--json] [-v] [FILE.eml|-]\n"
 	      "Runs the engine on one message as the milter would and prints every check\n"
 	      "result and the verdict. Exit: 0 accept, 1 reject, 2 tempfail, 3 discard,\n"
 	      "4 quarantine, 64 and above for usage, input or configuration errors.\n", fp);
@@ -64,6 +67,7 @@ static int testmode_parse(int argc, char **argv, struct testmode_opts *o)
 		{ "auth", required_argument, NULL, 'a' },
 		{ "qid", required_argument, NULL, 'q' },
 		{ "dns-fixture", required_argument, NULL, 'd' },
+		{ "macro", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -91,6 +95,19 @@ static int testmode_parse(int argc, char **argv, struct testmode_opts *o)
 				return EX_OSERR;
 			o->rcpts = p;
 			o->rcpts[o->nrcpts++] = optarg;
+			break;
+		}
+		case 'm': {
+			const char **p = realloc(o->macros, (o->nmacros + 1) * sizeof(*p));
+
+			if (p == NULL)
+				return EX_OSERR;
+			o->macros = p;
+			if (strchr(optarg, '=') == NULL) {
+				fprintf(stderr, "gatehouse test: --macro %s: expected NAME=VALUE\n", optarg);
+				return EX_USAGE;
+			}
+			o->macros[o->nmacros++] = optarg;
 			break;
 		}
 		case 'h': testmode_usage(stdout); return -1;
@@ -185,6 +202,24 @@ static struct dns_resolver *testmode_resolver(const struct config *cfg, const ch
 	return r;
 }
 
+/* testmode_macro - NAME from --macro options: "j" or "{daemon_name}"; the
+ * braces are optional on the command line */
+static const char *testmode_macro(void *ctx, const char *name)
+{
+	const struct testmode_opts *o = ctx;
+	size_t nlen = strlen(name);
+
+	for (size_t i = 0; i < o->nmacros; i++) {
+		const char *m = o->macros[i], *eq = strchr(m, '=');
+		size_t klen = (size_t)(eq - m);
+
+		if ((klen == nlen && strncmp(m, name, nlen) == 0) ||
+		    (nlen > 2 && name[0] == '{' && klen == nlen - 2 && strncmp(m, name + 1, klen) == 0))
+			return eq + 1;
+	}
+	return NULL;
+}
+
 /* testmode_run - the phases in MTA order; fills FINAL and RCPTS */
 static int testmode_run(struct session *s, const struct testmode_opts *o, FILE *in,
 			struct verdict *final, struct report_rcpt *rcpts)
@@ -260,11 +295,13 @@ int testmode_main(int argc, char **argv)
 	rc = testmode_parse(argc, argv, &o);
 	if (rc != 0) {
 		free(o.rcpts);
+	free(o.macros);
 		return rc < 0 ? 0 : rc;
 	}
 	cfg = testmode_load_config(o.config_path);
 	if (cfg == NULL) {
 		free(o.rcpts);
+	free(o.macros);
 		return EX_CONFIG;
 	}
 	log_init(&log, LOG_SINK_STDERR, o.verbose ? LOG_DEBUG : LOG_WARNING, LOG_MAIL);
@@ -272,6 +309,7 @@ int testmode_main(int argc, char **argv)
 		fprintf(stderr, "gatehouse test: %s: %s\n", o.file, strerror(errno));
 		config_unref(cfg);
 		free(o.rcpts);
+	free(o.macros);
 		return EX_NOINPUT;
 	}
 	dns = testmode_resolver(cfg, o.dns_fixture);
@@ -288,6 +326,8 @@ int testmode_main(int argc, char **argv)
 		goto out;
 	}
 	s->dns = dns;
+	s->macro = testmode_macro;
+	s->macro_ctx = &o;
 	{
 		struct config_errors errs = { 0 };
 
@@ -336,6 +376,7 @@ out:
 	dns_resolver_free(dns);
 	free(rcpts);
 	free(o.rcpts);
+	free(o.macros);
 	if (in != stdin)
 		fclose(in);
 	return rc;

@@ -27,6 +27,8 @@
 
 #include "cidr.h"
 
+struct ruleset;
+
 #define CONFIG_DEFAULT_PATH "/etc/gatehouse/gatehouse.conf"
 
 enum config_on_error { CONFIG_ON_ERROR_TEMPFAIL, CONFIG_ON_ERROR_ACCEPT };
@@ -100,6 +102,13 @@ struct config {
 	long max_header_bytes;	/* all header fields together */
 	long max_recipients;	/* RCPT beyond this is tempfailed (452 4.5.3); 0 = no limit */
 	int on_internal_error;	/* enum config_on_error */
+
+	/* rules (gatehouse.rules(5)) */
+	char *rules_dir;	/* "" = no rules */
+	long body_scan_limit;	/* decoded text, and raw body, rules see */
+	long mime_max_depth, mime_max_parts;
+	long rules_match_limit, rules_depth_limit, rules_heap_limit_kb;
+	struct ruleset *rules;	/* compiled from rules_dir; NULL when none */
 };
 
 struct config_errors {

@@ -26,6 +26,7 @@
 #include "address.h"
 #include "dns.h"
 #include "results.h"
+#include "strbuf.h"
 #include "verdict.h"
 
 struct arena;
@@ -35,6 +36,9 @@ struct dkim_verifier;
 struct dmarc_checker;
 struct config_slot;
 struct logger;
+struct mime_walk;
+struct rule_cache_entry;
+struct rule_scratch;
 
 #define SESSION_ID_MAX 32
 
@@ -73,6 +77,18 @@ struct message {
 	struct dkim_msg *dkim;	/* verification in progress, or NULL */
 	struct timespec start;
 	const char *end_state;	/* "eom", "abort", "closed", "new-mail" */
+
+	/* rules (engine_rules.c) */
+	struct mime_walk *mime;	/* the body walk, when rules look at the body */
+	struct strbuf raw_body;	/* up to body_scan_limit, when rules look at body.raw */
+	bool raw_truncated;
+	bool rules_accepted;	/* an accept rule fired: no more rules, no refusals by checks */
+	bool rules_done;	/* a terminal rule fired: no more rules */
+	unsigned rule_limit_hits;
+	enum gh_phase rule_phase;	/* the phase rules are being decided at */
+	const struct address *rule_rcpt;	/* at RCPT: the recipient being decided */
+	struct rule_cache_entry *rcache;	/* target values computed once per message */
+	size_t nrcache, rcache_cap;
 	bool logged;		/* summary written when the verdict was taken */
 };
 
@@ -95,6 +111,14 @@ struct session {
 	struct verdict conn_verdict;	/* decided at connect/helo: holds for every message */
 	struct verdict reply;		/* the answer to the callback being handled now */
 	bool internal_error;
+
+	/* rules decided at connect or helo hold for every message */
+	bool rules_accepted_conn, rules_done_conn;
+	struct verdict conn_pending;	/* a quarantine decided at connect/helo */
+	struct rule_scratch *rule_scratch;	/* match state, reused across messages */
+	/* macro - the MTA's value of macro NAME ("j", "{daemon_name}"), or NULL */
+	const char *(*macro)(void *ctx, const char *name);
+	void *macro_ctx;
 
 	unsigned msg_count;
 	struct message msg;
