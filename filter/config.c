@@ -236,7 +236,7 @@ static int config_load_rules(struct config *c, const char *path, struct config_e
 		.depth_limit = (unsigned long)c->rules_depth_limit,
 		.heap_limit_kb = (unsigned long)c->rules_heap_limit_kb,
 	};
-	char *dir = NULL;
+	char *dir = NULL, *real;
 
 	if (c->rules_dir[0] == '\0')
 		return 0;
@@ -244,7 +244,11 @@ static int config_load_rules(struct config *c, const char *path, struct config_e
 		if (asprintf(&dir, "%.*s/%s", (int)(strrchr(path, '/') - path), path, c->rules_dir) < 0)
 			return -1;
 	}
-	c->rules = ruleset_load(dir ? dir : c->rules_dir, &lim, errs);
+	/* Canonical, so rule hits and errors name the file the same way
+	 * whatever the working directory was. */
+	real = realpath(dir ? dir : c->rules_dir, NULL);
+	c->rules = ruleset_load(real ? real : dir ? dir : c->rules_dir, &lim, errs);
+	free(real);
 	free(dir);
 	return c->rules != NULL ? 0 : -1;
 }

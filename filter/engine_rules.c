@@ -347,6 +347,20 @@ static int record(struct session *s, const struct rule *r)
 	log_sess(s->log, s, r->action == RA_MONITOR ? LOG_NOTICE : LOG_INFO,
 		 "rule %s (%s:%u) matched at %s: %s", r->name, r->file, r->line,
 		 verdict_phase_name(s->msg.rule_phase), rule_action_name(r->action));
+	if (s->msg.rule_phase <= GH_PH_HELO) {
+		/* Copied: the rule set may be reloaded before the next message. */
+		struct rule_hit h = {
+			arena_strdup(s->conn_arena, r->name), rule_action_name(r->action),
+			arena_strdup(s->conn_arena, r->file), r->line
+		};
+
+		if (h.name == NULL || h.file == NULL || (s->nconn_hits == s->conn_hits_cap &&
+		    (s->conn_hits = arena_grow(s->conn_arena, s->conn_hits, &s->conn_hits_cap,
+					       sizeof(*s->conn_hits))) == NULL))
+			return GH_ERR_NOMEM;
+		s->conn_hits[s->nconn_hits++] = h;
+		return GH_OK;
+	}
 	for (size_t i = 0; i < res->nrules; i++)
 		if (strcmp(res->rules[i].name, r->name) == 0)
 			goto edits;	/* a rcpt rule hit again for another recipient */

@@ -69,6 +69,14 @@ int session_message_begin(struct session *s)
 	s->msg.active = true;
 	s->msg.seq = ++s->msg_count;
 	snprintf(s->msg.id, sizeof(s->msg.id), "%s.%u", s->id, s->msg.seq);
+	/* Rules decided for the connection belong to each of its messages. */
+	if (s->nconn_hits > 0) {
+		s->msg.results.rules = arena_alloc(s->msg_arena, s->nconn_hits * sizeof(*s->conn_hits));
+		if (s->msg.results.rules == NULL)
+			return GH_ERR_NOMEM;
+		memcpy(s->msg.results.rules, s->conn_hits, s->nconn_hits * sizeof(*s->conn_hits));
+		s->msg.results.nrules = s->msg.results.rules_cap = s->nconn_hits;
+	}
 	dns_budget_start(&s->dns_budget, s->cfg->dns_budget_ms);
 	clock_gettime(CLOCK_MONOTONIC, &s->msg.start);
 	return GH_OK;

@@ -115,6 +115,8 @@ struct session {
 	/* rules decided at connect or helo hold for every message */
 	bool rules_accepted_conn, rules_done_conn;
 	struct verdict conn_pending;	/* a quarantine decided at connect/helo */
+	struct rule_hit *conn_hits;	/* rule hits at connect/helo, copied into each message */
+	size_t nconn_hits, conn_hits_cap;
 	struct rule_scratch *rule_scratch;	/* match state, reused across messages */
 	/* macro - the MTA's value of macro NAME ("j", "{daemon_name}"), or NULL */
 	const char *(*macro)(void *ctx, const char *name);

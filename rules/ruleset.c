@@ -71,9 +71,11 @@ static int ruleset_index(struct rule_build *b)
 		struct rule *r = &rs->rules[i];
 
 		r->phase = node_phase(r->when, &rs->need);
-		/* A message-level action cannot be taken before there is a
-		 * message: connect and helo rules that accept or refuse act on
-		 * the whole connection, which is what they say. */
+		/* Header edits belong to a message: a rule that adds one and
+		 * could be decided at connect or helo is decided at MAIL, for
+		 * each message of the connection. */
+		if (r->nheaders > 0 && r->phase < GH_PH_MAIL)
+			r->phase = GH_PH_MAIL;
 		rs->nby_phase[r->phase]++;
 	}
 	for (int ph = 0; ph <= GH_PH_EOM; ph++) {

@@ -233,6 +233,10 @@ u "bad -c config"                        78 --ip 192.0.2.1 --from sender@example
 u "missing -c config"                    78 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net -c "$TMP/no-such.conf" "$DATA/plain.eml" -- "no-such.conf"
 u "directory as -c config"               78 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net -c "$TMP" "$DATA/plain.eml"
 
+# The rule language and the shipped rule sets.
+# shellcheck source=rules.sh
+. "$HERE/rules.sh"
+
 # The text report (no --json) carries the same verdict.
 if "$GH" test -c "$DATA/defaults.conf" --ip 192.0.2.1 --from sender@example.org \
 	--rcpt rcpt@example.net "$DATA/no-from.eml" >"$TMP/out.txt" 2>&1; then

@@ -1,0 +1,73 @@
+# tests/engine/rules.sh - engine cases for the rule language and the shipped
+# rule sets; sourced by run.sh, which provides t, u, gen, DATA and TMP.
+#
+# Each shipped rule has a message that must hit it and one that must not;
+# the language cases show each phase deciding, each action, the variables
+# in reply texts, and a pattern that hits the PCRE2 limit.
+
+RULES="$DATA/rules.conf"
+LANG_CONF="$DATA/rules-lang.conf"
+SHIPPED="$(cd "$DATA/../../rules" && pwd)"
+# hit NAME ACTION: the report lists rule NAME with ACTION, from the shipped files
+hit() { printf '([.rules[] | select(.name == "%s" and .action == "%s" and (.file | startswith("%s/")) and .line > 0)] | length == 1)' "$1" "$2" "$SHIPPED"; }
+nohit() { printf '([.rules[] | select(.name == "%s")] | length == 0)' "$1"; }
+WARN() { printf '([.headers_added[] | select(.name == "X-Gatehouse-Warning" and .value == "%s")] | length == 1)' "$1"; }
+
+R=rules
+#  name                                      exit action     code  ecode  phase  file                       args...
+t "rules: executable attachment"             1 reject     550   5.7.1  eom    $R/exe-attachment.eml      -c "$RULES" -- "$(hit executable_attachment reject) and (.verdict.text | test(\"Executable\"))"
+t "rules: executable name in RFC 2231"       1 reject     550   5.7.1  eom    $R/exe-rfc2231.eml         -c "$RULES" -- "$(hit executable_attachment reject)"
+t "rules: executable name in RFC 2047"       1 reject     550   5.7.1  eom    $R/exe-rfc2047-name.eml    -c "$RULES" -- "$(hit executable_attachment reject)"
+t "rules: pdf attachment passes"             0 accept     -     -      eom    $R/pdf-attachment.eml      -c "$RULES" -- "$(nohit executable_attachment) and .rules == []"
+t "rules: executable from an outbound user"  0 accept     -     -      eom    $R/exe-attachment.eml      -c "$RULES" --auth alice -- "$(nohit executable_attachment)"
+t "rules: macro office by name"              1 reject     550   5.7.1  eom    $R/macro-docm.eml          -c "$RULES" -- "$(hit macro_office_attachment reject)"
+t "rules: macro office by type"              1 reject     550   5.7.1  eom    $R/macro-type-only.eml     -c "$RULES" -- "$(hit macro_office_attachment reject)"
+t "rules: docx passes"                       0 accept     -     -      eom    $R/docx.eml                -c "$RULES" -- ".rules == []"
+t "rules: display name spoof held"           4 quarantine -     -      eom    $R/display-spoof.eml       -c "$RULES" -- "$(hit display_name_spoof quarantine) and (.verdict.text | test(\"help@phish.example|sender@example.org\"))"
+t "rules: display name from our domain"      0 accept     -     -      eom    $R/display-genuine.eml     -c "$RULES" -- "$(nohit display_name_spoof)"
+t "rules: missing Date marked"               0 accept     -     -      eom    $R/no-date.eml             -c "$RULES" -- "$(hit missing_date add-header) and $(WARN 'no Date header')"
+t "rules: missing Message-ID marked"         0 accept     -     -      eom    $R/no-message-id.eml       -c "$RULES" -- "$(hit missing_message_id add-header) and $(WARN 'no Message-ID header')"
+t "rules: Date and Message-ID present"       0 accept     -     -      eom    plain.eml                  -c "$RULES" -- ".rules == [] and ([.headers_added[] | select(.name == \"X-Gatehouse-Warning\")] | length == 0)"
+t "rules: card number out (base64)"          0 accept     -     -      eom    $R/card-number.eml         -c "$RULES" --auth alice -- "$(hit dlp_card_number monitor) and $(nohit dlp_iban)"
+t "rules: card number in is not DLP"         0 accept     -     -      eom    $R/card-number.eml         -c "$RULES" -- "$(nohit dlp_card_number)"
+t "rules: IBAN out (quoted-printable)"       0 accept     -     -      eom    $R/iban.eml                -c "$RULES" --auth alice -- "$(hit dlp_iban monitor)"
+t "rules: SSN out (html)"                    0 accept     -     -      eom    $R/ssn.eml                 -c "$RULES" --auth alice -- "$(hit dlp_us_ssn monitor)"
+t "rules: confidential label out"            0 accept     -     -      eom    $R/confidential.eml        -c "$RULES" --auth alice -- "$(hit dlp_confidential_label monitor)"
+t "rules: clean outbound mail"               0 accept     -     -      eom    $R/outbound-clean.eml      -c "$RULES" --auth alice -- ".rules == []"
+
+# The language: phases, actions, variables, limits.
+big=$(gen big-padding.eml)
+{ printf 'From: Sender <sender@example.org>\nSubject: big\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n\n'; for i in $(seq 1 40); do echo "padding line $i ......................"; done; } >"$big"
+small=$(gen small-padding.eml)
+printf 'From: Sender <sender@example.org>\nSubject: small\n\npadding\n' >"$small"
+bt=$(gen backtrack.eml)
+# (\w+\s?)* can split a run of letters in 2^n ways before the ! fails it
+{ printf 'From: Sender <sender@example.org>\nSubject: '; head -c 60 /dev/zero | tr '\0' a; printf '!\n\nbody\n'; } >"$bt"
+hold=$(gen hold.eml)
+printf 'From: Sender <sender@example.org>\nSubject: please HOLD me now\n\nbody\n' >"$hold"
+blast=$(gen blast.eml)
+printf 'From: Sender <sender@example.org>\nSubject: blast\n\nbody\n' >"$blast"
+L="-c $LANG_CONF"
+lhit() { printf '([.rules[] | select(.name == "%s" and .action == "%s")] | length == 1)' "$1" "$2"; }
+# shellcheck disable=SC2086
+{
+t "rules: helo rule decides at helo"         1 reject     554   5.7.1  helo   plain.eml $L --helo bad.helo.example -- "$(lhit helo_block reject) and .verdict.text == \"go away bad.helo.example\""
+t "rules: client.ip in IPv4 network"         1 reject     554   5.7.1  connect plain.eml $L --ip 198.51.100.7 -- "$(lhit ip_block reject) and .verdict.text == \"blocked 198.51.100.7\""
+t "rules: client.ip in IPv6 network"         1 reject     554   5.7.1  connect plain.eml $L --ip 2001:db8:bad::25 -- "$(lhit ip_block reject)"
+t "rules: client.ip outside the networks"    0 accept     -     -      eom    plain.eml $L --ip 198.51.101.7 -- "$(nohit ip_block)"
+t "rules: rcpt rule refuses one recipient"   0 accept     -     -      eom    plain.eml $L --rcpt ok@example.net --rcpt blocked@example.net -- "$(lhit rcpt_block reject) and (.envelope.rcpts | map(select(.address == \"blocked@example.net\"))[0] | .action == \"reject\" and .smtp_code == \"550\" and .text == \"no mail for blocked@example.net\") and (.envelope.rcpts | map(select(.address == \"ok@example.net\"))[0].action == \"accept\")"
+t "rules: rcpt tempfail for one domain"      0 accept     -     -      eom    plain.eml $L --rcpt ok@example.net --rcpt x@slow.example -- "(.envelope.rcpts | map(select(.address == \"x@slow.example\"))[0] | .action == \"tempfail\" and .smtp_code == \"450\" and .enhanced_code == \"4.2.1\")"
+t "rules: every recipient refused"           1 reject     550   5.1.1  rcpt   plain.eml $L --rcpt blocked@example.net -- "$(lhit rcpt_block reject)"
+t "rules: discard at mail"                   3 discard    -     -      mail   plain.eml $L --from x@discard.example -- "$(lhit from_discard discard)"
+t "rules: quarantine decided at eoh"         4 quarantine -     -      eom    "$hold" $L -- "$(lhit subject_hold quarantine) and .verdict.text == \"held by subject_hold\""
+t "rules: accept stops the rules"            0 accept     -     -      eom    "$hold" $L --from x@partner.example -- "$(lhit allow_partner accept) and $(nohit subject_hold)"
+t "rules: macro and add-header"              0 accept     -     -      eom    plain.eml $L --macro daemon_name=submission -- "$(lhit via_submission add-header) and ([.headers_added[] | select(.name == \"X-Via\" and .value == \"submission from sender@example.org\")] | length == 1)"
+t "rules: macro absent"                      0 accept     -     -      eom    plain.eml $L -- "$(nohit via_submission)"
+t "rules: size and body together"            1 reject     552   5.3.4  eom    "$big" $L -- "$(lhit big_padding reject) and .verdict.text == \"too big for big_padding\""
+t "rules: size below the limit"              0 accept     -     -      eom    "$small" $L -- "$(nohit big_padding)"
+t "rules: rcpt.count at eoh"                 1 reject     550   5.7.1  eoh    "$blast" $L --rcpt a@example.net --rcpt b@example.net --rcpt c@example.net -- "$(lhit blast reject)"
+t "rules: rcpt.count below"                  0 accept     -     -      eom    "$blast" $L --rcpt a@example.net --rcpt b@example.net -- "$(nohit blast)"
+t "rules: catastrophic backtracking limited" 0 accept     -     -      eom    "$bt" $L -- "$(nohit backtrack) and ([.checks[] | select(.name == \"rules.limit\" and (.detail | test(\"backtrack\")))] | length == 1)"
+}
+u "rules: broken rule file"                  78 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net -c "$DATA/rules-bad.conf" "$DATA/plain.eml" -- "rules-lang/bad/broken.rules:3:30: bad regex"
+u "rules: every rule error reported"         78 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net -c "$DATA/rules-bad.conf" "$DATA/plain.eml" -- "rules-lang/bad/broken.rules:6:19: unknown target 'no.such'"
