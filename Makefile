@@ -52,7 +52,7 @@ UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check unit engine-tests test run deps install docs docs-check clean \
-        integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests integration-asan dnssec-tests bench
+        integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests integration-asan dnssec-tests bench bench-rules
 
 all: $(BUILD)/gatehouse
 
@@ -158,6 +158,16 @@ dnssec-tests: $(BUILD)/gatehouse
 bench: deps
 	$(MAKE) all
 	unshare --net -- tests/bench/run.sh $(abspath $(BUILD)/gatehouse)
+
+# What rules cost per 50 KB message through the engine: 0, 100 and 1,000
+# rules, with and without the Hyperscan prefilter (no root, no network).
+bench-rules: $(BUILD)/bench/rules_bench
+	$(BUILD)/bench/rules_bench -n 20 -k 50 $(BUILD)/bench/rules-data
+
+$(BUILD)/bench/rules_bench: tests/bench/rules_bench.c $(BUILD)/libgatehouse.a
+	mkdir -p $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< \
+		$(BUILD)/libgatehouse.a $(PKG_LIBS)
 
 integration-asan:
 	$(MAKE) SANITIZER=address,undefined all

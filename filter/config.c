@@ -235,6 +235,7 @@ static int config_load_rules(struct config *c, const char *path, struct config_e
 		.match_limit = (unsigned long)c->rules_match_limit,
 		.depth_limit = (unsigned long)c->rules_depth_limit,
 		.heap_limit_kb = (unsigned long)c->rules_heap_limit_kb,
+		.no_prefilter = !c->rules_prefilter,
 	};
 	char *dir = NULL, *real;
 

@@ -384,6 +384,9 @@ const struct config_directive config_directives[] = {
 	{ "rules_heap_limit_kb", CDIR_INT, "16384", 64, 4194304, NULL, NULL, NULL,
 	  OFF(rules_heap_limit_kb), "rules",
 	  "PCRE2 heap limit in KiB for one match, same treatment." },
+	{ "rules_prefilter", CDIR_BOOL, "yes", 0, 0, NULL, NULL, NULL, OFF(rules_prefilter), "rules",
+	  "Find the body patterns that may match in one Hyperscan pass before PCRE2 confirms "
+	  "them. The answers are the same either way; \"no\" exists to measure the difference." },
 	{ "on_internal_error", CDIR_CHOICE, "tempfail", 0, 0, on_error_words, parse_on_error, NULL,
 	  OFF(on_internal_error), "sanity",
 	  "What to answer when gatehouse itself fails on a message (out of memory, a broken "

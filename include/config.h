@@ -108,6 +108,7 @@ struct config {
 	long body_scan_limit;	/* decoded text, and raw body, rules see */
 	long mime_max_depth, mime_max_parts;
 	long rules_match_limit, rules_depth_limit, rules_heap_limit_kb;
+	bool rules_prefilter;
 	struct ruleset *rules;	/* compiled from rules_dir; NULL when none */
 };
 

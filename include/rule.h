@@ -59,6 +59,7 @@ struct rule {
 
 struct rule_limits {
 	unsigned long match_limit, depth_limit, heap_limit_kb;
+	bool no_prefilter;	/* PCRE2 alone (for measuring the prefilter) */
 };
 
 struct rule_prefilter;

@@ -127,7 +127,7 @@ static struct ruleset *ruleset_finish(struct rule_build *b)
 		ruleset_free(rs);
 		return NULL;
 	}
-	if (ruleset_index(b) != 0 || rule_prefilter_build(b) != 0) {
+	if (ruleset_index(b) != 0 || (!b->lim->no_prefilter && rule_prefilter_build(b) != 0)) {
 		config_errors_push(b->errs, "rules: out of memory");
 		ruleset_free(rs);
 		return NULL;
