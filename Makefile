@@ -7,7 +7,8 @@
 #   make SANITIZER=address check   (or undefined, or address,undefined)
 #   make install DESTDIR=/tmp/stage
 #   make bench           benchmarks against OpenDKIM + OpenDMARC (root)
-#   make docs            regenerate packaging/gatehouse.conf and the man page section
+#   make docs            regenerate packaging/gatehouse.conf and the generated man page sections
+#   make bench-rules     what rules cost per message (no root)
 
 CC       ?= cc
 # Sub-makes without "Entering/Leaving directory": the last line of make test
@@ -199,6 +200,9 @@ install: $(BUILD)/gatehouse
 	install -m 0755 $(BUILD)/gatehouse $(DESTDIR)$(SBINDIR)/gatehouse
 	install -m 0644 packaging/gatehouse.8 $(DESTDIR)$(MANDIR)/man8/gatehouse.8
 	install -m 0644 packaging/gatehouse.conf.5 $(DESTDIR)$(MANDIR)/man5/gatehouse.conf.5
+	install -m 0644 packaging/gatehouse.rules.5 $(DESTDIR)$(MANDIR)/man5/gatehouse.rules.5
+	install -d $(DESTDIR)$(SYSCONFDIR)/gatehouse/rules.sample
+	install -m 0644 rules/*.rules rules/*.list $(DESTDIR)$(SYSCONFDIR)/gatehouse/rules.sample/
 	install -m 0644 packaging/gatehouse.conf $(DESTDIR)$(SYSCONFDIR)/gatehouse/gatehouse.conf.sample
 	install -d $(DESTDIR)/lib/systemd/system
 	install -m 0644 packaging/gatehouse.service $(DESTDIR)/lib/systemd/system/gatehouse.service

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "rule_target.h"
 #include "config_table.h"
 
 /* print_wrapped - DOC as lines of at most ~76 columns, each starting with PREFIX */
@@ -170,6 +171,27 @@ void config_print_effective(FILE *fp, const struct config *c)
 			fprintf(fp, "%s\n", word);
 			break;
 		}
+		}
+	}
+}
+
+void config_print_rule_targets(FILE *fp)
+{
+	static const char *const kinds[] = { "text", "address", "number", "yes/no" };
+	unsigned n;
+	const struct rule_target_info *t = rule_targets(&n);
+
+	for (unsigned i = 0; i < n; i++) {
+		fputs(".TP\n.B ", fp);
+		roff_escape(fp, t[i].name);
+		if (t[i].suffixed)
+			fputs("\\fINAME\\fR", fp);
+		fprintf(fp, "\n(%s; decided at %s)\n", kinds[t[i].kind],
+			t[i].phase == GH_PH_EOM ? "end of message" :
+			t[i].phase == GH_PH_EOH ? "end of header" : verdict_phase_name(t[i].phase));
+		if (t[i].doc != NULL) {
+			roff_escape(fp, t[i].doc);
+			fputc('\n', fp);
 		}
 	}
 }

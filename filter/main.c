@@ -51,7 +51,7 @@ static void main_usage(FILE *fp)
 {
 	fputs("usage: gatehouse [-c FILE] [-f] [-v] [-p SOCKET]    run the milter\n"
 	      "       gatehouse -n [-c FILE]                        check the configuration\n"
-	      "       gatehouse -D sample|man|effective [-c FILE]  print configuration docs\n"
+	      "       gatehouse -D sample|man|rule-targets|effective [-c FILE]  print docs\n"
 	      "       gatehouse test ...                            run one message (see test -h)\n"
 	      "       gatehouse -V                                  print the version\n"
 	      "  -c FILE   configuration file (default " CONFIG_DEFAULT_PATH ", if present)\n"
@@ -83,8 +83,8 @@ static int main_parse(int argc, char **argv, struct main_opts *o)
 		return EX_USAGE;
 	}
 	if (o->dump && strcmp(o->dump, "sample") != 0 && strcmp(o->dump, "man") != 0 &&
-	    strcmp(o->dump, "effective") != 0) {
-		fprintf(stderr, "gatehouse: -D takes sample, man or effective\n");
+	    strcmp(o->dump, "effective") != 0 && strcmp(o->dump, "rule-targets") != 0) {
+		fprintf(stderr, "gatehouse: -D takes sample, man, rule-targets or effective\n");
 		return EX_USAGE;
 	}
 	if (!o->path_given && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
@@ -275,6 +275,8 @@ int main(int argc, char **argv)
 			config_print_sample(stdout);
 		else if (strcmp(o.dump, "man") == 0)
 			config_print_man(stdout);
+		else if (strcmp(o.dump, "rule-targets") == 0)
+			config_print_rule_targets(stdout);
 		else
 			config_print_effective(stdout, c);
 		config_unref(c);

@@ -136,6 +136,8 @@ void config_errors_clear(struct config_errors *);
 void config_print_sample(FILE *fp);
 /* config_print_man - the DIRECTIVES section of gatehouse.conf(5), in roff */
 void config_print_man(FILE *fp);
+/* config_print_rule_targets - the TARGETS section of gatehouse.rules(5), in roff */
+void config_print_rule_targets(FILE *fp);
 /* config_print_effective - every directive with the value C holds */
 void config_print_effective(FILE *fp, const struct config *c);
 

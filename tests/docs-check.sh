@@ -1,7 +1,7 @@
 #!/bin/sh
-# docs-check.sh - the shipped sample config and the man page's DIRECTIVES
-# section must say exactly what the directive table in filter/config_table.c
-# says. With --write, regenerate them instead of checking.
+# docs-check.sh - the shipped sample config and the man pages' generated
+# sections (DIRECTIVES, rule TARGETS) must say exactly what the tables in
+# filter/config_table.c and rules/target.c say. With --write, regenerate them instead of checking.
 #   usage: tests/docs-check.sh BUILD/gatehouse [--write]
 set -eu
 bin=$1
@@ -12,17 +12,24 @@ trap 'rm -rf "$tmp"' EXIT
 
 "$bin" -D sample > "$tmp/sample"
 "$bin" -D man > "$tmp/man"
+"$bin" -D rule-targets > "$tmp/targets"
 # Splice the generated section between the markers of the man page template.
 awk -v gen="$tmp/man" '
 	/^\.\\" BEGIN DIRECTIVES/ { print; while ((getline l < gen) > 0) print l; skip = 1; next }
 	/^\.\\" END DIRECTIVES/ { skip = 0 }
 	!skip { print }
 ' "$root/packaging/gatehouse.conf.5.in" > "$tmp/gatehouse.conf.5"
+awk -v gen="$tmp/targets" '
+	/^\.\\" BEGIN TARGETS/ { print; while ((getline l < gen) > 0) print l; skip = 1; next }
+	/^\.\\" END TARGETS/ { skip = 0 }
+	!skip { print }
+' "$root/packaging/gatehouse.rules.5.in" > "$tmp/gatehouse.rules.5"
 
 if [ "$mode" = "--write" ]; then
 	cp "$tmp/sample" "$root/packaging/gatehouse.conf"
 	cp "$tmp/gatehouse.conf.5" "$root/packaging/gatehouse.conf.5"
-	echo "docs-check: regenerated packaging/gatehouse.conf and packaging/gatehouse.conf.5"
+	cp "$tmp/gatehouse.rules.5" "$root/packaging/gatehouse.rules.5"
+	echo "docs-check: regenerated packaging/gatehouse.conf, gatehouse.conf.5 and gatehouse.rules.5"
 	exit 0
 fi
 
@@ -38,6 +45,14 @@ check() { # name expected actual
 }
 check "packaging/gatehouse.conf" "$tmp/sample" "$root/packaging/gatehouse.conf"
 check "packaging/gatehouse.conf.5" "$tmp/gatehouse.conf.5" "$root/packaging/gatehouse.conf.5"
+check "packaging/gatehouse.rules.5" "$tmp/gatehouse.rules.5" "$root/packaging/gatehouse.rules.5"
+# The shipped rule sets compile.
+printf 'rules_dir = "%s/rules"\n' "$root" > "$tmp/rules.conf"
+if "$bin" -n -c "$tmp/rules.conf" >/dev/null; then
+	echo "ok - shipped rule sets compile"; pass=$((pass + 1))
+else
+	echo "not ok - shipped rule sets do not pass gatehouse -n"; fail=$((fail + 1))
+fi
 # The sample must itself be a valid configuration.
 if "$bin" -n -c "$root/packaging/gatehouse.conf" >/dev/null; then
 	echo "ok - sample config is valid"; pass=$((pass + 1))
