@@ -1,0 +1,214 @@
+# shellcheck shell=bash
+# measure.sh - the benchmark's measurements; sourced by run.sh after lib.sh.
+# Each appends JSON lines to B_JSON that report.py turns into the table.
+
+# expected_rejects N - how many of the first N replayed messages the corpus
+# marks "reject" (loadgen sends corpus entry k mod size as message k)
+expected_rejects() {
+	grep -v '^#' "$B_DIR/corpus/manifest.tsv" | awk -F'\t' -v n="$1" '
+		{ want[NR - 1] = $5; size = NR }
+		END { for (k = 0; k < n; k++) if (want[k % size] == "reject") r++; print r + 0 }'
+}
+
+# loadgen_run CONFIG KIND CONC MSGS SOCKET... - one loadgen run; its JSON
+# line gets kind, config and the reject count the corpus expects
+loadgen_run() {
+	local cfg=$1 kind=$2 conc=$3 msgs=$4 out rc m args=()
+	shift 4
+	for m in "$@"; do
+		args+=(-m "$m")
+	done
+	out=$("$B_BUILD/loadgen" "${args[@]}" -c "$conc" -n "$msgs" -p "$B_PER_CONN" \
+		-i "$B_CLIENT_IP" -H "$B_HELO" -j "$B_AUTHSERV" -l "$cfg" \
+		"$B_DIR/corpus/manifest.tsv" 2>>"$B_LOG")
+	rc=$?
+	if [ -z "$out" ]; then
+		echo "loadgen produced nothing for $cfg (exit $rc); see $B_LOG"
+		B_KEEP_FOR_ERROR=1
+		return 1
+	fi
+	out=$(jq -c --arg kind "$kind" --arg cfg "$cfg" --argjson exp "$(expected_rejects "$msgs")" \
+		--arg rc "$rc" '. + {kind: $kind, config: $cfg, expected_rejects: $exp, exit: ($rc | tonumber)}' \
+		<<<"$out")
+	echo "$out" >>"$B_JSON"
+	[ "$kind" = warmup ] || printf '  %-24s %-7s %s\n' "$cfg" "$kind" \
+		"$(jq -r '"\(.msgs_per_s) msg/s p50 \(.latency_ms.p50) p99 \(.latency_ms.p99) ms rejects \(.replies.reject + .replies.replycode_5xx)/\(.expected_rejects) errors \(.replies.error)"' <<<"$out")"
+	[ "$rc" -eq 0 ] || B_KEEP_FOR_ERROR=1
+	return 0
+}
+
+# validate_one NAME PORT INDEX SOCKET... - corpus entry INDEX through
+# Postfix (smtpd on PORT, whose milters are SOCKET...) and through loadgen
+# in dump mode against the same milters; validate.py compares the
+# Authentication-Results fields each way produced
+validate_one() {
+	local name=$1 port=$2 idx=$3 m args=() dump=$B_DIR/validate-$1-$3.dump f verdict
+	shift 3
+	for m in "$@"; do
+		args+=(-m "$m")
+	done
+	sink_clear
+	send_one "$port" "$idx" 1 >>"$B_LOG" 2>&1
+	wait_until 30 sink_count_at_least 1
+	f=$(find "$B_DIR/sink" -type f -name 'm.*' | head -n 1)
+	"$B_BUILD/loadgen" "${args[@]}" -d "$idx" -i "$B_CLIENT_IP" -H "$B_HELO" -j "$B_AUTHSERV" \
+		"$B_DIR/corpus/manifest.tsv" >"$dump" 2>&1
+	if [ -z "$f" ]; then
+		verdict="FAIL: nothing reached the sink through Postfix"
+	elif verdict=$(python3 "$B_HERE/validate.py" "$f" "$dump" "$B_AUTHSERV" 2>&1); then
+		verdict="ok: $verdict"
+	else
+		verdict="FAIL: $verdict"
+		B_KEEP_FOR_ERROR=1
+	fi
+	echo "  $name, corpus entry $idx: $verdict"
+	jq -nc --arg n "$name" --argjson i "$idx" --arg v "$verdict" \
+		'{kind: "validate", config: $n, index: $i, verdict: $v}' >>"$B_JSON"
+}
+
+validate_loadgen() {
+	local fail
+	fail=$(grep -v '^#' "$B_DIR/corpus/manifest.tsv" | awk -F'\t' '$5 == "reject" { print NR - 1; exit }')
+	validate_one opendkim "$B_PORT_DKIM" 1 "unix:$B_DIR/opendkim.sock"
+	# a message whose signature fails: OpenDKIM still accepts, says dkim=fail
+	validate_one opendkim "$B_PORT_DKIM" "$fail" "unix:$B_DIR/opendkim.sock"
+	validate_one opendkim+opendmarc "$B_PORT_PEERS" 2 "unix:$B_DIR/opendkim.sock" \
+		"unix:$B_DIR/opendmarc.sock"
+	validate_one gatehouse "$B_PORT_GH" 3 "unix:$B_DIR/gh-gh.sock"
+}
+
+# postfix_leg NAME PORT CHECK - B_PF_MSGS messages through Postfix's smtpd
+# on PORT: one smtp-source per sender domain (each its own corpus message),
+# B_PF_SESSIONS sessions between them, one message per connection. Times
+# until every client is done, then waits until the sink has them all and
+# checks each carries the expected Authentication-Results (CHECK: none,
+# peers, gatehouse)
+postfix_leg() {
+	local name=$1 port=$2 check=$3 nsrc=4 s t0 t1 pids=() idx
+	local pass=() failed=0 delivered verified p per
+	per=$((B_PF_MSGS / nsrc))
+	# the first passing message of each of the four sender domains
+	mapfile -t pass < <(grep -v '^#' "$B_DIR/corpus/manifest.tsv" |
+		awk -F'\t' '$5 == "pass" { split($2, a, "@"); if (!seen[a[2]]++) print NR - 1 }')
+	sink_clear
+	t0=$(date +%s%N)
+	for s in $(seq 0 $((nsrc - 1))); do
+		idx=${pass[$((s % ${#pass[@]}))]}
+		send_one "$port" "$idx" "$per" $((B_PF_SESSIONS / nsrc)) >>"$B_LOG" 2>&1 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" || failed=$((failed + 1))
+	done
+	t1=$(date +%s%N)
+	wait_until 120 sink_count_at_least $((per * nsrc))
+	delivered=$(sink_count)
+	case $check in
+	none) verified=$delivered ;;
+	peers)
+		verified=$(grep -l -E "^Authentication-Results: $B_AUTHSERV;" -r "$B_DIR/sink" |
+			xargs -r grep -l -E "dkim=pass" | xargs -r grep -l -E "dmarc=pass" | wc -l)
+		;;
+	gatehouse)
+		verified=$(grep -l -E "^Authentication-Results: $B_AUTHSERV;" -r "$B_DIR/sink" |
+			xargs -r grep -l -E "dkim=pass header\.d=" | xargs -r grep -l -E "dmarc=pass" |
+			xargs -r grep -l -E "spf=pass" | wc -l)
+		;;
+	esac
+	jq -nc --arg n "$name" --argjson m $((per * nsrc)) --argjson t0 "$t0" --argjson t1 "$t1" \
+		--argjson d "$delivered" --argjson v "$verified" --argjson f "$failed" \
+		'{kind: "postfix", config: $n, messages: $m, seconds: (($t1 - $t0) / 1e9),
+		  msgs_per_s: ($m / (($t1 - $t0) / 1e9)), delivered: $d, verified: $v, client_failures: $f}' |
+		tee -a "$B_JSON" | jq -r '"  \(.config): \(.msgs_per_s | floor) msg/s, \(.delivered) delivered, \(.verified) verified"'
+}
+
+# profile_gatehouse - perf samples of gatehouse instance gh during one more
+# direct run; the functions above 0.5% go into the report
+profile_gatehouse() {
+	local perf_pid
+	command -v perf >/dev/null 2>&1 || { echo "(perf is not installed: no profile)" >"$B_DIR/profile.txt"; return 0; }
+	perf record -F 1999 -g -p "$(gh_pid gh)" -o "$B_DIR/perf.data" >>"$B_LOG" 2>&1 &
+	perf_pid=$!
+	sleep 1
+	loadgen_run gatehouse profile "$B_CONC" "$B_MSGS" "unix:$B_DIR/gh-gh.sock" >/dev/null
+	kill -INT "$perf_pid"
+	wait "$perf_pid"
+	{
+		echo "perf record -F 1999 -g on gatehouse during one more direct run ($B_MSGS messages,"
+		echo "$B_CONC connections); self time by shared object, then by function (>= 0.5%):"
+		echo
+		perf report -i "$B_DIR/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null |
+			grep -E '^ +[0-9.]+%' | head -n 12 | sed 's/^/    /'
+		echo
+		perf report -i "$B_DIR/perf.data" --stdio --no-children --sort dso,symbol -g none \
+			--percent-limit 0.5 2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 40 | sed 's/^/    /'
+	} >"$B_DIR/profile.txt"
+}
+
+# rss_kb PID FIELD - VmHWM or VmRSS of PID in kB
+rss_kb() {
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# record_hwm NAME PID [WHEN] - the milter's peak RSS so far
+record_hwm() {
+	jq -nc --arg n "$1" --argjson kb "$(rss_kb "$2" VmHWM || echo 0)" --arg w "${3:-direct and Postfix runs}" \
+		'{kind: "hwm", config: $n, hwm_kb: $kb, when: $w}' >>"$B_JSON"
+}
+
+# memory_leg - gatehouse's RSS after B_MEM_SMALL and after B_MEM_BIG
+# messages in a fresh instance, and peaks with 200 connections for it and
+# for the OpenDKIM+OpenDMARC chain
+memory_leg() {
+	local pid small big
+	gh_write_conf mem "" && gh_start mem || return 1
+	pid=$(gh_pid mem)
+	loadgen_run gatehouse mem "$B_CONC" "$B_MEM_SMALL" "unix:$B_DIR/gh-mem.sock" >/dev/null || return 1
+	small=$(rss_kb "$pid" VmRSS)
+	loadgen_run gatehouse mem "$B_CONC" $((B_MEM_BIG - B_MEM_SMALL)) "unix:$B_DIR/gh-mem.sock" >/dev/null ||
+		return 1
+	big=$(rss_kb "$pid" VmRSS)
+	jq -nc --argjson a "$B_MEM_SMALL" --argjson b "$B_MEM_BIG" --argjson sa "$small" --argjson sb "$big" \
+		'{kind: "growth", config: "gatehouse", small_msgs: $a, big_msgs: $b, rss_small_kb: $sa, rss_big_kb: $sb}' |
+		tee -a "$B_JSON" | jq -r '"  gatehouse RSS after \(.small_msgs) messages \(.rss_small_kb) kB, after \(.big_msgs) \(.rss_big_kb) kB"'
+	loadgen_run gatehouse conc200 200 "$B_CONC200_MSGS" "unix:$B_DIR/gh-mem.sock" >/dev/null || return 1
+	record_hwm gatehouse "$pid" "200 connections"
+	loadgen_run opendkim+opendmarc conc200 200 "$B_CONC200_MSGS" "unix:$B_DIR/opendkim.sock" \
+		"unix:$B_DIR/opendmarc.sock" >/dev/null || return 1
+	record_hwm opendkim "$B_OPENDKIM_PID" "200 connections (and everything before)"
+	record_hwm opendmarc "$B_OPENDMARC_PID" "200 connections (and everything before)"
+}
+
+# write_meta - the machine, versions and commands, for the report
+write_meta() {
+	local cpu
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	jq -n --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" --arg cpu "$cpu" --arg cores "$(nproc)" \
+		--arg mem "$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)" \
+		--arg kernel "$(uname -r)" \
+		--arg gh "$("$B_GH" -V 2>&1 | head -n 1) ($(git -C "$B_TOP" describe --always --dirty 2>/dev/null || echo '?'))" \
+		--arg opendkim "$(opendkim -V 2>&1 | head -n 1)" \
+		--arg opendmarc "$(opendmarc -V 2>&1 | head -n 1)" \
+		--arg libmilter "$(dpkg-query -W -f='${Version}' libmilter1.0.1 2>/dev/null)" \
+		--arg postfix "$(postconf -d -h mail_version 2>/dev/null)" \
+		--arg unbound "$(unbound -V 2>&1 | head -n 1)" \
+		--arg quick "$B_QUICK" --argjson reps "$B_REPS" --argjson msgs "$B_MSGS" \
+		--argjson conc "$B_CONC" --argjson perconn "$B_PER_CONN" --argjson pfmsgs "$B_PF_MSGS" \
+		--argjson pfsess "$B_PF_SESSIONS" --arg corpus "$(corpus_summary)" \
+		--arg cmd_loadgen "loadgen -m SOCKET [-m SOCKET2] -c $B_CONC -n $B_MSGS -p $B_PER_CONN -i $B_CLIENT_IP -H $B_HELO -j $B_AUTHSERV -l CONFIG corpus/manifest.tsv" \
+		--arg cmd_source "smtp-source -s $((B_PF_SESSIONS / 4)) -m $((B_PF_MSGS / 4)) -M $B_HELO -f FROM -t RCPT -F corpus/msg/NNN.eml $B_SMTPD_IP:PORT  (x 4 in parallel, one per sender domain)" \
+		'{date: $date, cpu: $cpu, cores: $cores, mem: $mem, kernel: $kernel,
+		  versions: {gatehouse: $gh, opendkim: $opendkim, opendmarc: $opendmarc, libmilter: $libmilter,
+		             postfix: $postfix, unbound: $unbound},
+		  quick: ($quick == "1"), reps: $reps, msgs: $msgs, conc: $conc, per_conn: $perconn,
+		  pf_msgs: $pfmsgs, pf_sessions: $pfsess, corpus: $corpus,
+		  commands: [$cmd_loadgen, $cmd_source]}' >"$B_DIR/meta.json"
+}
+
+corpus_summary() {
+	local n total min max
+	n=$(grep -vc '^#' "$B_DIR/corpus/manifest.tsv")
+	read -r total min max < <(find "$B_DIR/corpus/msg" -name '*.eml' -printf '%s\n' |
+		awk '{ t += $1; if (!m || $1 < m) m = $1; if ($1 > x) x = $1 } END { print t, m, x }')
+	echo "$n messages, $((min / 1024))-$((max / 1024)) KB (mean $((total / n / 1024)) KB), $(expected_rejects "$n") failing DMARC p=reject"
+}

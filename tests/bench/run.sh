@@ -1,0 +1,212 @@
+#!/bin/bash
+# run.sh GATEHOUSE_BINARY - gatehouse side by side with OpenDKIM and
+# OpenDMARC: milter protocol load, end to end through Postfix, memory.
+#
+# The Makefile runs it as root in a private network namespace:
+#   unshare --net -- tests/bench/run.sh /abs/path/build/gatehouse
+# It re-executes itself in a private mount namespace too, so that
+# /etc/resolv.conf (read by OpenDMARC's resolver) can point at the
+# benchmark's own unbound on 127.0.0.1 without touching the host's.
+#
+# Everything lives in a temp dir: the tools built from tests/bench (loadgen)
+# and tests/tools (dkim_sign) with cc, a corpus and DNS zone made by
+# gen_corpus.py, rule sets made by gen_rules.py, unbound, the milters, a
+# private Postfix and smtp-sink. Prints one table at the end and writes it,
+# with the machine, versions and commands, to tests/bench/RESULTS.md
+# (report.py). Never fails on a timing; exits 1 only when something could
+# not be measured at all (a milter did not start, a run had errors).
+#
+# Environment:
+#   BENCH_QUICK=1     small counts, one repetition: for development (~1 min)
+#   BENCH_REPS=N      repetitions of each direct run (default 3)
+#   BENCH_KEEP=1      keep the temp dir
+#   BENCH_RESULTS=F   write the report here instead of tests/bench/RESULTS.md
+#   BUILD=DIR         where to build the C tools (default: in the temp dir)
+set -u
+umask 022
+
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then
+	echo "usage: $0 /path/to/gatehouse" >&2
+	exit 2
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: needs root (private Postfix, DNS on port 53, mount namespace)" >&2
+	exit 2
+fi
+B_HERE=$(cd "$(dirname "$0")" && pwd)
+if [ -z "${BENCH_IN_NS:-}" ]; then
+	# a private mount namespace: the resolv.conf bind mount below dies with it
+	exec unshare --mount --propagation private -- env BENCH_IN_NS=1 "$B_HERE/run.sh" "$@"
+fi
+PATH=$PATH:/usr/sbin:/sbin
+for tool in postfix postconf smtp-sink smtp-source unbound unbound-checkconf drill opendkim \
+	opendmarc openssl python3 cc pkg-config ip ss script; do
+	command -v "$tool" >/dev/null 2>&1 || { echo "$0: $tool is not installed (make deps)" >&2; exit 2; }
+done
+
+B_GH=$(readlink -f "$1")
+B_TOP=$(cd "$B_HERE/../.." && pwd)
+B_QUICK=${BENCH_QUICK:-0}
+B_RESULTS=${BENCH_RESULTS:-$B_HERE/RESULTS.md}
+if [ "$B_QUICK" = 1 ]; then
+	B_REPS=${BENCH_REPS:-1}
+	B_MSGS=600		# per direct run
+	B_PF_MSGS=200		# through Postfix, per configuration
+	B_MEM_SMALL=1000 B_MEM_BIG=5000
+	B_CONC200_MSGS=1000
+else
+	B_REPS=${BENCH_REPS:-3}
+	B_MSGS=4000
+	B_PF_MSGS=2000
+	B_MEM_SMALL=10000 B_MEM_BIG=100000
+	B_CONC200_MSGS=6000
+fi
+B_CONC=8			# connections of every direct run
+B_PER_CONN=10			# messages per milter connection
+B_PF_SESSIONS=20		# smtp-source sessions, one message each
+B_CLIENT_IP=192.0.2.25		# SMTP client address; the SPF records allow 192.0.2.0/24
+B_HELO=mx.sender.example
+B_AUTHSERV=mx.bench.example
+B_SMTPD_IP=127.0.0.2		# Postfix listens here; connections to it come from B_CLIENT_IP
+B_PORT_PLAIN=10025 B_PORT_PEERS=10026 B_PORT_GH=10027 B_PORT_DKIM=10028 B_PORT_SINK=10030
+
+ip link set lo up || { echo "$0: cannot bring up lo (run under unshare --net)" >&2; exit 2; }
+# The SMTP client address for the Postfix leg: smtp-source cannot bind a
+# source address, so the route to Postfix's listener says which source to
+# use. (libspf2 passes loopback clients without looking at the record, so
+# a loopback client would skip the SPF work being measured.)
+ip addr add "$B_CLIENT_IP/32" dev lo
+ip addr add "$B_SMTPD_IP/32" dev lo
+ip route replace local "$B_SMTPD_IP" dev lo proto kernel scope host src "$B_CLIENT_IP" table local
+
+B_DIR=$(mktemp -d /tmp/gatehouse-bench.XXXXXX) || exit 2
+chmod 755 "$B_DIR"
+B_BUILD=${BUILD:-$B_DIR/build}
+B_LOG=$B_DIR/bench.log		# everything the helpers print
+B_JSON=$B_DIR/results.jsonl	# one JSON line per measurement
+: >"$B_JSON"
+B_PIDS=()
+
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$B_HERE/lib.sh"
+# shellcheck source=measure.sh source-path=SCRIPTDIR
+. "$B_HERE/measure.sh"
+
+cleanup() {
+	local p
+	for p in "${B_PIDS[@]}"; do
+		stop_pid "$p"
+	done
+	postfix_stop
+	if [ "${BENCH_KEEP:-0}" = 1 ] || [ "${B_KEEP_FOR_ERROR:-0}" = 1 ]; then
+		echo "# temp dir kept: $B_DIR"
+	else
+		rm -rf "$B_DIR"
+	fi
+}
+trap cleanup EXIT
+trap 'echo "# interrupted"; exit 130' INT TERM
+
+say() {
+	printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"
+}
+
+# ---------------------------------------------------------------- setup
+
+say "building loadgen and dkim_sign in $B_BUILD"
+build_tools || exit 1
+say "generating corpus, keys and zone"
+python3 "$B_HERE/gen_corpus.py" "$B_DIR/corpus" "$B_BUILD/dkim_sign" 50 >>"$B_LOG" 2>&1 ||
+	{ echo "gen_corpus.py failed"; tail "$B_LOG"; exit 1; }
+python3 "$B_HERE/gen_rules.py" "$B_DIR/rules100" 100 >>"$B_LOG" 2>&1 &&
+	python3 "$B_HERE/gen_rules.py" "$B_DIR/rules1000" 1000 >>"$B_LOG" 2>&1 ||
+	{ echo "gen_rules.py failed"; tail "$B_LOG"; exit 1; }
+
+say "starting unbound on 127.0.0.1:53 and pointing /etc/resolv.conf at it"
+dns_start || exit 1
+printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:2\n' >"$B_DIR/resolv.conf"
+mount --bind "$B_DIR/resolv.conf" /etc/resolv.conf || { echo "cannot bind-mount resolv.conf"; exit 1; }
+
+say "starting the milters"
+start_opendkim || exit 1
+start_opendmarc || exit 1
+gh_write_conf gh "" && gh_start gh || exit 1
+B_RULES_OK=()
+for n in 100 1000; do
+	gh_write_conf "gh$n" "$B_DIR/rules$n"
+	if "$B_GH" -n -c "$B_DIR/gh-gh$n.conf" >"$B_DIR/gh-gh$n.check" 2>&1; then
+		gh_start "gh$n" || exit 1
+		B_RULES_OK+=("$n")
+	else
+		say "gatehouse refuses the $n-rule configuration: rules runs are n/a"
+		sed 's/^/    /' "$B_DIR/gh-gh$n.check" | head -n 5
+		printf '{"kind":"na","config":"gh+%s rules","why":"%s"}\n' "$n" \
+			"$(head -n 1 "$B_DIR/gh-gh$n.check" | tr -d '"\\' | cut -c1-120)" >>"$B_JSON"
+	fi
+done
+
+# ---------------------------------------------------------------- validation
+
+say "validating loadgen against OpenDKIM under Postfix"
+postfix_setup && sink_start && postfix_start || exit 1
+validate_loadgen
+
+# ---------------------------------------------------------------- direct
+
+# configurations of the direct runs: name and milter sockets (a chain in order)
+declare -A B_CFG=(
+	[opendkim]="unix:$B_DIR/opendkim.sock"
+	[opendmarc]="unix:$B_DIR/opendmarc.sock"
+	[opendkim+opendmarc]="unix:$B_DIR/opendkim.sock unix:$B_DIR/opendmarc.sock"
+	[gatehouse]="unix:$B_DIR/gh-gh.sock"
+)
+B_ORDER=(opendkim opendmarc opendkim+opendmarc gatehouse)
+for n in "${B_RULES_OK[@]}"; do
+	B_CFG[gatehouse+$n rules]="unix:$B_DIR/gh-gh$n.sock"
+	B_ORDER+=("gatehouse+$n rules")
+done
+
+say "warm-up: every configuration once over the corpus (fills DNS caches)"
+for c in "${B_ORDER[@]}"; do
+	loadgen_run "$c" warmup 2 100 ${B_CFG[$c]} >/dev/null || exit 1
+done
+
+say "direct milter protocol: ${#B_ORDER[@]} configurations x $B_REPS, $B_MSGS messages, $B_CONC connections"
+for rep in $(seq 1 "$B_REPS"); do
+	for c in "${B_ORDER[@]}"; do
+		loadgen_run "$c" "direct" "$B_CONC" "$B_MSGS" ${B_CFG[$c]} || exit 1
+	done
+done
+say "unloaded latency: one connection"
+for c in opendkim+opendmarc gatehouse; do
+	loadgen_run "$c" "c1" 1 $((B_MSGS / 4)) ${B_CFG[$c]} || exit 1
+done
+
+say "profile of gatehouse (perf)"
+profile_gatehouse
+
+# ---------------------------------------------------------------- Postfix
+
+say "through Postfix: $B_PF_MSGS messages over $B_PF_SESSIONS sessions per configuration"
+for rep in $(seq 1 "$B_REPS"); do
+	postfix_leg "no milter" "$B_PORT_PLAIN" none
+	postfix_leg "opendkim+opendmarc" "$B_PORT_PEERS" peers
+	postfix_leg "gatehouse" "$B_PORT_GH" gatehouse
+done
+
+# ---------------------------------------------------------------- memory
+
+say "memory: peak RSS of every milter so far"
+record_hwm opendkim "$B_OPENDKIM_PID"
+record_hwm opendmarc "$B_OPENDMARC_PID"
+record_hwm gatehouse "$(gh_pid gh)"
+for n in "${B_RULES_OK[@]}"; do
+	record_hwm "gatehouse+$n rules" "$(gh_pid "gh$n")"
+done
+memory_leg
+
+# ---------------------------------------------------------------- report
+
+say "writing the report"
+write_meta
+python3 "$B_HERE/report.py" "$B_JSON" "$B_DIR/meta.json" "$B_RESULTS" "$B_DIR/profile.txt" || exit 1
