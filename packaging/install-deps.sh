@@ -10,7 +10,8 @@ libmilter-dev libconfuse-dev libjansson-dev check libsubunit-dev
 libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libldns-dev libpsl-dev publicsuffix
 libgmime-3.0-dev libhyperscan-dev
 postfix swaks miltertest jq iproute2 util-linux procps
-python3 python3-yaml python3-spf unbound openssl ldnsutils"
+python3 python3-yaml python3-spf unbound openssl ldnsutils
+opendkim opendmarc dbconfig-no-thanks linux-perf"
 
 missing=""
 for p in $PACKAGES; do
