@@ -16,6 +16,7 @@
 #   dns/              the DNS server of the SPF and DKIM tests (unbound.conf, unbound.log)
 #   dkim/             the DKIM tests' key (signed.pem) and messages as signed (*.txt)
 #   build/            tests/tools/dkim_sign, built there by the DKIM tests
+#   rules-l/          the rule files of group l's "rules" instance (rules_dir)
 
 IT_SMTPD_PORT=10025		# smtpd whose milter is gatehouse on inet:
 IT_SMTPD_UNIX_PORT=10027	# smtpd whose milter is gatehouse on a unix socket
@@ -27,6 +28,8 @@ IT_DNS_PORT=5353		# unbound, authoritative for the SPF tests' zone
 IT_SPF_CLIENT_IP=192.0.2.25	# SPF test client (added to lo): libspf2 passes loopback
 IT_SMTPD_DKIM_PORT=10029	# smtpd whose milter is the DKIM/DMARC instance of gatehouse
 IT_MILTER_DKIM_PORT=8893	# gatehouse instance "dkim", inet, with real DNS
+IT_SMTPD_RULES_PORT=10030	# smtpd whose milter is the rules instance of gatehouse
+IT_MILTER_RULES_PORT=8894	# gatehouse instance "rules", inet, with rules_dir
 IT_DOMAIN=example.org		# the only domain this Postfix relays
 IT_AUTHSERV=mx.gatehouse.test
 IT_AUTHSERV_DKIM=auth.gatehouse.test	# the "dkim" instance's own authserv-id
@@ -195,6 +198,8 @@ EOF
   -o smtpd_milters=inet:127.0.0.1:$IT_MILTER_SPF_PORT
 127.0.0.1:$IT_SMTPD_DKIM_PORT inet n - n - - smtpd
   -o smtpd_milters=inet:127.0.0.1:$IT_MILTER_DKIM_PORT
+127.0.0.1:$IT_SMTPD_RULES_PORT inet n - n - - smtpd
+  -o smtpd_milters=inet:127.0.0.1:$IT_MILTER_RULES_PORT
 EOF
 }
 
@@ -208,8 +213,9 @@ postfix_start() {
 	if ! wait_until 15 port_listening "$IT_SMTPD_PORT" ||
 	   ! wait_until 5 port_listening "$IT_SMTPD_UNIX_PORT" ||
 	   ! wait_until 5 port_listening "$IT_SMTPD_SPF_PORT" ||
-	   ! wait_until 5 port_listening "$IT_SMTPD_DKIM_PORT"; then
-		echo "postfix did not listen on $IT_SMTPD_PORT, $IT_SMTPD_UNIX_PORT, $IT_SMTPD_SPF_PORT and $IT_SMTPD_DKIM_PORT"
+	   ! wait_until 5 port_listening "$IT_SMTPD_DKIM_PORT" ||
+	   ! wait_until 5 port_listening "$IT_SMTPD_RULES_PORT"; then
+		echo "postfix did not listen on $IT_SMTPD_PORT, $IT_SMTPD_UNIX_PORT, $IT_SMTPD_SPF_PORT, $IT_SMTPD_DKIM_PORT and $IT_SMTPD_RULES_PORT"
 		echo "$out" | diag
 		return 1
 	fi

@@ -10,7 +10,9 @@
 # "N passed, M failed". Exit status 1 if anything failed.
 #
 # GH_IT_KEEP=1 keeps the temp dir (it is always kept when a test failed).
-# GH_IT_ONLY=REGEX runs only the test functions whose name matches.
+# GH_IT_ONLY=REGEX runs only the test functions whose name matches, from
+# the environment or the make command line: make integration GH_IT_ONLY=rules
+# runs group l (the rule language, rules.sh) alone.
 
 set -u
 umask 022
@@ -64,7 +66,7 @@ cleanup() {
 	for p in "${IT_BG_PIDS[@]}"; do
 		stop_pid "$p"
 	done
-	for n in main unix spf dkim; do
+	for n in main unix spf dkim rules; do
 		stop_pid "$(gh_pid "$n")"
 	done
 	stop_pid "${IT_DNS_PID:-}"
@@ -135,7 +137,8 @@ setup() {
 	local port
 	IT_START_MS=$(now_ms)
 	for port in "$IT_SMTPD_PORT" "$IT_SMTPD_UNIX_PORT" "$IT_SMTPD_SPF_PORT" "$IT_SMTPD_DKIM_PORT" \
-		"$IT_SINK_PORT" "$IT_MILTER_PORT" "$IT_MILTER_SPF_PORT" "$IT_MILTER_DKIM_PORT"; do
+		"$IT_SMTPD_RULES_PORT" "$IT_SINK_PORT" "$IT_MILTER_PORT" "$IT_MILTER_SPF_PORT" \
+		"$IT_MILTER_DKIM_PORT" "$IT_MILTER_RULES_PORT"; do
 		if port_listening "$port"; then
 			echo "port $port is already in use: run the suite under unshare --net"
 			return 1
@@ -1442,6 +1445,10 @@ test_no_internal_errors() {
 	fi
 }
 
+# -- l: the rule language through Postfix (its own file)
+# shellcheck source=rules.sh source-path=SCRIPTDIR
+. "$IT_HERE/rules.sh"
+
 # ================================================================ main
 
 echo "# gatehouse integration suite: $IT_GH"
@@ -1472,6 +1479,7 @@ IT_TESTS=(
 	test_sigterm_drain
 	test_spf_dns
 	test_dkim_dmarc
+	test_rules
 	test_never_delivered
 	test_no_internal_errors
 )

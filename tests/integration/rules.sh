@@ -1,0 +1,555 @@
+# shellcheck shell=bash
+# rules.sh - group l of the integration suite: the rule language through
+# the real Postfix and the gatehouse daemon. Sourced by run.sh (which
+# defines the helpers used here: ok, not_ok, new_id, msg_file, send_swaks,
+# swaks_reply_to, ...); test_rules is its only entry point.
+#
+# The "rules" instance of gatehouse listens on IT_MILTER_RULES_PORT and is
+# the milter of its own smtpd (IT_SMTPD_RULES_PORT), so its rules touch no
+# other group. Its config names rules_dir = "rules-l", a path relative to
+# the config file (IT_DIR), while the suite runs in another directory. DNS
+# comes from the empty fixture (gh_conf): SPF none, nothing but the rules
+# and the sanity checks decide. Every message has MAIL FROM <ID@example.net>,
+# so its summary line is found by the id.
+
+IT_RULES_DIR=	# IT_DIR/rules-l, set by test_rules
+
+gh_rules_conf() {
+	gh_conf rules <<EOF
+# gatehouse instance "rules" of the integration suite (group l)
+socket = "inet:$IT_MILTER_RULES_PORT@127.0.0.1"
+authserv_id = "$IT_AUTHSERV"
+log_level = "info"
+drain_timeout_ms = 3000
+rules_dir = "rules-l"
+EOF
+}
+
+# l_main_rules - the rule file 10-main.rules as the group starts with it.
+# The tests below name these rules and some of their lines: change them
+# together.
+l_main_rules() {
+	cat <<'EOF'
+# group l of gatehouse's integration suite
+rule block_rcpt {
+    when rcpt == "blocked@example.org"
+    reject 550 5.1.1 "no mail for %{rcpt}"
+}
+
+rule body_word {
+    when body ~ /forbidden-phrase-42/i
+    reject 550 5.7.1 "body rule %{rule}"
+}
+
+rule charset_word {
+    when body ~ /übermäßig/iu
+    reject 550 5.7.1 "charset rule"
+}
+
+rule subject_word {
+    when subject ~ /\bcafé\b/iu
+    reject 554 5.7.1 "subject rule"
+}
+
+# Catastrophic backtracking on a long run of 'a' not followed by the end.
+# backtrack_pf may be answered by the prefilter (Hyperscan) without PCRE2;
+# the u flag keeps backtrack_pcre2 out of the prefilter, so PCRE2 runs it
+# and must stop at its match limit.
+rule backtrack_pf {
+    when body ~ /(a+)+$/
+    reject 550 5.7.1 "backtracking rule matched"
+}
+
+rule backtrack_pcre2 {
+    when body ~ /(a+)+$/u
+    reject 550 5.7.1 "backtracking rule matched"
+}
+EOF
+}
+
+# l_more_rules - 20-more.rules: actions that keep the message
+l_more_rules() {
+	cat <<'EOF'
+rule tag_it {
+    when subject ~ /tag me/
+    add-header "X-Rule-Tag" "tagged by %{rule}"
+}
+
+rule watch_it {
+    when subject ~ /watch me/
+    monitor
+}
+
+rule hold_it {
+    when subject ~ /hold me/
+    quarantine "held by %{rule}"
+}
+EOF
+}
+
+# l_rule_line NAME - the line of "rule NAME {" in 10-main.rules
+l_rule_line() {
+	grep -n "^rule $1 {" "$IT_RULES_DIR/10-main.rules" | cut -d : -f 1
+}
+
+# send_l ID RCPTS [swaks args] - a message through the rules instance's
+# smtpd, MAIL FROM <ID@example.net>, X-Test-Id: ID unless --data is given
+send_l() {
+	local id=$1 rcpts=$2
+	shift 2
+	send_swaks "$IT_SMTPD_RULES_PORT" -f "$id@example.net" -t "$rcpts" "$@"
+}
+
+# l_summary ID - the rules instance's summary line for the message of ID
+l_summary() {
+	grep -E " info: session=[0-9A-Z.]+ .* from=$1@example\\.net .*action=" \
+		"$IT_DIR/gh-rules.log" | tail -n 1
+}
+
+l_summary_logged() {
+	[ -n "$(l_summary "$1")" ]
+}
+
+# l_msg NAME ID SUBJECT [MIME header lines] - msg/NAME.eml: a message from
+# ID@example.net with SUBJECT (as written, so it may be encoded) and the
+# body on stdin (LF lines)
+l_msg() {
+	local name=$1 id=$2 subject=$3
+	shift 3
+	{
+		echo "From: <$id@example.net>"
+		echo 'To: <rcpt@example.org>'
+		echo "Subject: $subject"
+		echo 'Date: Mon, 1 Jan 2024 00:00:00 +0000'
+		echo "Message-ID: <$id@client.gatehouse.test>"
+		echo "X-Test-Id: $id"
+		[ $# -gt 0 ] && printf '%s\n' "$@"
+		echo
+		cat
+	} | msg_file "$name"
+}
+
+# l_base64_msg NAME ID WORD [FILLER_LINES] - msg/NAME.eml: multipart/mixed,
+# a text/plain part in base64 whose text holds WORD (after FILLER_LINES lines
+# of l_filler), and a binary attachment
+l_base64_msg() {
+	l_msg "$1" "$2" "quarterly figures" 'MIME-Version: 1.0' \
+		'Content-Type: multipart/mixed; boundary="l-boundary"' <<EOF
+This is a multi-part message in MIME format.
+
+--l-boundary
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: base64
+
+$({ l_filler "${4:-0}"; printf 'Hello,\nthe word of the day is %s, in a sentence.\nBye\n' "$3"; } | base64 -w 76)
+--l-boundary
+Content-Type: application/octet-stream; name="data.bin"
+Content-Transfer-Encoding: base64
+
+$(printf 'binary stuff' | base64)
+--l-boundary--
+EOF
+}
+
+# l_filler N - N lines of harmless text, about 60 octets each
+l_filler() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		printf 'line %05d of filler text, nothing to see here, move along\n' "$i"
+	done
+}
+
+# l_refused_at_dot NAME ID CODE ECODE TEXT RULE PHASE - the message of ID was
+# refused at the end of DATA with "CODE ECODE TEXT" (TEXT a fixed string) by
+# RULE, decided at PHASE (eoh for header rules, eom for body rules: Postfix
+# answers both at the final dot), and nothing was delivered
+l_refused_at_dot() {
+	local name=$1 id=$2 code=$3 ecode=$4 text=$5 rule=$6 phase=$7 reply line
+	reply=$(swaks_reply_to '^ -> \.$')
+	wait_until 5 l_summary_logged "$id"
+	line=$(l_summary "$id")
+	if [ "$SWAKS_RC" -ne 26 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC, expected 26; reply to the dot: $reply"
+	elif [ "$reply" != "$code $ecode $text" ]; then
+		not_ok "$name" "reply to the final dot: '$reply', expected '$code $ecode $text'"
+	elif ! log_has "$IT_DIR/postfix.log" "milter-reject: END-OF-MESSAGE from .*: ${ecode//./\\.} .*from=<$id@example\\.net>"; then
+		not_ok "$name" "Postfix log has no milter-reject at END-OF-MESSAGE for <$id@example.net>"
+	elif ! grep -q " rules=\\([^ ]*,\\)\\{0,1\\}${rule}[ ,]" <<<"$line" ||
+	     ! grep -q " action=reject phase=$phase code=$code ecode=$ecode by=rule:$rule " <<<"$line"; then
+		not_ok "$name" "summary line lacks rules=...$rule... action=reject phase=$phase code=$code ecode=$ecode by=rule:$rule: ${line:-none}"
+	elif sink_has "X-Test-Id: $id"; then
+		not_ok "$name" "the message reached the sink"
+	else
+		return 0
+	fi
+	return 1
+}
+
+# l_delivered NAME ID - the message of ID was accepted and reached the sink
+# (sets L_FILE to its dump file)
+l_delivered() {
+	L_FILE=
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$1" "swaks exit $SWAKS_RC, expected 0; reply to the dot: $(swaks_reply_to '^ -> \.$')"
+		return 1
+	fi
+	if ! wait_delivered "$2"; then
+		not_ok "$1" "message $2 did not reach the sink"
+		return 1
+	fi
+	L_FILE=$(delivered_file "$2")
+	wait_until 5 l_summary_logged "$2"
+}
+
+# l_held QID - Postfix's queue shows QID in the hold queue
+l_held() {
+	postqueue -c "$IT_DIR/postfix" -j 2>/dev/null |
+		grep -F "\"queue_id\": \"$1\"" | grep -qF '"queue_name": "hold"'
+}
+
+# l_rcpt_pair NAME ID FIRST SECOND - one message to FIRST and SECOND, of
+# which blocked@example.org is refused at RCPT by block_rcpt, the other
+# delivered alone
+l_rcpt_pair() {
+	local name=$1 id=$2 first=$3 second=$4 good rg rb f line
+	good=$first
+	[ "$good" = blocked@example.org ] && good=$second
+	send_l "$id" "$first,$second" --add-header "X-Test-Id: $id"
+	rg=$(swaks_reply_to "^ -> RCPT TO:<${good//./\\.}>")
+	rb=$(swaks_reply_to '^ -> RCPT TO:<blocked@example\.org>')
+	wait_until 5 l_summary_logged "$id"
+	line=$(l_summary "$id")
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC, expected 0; RCPT replies: $good '$rg', blocked '$rb'"
+	elif [ "$rb" != "550 5.1.1 no mail for blocked@example.org" ]; then
+		not_ok "$name" "reply to RCPT TO:<blocked@example.org>: '$rb', expected '550 5.1.1 no mail for blocked@example.org'"
+	elif ! grep -q '^250 ' <<<"$rg"; then
+		not_ok "$name" "reply to RCPT TO:<$good>: '$rg', expected 250"
+	elif ! log_has "$IT_DIR/postfix.log" "milter-reject: RCPT from .*: 550 5\\.1\\.1 no mail for blocked@example\\.org; from=<$id@example\\.net> to=<blocked@example\\.org>"; then
+		not_ok "$name" "Postfix log has no milter-reject at RCPT for <blocked@example.org>"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	else
+		f=$(delivered_file "$id")
+		if [ "$(sink_files_with "X-Test-Id: $id" | wc -l)" -ne 1 ] ||
+		   [ "$(grep -c '^X-Rcpt-Args:' "$f")" -ne 1 ] ||
+		   ! grep -q "^X-Rcpt-Args: <$good>" "$f"; then
+			not_ok "$name" "copies at the sink: $(sink_files_with "X-Test-Id: $id" | wc -l); recipients: $(sink_files_with "X-Test-Id: $id" | xargs grep -h '^X-Rcpt-Args:' | tr -d '\r' | tr '\n' ' ')"
+		elif ! grep -q " rcpts=$good nrcpt=1 rcpt_refused=1 .* rules=block_rcpt .*action=accept " <<<"$line"; then
+			not_ok "$name" "summary line lacks rcpts=$good nrcpt=1 rcpt_refused=1 ... rules=block_rcpt ... action=accept: ${line:-none}"
+		else
+			ok "$name"
+		fi
+	fi
+}
+
+test_rules() {
+	local name id id2 m f line reply qid check check_rc rule_file bline bcol sess t_group json
+	t_group=$(now_ms)
+	IT_RULES_DIR=$IT_DIR/rules-l
+	rule_file=$IT_RULES_DIR/10-main.rules
+	mkdir -p "$IT_RULES_DIR"
+	l_main_rules >"$rule_file"
+	l_more_rules >"$IT_RULES_DIR/20-more.rules"
+	# not *.rules: never read (it would not compile)
+	printf 'rule ignored {\n    when nosuchtarget\n    reject\n}\n' >"$IT_RULES_DIR/30-off.rules.disabled"
+	gh_rules_conf
+
+	name="l: the rules instance starts with rules_dir = \"rules-l\" (relative to its config; *.rules only) and gatehouse -n accepts it"
+	check=$(cd / && "$IT_GH" -n -c "$IT_DIR/gh-rules.conf" 2>&1)
+	check_rc=$?
+	if [ "$check_rc" -ne 0 ]; then
+		not_ok "$name" "gatehouse -n on the good rules: exit $check_rc: $check"
+		return
+	fi
+	if ! gh_start rules; then
+		not_ok "$name" "the rules instance did not start"
+		return
+	fi
+	ok "$name"
+
+	# 1: a rcpt rule refuses one recipient of two, the other gets the message
+	l_rcpt_pair "l: rcpt rule: blocked@ (second of two) refused 550 5.1.1 'no mail for blocked@example.org' at RCPT, the message delivered to good@ only" \
+		"$(new_id rrcpt)" good@example.org blocked@example.org
+	l_rcpt_pair "l: rcpt rule: blocked@ (first of two) refused the same way, the recipient after it accepted and delivered alone" \
+		"$(new_id rrcpt1)" blocked@example.org good@example.org
+
+	# 2: body rule on a base64-encoded text/plain part
+	name="l: body rule on a base64 text/plain part (the phrase only after decoding): 550 5.7.1 'body rule body_word' at end of DATA, not delivered"
+	id=$(new_id rbody)
+	IT_NEVER_IDS+=("$id")
+	m=$(l_base64_msg rbody "$id" FORBIDDEN-PHRASE-42)
+	if grep -qi 'forbidden' "$m"; then
+		not_ok "$name" "the phrase is readable in the message as sent: the test proves nothing"
+	else
+		send_l "$id" rcpt@example.org --data "@$m"
+		if l_refused_at_dot "$name" "$id" 550 5.7.1 "body rule body_word" body_word eom; then
+			ok "$name"
+		fi
+	fi
+
+	name="l: gatehouse test --json on the same message names body_word (action reject, the file under rules_dir, its line)"
+	json=$(cd / && ASAN_OPTIONS=detect_leaks=0 timeout 30 "$IT_GH" test -c "$IT_DIR/gh-rules.conf" --ip 192.0.2.7 \
+		--helo client.gatehouse.test --from "$id@example.net" --rcpt rcpt@example.org --json "$m" 2>&1)
+	check_rc=$?
+	reply=$("$IT_PYTHON" -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+print(" ".join("%s:%s:%s:%s" % (h["name"], h["action"], h["file"], h["line"]) for h in d["rules"]))
+' <<<"$json" 2>&1)
+	if [ "$check_rc" -ne 1 ]; then
+		not_ok "$name" "gatehouse test exit $check_rc, expected 1 (reject): $(head -c 400 <<<"$json")"
+	elif [ "$reply" != "body_word:reject:$rule_file:$(l_rule_line body_word)" ]; then
+		not_ok "$name" "rules in the JSON: '$reply', expected 'body_word:reject:$rule_file:$(l_rule_line body_word)'"
+	else
+		ok "$name"
+	fi
+
+	name="l: the same base64 message without the phrase is delivered"
+	id=$(new_id rbodyok)
+	m=$(l_base64_msg rbodyok "$id" harmless-phrase-42)
+	send_l "$id" rcpt@example.org --data "@$m"
+	if l_delivered "$name" "$id"; then
+		line=$(l_summary "$id")
+		if ! grep -q ' rules=- ' <<<"$line"; then
+			not_ok "$name" "summary line lacks rules=- (a rule hit?): ${line:-none}"
+		else
+			ok "$name"
+		fi
+	fi
+
+	name="l: body rule on a phrase after 90 KB of text in a base64 part (past the first 64 KB milter body chunk): 550 5.7.1 'body rule body_word', not delivered"
+	id=$(new_id rbodybig)
+	IT_NEVER_IDS+=("$id")
+	m=$(l_base64_msg rbodybig "$id" forbidden-phrase-42 1500)
+	send_l "$id" rcpt@example.org --data "@$m"
+	if [ "$(wc -c <"$m")" -lt 120000 ]; then
+		not_ok "$name" "the message has only $(wc -c <"$m") octets"
+	elif l_refused_at_dot "$name" "$id" 550 5.7.1 "body rule body_word" body_word eom; then
+		ok "$name ($(wc -c <"$m") octets)"
+	fi
+
+	name="l: body rule /übermäßig/iu on a quoted-printable ISO-8859-1 text/html part (a soft line break inside the word) after a text/plain one: 550 5.7.1 'charset rule', not delivered"
+	id=$(new_id rhtml)
+	IT_NEVER_IDS+=("$id")
+	m=$(printf '%s\n' \
+		'This is a multi-part message in MIME format.' \
+		'' \
+		'--l-alt' \
+		'Content-Type: text/plain; charset=us-ascii' \
+		'' \
+		'Nothing here.' \
+		'--l-alt' \
+		'Content-Type: text/html; charset="ISO-8859-1"' \
+		'Content-Transfer-Encoding: quoted-printable' \
+		'' \
+		'<html><body><p>Das ist =DCberm=E4=' \
+		'=DFig viel.</p></body></html>' \
+		'--l-alt--' |
+		l_msg rhtml "$id" "newsletter" 'MIME-Version: 1.0' \
+			'Content-Type: multipart/alternative; boundary="l-alt"')
+	send_l "$id" rcpt@example.org --data "@$m"
+	l_refused_at_dot "$name" "$id" 550 5.7.1 "charset rule" charset_word eom && ok "$name"
+
+	# 3: header rule on an RFC 2047 Subject
+	name="l: subject rule /\\bcafé\\b/iu on Subject =?UTF-8?B?...?= (\"Un café noir\"): 554 5.7.1 'subject rule' at end of DATA, not delivered"
+	id=$(new_id rsubj)
+	IT_NEVER_IDS+=("$id")
+	m=$(l_msg rsubj "$id" "=?UTF-8?B?$(printf 'Un café noir' | base64 -w 0)?=" <<<'body')
+	send_l "$id" rcpt@example.org --data "@$m"
+	l_refused_at_dot "$name" "$id" 554 5.7.1 "subject rule" subject_word eoh && ok "$name"
+
+	name="l: subject rule on Subject =?ISO-8859-1?Q?CAF=C9?= (Latin-1, quoted-printable, upper case): 554 5.7.1, not delivered"
+	id=$(new_id rsubjq)
+	IT_NEVER_IDS+=("$id")
+	m=$(l_msg rsubjq "$id" "Le =?ISO-8859-1?Q?CAF=C9?= du coin" <<<'body')
+	send_l "$id" rcpt@example.org --data "@$m"
+	l_refused_at_dot "$name" "$id" 554 5.7.1 "subject rule" subject_word eoh && ok "$name"
+
+	# MUAs split a long subject into several encoded-words, each padded on
+	# its own; the rule must see the whole text. (Not in IT_NEVER_IDS: if it
+	# is delivered, this test says so already.)
+	name="l: subject rule on a Subject of two base64 encoded-words (each padded, the second on a continuation line) with café in the second: 554 5.7.1, not delivered"
+	id=$(new_id rsubj2)
+	m=$(l_msg rsubj2 "$id" "=?UTF-8?B?$(printf 'Le bon ' | base64 -w 0)?=
+ =?UTF-8?B?$(printf 'café du coin' | base64 -w 0)?=" <<<'body')
+	send_l "$id" rcpt@example.org --data "@$m"
+	l_refused_at_dot "$name" "$id" 554 5.7.1 "subject rule" subject_word eoh && ok "$name"
+
+	name="l: plain-ASCII Subject 'Un cafe noir' (no é) is delivered"
+	id=$(new_id rsubjok)
+	m=$(l_msg rsubjok "$id" "Un cafe noir" <<<'body')
+	send_l "$id" rcpt@example.org --data "@$m"
+	if l_delivered "$name" "$id"; then
+		if ! grep -q ' rules=- ' <<<"$(l_summary "$id")"; then
+			not_ok "$name" "summary line lacks rules=- (a rule hit?): $(l_summary "$id")"
+		else
+			ok "$name"
+		fi
+	fi
+
+	# 4: add-header
+	name="l: add-header rule: the delivered message carries 'X-Rule-Tag: tagged by tag_it' once"
+	id=$(new_id rtag)
+	m=$(l_msg rtag "$id" "please tag me" <<<'body')
+	send_l "$id" rcpt@example.org --data "@$m"
+	if l_delivered "$name" "$id"; then
+		line=$(sink_header_block "$L_FILE" | tr -d '\r' | grep -i '^x-rule-tag:')
+		if [ "$line" != "X-Rule-Tag: tagged by tag_it" ]; then
+			not_ok "$name" "X-Rule-Tag fields at the sink: '${line:-none}'"
+		elif ! grep -q ' rules=tag_it .*action=accept ' <<<"$(l_summary "$id")"; then
+			not_ok "$name" "summary line lacks rules=tag_it ... action=accept: $(l_summary "$id")"
+		else
+			ok "$name"
+		fi
+	fi
+
+	name="l: monitor rule: delivered unchanged (no header of the rule), the log says 'rule watch_it (FILE:LINE) matched at eoh: monitor'"
+	id=$(new_id rwatch)
+	m=$(l_msg rwatch "$id" "please watch me" <<<'body')
+	send_l "$id" rcpt@example.org --data "@$m"
+	if l_delivered "$name" "$id"; then
+		line=$(l_summary "$id")
+		sess=$(sed -n 's/.* info: session=\([0-9A-Z.]*\) .*/\1/p' <<<"$line")
+		if ! grep -q ' rules=watch_it .*action=accept ' <<<"$line"; then
+			not_ok "$name" "summary line lacks rules=watch_it ... action=accept: ${line:-none}"
+		elif ! log_has "$IT_DIR/gh-rules.log" "notice: session=${sess//./\\.} .*rule watch_it \\(${IT_RULES_DIR//./\\.}/20-more\\.rules:[0-9]+\\) matched at eoh: monitor\$"; then
+			not_ok "$name" "gh-rules.log has no notice 'rule watch_it ($IT_RULES_DIR/20-more.rules:N) matched at eoh: monitor' for session ${sess:-?}"
+		elif grep -qi '^x-rule' "$L_FILE"; then
+			not_ok "$name" "a rule header in the delivered copy: $(grep -i '^x-rule' "$L_FILE")"
+		else
+			ok "$name"
+		fi
+	fi
+
+	# 5: quarantine -> Postfix's hold queue
+	name="l: quarantine rule: accepted (250), put on Postfix's hold queue (postqueue -j: queue_name hold), not delivered"
+	id=$(new_id rhold)
+	IT_NEVER_IDS+=("$id")
+	m=$(l_msg rhold "$id" "please hold me" <<<'body')
+	send_l "$id" rcpt@example.org --data "@$m"
+	qid=$(queue_id_of_swaks)
+	wait_until 5 l_summary_logged "$id"
+	line=$(l_summary "$id")
+	if [ "$SWAKS_RC" -ne 0 ] || [ -z "$qid" ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC (queue id '${qid:-none}'); reply to the dot: $(swaks_reply_to '^ -> \.$')"
+	elif ! wait_until 10 l_held "$qid"; then
+		not_ok "$name" "$qid is not in the hold queue: $(postqueue -c "$IT_DIR/postfix" -j 2>&1 | head -c 600)"
+	elif ! log_has "$IT_DIR/postfix.log" "$qid: milter-hold: END-OF-MESSAGE from .*: milter triggers HOLD action"; then
+		not_ok "$name" "Postfix log has no '$qid: milter-hold: END-OF-MESSAGE ...'"
+	elif ! grep -q ' rules=hold_it .*action=quarantine phase=eom .*by=rule:hold_it ' <<<"$line"; then
+		not_ok "$name" "summary line lacks rules=hold_it ... action=quarantine phase=eom ... by=rule:hold_it: ${line:-none}"
+	elif sleep 1 && sink_has "X-Test-Id: $id"; then
+		not_ok "$name" "the message reached the sink"
+	else
+		ok "$name"
+	fi
+	# nothing of this group stays in Postfix's queue
+	[ -n "$qid" ] && postsuper -c "$IT_DIR/postfix" -d "$qid" hold >/dev/null 2>&1
+
+	# 8: catastrophic backtracking
+	name="l: body of 30,000 'a' and '!' against /(a+)+\$/ (prefiltered) and /(a+)+\$/u (PCRE2 only): delivered, no rule hit, the PCRE2 limit logged with the rule's name"
+	id=$(new_id rbacktrack)
+	m=$(l_msg rbacktrack "$id" "backtracking" <<EOF
+$(head -c 30000 /dev/zero | tr '\0' a)!
+EOF
+)
+	send_l "$id" rcpt@example.org --data "@$m"
+	if l_delivered "$name" "$id"; then
+		wait_until 5 l_summary_logged "$id"
+		line=$(l_summary "$id")
+		sess=$(sed -n 's/.* info: session=\([0-9A-Z.]*\) .*/\1/p' <<<"$line")
+		bline=$(l_rule_line backtrack_pcre2)
+		if [ -z "$sess" ]; then
+			not_ok "$name" "no summary line for $id in gh-rules.log"
+		elif ! grep -q ' rules=- ' <<<"$line"; then
+			not_ok "$name" "summary line lacks rules=- (a rule hit?): $line"
+		elif ! log_has "$IT_DIR/gh-rules.log" "session=${sess//./\\.} .*rule backtrack_pcre2 \\(${rule_file//./\\.}:$bline\\): a pattern hit the PCRE2 [a-zA-Z ]*limit; counted as no match"; then
+			not_ok "$name" "gh-rules.log has no 'rule backtrack_pcre2 ($rule_file:$bline): a pattern hit the PCRE2 ... limit' for session $sess"
+		elif ! grep -q ' checks=\([^ ]*,\)\{0,1\}rules\.limit:fail' <<<"$line"; then
+			not_ok "$name" "summary line lacks checks=...rules.limit:fail: $line"
+		else
+			ok "$name"
+		fi
+	fi
+
+	# 6 and 7: a broken rule file: gatehouse -n refuses it, SIGHUP keeps the
+	# running rules; then a good new file applies
+	name="l: gatehouse -n on a rules_dir with a broken rule (unknown target) exits non-zero and prints FILE:LINE:COL"
+	{
+		l_main_rules
+		printf '\nrule new_rule {\n    when subject ~ /brand-new-rule/\n    reject 550 5.7.1 "new rule %%{rule}"\n}\n'
+		printf '\nrule broken_rule {\n    when subject ~ /x/ and  nosuchtarget == "x"\n    reject 550 5.7.1 "never"\n}\n'
+	} >"$rule_file.tmp" && mv "$rule_file.tmp" "$rule_file"
+	bline=$(grep -n 'nosuchtarget' "$rule_file" | cut -d : -f 1)
+	bcol=$(sed -n "${bline}p" "$rule_file" | awk '{ print index($0, "nosuchtarget") }')
+	check=$(cd / && "$IT_GH" -n -c "$IT_DIR/gh-rules.conf" 2>&1)
+	check_rc=$?
+	if [ "$check_rc" -eq 0 ]; then
+		not_ok "$name" "exit 0: $check"
+	elif ! grep -q "^$rule_file:$bline:$bcol: .*nosuchtarget" <<<"$check"; then
+		not_ok "$name" "exit $check_rc; no line '$rule_file:$bline:$bcol: ...nosuchtarget...' in: $check"
+	else
+		ok "$name (exit $check_rc)"
+	fi
+
+	name="l: SIGHUP with the broken rule: 'reload failed', the log names FILE:LINE:COL, gatehouse keeps running with the old rules"
+	if ! gh_hup rules 'reload failed'; then
+		not_ok "$name" "no 'reload failed' in gh-rules.log within 10 s"
+	elif ! log_has "$IT_DIR/gh-rules.log" "reload: ${rule_file//./\\.}:$bline:$bcol: .*nosuchtarget"; then
+		not_ok "$name" "gh-rules.log has no 'reload: $rule_file:$bline:$bcol: ...nosuchtarget...'"
+	elif ! pid_alive "$(gh_pid rules)"; then
+		not_ok "$name" "gatehouse is gone"
+	else
+		id=$(new_id rhupold)
+		IT_NEVER_IDS+=("$id")
+		m=$(l_msg rhupold "$id" "Un =?UTF-8?B?$(printf 'café' | base64 -w 0)?=" <<<'body')
+		send_l "$id" rcpt@example.org --data "@$m"
+		if l_refused_at_dot "$name" "$id" 554 5.7.1 "subject rule" subject_word eoh; then
+			id2=$(new_id rhupnew)
+			m=$(l_msg rhupnew "$id2" "a brand-new-rule subject" <<<'body')
+			send_l "$id2" rcpt@example.org --data "@$m"
+			if l_delivered "$name" "$id2"; then
+				ok "$name"
+			fi
+		fi
+	fi
+
+	name="l: rule file fixed (new_rule added, subject_word removed), SIGHUP: reloaded, the new rules apply"
+	{
+		l_main_rules | awk '/^rule subject_word \{/ { skip = 1 } skip && /^\}/ { skip = 0; next } !skip'
+		printf '\nrule new_rule {\n    when subject ~ /brand-new-rule/\n    reject 550 5.7.1 "new rule %%{rule}"\n}\n'
+	} >"$rule_file.tmp" && mv "$rule_file.tmp" "$rule_file"
+	if grep -q subject_word "$rule_file"; then
+		not_ok "$name" "could not remove subject_word from the file"
+	elif ! gh_hup rules 'configuration reloaded from'; then
+		not_ok "$name" "no 'configuration reloaded' in gh-rules.log within 10 s"
+	else
+		id=$(new_id rhupnew2)
+		IT_NEVER_IDS+=("$id")
+		m=$(l_msg rhupnew2 "$id" "a brand-new-rule subject" <<<'body')
+		send_l "$id" rcpt@example.org --data "@$m"
+		if l_refused_at_dot "$name" "$id" 550 5.7.1 "new rule new_rule" new_rule eoh; then
+			id2=$(new_id rhupcafe)
+			m=$(l_msg rhupcafe "$id2" "Un =?UTF-8?B?$(printf 'café' | base64 -w 0)?=" <<<'body')
+			send_l "$id2" rcpt@example.org --data "@$m"
+			if l_delivered "$name" "$id2"; then
+				ok "$name"
+			fi
+		fi
+	fi
+
+	name="l: after the reloads the untouched rules still apply (block_rcpt refuses blocked@ at RCPT)"
+	l_rcpt_pair "$name" "$(new_id rrcpt2)" good@example.org blocked@example.org
+
+	name="l: the rules instance exits 0 on SIGTERM"
+	if gh_stop rules; then
+		ok "$name"
+	else
+		not_ok "$name" "exit status $?"
+	fi
+	if ! postqueue_empty; then
+		echo "# l: Postfix's queue is not empty after the group: $(postqueue -c "$IT_DIR/postfix" -p | head -n 5)"
+	fi
+	echo "# l: the rule language through Postfix took $(( $(now_ms) - t_group )) ms"
+}
