@@ -20,6 +20,7 @@
 #include "gh.h"
 #include "log.h"
 #include "mime.h"
+#include "rfc2047.h"
 #include "rule.h"
 #include "sanity.h"
 #include "session.h"
@@ -79,15 +80,25 @@ static void vals_out(struct vals *b, struct rule_values *out)
 	out->len = b->len;
 }
 
-/* decoded_value - a header value unfolded, RFC 2047 decoded to UTF-8 (g_free) */
-static char *decoded_value(const struct header_field *h)
+/* unfolded_value - a header value unfolded, encoded-word runs joined (g_free) */
+static char *unfolded_value(const struct header_field *h)
 {
 	char *raw = g_strndup(h->value, h->value_len);	/* stops at a NUL: test mode only */
 	char *unfolded = g_mime_utils_header_unfold(raw);
-	char *dec = g_mime_utils_header_decode_text(NULL, unfolded ? unfolded : raw);
+	char *joined = rfc2047_join_words(unfolded ? unfolded : raw);
 
 	g_free(raw);
 	g_free(unfolded);
+	return joined;
+}
+
+/* decoded_value - a header value unfolded, RFC 2047 decoded to UTF-8 (g_free) */
+static char *decoded_value(const struct header_field *h)
+{
+	char *v = unfolded_value(h);
+	char *dec = g_mime_utils_header_decode_text(NULL, v);
+
+	g_free(v);
 	return dec;
 }
 
@@ -143,7 +154,9 @@ static void header_values(struct session *s, const struct rule_target_ref *t, st
 		} else if (t->id == TGT_HEADER || t->id == TGT_SUBJECT) {
 			vals_gstr(b, decoded_value(h));
 		} else {
-			char *dec = decoded_value(h);
+			/* GMime decodes the display names itself: decoding first
+			 * would let an encoded comma or quote change the structure. */
+			char *dec = unfolded_value(h);
 			InternetAddressList *l = dec ? internet_address_list_parse(NULL, dec) : NULL;
 
 			for (int k = 0; l && k < internet_address_list_length(l); k++)

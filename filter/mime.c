@@ -18,6 +18,7 @@
 
 #include "arena.h"
 #include "mime.h"
+#include "rfc2047.h"
 #include "strbuf.h"
 
 #define MIME_LINE_KEEP 1000	/* RFC 2046: boundaries are at most 70 bytes, plus "--" twice */
@@ -156,7 +157,9 @@ static char *header_value(const char *block, const char *name)
 			raw = g_strndup(v, (gsize)(end - v));
 			unfolded = g_mime_utils_header_unfold(raw);
 			g_free(raw);
-			return unfolded;
+			raw = rfc2047_join_words(unfolded);	/* split encoded file names */
+			g_free(unfolded);
+			return raw;
 		}
 		l = next;
 	}

@@ -494,6 +494,10 @@ static bool check_text(struct parser *p, const struct rtoken *t, bool reply)
 	static const char *const vars[] = { "from", "rcpt", "ip", "rule", "helo", NULL };
 
 	for (const char *c = t->text; *c; c++) {
+		if (!reply && (unsigned char)*c >= 0x80) {
+			perr(p, t, "non-ASCII byte in a header value (RFC 5322 fields are ASCII)%s", NULL);
+			return false;
+		}
 		if ((unsigned char)*c < 0x20 && *c != '\t') {
 			perr(p, t, "control character in %s", reply ? "a reply text" : "a header value");
 			return false;
@@ -513,8 +517,8 @@ static bool check_text(struct parser *p, const struct rtoken *t, bool reply)
 			c = end;
 		}
 	}
-	if (reply && t->len > 400) {
-		perr(p, t, "reply text longer than 400 bytes%s", NULL);
+	if (t->len > 400) {
+		perr(p, t, reply ? "reply text longer than 400 bytes%s" : "header value longer than 400 bytes%s", NULL);
 		return false;
 	}
 	return true;
