@@ -122,27 +122,37 @@ postfix_leg() {
 		tee -a "$B_JSON" | jq -r '"  \(.config): \(.msgs_per_s | floor) msg/s, \(.delivered) delivered, \(.verified) verified"'
 }
 
-# profile_gatehouse - perf samples of gatehouse instance gh during one more
-# direct run; the functions above 0.5% go into the report
+# profile_gatehouse NAME CONFIG - perf samples of gatehouse instance NAME
+# during one more direct run; appends the top shared objects and functions
+# to profile.txt for the report
 profile_gatehouse() {
-	local perf_pid
+	local name=$1 cfg=$2 perf_pid data=$B_DIR/perf-$1.data
 	command -v perf >/dev/null 2>&1 || { echo "(perf is not installed: no profile)" >"$B_DIR/profile.txt"; return 0; }
-	perf record -F 1999 -g -p "$(gh_pid gh)" -o "$B_DIR/perf.data" >>"$B_LOG" 2>&1 &
+	perf record -F 1999 -g -p "$(gh_pid "$name")" -o "$data" >>"$B_LOG" 2>&1 &
 	perf_pid=$!
 	sleep 1
-	loadgen_run gatehouse profile "$B_CONC" "$B_MSGS" "unix:$B_DIR/gh-gh.sock" >/dev/null
+	loadgen_run "$cfg" profile "$B_CONC" "$B_MSGS" "unix:$B_DIR/gh-$name.sock" >/dev/null
 	kill -INT "$perf_pid"
 	wait "$perf_pid"
 	{
-		echo "perf record -F 1999 -g on gatehouse during one more direct run ($B_MSGS messages,"
-		echo "$B_CONC connections); self time by shared object, then by function (>= 0.5%):"
+		echo "### $cfg"
 		echo
-		perf report -i "$B_DIR/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null |
-			grep -E '^ +[0-9.]+%' | head -n 12 | sed 's/^/    /'
+		echo "perf record -F 1999 -g -p PID during one more direct run ($B_MSGS messages, $B_CONC"
+		echo "connections). Self time by shared object, then by function (top 25):"
 		echo
-		perf report -i "$B_DIR/perf.data" --stdio --no-children --sort dso,symbol -g none \
-			--percent-limit 0.5 2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 40 | sed 's/^/    /'
-	} >"$B_DIR/profile.txt"
+		perf report -i "$data" --stdio --no-children --sort dso -g none 2>/dev/null |
+			grep -E '^ +[0-9.]+%' | head -n 10 | sed 's/^/    /'
+		echo
+		perf report -i "$data" --stdio --no-children --sort dso,symbol -g none 2>/dev/null |
+			grep -E '^ +[0-9.]+%' | head -n 25 | sed -e 's/ *- *- *$//' -e 's/^/    /'
+		echo
+		echo "Kernel time by system call and scheduler entry (children, >= 2%):"
+		echo
+		perf report -i "$data" --stdio --children --sort symbol -g none 2>/dev/null |
+			grep -E '^ +[0-9.]+% +[0-9.]+% +\[k\] (__x64_sys_[a-z_0-9]+|schedule|finish_task_switch[.a-z0-9]*)' |
+			awk '$1 + 0 >= 2' | head -n 12 | sed -e 's/ *- *- *$//' -e 's/^/    /'
+		echo
+	} >>"$B_DIR/profile.txt"
 }
 
 # rss_kb PID FIELD - VmHWM or VmRSS of PID in kB

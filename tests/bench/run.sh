@@ -183,7 +183,11 @@ for c in opendkim+opendmarc gatehouse; do
 done
 
 say "profile of gatehouse (perf)"
-profile_gatehouse
+: >"$B_DIR/profile.txt"
+profile_gatehouse gh gatehouse
+for n in "${B_RULES_OK[@]}"; do
+	[ "$n" = 1000 ] && profile_gatehouse gh1000 "gatehouse+1000 rules"
+done
 
 # ---------------------------------------------------------------- Postfix
 
