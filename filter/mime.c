@@ -39,6 +39,7 @@ struct mime_walk {
 	enum wstate state;
 	struct strbuf line;	/* the current line, up to MIME_LINE_KEEP */
 	bool line_long;		/* the current line was too long: passed on as content */
+	bool pending_cr;	/* a long line's piece ended in CR: content unless LF follows */
 	struct strbuf hdrs;	/* the current part's header block */
 	bool hdrs_over;
 	struct frame *frames;	/* open multiparts, innermost last */
@@ -370,6 +371,24 @@ struct mime_walk *mime_walk_new(struct arena *arena, const struct mime_limits *l
 	return w;
 }
 
+/* long_content - a piece of a line too long to be a boundary; the CR of a
+ * CRLF is not content, even when the chunk ends between CR and LF */
+static void long_content(struct mime_walk *w, const char *s, size_t seg, bool at_lf)
+{
+	if (w->state != W_BODY)
+		return;
+	if (w->pending_cr) {
+		w->pending_cr = false;
+		if (!(seg == 0 && at_lf))
+			content(w, "\r", 1);
+	}
+	if (seg > 0 && s[seg - 1] == '\r') {
+		seg--;
+		w->pending_cr = !at_lf;
+	}
+	content(w, s, seg);
+}
+
 int mime_walk_feed(struct mime_walk *w, const unsigned char *p, size_t n)
 {
 	const char *s = (const char *)p;
@@ -380,13 +399,12 @@ int mime_walk_feed(struct mime_walk *w, const unsigned char *p, size_t n)
 
 		if (w->line_long) {
 			/* the rest of a line too long to be a boundary */
-			if (w->state == W_BODY)
-				content(w, s, seg);
+			long_content(w, s, seg, lf != NULL);
 		} else if (w->line.len + seg > MIME_LINE_KEEP) {
 			/* too long for a boundary: pass it on now, never hold it */
 			if (w->state == W_BODY) {
 				content(w, w->line.data ? w->line.data : "", w->line.len);
-				content(w, s, seg);
+				long_content(w, s, seg, lf != NULL);
 			} else {
 				w->hdrs_over = true;
 			}
@@ -399,6 +417,7 @@ int mime_walk_feed(struct mime_walk *w, const unsigned char *p, size_t n)
 			break;
 		if (w->line_long) {
 			w->line_long = false;
+			w->pending_cr = false;
 			if (w->kind == P_TEXT && w->state == W_BODY)
 				w->pending_eol = true;
 		} else {
