@@ -5,11 +5,13 @@ usage: report.py RESULTS.jsonl META.json OUT.md [PROFILE.txt]
 
 Prints the table (Markdown, readable as text) and writes OUT.md with the
 date, the machine, the versions, the exact commands and, when given, the
-profile of gatehouse. Medians over repetitions with min-max as the spread;
+profile of gatehouse, followed by ANALYSIS.md (next to this script), the
+hand-written reading of that profile. Medians over repetitions with min-max as the spread;
 ratios are gatehouse's median over the other's. Goals are reported as met
 or not, never turned into a failure.
 """
 import json
+import os
 import statistics
 import sys
 
@@ -227,6 +229,11 @@ def main():
            "", "Commands:", ""] + ["    " + c for c in meta["commands"]]
     if profile:
         md += ["", "## Where gatehouse's time goes", "", profile.rstrip()]
+    # the hand-written reading of the profile, kept next to this script
+    analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ANALYSIS.md")
+    if os.path.exists(analysis):
+        with open(analysis) as f:
+            md += ["", f.read().rstrip()]
     with open(sys.argv[3], "w") as f:
         f.write("\n".join(md) + "\n")
 

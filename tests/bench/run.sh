@@ -21,7 +21,7 @@
 #   BENCH_REPS=N      repetitions of each direct run (default 3)
 #   BENCH_KEEP=1      keep the temp dir
 #   BENCH_RESULTS=F   write the report here instead of tests/bench/RESULTS.md
-#   BUILD=DIR         where to build the C tools (default: in the temp dir)
+#   BUILD=DIR         build the C tools in DIR/bench (default: in the temp dir)
 set -u
 umask 022
 
@@ -81,7 +81,8 @@ ip route replace local "$B_SMTPD_IP" dev lo proto kernel scope host src "$B_CLIE
 
 B_DIR=$(mktemp -d /tmp/gatehouse-bench.XXXXXX) || exit 2
 chmod 755 "$B_DIR"
-B_BUILD=${BUILD:-$B_DIR/build}
+B_BUILD=${BUILD:+$BUILD/bench}	# make passes its BUILD: keep the tools apart
+B_BUILD=${B_BUILD:-$B_DIR/build}
 B_LOG=$B_DIR/bench.log		# everything the helpers print
 B_JSON=$B_DIR/results.jsonl	# one JSON line per measurement
 : >"$B_JSON"
