@@ -100,13 +100,16 @@ static int lex_run(struct rule_lexer *lx, struct rtoken *t, enum rtok kind)
 	return t->text ? 0 : fail(lx, t->line, t->col, "out of memory");
 }
 
-/* lex_string - "..." with a few escapes; the text is unescaped */
+/* lex_string - "..." with a few escapes; the text is unescaped. The end is
+ * found first so the copy is the string's size, not the rest of the file's. */
 static int lex_string(struct rule_lexer *lx, struct rtoken *t)
 {
-	char *out = arena_alloc(lx->arena, lx->len - lx->pos + 1);
-	size_t n = 0;
+	size_t end = lx->pos + 1, n = 0;
+	char *out;
 
-	if (out == NULL)
+	while (end < lx->len && lx->src[end] != '"' && lx->src[end] != '\n')
+		end += lx->src[end] == '\\' && end + 1 < lx->len && lx->src[end + 1] != '\n' ? 2 : 1;
+	if ((out = arena_alloc(lx->arena, end - lx->pos + 1)) == NULL)
 		return fail(lx, t->line, t->col, "out of memory");
 	advance(lx);	/* the opening quote */
 	for (;;) {
@@ -114,8 +117,10 @@ static int lex_string(struct rule_lexer *lx, struct rtoken *t)
 
 		if (c == -1 || c == '\n')
 			return fail(lx, t->line, t->col, "unterminated string");
-		if (c == 0)
-			return fail(lx, lx->line, lx->col, "NUL byte in string");
+		if (c == 0) {
+			advance(lx);
+			return fail(lx, lx->line, lx->col - 1, "NUL byte in string");
+		}
 		if (c == '"') {
 			advance(lx);
 			break;
@@ -158,6 +163,10 @@ static int lex_regex(struct rule_lexer *lx, struct rtoken *t)
 
 		if (c == -1 || c == '\n')
 			return fail(lx, t->line, t->col, "unterminated regex (a / inside it is written \\/)");
+		if (c == 0) {
+			advance(lx);
+			return fail(lx, lx->line, lx->col - 1, "NUL byte in regex (write \\x00)");
+		}
 		if (c == '\\' && peek(lx, 1) != -1 && peek(lx, 1) != '\n') {
 			advance(lx);
 			advance(lx);

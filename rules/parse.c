@@ -797,7 +797,7 @@ void rule_parse_file(struct rule_build *b, const char *file, const char *basedir
 
 	rule_lex_init(&p.lx, text, len, b->a);
 	next(&p);
-	while (p.tok.kind != RT_EOF && b->nerrors < RULE_MAX_ERRORS) {
+	while (p.tok.kind != RT_EOF && b->nerrors <= RULE_MAX_ERRORS) {
 		p.failed = false;
 		if (is_word(&p.tok, "rule"))
 			parse_rule(&p);
