@@ -118,6 +118,21 @@ EOF
 
 # ---------------------------------------------------------------- milters
 
+# the milter process behind each socket, for CPU accounting
+declare -A B_SOCK_PID=()
+
+# cpu_ticks PID... - user + system CPU of the processes, in clock ticks
+cpu_ticks() {
+	local p t=0 f
+	for p in "$@"; do
+		# fields 14 and 15 of /proc/PID/stat, counted after the ")" that
+		# ends the command name (which may hold spaces)
+		f=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+		t=$((t + ${f:-0}))
+	done
+	echo "$t"
+}
+
 # start_opendkim - Debian's opendkim, verify only, on a unix socket, asking
 # the benchmark's unbound (its libunbound takes Nameservers)
 start_opendkim() {
@@ -137,6 +152,7 @@ SoftwareHeader		no
 EOF
 	opendkim -f -x "$B_DIR/opendkim.conf" >>"$B_DIR/opendkim.log" 2>&1 &
 	B_OPENDKIM_PID=$!
+	B_SOCK_PID[unix:$B_DIR/opendkim.sock]=$B_OPENDKIM_PID
 	B_PIDS+=("$B_OPENDKIM_PID")
 	wait_until 10 test -S "$B_DIR/opendkim.sock" || {
 		echo "opendkim did not start:"
@@ -168,6 +184,7 @@ SoftwareHeader		false
 EOF
 	opendmarc -f -c "$B_DIR/opendmarc.conf" >>"$B_DIR/opendmarc.log" 2>&1 &
 	B_OPENDMARC_PID=$!
+	B_SOCK_PID[unix:$B_DIR/opendmarc.sock]=$B_OPENDMARC_PID
 	B_PIDS+=("$B_OPENDMARC_PID")
 	wait_until 10 test -S "$B_DIR/opendmarc.sock" || {
 		echo "opendmarc did not start:"
@@ -204,6 +221,7 @@ gh_start() {
 	"$B_GH" -f -c "$B_DIR/gh-$1.conf" >>"$B_DIR/gh-$1.log" 2>&1 &
 	pid=$!
 	printf -v "B_GH_PID_${1//[^a-z0-9]/_}" '%s' "$pid"
+	B_SOCK_PID[unix:$B_DIR/gh-$1.sock]=$pid
 	B_PIDS+=("$pid")
 	wait_until 10 test -S "$B_DIR/gh-$1.sock" || {
 		echo "gatehouse $1 did not start:"

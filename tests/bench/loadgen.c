@@ -16,7 +16,8 @@
  * Output: one JSON line on stdout: messages/s, latency from MAIL to the
  * final end-of-message reply (p50, p90, p99, max in ms), how each message
  * ended (the first reject/tempfail/discard/replycode of any milter, else
- * the last milter's final reply), header modifications and errors.
+ * the last milter's final reply), header modifications, errors, and the
+ * generator's own CPU seconds.
  *
  * -d INDEX (dump): one session with one message, corpus entry INDEX, and
  * every packet in both directions printed before the JSON line; used to
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -546,6 +548,7 @@ int main(int argc, char **argv)
 {
 	struct worker *w;
 	struct stats all = {0};
+	struct rusage ru;
 	double t0, secs;
 	int ch;
 
@@ -611,6 +614,8 @@ int main(int argc, char **argv)
 		free(w[i].st.lat_us);
 	}
 	secs = now_s() - t0;
+	/* the generator's own CPU: it shares the machine with the milters */
+	getrusage(RUSAGE_SELF, &ru);
 	qsort(all.lat_us, all.nlat, sizeof(*all.lat_us), cmp_u32);
 
 	printf("{\"label\":\"%s\",\"milters\":%d,\"concurrency\":%d,\"per_conn\":%d,\"messages\":%ld,"
@@ -625,7 +630,9 @@ int main(int argc, char **argv)
 	printf("},\"mods\":{");
 	for (int m = 0; m < M_N; m++)
 		printf("%s\"%s\":%ld", m ? "," : "", mod_name[m], all.mods[m]);
-	printf("}}\n");
+	printf("},\"loadgen_cpu_s\":%.3f}\n",
+	       (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+		       ru.ru_stime.tv_usec / 1e6);
 	free(all.lat_us);
 	free(w);
 	corpus_free(&corpus);
