@@ -527,6 +527,8 @@ START_TEST(parse_action_errors)
 		     "t.rules:1:40: unknown variable in '%{nope}' (known: %{from} %{rcpt} %{ip} %{helo} %{rule})");
 	expect_error("rule r { when inbound add-header \"X-A\" \"a\\nb\" }",
 		     "t.rules:1:40: control character in a header value");
+	expect_error("rule r { when inbound add-header \"X-A\" \"caf\xc3\xa9\" }",
+		     "t.rules:1:40: non-ASCII byte in a header value (RFC 5322 fields are ASCII)");
 	expect_error("rule r { when inbound add-header \"X A\" \"v\" }",
 		     "t.rules:1:34: add-header needs a field name (\"X-Name\": printable, no colon) and a \"value\"");
 	expect_error("rule r { when inbound add-header \"X:A\" \"v\" }",
