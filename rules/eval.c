@@ -147,9 +147,12 @@ static int cmp_key(const void *k, const void *item)
 /* in_list - VALUE (any case) is one of L's items (stored lower case) */
 static bool in_list(const struct rule_list *l, const char *value, size_t len)
 {
-	char small[256], *key = len < sizeof(small) ? small : malloc(len + 1);
+	char small[256], *key;
 	bool found;
 
+	if (l->n == 0)
+		return false;
+	key = len < sizeof(small) ? small : malloc(len + 1);
 	if (key == NULL || memchr(value, '\0', len) != NULL) {
 		if (key != small)
 			free(key);

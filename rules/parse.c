@@ -127,6 +127,8 @@ static void list_finish(struct rule_list *l)
 {
 	size_t out = 0;
 
+	if (l->n == 0)
+		return;	/* an empty list: qsort must not see its NULL array */
 	for (size_t i = 0; i < l->n; i++)
 		for (char *c = (char *)l->items[i]; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
