@@ -45,8 +45,8 @@ loadgen_run() {
 
 # validate_one NAME PORT INDEX SOCKET... - corpus entry INDEX through
 # Postfix (smtpd on PORT, whose milters are SOCKET...) and through loadgen
-# in dump mode against the same milters; validate.py compares the
-# Authentication-Results fields each way produced
+# in dump mode against the same milters; validate.py compares the header
+# fields each way added and the final reply
 validate_one() {
 	local name=$1 port=$2 idx=$3 m args=() dump=$B_DIR/validate-$1-$3.dump f verdict
 	shift 3
@@ -61,10 +61,51 @@ validate_one() {
 		"$B_DIR/corpus/manifest.tsv" >"$dump" 2>&1
 	if [ -z "$f" ]; then
 		verdict="FAIL: nothing reached the sink through Postfix"
-	elif verdict=$(python3 "$B_HERE/validate.py" "$f" "$dump" "$B_AUTHSERV" 2>&1); then
+	elif verdict=$(python3 "$B_HERE/validate.py" "$f" "$dump" "$B_AUTHSERV" \
+		"$B_DIR/corpus/$(manifest_field "$idx" 1)" 2>&1); then
 		verdict="ok: $verdict"
 	else
 		verdict="FAIL: $verdict"
+		B_KEEP_FOR_ERROR=1
+	fi
+	echo "  $name, corpus entry $idx: $verdict"
+	jq -nc --arg n "$name" --argjson i "$idx" --arg v "$verdict" \
+		'{kind: "validate", config: $n, index: $i, verdict: $v}' >>"$B_JSON"
+}
+
+# reject_count - milter rejects at end of message in Postfix's log
+reject_count() {
+	grep -c 'milter-reject: END-OF-MESSAGE' "$B_DIR/postfix.log" 2>/dev/null
+}
+
+reject_count_above() {
+	[ "$(reject_count)" -gt "$1" ]
+}
+
+# validate_reject NAME PORT INDEX SOCKET... - a message the milters reject:
+# the enhanced code and text Postfix logged against loadgen's final reply
+validate_reject() {
+	local name=$1 port=$2 idx=$3 m args=() dump=$B_DIR/validate-$1-$3.dump before want got verdict
+	shift 3
+	for m in "$@"; do
+		args+=(-m "$m")
+	done
+	before=$(reject_count)
+	send_one "$port" "$idx" 1 >>"$B_LOG" 2>&1
+	wait_until 30 reject_count_above "$before"
+	# "...: milter-reject: END-OF-MESSAGE from unknown[IP]: 5.7.1 TEXT; from=<...> to=<...> ..."
+	want=$(grep 'milter-reject: END-OF-MESSAGE' "$B_DIR/postfix.log" | tail -n 1 |
+		sed -e 's/^.*END-OF-MESSAGE from [^ ]*: //' -e 's/; from=<.*$//' -e 's/^[245][0-9][0-9] //')
+	"$B_BUILD/loadgen" "${args[@]}" -d "$idx" -i "$B_CLIENT_IP" -H "$B_HELO" -j "$B_AUTHSERV" \
+		"$B_DIR/corpus/manifest.tsv" >"$dump" 2>&1
+	got=$(sed -n 's/^\(\[[0-9]\]\)\{0,1\}< y "[245][0-9][0-9] \(.*\)"$/\2/p' "$dump" | tail -n 1)
+	if [ "$(reject_count)" -le "$before" ]; then
+		verdict="FAIL: Postfix logged no milter reject"
+		B_KEEP_FOR_ERROR=1
+	elif [ -n "$want" ] && [ "$want" = "$got" ]; then
+		verdict="ok: both rejected with \"$want\""
+	else
+		verdict="FAIL: Postfix logged \"$want\", loadgen got \"$got\""
 		B_KEEP_FOR_ERROR=1
 	fi
 	echo "  $name, corpus entry $idx: $verdict"
@@ -81,6 +122,10 @@ validate_loadgen() {
 	validate_one opendkim+opendmarc "$B_PORT_PEERS" 2 "unix:$B_DIR/opendkim.sock" \
 		"unix:$B_DIR/opendmarc.sock"
 	validate_one gatehouse "$B_PORT_GH" 3 "unix:$B_DIR/gh-gh.sock"
+	# DMARC p=reject: the reply each gives, as Postfix logged it
+	validate_reject opendkim+opendmarc "$B_PORT_PEERS" "$fail" "unix:$B_DIR/opendkim.sock" \
+		"unix:$B_DIR/opendmarc.sock"
+	validate_reject gatehouse "$B_PORT_GH" "$fail" "unix:$B_DIR/gh-gh.sock"
 }
 
 # postfix_leg NAME PORT CHECK - B_PF_MSGS messages through Postfix's smtpd
@@ -91,12 +136,17 @@ validate_loadgen() {
 # peers, gatehouse)
 postfix_leg() {
 	local name=$1 port=$2 check=$3 nsrc=4 s t0 t1 pids=() idx
-	local pass=() failed=0 delivered verified p per
+	local pass=() failed=0 delivered verified p per mpids=() c0 c1
 	per=$((B_PF_MSGS / nsrc))
+	case $check in
+	peers) mpids=("$B_OPENDKIM_PID" "$B_OPENDMARC_PID") ;;
+	gatehouse) mpids=("$(gh_pid gh)") ;;
+	esac
 	# the first passing message of each of the four sender domains
 	mapfile -t pass < <(grep -v '^#' "$B_DIR/corpus/manifest.tsv" |
 		awk -F'\t' '$5 == "pass" { split($2, a, "@"); if (!seen[a[2]]++) print NR - 1 }')
 	sink_clear
+	c0=$(cpu_ticks "${mpids[@]}")
 	t0=$(date +%s%N)
 	for s in $(seq 0 $((nsrc - 1))); do
 		idx=${pass[$((s % ${#pass[@]}))]}
@@ -107,6 +157,7 @@ postfix_leg() {
 		wait "$p" || failed=$((failed + 1))
 	done
 	t1=$(date +%s%N)
+	c1=$(cpu_ticks "${mpids[@]}")
 	wait_until 120 sink_count_at_least $((per * nsrc))
 	delivered=$(sink_count)
 	case $check in
@@ -123,8 +174,10 @@ postfix_leg() {
 	esac
 	jq -nc --arg n "$name" --argjson m $((per * nsrc)) --argjson t0 "$t0" --argjson t1 "$t1" \
 		--argjson d "$delivered" --argjson v "$verified" --argjson f "$failed" \
+		--argjson ticks $((c1 - c0)) --argjson hz "$(getconf CLK_TCK)" \
 		'{kind: "postfix", config: $n, messages: $m, seconds: (($t1 - $t0) / 1e9),
-		  msgs_per_s: ($m / (($t1 - $t0) / 1e9)), delivered: $d, verified: $v, client_failures: $f}' |
+		  msgs_per_s: ($m / (($t1 - $t0) / 1e9)), delivered: $d, verified: $v, client_failures: $f,
+		  milter_cpu_ms_per_msg: ($ticks * 1000 / $hz / $m)}' |
 		tee -a "$B_JSON" | jq -r '"  \(.config): \(.msgs_per_s | floor) msg/s, \(.delivered) delivered, \(.verified) verified"'
 }
 

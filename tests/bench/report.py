@@ -90,8 +90,8 @@ def postfix_table(rows, out):
             order.append(r["config"])
     by = {c: [r for r in pf if r["config"] == c] for c in order}
     base = med([r["msgs_per_s"] for r in by.get("no milter", [])])
-    out.append("| configuration | msgs/s median (min-max) | ÷ no milter | delivered / verified / sent (each run) |")
-    out.append("|---|---|---|---|")
+    out.append("| configuration | msgs/s median (min-max) | ÷ no milter | milter CPU ms/msg | delivered / verified / sent (each run) |")
+    out.append("|---|---|---|---|---|")
     for c in order:
         rs = by[c]
         rate = [r["msgs_per_s"] for r in rs]
@@ -99,8 +99,10 @@ def postfix_table(rows, out):
                                            "" if r["verified"] == r["messages"] and
                                            r["client_failures"] == 0 else " WRONG")
                            for r in rs)
-        out.append("| %s | %.0f%s | %.0f%% | %s |" % (c, med(rate), spread(rate),
-                                                     100 * med(rate) / base, checks))
+        cpu = med([r.get("milter_cpu_ms_per_msg", 0) for r in rs])
+        out.append("| %s | %.0f%s | %.0f%% | %s | %s |" % (
+            c, med(rate), spread(rate), 100 * med(rate) / base,
+            "%.3f" % cpu if c != "no milter" else "", checks))
     return by, base
 
 
@@ -195,8 +197,8 @@ def main():
     vals = [r for r in rows if r.get("kind") == "validate"]
     if vals:
         table.append("")
-        table.append("Load generator checked against Postfix (same message, same milters, "
-                     "Authentication-Results compared):")
+        table.append("Load generator checked against Postfix (same message, same milters; every "
+                     "added header field and the final reply compared):")
         table.append("")
         for v in vals:
             table.append("- %s, corpus entry %d: %s" % (v["config"], v["index"], v["verdict"]))

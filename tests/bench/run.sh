@@ -20,6 +20,7 @@
 #   BENCH_QUICK=1     small counts, one repetition: for development (~1 min)
 #   BENCH_REPS=N      repetitions of each direct run (default 3)
 #   BENCH_KEEP=1      keep the temp dir
+#   BENCH_ONLY=validate  stop after checking loadgen against Postfix
 #   BENCH_RESULTS=F   write the report here instead of tests/bench/RESULTS.md
 #   BUILD=DIR         build the C tools in DIR/bench (default: in the temp dir)
 set -u
@@ -151,6 +152,7 @@ done
 say "validating loadgen against OpenDKIM under Postfix"
 postfix_setup && sink_start && postfix_start || exit 1
 validate_loadgen
+[ "${BENCH_ONLY:-}" = validate ] && exit 0
 
 # ---------------------------------------------------------------- direct
 
