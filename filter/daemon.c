@@ -67,6 +67,16 @@ bool daemon_conn_opened(struct daemon *d)
 	return ok;
 }
 
+bool daemon_draining(struct daemon *d)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&d->lock);
+	stopping = d->stopping;
+	pthread_mutex_unlock(&d->lock);
+	return stopping;
+}
+
 void daemon_conn_closed(struct daemon *d)
 {
 	pthread_mutex_lock(&d->lock);

@@ -26,6 +26,7 @@
 #include "engine.h"
 #include "log.h"
 #include "milter.h"
+#include "rule.h"
 #include "session.h"
 
 static struct daemon *milter_daemon;	/* set once in milter_open, read-only after */
@@ -148,6 +149,27 @@ static void milter_qid(SMFICTX *ctx, struct session *s)
 /* NOSESSION - a callback without session (connect failed): tempfail */
 #define NOSESSION(ctx, s) do { if ((s) == NULL) return milter_tempfail(ctx); } while (0)
 
+/*
+ * milter_quiet_connect - connect and HELO need no reply of their own unless
+ * a rule is decided there, or the daemon is draining (it answers 421 at
+ * connect). Without them, nothing is decided at those steps but internal
+ * errors, which the engine repeats at MAIL FROM; Postfix's own
+ * smtpd_delay_reject does the same with its restrictions.
+ */
+static bool milter_quiet_connect(void)
+{
+	struct config *c;
+	size_t n1, n2;
+
+	if (daemon_draining(milter_daemon))
+		return false;
+	c = config_slot_get(&milter_daemon->slot);
+	rules_at(c->rules, GH_PH_CONNECT, &n1);
+	rules_at(c->rules, GH_PH_HELO, &n2);
+	config_unref(c);
+	return n1 == 0 && n2 == 0;
+}
+
 static sfsistat milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 				 unsigned long f2, unsigned long f3, unsigned long *pf0,
 				 unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
@@ -160,7 +182,8 @@ static sfsistat milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f
 	 * hears nothing before the final dot) and saves the MTA a round trip
 	 * per field and chunk - the largest cost in tests/bench's profile.
 	 * DATA and unknown commands tell gatehouse nothing it acts on. */
-	const unsigned long quiet = SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NODATA | SMFIP_NOUNKNOWN;
+	const unsigned long quiet = SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NODATA | SMFIP_NOUNKNOWN |
+				    (milter_quiet_connect() ? SMFIP_NR_CONN | SMFIP_NR_HELO : 0);
 	struct milter_conn *c = calloc(1, sizeof(*c));
 
 	(void)f2;
@@ -173,7 +196,7 @@ static sfsistat milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f
 	*pf2 = 0;
 	*pf3 = 0;
 	if (c != NULL) {
-		c->noreply = *pf1 & (SMFIP_NR_HDR | SMFIP_NR_BODY);
+		c->noreply = *pf1 & (SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NR_CONN | SMFIP_NR_HELO);
 		if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
 			free(c);
 			*pf1 = 0;
@@ -216,7 +239,10 @@ static sfsistat milter_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	}
 	if (!daemon_conn_opened(milter_daemon)) {
 		/* Draining after SIGTERM: connections in flight finish, new
-		 * ones are told to come back. */
+		 * ones are told to come back (at MAIL FROM, with 451 4.3.0, if
+		 * the drain began after this connection was negotiated). */
+		if (milter_noreply(ctx, SMFIP_NR_CONN))
+			return SMFIS_NOREPLY;
 		smfi_setreply(ctx, "421", "4.3.2", "gatehouse is shutting down, try again later");
 		return SMFIS_TEMPFAIL;
 	}
@@ -225,7 +251,7 @@ static sfsistat milter_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	if (s == NULL) {
 		log_msg(&milter_daemon->log, LOG_ERR, "session=%s out of memory at connect", id);
 		daemon_conn_closed(milter_daemon);
-		return milter_tempfail(ctx);
+		return milter_noreply(ctx, SMFIP_NR_CONN) ? SMFIS_NOREPLY : milter_tempfail(ctx);
 	}
 	s->dns = milter_daemon->dns;
 	s->dkim = milter_daemon->dkim;
@@ -233,7 +259,7 @@ static sfsistat milter_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	s->macro = milter_macro;
 	s->macro_ctx = ctx;
 	c->s = s;
-	return milter_answer(ctx, s, engine_connect(s, host,
+	return milter_quiet(ctx, SMFIP_NR_CONN, s, engine_connect(s, host,
 				milter_addr_text((struct sockaddr *)addr, ip, sizeof(ip))));
 }
 
@@ -241,8 +267,9 @@ static sfsistat milter_helo(SMFICTX *ctx, char *helo)
 {
 	struct session *s = milter_session(ctx);
 
-	NOSESSION(ctx, s);
-	return milter_answer(ctx, s, engine_helo(s, helo));
+	if (s == NULL)
+		return milter_noreply(ctx, SMFIP_NR_HELO) ? SMFIS_NOREPLY : milter_tempfail(ctx);
+	return milter_quiet(ctx, SMFIP_NR_HELO, s, engine_helo(s, helo));
 }
 
 static sfsistat milter_envfrom(SMFICTX *ctx, char **argv)

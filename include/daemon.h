@@ -48,6 +48,8 @@ void daemon_session_id(struct daemon *d, char *buf, size_t len);
 bool daemon_conn_opened(struct daemon *d);
 /* daemon_conn_closed - a counted connection ended */
 void daemon_conn_closed(struct daemon *d);
+/* daemon_draining - SIGTERM has been seen (new connections are refused) */
+bool daemon_draining(struct daemon *d);
 /* daemon_drain - wait until no connection is in flight or TIMEOUT_MS passed;
  * returns the number still in flight */
 int daemon_drain(struct daemon *d, long timeout_ms);
