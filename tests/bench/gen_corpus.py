@@ -11,7 +11,9 @@ Writes into OUTDIR:
                       rsa-sha256 by its From domain with DKIM_SIGN
                       (tests/tools/dkim_sign)
   manifest.tsv        FILE MAIL_FROM RCPT AUTH EXPECT (loadgen's format; EXPECT
-                      is pass or reject: what DMARC p=reject must make of it)
+                      is pass or reject: what DMARC p=reject must make of it;
+                      one message comes from an authenticated client, AUTH
+                      set, which loadgen announces with {auth_authen})
   zone.txt            one DNS record a line (zone file syntax): SPF, DKIM
                       and DMARC records of every sender domain and the HELO
                       name's SPF, for unbound's local-data
@@ -157,7 +159,10 @@ def main():
                      "-s", SELECTOR], stdin=fin, stdout=fout)
             os.unlink(raw)
             mail_from, expect = "bounce@elsewhere.example", "reject"
-        manifest.append(f"{name}\t{mail_from}\tuser{i}@{RCPT_DOMAIN}\t-\t{expect}")
+        # one submission from an authenticated user: gatehouse and OpenDMARC
+        # treat it as outbound and skip their checks, as in real traffic
+        auth = user if i == 10 else "-"
+        manifest.append(f"{name}\t{mail_from}\tuser{i}@{RCPT_DOMAIN}\t{auth}\t{expect}")
     with open(os.path.join(out, "manifest.tsv"), "w") as f:
         f.write("\n".join(manifest) + "\n")
     with open(os.path.join(out, "zone.txt"), "w") as f:

@@ -68,6 +68,22 @@ def direct_table(rows, out):
     for r in rows:
         if r.get("kind") == "na":
             out.append("| %s | n/a (rules not available: %s) | | | | | | | |" % (r["config"], r["why"]))
+    p1 = [r for r in rows if r.get("kind") == "p1"]
+    if p1:
+        out.append("")
+        out.append("A new milter connection for every message (%d connections at a time, %d runs):" % (
+            p1[0]["concurrency"], len(p1) // 2))
+        out.append("")
+        out.append("| configuration | msgs/s median (min-max) | milter CPU ms/msg | p50 ms | p99 ms |")
+        out.append("|---|---|---|---|---|")
+        for c in ("opendkim+opendmarc", "gatehouse"):
+            rs = [r for r in p1 if r["config"] == c]
+            if not rs:
+                continue
+            rate = [r["msgs_per_s"] for r in rs]
+            out.append("| %s | %.0f%s | %.3f | %.3f | %.3f |" % (
+                c, med(rate), spread(rate), med([r["milter_cpu_ms_per_msg"] for r in rs]),
+                med([r["latency_ms"]["p50"] for r in rs]), med([r["latency_ms"]["p99"] for r in rs])))
     c1 = [r for r in rows if r.get("kind") == "c1"]
     if c1:
         out.append("")

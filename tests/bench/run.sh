@@ -184,6 +184,12 @@ say "unloaded latency: one connection"
 for c in opendkim+opendmarc gatehouse; do
 	loadgen_run "$c" "c1" 1 $((B_MSGS / 4)) ${B_CFG[$c]} || exit 1
 done
+say "a new connection for every message (as most inbound MX traffic comes)"
+for rep in $(seq 1 "$B_REPS"); do
+	for c in opendkim+opendmarc gatehouse; do
+		B_RUN_PER_CONN=1 loadgen_run "$c" "p1" "$B_CONC" $((B_MSGS / 2)) ${B_CFG[$c]} || exit 1
+	done
+done
 
 say "profile of gatehouse (perf)"
 : >"$B_DIR/profile.txt"
