@@ -257,7 +257,7 @@ write_meta() {
 	jq -n --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" --arg cpu "$cpu" --arg cores "$(nproc)" \
 		--arg mem "$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)" \
 		--arg kernel "$(uname -r)" \
-		--arg gh "$("$B_GH" -V 2>&1 | head -n 1) ($(git -C "$B_TOP" describe --always --dirty 2>/dev/null || echo '?'))" \
+		--arg gh "$("$B_GH" -V 2>&1 | head -n 1) (${BENCH_GH_DESC:-$(git -C "$B_TOP" describe --always --dirty 2>/dev/null || echo '?')})" \
 		--arg opendkim "$(opendkim -V 2>&1 | head -n 1)" \
 		--arg opendmarc "$(opendmarc -V 2>&1 | head -n 1)" \
 		--arg libmilter "$(dpkg-query -W -f='${Version}' libmilter1.0.1 2>/dev/null)" \

@@ -23,6 +23,8 @@
 #   BENCH_ONLY=validate  stop after checking loadgen against Postfix
 #   BENCH_RESULTS=F   write the report here instead of tests/bench/RESULTS.md
 #   BUILD=DIR         build the C tools in DIR/bench (default: in the temp dir)
+#   BENCH_GH_DESC=S   how the report names the gatehouse build (default: git
+#                     describe of this checkout)
 set -u
 umask 022
 
