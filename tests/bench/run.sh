@@ -98,6 +98,10 @@ B_PIDS=()
 
 cleanup() {
 	local p
+	# all at once: libmilter takes up to 5 s to notice a SIGTERM
+	for p in "${B_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
 	for p in "${B_PIDS[@]}"; do
 		stop_pid "$p"
 	done
@@ -225,3 +229,7 @@ memory_leg
 say "writing the report"
 write_meta
 python3 "$B_HERE/report.py" "$B_JSON" "$B_DIR/meta.json" "$B_RESULTS" "$B_DIR/profile.txt" || exit 1
+if [ "${B_KEEP_FOR_ERROR:-0}" = 1 ]; then
+	echo "bench: a run had errors or loadgen disagreed with Postfix (see above and $B_LOG)"
+	exit 1
+fi
