@@ -8,7 +8,9 @@
  * runs ub_process() whenever libunbound's descriptor is readable, which
  * invokes the callbacks. A query that times out is cancelled; if libunbound
  * is already delivering it, the asker waits for that delivery (it is under
- * way, so short) before freeing what the callback writes to.
+ * way, so short) before freeing what the callback writes to. Answers are
+ * also kept in dns_cache.c for their TTL, so a repeated question does not
+ * cross three threads (see dns_cache.h).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -25,6 +27,7 @@
 
 #include "config.h"
 #include "dns.h"
+#include "dns_cache.h"
 #include "dns_fixture.h"
 #include "strbuf.h"
 
@@ -32,6 +35,7 @@
 
 struct dns_resolver {
 	struct ub_ctx *ctx;
+	struct dns_cache *cache;	/* answers without a trip through libunbound's threads */
 	long timeout_ms;
 	bool fixture;
 	struct dns_faults faults;
@@ -177,8 +181,9 @@ struct dns_resolver *dns_resolver_new(const struct dns_options *o, struct config
 		return NULL;
 	r->stop_pipe[0] = r->stop_pipe[1] = -1;
 	r->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
+	r->cache = dns_cache_new();
 	r->ctx = ub_ctx_create();
-	if (r->ctx == NULL) {
+	if (r->ctx == NULL || r->cache == NULL) {
 		dns_error(errs, "cannot create the resolver", NULL);
 		goto fail;
 	}
@@ -250,6 +255,7 @@ void dns_resolver_free(struct dns_resolver *r)
 	if (r->ctx != NULL)
 		ub_ctx_delete(r->ctx);
 	dns_faults_free(&r->faults);
+	dns_cache_free(r->cache);
 	free(r);
 }
 
@@ -441,6 +447,8 @@ int dns_query(struct dns_resolver *r, const char *name, int rrtype,
 	}
 	if (budget != NULL)
 		budget->queries++;
+	if (r->cache != NULL && dns_cache_get(r->cache, name, rrtype, out))
+		return 0;
 	for (int hop = 0; hop <= DNS_MAX_CNAME_HOPS; hop++) {
 		const char *qname = chase ? chase : name;
 		struct ub_result *res = NULL;
@@ -498,6 +506,8 @@ int dns_query(struct dns_resolver *r, const char *name, int rrtype,
 			out->rrtype = rrtype;
 			dns_fail(out, DNS_TEMPFAIL, "out of memory");
 			rc = -1;
+		} else if (r->cache != NULL && !res->bogus && res->ttl > 0) {
+			dns_cache_put(r->cache, name, rrtype, out, (unsigned)res->ttl);
 		}
 		ub_resolve_free(res);
 		break;
