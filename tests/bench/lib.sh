@@ -9,7 +9,7 @@
 #   corpus/                manifest.tsv, msg/*.eml, keys/, zone.txt (gen_corpus.py)
 #   rules100/ rules1000/   *.rules (gen_rules.py)
 #   dns/                   unbound.conf, logs
-#   opendkim.conf/.sock/.log, opendmarc.conf/.sock/.log
+#   opendkim.conf/.sock/.log, opendmarc.conf/.sock/.log, noop.sock/.log
 #   gh-NAME.conf/.sock/.log  gatehouse instance NAME
 #   postfix/ queue/ data/  the private Postfix; postfix.log
 #   sink/                  smtp-sink's dump of every delivered message
@@ -54,13 +54,17 @@ port_listening() {
 
 # ---------------------------------------------------------------- tools
 
-# build_tools - loadgen and tests/tools/dkim_sign with cc, flags from pkg-config
+# build_tools - loadgen, noop_milter and tests/tools/dkim_sign with cc,
+# flags from pkg-config
 build_tools() {
 	mkdir -p "$B_BUILD"
 	# shellcheck disable=SC2046
 	cc -std=c11 -O2 -g -Wall -Wextra -o "$B_BUILD/loadgen" "$B_HERE/loadgen.c" \
 		"$B_HERE/mclient.c" "$B_HERE/corpus.c" $(pkg-config --cflags milter) -pthread \
 		>>"$B_LOG" 2>&1 &&
+	# shellcheck disable=SC2046
+	cc -std=c11 -O2 -Wall -Wextra -o "$B_BUILD/noop_milter" "$B_HERE/noop_milter.c" \
+		$(pkg-config --cflags --libs milter) -pthread >>"$B_LOG" 2>&1 &&
 	# shellcheck disable=SC2046
 	cc -std=c11 -O2 -Wall -o "$B_BUILD/dkim_sign" "$B_TOP/tests/tools/dkim_sign.c" \
 		$(pkg-config --cflags --libs opendkim) >>"$B_LOG" 2>&1 || {
@@ -131,6 +135,19 @@ cpu_ticks() {
 		t=$((t + ${f:-0}))
 	done
 	echo "$t"
+}
+
+# start_noop - the no-op milter (noop_milter.c), the protocol's own cost
+start_noop() {
+	"$B_BUILD/noop_milter" "unix:$B_DIR/noop.sock" >>"$B_DIR/noop.log" 2>&1 &
+	B_NOOP_PID=$!
+	B_PIDS+=("$B_NOOP_PID")
+	B_SOCK_PID[unix:$B_DIR/noop.sock]=$B_NOOP_PID
+	wait_until 10 test -S "$B_DIR/noop.sock" || {
+		echo "noop_milter did not start:"
+		tail "$B_DIR/noop.log"
+		return 1
+	}
 }
 
 # start_opendkim - Debian's opendkim, verify only, on a unix socket, asking
@@ -306,6 +323,8 @@ $B_SMTPD_IP:$B_PORT_GH inet n - n - - smtpd
   -o smtpd_milters=unix:$B_DIR/gh-gh.sock
 $B_SMTPD_IP:$B_PORT_DKIM inet n - n - - smtpd
   -o smtpd_milters=unix:$B_DIR/opendkim.sock
+$B_SMTPD_IP:$B_PORT_NOOP inet n - n - - smtpd
+  -o smtpd_milters=unix:$B_DIR/noop.sock
 EOF
 }
 
@@ -315,7 +334,7 @@ postfix_start() {
 		echo "postfix start failed: $out"
 		return 1
 	fi
-	for p in "$B_PORT_PLAIN" "$B_PORT_PEERS" "$B_PORT_GH" "$B_PORT_DKIM"; do
+	for p in "$B_PORT_PLAIN" "$B_PORT_PEERS" "$B_PORT_GH" "$B_PORT_DKIM" "$B_PORT_NOOP"; do
 		wait_until 15 port_listening "$p" || { echo "postfix does not listen on $p: $out"; return 1; }
 	done
 }

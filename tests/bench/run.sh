@@ -71,7 +71,7 @@ B_CLIENT_IP=192.0.2.25		# SMTP client address; the SPF records allow 192.0.2.0/2
 B_HELO=mx.sender.example
 B_AUTHSERV=mx.bench.example
 B_SMTPD_IP=127.0.0.2		# Postfix listens here; connections to it come from B_CLIENT_IP
-B_PORT_PLAIN=10025 B_PORT_PEERS=10026 B_PORT_GH=10027 B_PORT_DKIM=10028 B_PORT_SINK=10030
+B_PORT_PLAIN=10025 B_PORT_PEERS=10026 B_PORT_GH=10027 B_PORT_DKIM=10028 B_PORT_NOOP=10031 B_PORT_SINK=10030
 
 ip link set lo up || { echo "$0: cannot bring up lo (run under unshare --net)" >&2; exit 2; }
 # The SMTP client address for the Postfix leg: smtp-source cannot bind a
@@ -136,6 +136,7 @@ printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:2\n' >"$B_DIR/resolv.co
 mount --bind "$B_DIR/resolv.conf" /etc/resolv.conf || { echo "cannot bind-mount resolv.conf"; exit 1; }
 
 say "starting the milters"
+start_noop || exit 1
 start_opendkim || exit 1
 start_opendmarc || exit 1
 gh_write_conf gh "" && gh_start gh || exit 1
@@ -164,12 +165,13 @@ validate_loadgen
 
 # configurations of the direct runs: name and milter sockets (a chain in order)
 declare -A B_CFG=(
+	[no-op milter]="unix:$B_DIR/noop.sock"
 	[opendkim]="unix:$B_DIR/opendkim.sock"
 	[opendmarc]="unix:$B_DIR/opendmarc.sock"
 	[opendkim+opendmarc]="unix:$B_DIR/opendkim.sock unix:$B_DIR/opendmarc.sock"
 	[gatehouse]="unix:$B_DIR/gh-gh.sock"
 )
-B_ORDER=(opendkim opendmarc opendkim+opendmarc gatehouse)
+B_ORDER=("no-op milter" opendkim opendmarc opendkim+opendmarc gatehouse)
 for n in "${B_RULES_OK[@]}"; do
 	B_CFG[gatehouse+$n rules]="unix:$B_DIR/gh-gh$n.sock"
 	B_ORDER+=("gatehouse+$n rules")
@@ -177,6 +179,7 @@ done
 
 say "warm-up: every configuration once over the corpus (fills DNS caches)"
 for c in "${B_ORDER[@]}"; do
+	# shellcheck disable=SC2086
 	loadgen_run "$c" warmup 2 100 ${B_CFG[$c]} >/dev/null || exit 1
 done
 
@@ -209,6 +212,7 @@ done
 say "through Postfix: $B_PF_MSGS messages over $B_PF_SESSIONS sessions per configuration"
 for rep in $(seq 1 "$B_REPS"); do
 	postfix_leg "no milter" "$B_PORT_PLAIN" none
+	postfix_leg "no-op milter" "$B_PORT_NOOP" none
 	postfix_leg "opendkim+opendmarc" "$B_PORT_PEERS" peers
 	postfix_leg "gatehouse" "$B_PORT_GH" gatehouse
 done
@@ -216,6 +220,7 @@ done
 # ---------------------------------------------------------------- memory
 
 say "memory: peak RSS of every milter so far"
+record_hwm "no-op milter" "$B_NOOP_PID"
 record_hwm opendkim "$B_OPENDKIM_PID"
 record_hwm opendmarc "$B_OPENDMARC_PID"
 record_hwm gatehouse "$(gh_pid gh)"
