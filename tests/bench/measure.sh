@@ -274,6 +274,7 @@ write_meta() {
 		--arg quick "$B_QUICK" --argjson reps "$B_REPS" --argjson msgs "$B_MSGS" \
 		--argjson conc "$B_CONC" --argjson perconn "$B_PER_CONN" --argjson pfmsgs "$B_PF_MSGS" \
 		--argjson pfsess "$B_PF_SESSIONS" --arg corpus "$(corpus_summary)" \
+		--arg cmd_run "unshare --net -- tests/bench/run.sh $B_GH   (what make bench runs$([ "$B_QUICK" = 1 ] && echo ', BENCH_QUICK=1'))" \
 		--arg cmd_loadgen "loadgen -m SOCKET [-m SOCKET2] -c $B_CONC -n $B_MSGS -p $B_PER_CONN -i $B_CLIENT_IP -H $B_HELO -j $B_AUTHSERV -l CONFIG corpus/manifest.tsv" \
 		--arg cmd_source "smtp-source -s $((B_PF_SESSIONS / 4)) -m $((B_PF_MSGS / 4)) -M $B_HELO -f FROM -t RCPT -F corpus/msg/NNN.eml $B_SMTPD_IP:PORT  (x 4 in parallel, one per sender domain)" \
 		'{date: $date, cpu: $cpu, cores: $cores, mem: $mem, kernel: $kernel,
@@ -281,7 +282,7 @@ write_meta() {
 		             postfix: $postfix, unbound: $unbound},
 		  quick: ($quick == "1"), reps: $reps, msgs: $msgs, conc: $conc, per_conn: $perconn,
 		  pf_msgs: $pfmsgs, pf_sessions: $pfsess, corpus: $corpus,
-		  commands: [$cmd_loadgen, $cmd_source]}' >"$B_DIR/meta.json"
+		  commands: [$cmd_run, $cmd_loadgen, $cmd_source]}' >"$B_DIR/meta.json"
 }
 
 corpus_summary() {
