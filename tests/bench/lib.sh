@@ -57,21 +57,22 @@ port_listening() {
 # build_tools - loadgen, noop_milter and tests/tools/dkim_sign with cc,
 # flags from pkg-config
 build_tools() {
+	local milter_cflags milter_libs dkim_flags
+	milter_cflags=$(pkg-config --cflags milter)
+	milter_libs=$(pkg-config --libs milter)
+	dkim_flags=$(pkg-config --cflags --libs opendkim)
 	mkdir -p "$B_BUILD"
-	# shellcheck disable=SC2046
-	cc -std=c11 -O2 -g -Wall -Wextra -o "$B_BUILD/loadgen" "$B_HERE/loadgen.c" \
-		"$B_HERE/mclient.c" "$B_HERE/corpus.c" $(pkg-config --cflags milter) -pthread \
-		>>"$B_LOG" 2>&1 &&
-	# shellcheck disable=SC2046
-	cc -std=c11 -O2 -Wall -Wextra -o "$B_BUILD/noop_milter" "$B_HERE/noop_milter.c" \
-		$(pkg-config --cflags --libs milter) -pthread >>"$B_LOG" 2>&1 &&
-	# shellcheck disable=SC2046
-	cc -std=c11 -O2 -Wall -o "$B_BUILD/dkim_sign" "$B_TOP/tests/tools/dkim_sign.c" \
-		$(pkg-config --cflags --libs opendkim) >>"$B_LOG" 2>&1 || {
+	# shellcheck disable=SC2086 # pkg-config output is meant to be split
+	if ! cc -std=c11 -O2 -g -Wall -Wextra -o "$B_BUILD/loadgen" "$B_HERE/loadgen.c" \
+		"$B_HERE/mclient.c" "$B_HERE/corpus.c" $milter_cflags -pthread >>"$B_LOG" 2>&1 ||
+	   ! cc -std=c11 -O2 -Wall -Wextra -o "$B_BUILD/noop_milter" "$B_HERE/noop_milter.c" \
+		$milter_cflags $milter_libs -pthread >>"$B_LOG" 2>&1 ||
+	   ! cc -std=c11 -O2 -Wall -o "$B_BUILD/dkim_sign" "$B_TOP/tests/tools/dkim_sign.c" \
+		$dkim_flags >>"$B_LOG" 2>&1; then
 		echo "building the tools failed:"
 		tail -n 20 "$B_LOG"
 		return 1
-	}
+	fi
 }
 
 # ---------------------------------------------------------------- DNS

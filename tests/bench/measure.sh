@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # measure.sh - the benchmark's measurements; sourced by run.sh after lib.sh.
 # Each appends JSON lines to B_JSON that report.py turns into the table.
 

@@ -25,6 +25,8 @@
 #   BUILD=DIR         build the C tools in DIR/bench (default: in the temp dir)
 #   BENCH_GH_DESC=S   how the report names the gatehouse build (default: git
 #                     describe of this checkout)
+# B_CFG values are socket lists, split on purpose wherever they are used:
+# shellcheck disable=SC2086
 set -u
 umask 022
 
@@ -126,9 +128,10 @@ build_tools || exit 1
 say "generating corpus, keys and zone"
 python3 "$B_HERE/gen_corpus.py" "$B_DIR/corpus" "$B_BUILD/dkim_sign" 50 >>"$B_LOG" 2>&1 ||
 	{ echo "gen_corpus.py failed"; tail "$B_LOG"; exit 1; }
-python3 "$B_HERE/gen_rules.py" "$B_DIR/rules100" 100 >>"$B_LOG" 2>&1 &&
-	python3 "$B_HERE/gen_rules.py" "$B_DIR/rules1000" 1000 >>"$B_LOG" 2>&1 ||
-	{ echo "gen_rules.py failed"; tail "$B_LOG"; exit 1; }
+for n in 100 1000; do
+	python3 "$B_HERE/gen_rules.py" "$B_DIR/rules$n" "$n" >>"$B_LOG" 2>&1 ||
+		{ echo "gen_rules.py failed"; tail "$B_LOG"; exit 1; }
+done
 
 say "starting unbound on 127.0.0.1:53 and pointing /etc/resolv.conf at it"
 dns_start || exit 1
@@ -149,8 +152,8 @@ for n in 100 1000; do
 	else
 		say "gatehouse refuses the $n-rule configuration: rules runs are n/a"
 		sed 's/^/    /' "$B_DIR/gh-gh$n.check" | head -n 5
-		printf '{"kind":"na","config":"gh+%s rules","why":"%s"}\n' "$n" \
-			"$(head -n 1 "$B_DIR/gh-gh$n.check" | tr -d '"\\' | cut -c1-120)" >>"$B_JSON"
+		jq -nc --arg c "gatehouse+$n rules" --arg w "$(head -n 1 "$B_DIR/gh-gh$n.check" | cut -c1-160)" \
+			'{kind: "na", config: $c, why: $w}' >>"$B_JSON"
 	fi
 done
 
@@ -184,7 +187,7 @@ for c in "${B_ORDER[@]}"; do
 done
 
 say "direct milter protocol: ${#B_ORDER[@]} configurations x $B_REPS, $B_MSGS messages, $B_CONC connections"
-for rep in $(seq 1 "$B_REPS"); do
+for _ in $(seq 1 "$B_REPS"); do
 	for c in "${B_ORDER[@]}"; do
 		loadgen_run "$c" "direct" "$B_CONC" "$B_MSGS" ${B_CFG[$c]} || exit 1
 	done
@@ -194,7 +197,7 @@ for c in opendkim+opendmarc gatehouse; do
 	loadgen_run "$c" "c1" 1 $((B_MSGS / 4)) ${B_CFG[$c]} || exit 1
 done
 say "a new connection for every message (as most inbound MX traffic comes)"
-for rep in $(seq 1 "$B_REPS"); do
+for _ in $(seq 1 "$B_REPS"); do
 	for c in opendkim+opendmarc gatehouse; do
 		B_RUN_PER_CONN=1 loadgen_run "$c" "p1" "$B_CONC" $((B_MSGS / 2)) ${B_CFG[$c]} || exit 1
 	done
@@ -210,7 +213,7 @@ done
 # ---------------------------------------------------------------- Postfix
 
 say "through Postfix: $B_PF_MSGS messages over $B_PF_SESSIONS sessions per configuration"
-for rep in $(seq 1 "$B_REPS"); do
+for _ in $(seq 1 "$B_REPS"); do
 	postfix_leg "no milter" "$B_PORT_PLAIN" none
 	postfix_leg "no-op milter" "$B_PORT_NOOP" none
 	postfix_leg "opendkim+opendmarc" "$B_PORT_PEERS" peers
