@@ -156,9 +156,11 @@ dnssec-tests: $(BUILD)/gatehouse
 # daemon and fails the tests (this is how the SIGHUP use-after-free showed).
 # Benchmarks side by side with OpenDKIM and OpenDMARC (root, network namespace).
 # Never part of make test: timings are reported, not asserted.
-bench: deps
-	$(MAKE) all
-	unshare --net -- tests/bench/run.sh $(abspath $(BUILD)/gatehouse)
+bench:
+	packaging/install-deps.sh --bench
+	$(MAKE) all $(BUILD)/bench/rules_bench
+	RULES_BENCH=$(abspath $(BUILD)/bench/rules_bench) \
+		unshare --net -- tests/bench/run.sh $(abspath $(BUILD)/gatehouse)
 
 # What rules cost per 50 KB message through the engine: 0, 100 and 1,000
 # rules, with and without the Hyperscan prefilter (no root, no network).

@@ -2,7 +2,9 @@
 # install-deps.sh - install what gatehouse needs to build, test and run, from
 # Debian 12's packages, non-interactively. Postfix is preseeded to "No
 # configuration": no system Postfix is set up or started; the test suite runs
-# its own private instance.
+# its own private instance. With --bench, also the peers `make bench`
+# measures gatehouse against (OpenDKIM, OpenDMARC) and perf; `make test`
+# does not need them.
 set -eu
 
 PACKAGES="build-essential pkg-config
@@ -10,8 +12,10 @@ libmilter-dev libconfuse-dev libjansson-dev check libsubunit-dev
 libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libldns-dev libpsl-dev publicsuffix
 libgmime-3.0-dev libhyperscan-dev
 postfix swaks miltertest jq iproute2 util-linux procps
-python3 python3-yaml python3-spf unbound openssl ldnsutils
-opendkim opendmarc dbconfig-no-thanks linux-perf"
+python3 python3-yaml python3-spf unbound openssl ldnsutils"
+if [ "${1:-}" = "--bench" ]; then
+	PACKAGES="$PACKAGES opendkim opendmarc dbconfig-no-thanks linux-perf"
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -266,6 +266,17 @@ def main():
            "looking). \"verified\" counts delivered messages carrying the Authentication-Results "
            "expected from those milters (dkim=pass and dmarc=pass; for gatehouse also spf=pass).",
            "", "Commands:", ""] + ["    " + c for c in meta["commands"]]
+    rules_bench = ""
+    if len(sys.argv) > 5 and os.path.exists(sys.argv[5]):
+        with open(sys.argv[5]) as f:
+            rules_bench = f.read().strip()
+    if rules_bench:
+        md += ["", "## Rules in the engine", "",
+               "tests/bench/rules_bench.c (`make bench-rules`): every message through the engine's "
+               "phase calls, no MTA and no DNS, so the cost is parsing, the MIME walk (quoted-printable "
+               "text and base64 HTML decoded) and the rules; about 40% header and 60% body patterns, "
+               "a few matching; 1,000 rules once with the Hyperscan prefilter and once with PCRE2 "
+               "alone (rules_prefilter = no). Median of 5 passes.", "", rules_bench]
     if profile:
         md += ["", "## Where gatehouse's time goes", "", profile.rstrip()]
     # the hand-written reading of the profile, kept next to this script

@@ -234,9 +234,21 @@ memory_leg
 
 # ---------------------------------------------------------------- report
 
+# ---------------------------------------------------------------- rules in the engine
+
+# What rules cost per 50 KB message with no MTA and no DNS (tests/bench/rules_bench.c,
+# also `make bench-rules`); the Makefile passes the binary.
+: >"$B_DIR/rules_bench.md"
+if [ -n "${RULES_BENCH:-}" ] && [ -x "$RULES_BENCH" ]; then
+	say "rules in the engine: 0, 100, 1000 rules over 50 KB messages"
+	"$RULES_BENCH" -n 20 -k 50 "$B_DIR/rules-bench" >"$B_DIR/rules_bench.md" || : >"$B_DIR/rules_bench.md"
+	cat "$B_DIR/rules_bench.md"
+fi
+
 say "writing the report"
 write_meta
-python3 "$B_HERE/report.py" "$B_JSON" "$B_DIR/meta.json" "$B_RESULTS" "$B_DIR/profile.txt" || exit 1
+python3 "$B_HERE/report.py" "$B_JSON" "$B_DIR/meta.json" "$B_RESULTS" "$B_DIR/profile.txt" \
+	"$B_DIR/rules_bench.md" || exit 1
 if [ "${B_KEEP_FOR_ERROR:-0}" = 1 ]; then
 	echo "bench: a run had errors or loadgen disagreed with Postfix (see above and $B_LOG)"
 	exit 1
