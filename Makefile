@@ -117,6 +117,7 @@ fuzz-replay: $(FUZZ_REPLAY)
 # Coverage-guided fuzzing with clang's libFuzzer (not part of the tests):
 #   make fuzz FUZZ=message FUZZ_SECONDS=300
 # New inputs land in tests/fuzz/corpus/$(FUZZ); commit the ones worth keeping.
+# Crashing inputs land in $(FUZZ_BUILD), not in the source tree.
 FUZZ ?= message
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= build/libfuzzer
@@ -127,7 +128,7 @@ fuzz:
 		-o $(FUZZ_BUILD)/fuzz_$(FUZZ) tests/fuzz/fuzz_$(FUZZ).c \
 		$(FUZZ_BUILD)/libgatehouse.a $(PKG_LIBS)
 	$(FUZZ_BUILD)/fuzz_$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-		tests/fuzz/corpus/$(FUZZ)
+		-artifact_prefix=$(FUZZ_BUILD)/ tests/fuzz/corpus/$(FUZZ)
 
 # valgrind over the unit tests and test mode (libmilter is not involved).
 valgrind: $(UNIT_BIN) $(BUILD)/gatehouse
