@@ -84,6 +84,14 @@ rule hold_it {
     when subject ~ /hold me/
     quarantine "held by %{rule}"
 }
+
+# A rule decided at HELO: with it, this instance asks the MTA to wait for
+# replies at connect and HELO (without one, gatehouse lets those steps go
+# unanswered), so this group runs that protocol path and group a-k the other.
+rule helo_block {
+    when helo == "blocked-helo.gatehouse.test"
+    reject 554 5.7.1 "no mail from %{helo}"
+}
 EOF
 }
 
@@ -420,6 +428,22 @@ print(" ".join("%s:%s:%s:%s" % (h["name"], h["action"], h["file"], h["line"]) fo
 		else
 			ok "$name"
 		fi
+	fi
+
+	name="l: helo rule: HELO blocked-helo.gatehouse.test refused 554 5.7.1 'no mail from blocked-helo.gatehouse.test' at MAIL FROM (replies negotiated at HELO), not delivered"
+	id=$(new_id rhelo)
+	IT_NEVER_IDS+=("$id")
+	m=$(l_msg rhelo "$id" "helo test" <<<'body')
+	SWAKS_HELO=blocked-helo.gatehouse.test send_l "$id" rcpt@example.org --data "@$m"
+	# Postfix answers EHLO 250 and refuses at MAIL FROM with the milter's reply
+	# (it delays a milter's HELO refusal, as smtpd_delay_reject does).
+	reply=$(swaks_reply_to '^ -> MAIL FROM' | grep -E '^554[ -]5\.7\.1 no mail from blocked-helo\.gatehouse\.test')
+	if [ "$SWAKS_RC" -eq 0 ]; then
+		not_ok "$name" "swaks exit 0: the session went through; $(tail -n 4 "$IT_DIR/last-client.out" | tr '\n' ' ')"
+	elif [ -z "$reply" ]; then
+		not_ok "$name" "no '554 5.7.1 no mail from blocked-helo.gatehouse.test' reply (swaks exit $SWAKS_RC): $(grep -E '^ *<' "$IT_DIR/last-client.out" | tail -n 4 | tr '\n' ' ')"
+	else
+		ok "$name"
 	fi
 
 	# 5: quarantine -> Postfix's hold queue
