@@ -419,6 +419,16 @@ static enum gh_action apply(struct session *s, const struct rule *r, enum gh_pha
 		return GH_ACT_CONTINUE;
 	}
 	v.reason = v.text;
+	if (conn) {
+		/* Connection-lived: copied out of the message arena, which is
+		 * reset when each message ends. */
+		v.text = v.reason = v.text ? arena_strdup(s->conn_arena, v.text) : NULL;
+		v.source = arena_strdup(s->conn_arena, v.source);
+		if ((text != NULL && v.text == NULL) || v.source == NULL) {
+			*failed = true;
+			return GH_ACT_CONTINUE;
+		}
+	}
 	if (conn && (a == GH_ACT_QUARANTINE || a == GH_ACT_DISCARD)) {
 		s->conn_pending = v;	/* message actions: applied to each message at MAIL */
 		return GH_ACT_CONTINUE;
