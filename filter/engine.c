@@ -100,6 +100,10 @@ enum gh_action engine_helo(struct session *s, const char *helo)
 {
 	enum gh_action a;
 
+	/* EHLO/HELO ends any transaction (RFC 5321 4.1.4), also one whose end
+	 * of message was answered: its verdict must not answer this HELO. */
+	if (s->msg.active)
+		session_message_end(s, "helo");
 	if (engine_decided(s, &a))
 		return a;
 	/* A client may say HELO again; the latest name is the one in force. */
