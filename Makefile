@@ -44,24 +44,32 @@ SYSCONFDIR ?= /etc
 
 # The engine library: everything but the daemon's main and the libmilter glue,
 # so unit tests, test mode and fuzzers link exactly the code the daemon runs.
-ENGINE_SRC := $(filter-out filter/main.c filter/milter.c,$(wildcard filter/*.c))
+# Layers are folders (filter/README.md); objects mirror them under $(BUILD)/obj.
+DAEMON_ONLY := filter/daemon/main.c filter/daemon/milter.c
+ENGINE_SRC := $(filter-out $(DAEMON_ONLY),$(wildcard filter/*/*.c))
 RULES_SRC  := $(wildcard rules/*.c)
 ENGINE_OBJ := $(patsubst filter/%.c,$(BUILD)/obj/%.o,$(ENGINE_SRC)) \
               $(patsubst rules/%.c,$(BUILD)/obj/rules/%.o,$(RULES_SRC))
-DAEMON_OBJ := $(BUILD)/obj/main.o $(BUILD)/obj/milter.o
+DAEMON_OBJ := $(patsubst filter/%.c,$(BUILD)/obj/%.o,$(DAEMON_ONLY))
+DEPS       := $(ENGINE_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)
 UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all check unit engine-tests test run deps install docs docs-check clean \
+.PHONY: all check layers-check unit engine-tests test run deps install docs docs-check clean \
         integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests integration-asan dnssec-tests bench bench-rules
 
 all: $(BUILD)/gatehouse
 
-$(BUILD)/obj/%.o: filter/%.c $(wildcard include/*.h) | $(BUILD)/obj
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+# -MMD -MP: each object depends on the headers it really includes.
+$(BUILD)/obj/%.o: filter/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/obj/rules/%.o: rules/%.c $(wildcard include/*.h) | $(BUILD)/obj/rules
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/obj/rules/%.o: rules/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(DEPS)
 
 $(BUILD)/libgatehouse.a: $(ENGINE_OBJ)
 	rm -f $@
@@ -78,12 +86,16 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libgatehouse.a | $(B
 $(BUILD)/tests/dkim_sign: tests/tools/dkim_sign.c | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(PKG_LIBS)
 
-$(BUILD)/obj $(BUILD)/obj/rules $(BUILD)/tests $(BUILD)/fuzz:
+$(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
-# make check: unit tests, engine tests through test mode, fuzz corpora replayed,
-# the RFC 7208 SPF suite, shipped docs in sync.
-check: unit engine-tests dkim-tests fuzz-replay spf-suite docs-check
+# make check: layers, unit tests, engine tests through test mode, fuzz corpora
+# replayed, the RFC 7208 SPF suite, shipped docs in sync.
+check: layers-check unit engine-tests dkim-tests fuzz-replay spf-suite docs-check
+
+# Includes point down the layers only (table in tests/layers.sh).
+layers-check:
+	tests/layers.sh
 
 # DKIM verification on messages signed at test time (tests/dkim/run.sh).
 dkim-tests: $(BUILD)/gatehouse $(BUILD)/tests/dkim_sign

@@ -10,9 +10,9 @@
  */
 #include <string.h>
 
-#include "arena.h"
-#include "rule_build.h"
-#include "strbuf.h"
+#include "util/arena.h"
+#include "rules/rule_build.h"
+#include "util/strbuf.h"
 
 int rule_regex_compile(struct rule_build *b, struct rule_regex *re, const char *file)
 {

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "rule.h"
-#include "rule_prefilter.h"
+#include "rules/rule.h"
+#include "rules/rule_prefilter.h"
 
 struct rule_scratch {
 	const struct ruleset *rs;

@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
-#include "arena.h"
-#include "rule_lex.h"
+#include "util/arena.h"
+#include "rules/rule_lex.h"
 
 void rule_lex_init(struct rule_lexer *lx, const char *src, size_t len, struct arena *arena)
 {

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "arena.h"
-#include "gh.h"
-#include "rule_build.h"
-#include "rule_lex.h"
+#include "util/arena.h"
+#include "util/gh.h"
+#include "rules/rule_build.h"
+#include "rules/rule_lex.h"
 
 struct parser {
 	struct rule_build *b;

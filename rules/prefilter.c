@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "rule_build.h"
-#include "rule_prefilter.h"
+#include "util/arena.h"
+#include "rules/rule_build.h"
+#include "rules/rule_prefilter.h"
 
 int rule_prefilter_slot(int target_id)
 {

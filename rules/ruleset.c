@@ -9,31 +9,26 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "arena.h"
-#include "config.h"
-#include "rule_build.h"
-#include "rule_prefilter.h"
+#include "util/arena.h"
+#include "util/diag.h"
+#include "rules/rule_build.h"
+#include "rules/rule_prefilter.h"
 
 #define RULE_FILE_MAX (16 * 1024 * 1024)	/* a rule file larger than this is a mistake */
 
 void rule_build_error(struct rule_build *b, const char *file, unsigned line, unsigned col,
 		      const char *fmt, ...)
 {
-	char msg[512], *full;
 	va_list ap;
 
 	if (b->nerrors++ >= RULE_MAX_ERRORS) {
 		if (b->nerrors == RULE_MAX_ERRORS + 1)
-			config_errors_push(b->errs, "(more rule errors not shown)");
+			diag_push(b->errs, "(more rule errors not shown)");
 		return;
 	}
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	diag_vat(b->errs, file, line, col, fmt, ap);
 	va_end(ap);
-	if (asprintf(&full, "%s:%u:%u: %s", file, line, col, msg) < 0)
-		return;
-	config_errors_push(b->errs, full);
-	free(full);
 }
 
 /* node_phase - when everything under N is known; NEED collects what to gather */
@@ -94,13 +89,13 @@ static int ruleset_index(struct rule_build *b)
 }
 
 static struct ruleset *ruleset_new(struct rule_build *b, const struct rule_limits *lim,
-				   struct config_errors *errs)
+				   struct diag *errs)
 {
 	struct ruleset *rs = calloc(1, sizeof(*rs));
 
 	memset(b, 0, sizeof(*b));
 	if (rs == NULL || (rs->arena = arena_new()) == NULL || (rs->mctx = pcre2_match_context_create(NULL)) == NULL) {
-		config_errors_push(errs, "rules: out of memory");
+		diag_push(errs, "rules: out of memory");
 		ruleset_free(rs);
 		return NULL;
 	}
@@ -128,7 +123,7 @@ static struct ruleset *ruleset_finish(struct rule_build *b)
 		return NULL;
 	}
 	if (ruleset_index(b) != 0 || (!b->lim->no_prefilter && rule_prefilter_build(b) != 0)) {
-		config_errors_push(b->errs, "rules: out of memory");
+		diag_push(b->errs, "rules: out of memory");
 		ruleset_free(rs);
 		return NULL;
 	}
@@ -137,7 +132,7 @@ static struct ruleset *ruleset_finish(struct rule_build *b)
 
 struct ruleset *ruleset_load_text(const char *file, const char *basedir, const char *text,
 				  size_t len, const struct rule_limits *lim,
-				  struct config_errors *errs)
+				  struct diag *errs)
 {
 	struct rule_build b;
 
@@ -187,7 +182,7 @@ static char *read_file(const char *path, size_t *len)
 }
 
 struct ruleset *ruleset_load(const char *dir, const struct rule_limits *lim,
-			     struct config_errors *errs)
+			     struct diag *errs)
 {
 	struct rule_build b;
 	struct dirent **names = NULL;

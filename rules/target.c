@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "rule_target.h"
+#include "rules/rule_target.h"
 
 #define T(name, id, kind, phase, doc) { name, id, kind, phase, false, NULL, 0, doc }
 #define TS(name, id, kind, phase, doc) { name, id, kind, phase, true, NULL, 0, doc }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # docs-check.sh - the shipped sample config and the man pages' generated
 # sections (DIRECTIVES, rule TARGETS) must say exactly what the tables in
-# filter/config_table.c and rules/target.c say. With --write, regenerate them instead of checking.
+# filter/conf/config_table.c and rules/target.c say. With --write, regenerate them instead of checking.
 #   usage: tests/docs-check.sh BUILD/gatehouse [--write]
 set -eu
 bin=$1

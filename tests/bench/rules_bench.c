@@ -21,12 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "author.h"
-#include "config.h"
-#include "eml.h"
-#include "engine.h"
-#include "log.h"
-#include "session.h"
+#include "mail/author.h"
+#include "conf/config.h"
+#include "mail/eml.h"
+#include "engine/engine.h"
+#include "util/log.h"
+#include "engine/session.h"
 
 static const char *const words[] = {
 	"the", "meeting", "report", "quarterly", "numbers", "please", "review", "attached",
@@ -207,7 +207,7 @@ static double now_us(void)
 /* bench - every message PASSES times with config CONF; prints a table row */
 static void bench(const char *label, const char *conf, char **msgs, unsigned nmsg, size_t kb)
 {
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct config *cfg = config_load(conf, &errs);
 	struct logger log;
 	struct session *s;
@@ -238,7 +238,7 @@ static void bench(const char *label, const char *conf, char **msgs, unsigned nms
 	       pass_us[2] / (double)kb, pass_us[0], pass_us[4], (double)hits / nmsg);
 	fflush(stdout);
 	session_free(s);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 }
 
 int main(int argc, char **argv)

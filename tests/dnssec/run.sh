@@ -26,7 +26,7 @@
 # (plain.example.) are insecure rather than bogus.
 #
 # Cases d1-d4 (a trust anchor file that is missing, empty or unparsable must
-# be a configuration error) fail while filter/dns.c hands the path to
+# be a configuration error) fail while filter/dns/dns.c hands the path to
 # ub_ctx_add_ta_file() unchecked: libunbound reads the file only at the first
 # query, then fails every query ("initialization failure"), and takes an empty
 # file as no anchors at all, i.e. no validation.

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "arena.h"
+#include "mail/address.h"
+#include "util/arena.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

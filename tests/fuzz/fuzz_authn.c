@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "author.h"
-#include "authres.h"
-#include "dmarc.h"
-#include "session.h"
+#include "util/arena.h"
+#include "mail/author.h"
+#include "auth/authres.h"
+#include "auth/dmarc.h"
+#include "engine/session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

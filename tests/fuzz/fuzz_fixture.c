@@ -15,8 +15,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "dns.h"
+#include "conf/config.h"
+#include "dns/dns.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -126,7 +126,7 @@ static const char *fault_why(const char *word)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int types[] = { DNS_T_A, DNS_T_TXT, DNS_T_MX, DNS_T_AAAA, DNS_T_PTR };
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct dns_options o = { .timeout_ms = 1000 };
 	struct dns_resolver *r;
 	char w1[256], w2[16];
@@ -143,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (strncmp(errs.lines[i], fixture_path, plen) != 0 ||
 			    errs.lines[i][plen] != ':')
 				abort();
-		config_errors_clear(&errs);
+		diag_clear(&errs);
 		return 0;
 	}
 	if (errs.n != 0)
@@ -161,6 +161,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ask(r, "example.org", DNS_T_TXT, NULL);
 	ask(r, "1.2.0.192.in-addr.arpa", DNS_T_PTR, NULL);
 	dns_resolver_free(r);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	return 0;
 }

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "eml.h"
-#include "engine.h"
-#include "log.h"
-#include "session.h"
+#include "conf/config.h"
+#include "mail/eml.h"
+#include "engine/engine.h"
+#include "util/log.h"
+#include "engine/session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "author.h"
-#include "mime.h"
+#include "util/arena.h"
+#include "mail/author.h"
+#include "mail/mime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

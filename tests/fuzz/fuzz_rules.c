@@ -17,8 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
-#include "rule.h"
+#include "conf/config.h"
+#include "rules/rule.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -99,7 +99,7 @@ static void fz_eval(const struct ruleset *rs, struct rule_scratch *sc)
 }
 
 /* fz_check_errors - every line is "t.rules:LINE:COL: message" or the overflow note */
-static void fz_check_errors(const struct config_errors *errs)
+static void fz_check_errors(const struct diag *errs)
 {
 	for (size_t i = 0; i < errs->n; i++) {
 		unsigned line, col;
@@ -117,7 +117,7 @@ static void fz_check_errors(const struct config_errors *errs)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct ruleset *rs;
 	struct rule_scratch *sc;
 
@@ -129,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (errs.n == 0)
 			abort();	/* a failure must say why */
 		fz_check_errors(&errs);
-		config_errors_clear(&errs);
+		diag_clear(&errs);
 		return 0;
 	}
 	if (errs.n != 0)

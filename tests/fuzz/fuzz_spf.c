@@ -20,11 +20,11 @@
 #include <arpa/nameser.h>
 #include <spf2/spf.h>
 
-#include "arena.h"
-#include "config.h"
-#include "dns.h"
-#include "spf.h"
-#include "strbuf.h"
+#include "util/arena.h"
+#include "conf/config.h"
+#include "dns/dns.h"
+#include "auth/spf.h"
+#include "util/strbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -156,7 +156,7 @@ static void spf_quiet(const char *file, int line, const char *msg)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct dns_options o = { .timeout_ms = 1000 };
 	struct dns_resolver *r;
 	struct arena *a;
@@ -177,6 +177,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	spf_one(r, a, "::ffff:198.51.100.1", "fuzz.test", "", SPF_CHECK_HELO);
 	arena_free(a);
 	dns_resolver_free(r);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	return 0;
 }

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spf_macro.h"
-#include "spf_record.h"
-#include "strbuf.h"
+#include "auth/spf_macro.h"
+#include "auth/spf_record.h"
+#include "util/strbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

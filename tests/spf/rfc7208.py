@@ -8,7 +8,7 @@ usage: tests/spf/rfc7208.py GATEHOUSE [--suite PATH] [--known FILE] [-v]
 The suite is the openspf.org one shipped by python3-spf (rfc7208-tests.yml.gz):
 a multi-document YAML file, one scenario per document, each with DNS zone data
 and tests. For every scenario this writes one DNS fixture file (RFC 1035
-presentation format, see include/dns_fixture.h) and, for every test, runs
+presentation format, see include/dns/dns_fixture.h) and, for every test, runs
 
   GATEHOUSE test -c CONFIG --dns-fixture FIXTURE --ip HOST --helo HELO
                  --from MAILFROM|'<>' --rcpt postmaster@example.net --json -

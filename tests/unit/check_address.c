@@ -6,8 +6,8 @@
  * characters, trailing junk), plus domain lower-casing and never reading
  * past LEN.
  */
-#include "address.h"
-#include "arena.h"
+#include "mail/address.h"
+#include "util/arena.h"
 #include "unit.h"
 
 /* One path and what parsing it must give. WHY is a substring of the reason

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
+#include "util/arena.h"
 #include "unit.h"
 
 /* arena_test_all - every one of N bytes at P equals C (one assertion, not N:

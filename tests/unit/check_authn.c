@@ -6,10 +6,10 @@
  */
 #include <string.h>
 
-#include "arena.h"
-#include "author.h"
-#include "authres.h"
-#include "dmarc.h"
+#include "util/arena.h"
+#include "mail/author.h"
+#include "auth/authres.h"
+#include "auth/dmarc.h"
 #include "unit.h"
 
 struct dmarc_case {

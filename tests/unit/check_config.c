@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <syslog.h>
 
-#include "config_table.h"
+#include "conf/config_table.h"
 #include "unit.h"
 
 /* config_test_field - where directive D's value lives in C */
@@ -209,7 +209,7 @@ END_TEST
 START_TEST(config_values_from_file)
 {
 	char *path = NULL;
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct config *c = unit_config_text(
 		"# a small config\n"
 		"socket = \"unix:/run/gatehouse/gatehouse.sock\"\n"
@@ -247,7 +247,7 @@ START_TEST(config_values_from_file)
 	ck_assert_int_eq(c->milter_timeout_s, 300);
 	config_unref(c);
 	unit_remove_file(path);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 }
 END_TEST
 
@@ -297,7 +297,7 @@ START_TEST(config_bad_values)
 	const char *head = "# gatehouse.conf for a test\n// a second comment style\n/* and a third */\n";
 
 	for (size_t i = 0; i < sizeof(config_bad) / sizeof(config_bad[0]); i++) {
-		struct config_errors errs = { 0 };
+		struct diag errs = { 0 };
 		char *text, *path = NULL, *want;
 		struct config *c;
 
@@ -315,14 +315,14 @@ START_TEST(config_bad_values)
 		free(want);
 		free(text);
 		unit_remove_file(path);
-		config_errors_clear(&errs);
+		diag_clear(&errs);
 	}
 }
 END_TEST
 
 START_TEST(config_all_errors_reported)
 {
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	char *path = NULL;
 	const char *want[] = {
 		"4: max_headers: 5 is out of range",
@@ -357,7 +357,7 @@ START_TEST(config_all_errors_reported)
 		free(expect);
 	}
 	unit_remove_file(path);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	ck_assert_uint_eq(errs.n, 0);
 	ck_assert_ptr_null(errs.lines);
 }
@@ -383,7 +383,7 @@ END_TEST
 
 START_TEST(config_errors_appended)
 {
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct config *c;
 
 	c = unit_config_text("max_headers = 1\n", &errs, NULL);
@@ -400,7 +400,7 @@ START_TEST(config_errors_appended)
 	ck_assert_ptr_nonnull(c);
 	ck_assert_uint_eq(errs.n, 2);
 	config_unref(c);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 }
 END_TEST
 
@@ -420,7 +420,7 @@ END_TEST
 
 START_TEST(config_unreadable_file)
 {
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	const char *path = "/nonexistent/dir/gatehouse.conf";
 	struct config *c = config_load(path, &errs);
 
@@ -429,14 +429,14 @@ START_TEST(config_unreadable_file)
 	ck_assert_msg(strncmp(errs.lines[0], "/nonexistent/dir/gatehouse.conf:", strlen(path) + 1) == 0,
 		      "%s", errs.lines[0]);
 	ck_assert_ptr_nonnull(strstr(errs.lines[0], strerror(ENOENT)));
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	/* a directory opens but does not read: an error, not an exit */
 	c = config_load("/", &errs);
 	ck_assert_ptr_null(c);
 	ck_assert_uint_eq(errs.n, 1);
 	ck_assert_msg(strncmp(errs.lines[0], "/:0: ", 5) == 0, "%s", errs.lines[0]);
 	ck_assert_ptr_nonnull(strstr(errs.lines[0], strerror(EISDIR)));
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 }
 END_TEST
 

@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dns.h"
-#include "strbuf.h"
+#include "dns/dns.h"
+#include "util/strbuf.h"
 #include "unit.h"
 
 static const char dns_fixture_text[] =
@@ -35,7 +35,7 @@ static const char dns_fixture_text[] =
 
 static struct dns_resolver *dns_fixture(const char *text, char **path)
 {
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct dns_options o = { .timeout_ms = 2000 };
 	struct dns_resolver *r;
 
@@ -45,7 +45,7 @@ static struct dns_resolver *dns_fixture(const char *text, char **path)
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.lines[i]);
 	ck_assert_msg(r != NULL, "fixture did not load");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	return r;
 }
 
@@ -191,7 +191,7 @@ START_TEST(dns_fixture_errors)
 		"bad.example. A 999.1.1.1\n"
 		"bad2.example. NOSUCHTYPE x\n"
 		"fine.example. TXT \"x\"\n";
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	char *path = unit_write_file(text, strlen(text));
 	struct dns_options o = { .timeout_ms = 1000, .fixture_file = path };
 	char want[512];
@@ -202,14 +202,14 @@ START_TEST(dns_fixture_errors)
 	ck_assert_msg(strncmp(errs.lines[0], want, strlen(want)) == 0, "got %s", errs.lines[0]);
 	snprintf(want, sizeof(want), "%s:4: bad record", path);
 	ck_assert_msg(strncmp(errs.lines[1], want, strlen(want)) == 0, "got %s", errs.lines[1]);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	unit_remove_file(path);
 
 	o.fixture_file = "/nonexistent/fixture";
 	ck_assert_ptr_null(dns_resolver_new(&o, &errs));
 	ck_assert_uint_eq(errs.n, 1);
 	ck_assert(strstr(errs.lines[0], "/nonexistent/fixture:0: cannot open") != NULL);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 }
 END_TEST
 
@@ -283,7 +283,7 @@ START_TEST(dns_real_timeout)
 	 * fail this test if it hung). */
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sa);
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct dns_options o = { .timeout_ms = 300 };
 	struct dns_resolver *r;
 	struct dns_result res;
@@ -304,19 +304,19 @@ START_TEST(dns_real_timeout)
 	dns_result_free(&res);
 	dns_resolver_free(r);
 	close(fd);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 }
 END_TEST
 
 START_TEST(dns_bad_forwarder)
 {
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct dns_options o = { .timeout_ms = 300, .forwarders = "127.0.0.1@53, not-an-ip" };
 
 	ck_assert_ptr_null(dns_resolver_new(&o, &errs));
 	ck_assert_uint_ge(errs.n, 1);
 	ck_assert(strstr(errs.lines[errs.n - 1], "not-an-ip") != NULL);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 }
 END_TEST
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dns_cache.h"
+#include "dns/dns_cache.h"
 #include "unit.h"
 
 /* answer - a result with one TXT-like record holding TEXT and a packet */

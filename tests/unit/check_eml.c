@@ -7,8 +7,8 @@
  * chunks of at most EML_CHUNK, NUL bytes passed through, and a callback
  * stopping the feed.
  */
-#include "eml.h"
-#include "strbuf.h"
+#include "mail/eml.h"
+#include "util/strbuf.h"
 #include "unit.h"
 
 /* What the callbacks saw, in order. */

@@ -8,7 +8,7 @@
  * connection-level verdicts, and several messages on one session each
  * starting clean after eom, abort or a refusal, without leaks.
  */
-#include "arena.h"
+#include "util/arena.h"
 #include "unit.h"
 
 /* engine_test_session - a session on CFG_TEXT (NULL: defaults) that has

@@ -5,7 +5,7 @@
  * one summary line per message with its keys, and that text from the
  * network can never start a log line of its own.
  */
-#include "strbuf.h"
+#include "util/strbuf.h"
 #include "unit.h"
 
 /* log_test_kv - what log_kv appends for KEY=VALUE (static buffer per call) */
@@ -126,13 +126,13 @@ START_TEST(log_session_lines)
 
 	unit_log_open(&ul, LOG_DEBUG);
 	s = unit_session(unit_config_defaults(), &ul.log);
-	log_sess(&ul.log, s, LOG_INFO, "before any message");
+	session_log(&ul.log, s, LOG_INFO, "before any message");
 	ck_assert_ptr_nonnull(strstr(unit_log_text(&ul), "info: session=t before any message\n"));
 	ck_assert_int_eq(session_message_begin(s), 0);
-	log_sess(&ul.log, s, LOG_INFO, "in a message");
+	session_log(&ul.log, s, LOG_INFO, "in a message");
 	ck_assert_ptr_nonnull(strstr(unit_log_text(&ul), "info: session=t.1 in a message\n"));
 	session_set_qid(s, "4BxYz1234");
-	log_sess(&ul.log, s, LOG_INFO, "with a qid %s", "line\nbreak");
+	session_log(&ul.log, s, LOG_INFO, "with a qid %s", "line\nbreak");
 	ck_assert_ptr_nonnull(strstr(unit_log_text(&ul),
 				     "info: session=t.1 qid=4BxYz1234 with a qid line\\x0abreak\n"));
 	session_free(s);

@@ -1,5 +1,5 @@
 /*
- * check_mime.c - the streaming MIME walk (filter/mime.c, include/mime.h)
+ * check_mime.c - the streaming MIME walk (filter/mail/mime.c, include/mail/mime.h)
  *
  * What these tests promise: the text of text/plain and text/html parts that
  * are not attachments, transfer encoding undone (base64, quoted-printable
@@ -14,9 +14,9 @@
  * up, and in irregular chunks: a streaming walk must not depend on where
  * the MTA cuts the body.
  */
-#include "arena.h"
-#include "author.h"
-#include "mime.h"
+#include "util/arena.h"
+#include "mail/author.h"
+#include "mail/mime.h"
 #include "unit.h"
 
 #define MAX_ATTS 16

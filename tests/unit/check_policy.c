@@ -6,9 +6,9 @@
  * that produce the faults (line length with LF and CRLF folding, names,
  * counts, sizes, From fields).
  */
-#include "arena.h"
-#include "policy.h"
-#include "sanity.h"
+#include "util/arena.h"
+#include "engine/policy.h"
+#include "engine/sanity.h"
 #include "unit.h"
 
 static const struct {

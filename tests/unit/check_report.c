@@ -7,9 +7,9 @@
  */
 #include <jansson.h>
 
-#include "arena.h"
-#include "report.h"
-#include "results.h"
+#include "util/arena.h"
+#include "engine/report.h"
+#include "mail/results.h"
 #include "unit.h"
 
 /* report_test_accepted - a session whose message was accepted at eom */

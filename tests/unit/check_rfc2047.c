@@ -8,8 +8,8 @@
 #include <check.h>
 #include <gmime/gmime.h>
 
-#include "author.h"
-#include "rfc2047.h"
+#include "mail/author.h"
+#include "mail/rfc2047.h"
 #include "unit.h"
 
 /* decoded - VALUE joined, then decoded by GMime as the rules see it */

@@ -21,10 +21,10 @@
 
 #include <hs/hs.h>
 
-#include "arena.h"
-#include "rule.h"
-#include "rule_lex.h"
-#include "rule_prefilter.h"
+#include "util/arena.h"
+#include "rules/rule.h"
+#include "rules/rule_lex.h"
+#include "rules/rule_prefilter.h"
 #include "unit.h"
 
 #define FILE_NAME "t.rules"
@@ -235,12 +235,12 @@ END_TEST
 /* load_ok - TEXT as t.rules (lists relative to BASEDIR); fails the test on any error */
 static struct ruleset *load_in(const char *basedir, const char *text, const struct rule_limits *lim)
 {
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct ruleset *rs = ruleset_load_text(FILE_NAME, basedir, text, strlen(text), lim, &errs);
 
 	ck_assert_msg(rs != NULL, "rules do not load: %s", errs.n ? errs.lines[0] : "?");
 	ck_assert_uint_eq(errs.n, 0);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	return rs;
 }
 
@@ -250,7 +250,7 @@ static struct ruleset *load_ok(const char *text)
 }
 
 /* load_errors - TEXT must not load; its error lines into ERRS (caller clears) */
-static void load_errors(const char *text, size_t len, struct config_errors *errs)
+static void load_errors(const char *text, size_t len, struct diag *errs)
 {
 	struct ruleset *rs;
 
@@ -263,25 +263,25 @@ static void load_errors(const char *text, size_t len, struct config_errors *errs
 /* expect_error - TEXT fails with exactly one error line, WANT */
 static void expect_error(const char *text, const char *want)
 {
-	struct config_errors errs;
+	struct diag errs;
 
 	load_errors(text, strlen(text), &errs);
 	ck_assert_msg(errs.n == 1 && strcmp(errs.lines[0], want) == 0,
 		      "for:\n%s\ngot %zu error(s), first:\n  %s\nwant:\n  %s", text, errs.n,
 		      errs.lines[0], want);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 }
 
 /* expect_error_prefix - TEXT fails with exactly one error line starting with WANT */
 static void expect_error_prefix(const char *text, const char *want)
 {
-	struct config_errors errs;
+	struct diag errs;
 
 	load_errors(text, strlen(text), &errs);
 	ck_assert_msg(errs.n == 1 && strncmp(errs.lines[0], want, strlen(want)) == 0,
 		      "for:\n%s\ngot %zu error(s), first:\n  %s\nwant a line starting:\n  %s", text,
 		      errs.n, errs.lines[0], want);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 }
 
 /* find_rule - the rule named NAME */
@@ -710,7 +710,7 @@ START_TEST(parse_many_errors)
 		"rule c { when inbound reject 250 }\n"
 		"rule ok2 { when inbound monitor } rule e { when inbound reject \"%{x}\" }\n"
 		"list l = file \"missing.txt\"\n";
-	struct config_errors errs;
+	struct diag errs;
 
 	load_errors(text, strlen(text), &errs);
 	ck_assert_msg(errs.n == 6, "%zu errors", errs.n);
@@ -720,7 +720,7 @@ START_TEST(parse_many_errors)
 	ck_assert_str_eq(errs.lines[3], "t.rules:5:30: bad reject code '250' (must be 5xx)");
 	ck_assert(strncmp(errs.lines[4], "t.rules:6:64: unknown variable in '%{x}'", 40) == 0);
 	ck_assert_str_eq(errs.lines[5], "t.rules:7:15: cannot read list file /nonexistent/missing.txt");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 }
 END_TEST
 
@@ -731,7 +731,7 @@ START_TEST(parse_error_cap)
 	 * so the "more" line never appeared. */
 	size_t cap = 200 * 40, len = 0;
 	char *text = malloc(cap);
-	struct config_errors errs;
+	struct diag errs;
 
 	ck_assert(text != NULL);
 	for (int i = 0; i < 200; i++)
@@ -741,7 +741,7 @@ START_TEST(parse_error_cap)
 	ck_assert_str_eq(errs.lines[0], "t.rules:1:16: unknown target 'nosuch' (see gatehouse.rules(5))");
 	ck_assert_str_eq(errs.lines[99], "t.rules:100:17: unknown target 'nosuch' (see gatehouse.rules(5))");
 	ck_assert_str_eq(errs.lines[100], "(more rule errors not shown)");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	free(text);
 }
 END_TEST
@@ -752,12 +752,12 @@ START_TEST(parse_nul_in_regex)
 	 * pattern short, so /a<NUL>b/ silently became /a/. It is an error,
 	 * like a NUL in a string, at the NUL's column. */
 	static const char text[] = "rule r { when subject ~ /a\0b/ monitor }";
-	struct config_errors errs;
+	struct diag errs;
 
 	load_errors(text, sizeof(text) - 1, &errs);
 	ck_assert_uint_eq(errs.n, 1);
 	ck_assert_str_eq(errs.lines[0], "t.rules:1:27: NUL byte in regex (write \\x00)");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 }
 END_TEST
 
@@ -833,7 +833,7 @@ static void tmpdir_remove(char *dir)
 START_TEST(load_dir_order)
 {
 	char *dir = tmpdir_new(), *path;
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct ruleset *rs;
 
 	/* Name order in bytes ("B" < "a"); only visible *.rules files. */
@@ -868,7 +868,7 @@ END_TEST
 START_TEST(load_dir_errors)
 {
 	char *dir = tmpdir_new();
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct ruleset *rs;
 	char want[512];
 
@@ -882,7 +882,7 @@ START_TEST(load_dir_errors)
 	ck_assert_str_eq(errs.lines[0], want);
 	snprintf(want, sizeof(want), "%s/b.rules:3:21: bad reject code '999' (must be 5xx)", dir);
 	ck_assert_str_eq(errs.lines[1], want);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	tmpdir_remove(dir);
 
 	/* An empty directory is an empty rule set. */
@@ -900,7 +900,7 @@ START_TEST(load_dir_errors)
 	ck_assert_uint_eq(errs.n, 1);
 	ck_assert_ptr_nonnull(strstr(errs.lines[0], "cannot read the rules directory"));
 	ck_assert(strncmp(errs.lines[0], want, strlen(want)) == 0);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	tmpdir_remove(dir);
 }
 END_TEST
@@ -1364,7 +1364,7 @@ START_TEST(eval_client_ip_lists)
 	char *dir = tmpdir_new();
 	struct ruleset *rs;
 	struct mock m;
-	struct config_errors errs;
+	struct diag errs;
 
 	put_file(dir, "internal.txt", "# ours\n10.0.0.0/8\n\n 2001:db8:1::/48 # office\n");
 	rs = load_in(dir,
@@ -1396,7 +1396,7 @@ START_TEST(eval_client_ip_lists)
 	ck_assert_uint_eq(errs.n, 1);
 	ck_assert_msg(strncmp(errs.lines[0], "t.rules:3:8: list for client.ip: ", 33) == 0, "%s",
 		      errs.lines[0]);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	tmpdir_remove(dir);
 }
 END_TEST

@@ -9,8 +9,8 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "arena.h"
-#include "daemon.h"
+#include "util/arena.h"
+#include "daemon/daemon.h"
 #include "unit.h"
 
 START_TEST(session_snapshot_per_message)

@@ -18,10 +18,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "arena.h"
-#include "dns.h"
-#include "spf.h"
-#include "strbuf.h"
+#include "util/arena.h"
+#include "dns/dns.h"
+#include "auth/spf.h"
+#include "util/strbuf.h"
 #include "unit.h"
 
 #define SPF_CASE_MS 3000	/* a fixture answers in microseconds; 3 s means stuck */
@@ -342,7 +342,7 @@ static char *spf_fixture_path;
 
 static void spf_setup(void)
 {
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct dns_options o = { .timeout_ms = 2000 };
 	char *text = spf_fixture_text();
 
@@ -353,7 +353,7 @@ static void spf_setup(void)
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.lines[i]);
 	ck_assert_msg(spf_dns != NULL, "fixture did not load");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	spf_arena = arena_new();
 	ck_assert_ptr_nonnull(spf_arena);
 }

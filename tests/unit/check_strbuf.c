@@ -5,7 +5,7 @@
  */
 #include <stdint.h>
 
-#include "strbuf.h"
+#include "util/strbuf.h"
 #include "unit.h"
 
 START_TEST(strbuf_empty)

@@ -4,9 +4,9 @@
  * tempfail), verdict_set leaving V alone on a bad code, and control
  * characters in the reply text replaced so a reply stays one line.
  */
-#include "arena.h"
+#include "util/arena.h"
 #include "unit.h"
-#include "verdict.h"
+#include "mail/verdict.h"
 
 START_TEST(verdict_names)
 {

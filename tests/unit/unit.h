@@ -19,10 +19,10 @@
 
 #include <check.h>
 
-#include "config.h"
-#include "engine.h"
-#include "log.h"
-#include "session.h"
+#include "conf/config.h"
+#include "engine/engine.h"
+#include "util/log.h"
+#include "engine/session.h"
 
 /* unit_run - run SUITE (CK_FORK from the environment) and turn the result
  * into an exit status */
@@ -70,19 +70,19 @@ static inline void unit_remove_file(char *path)
 /* unit_config_defaults - the built-in defaults; fails the test on any error */
 static inline struct config *unit_config_defaults(void)
 {
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct config *c = config_load(NULL, &errs);
 
 	ck_assert_msg(c != NULL, "defaults do not load: %s", errs.n ? errs.lines[0] : "?");
 	ck_assert_uint_eq(errs.n, 0);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	return c;
 }
 
 /* unit_config_text - load TEXT written to a temporary file. Errors go to
  * ERRS (the caller clears them); *PATH_OUT, when not NULL, receives the
  * file's path (the caller removes it), else the file is removed here. */
-static inline struct config *unit_config_text(const char *text, struct config_errors *errs,
+static inline struct config *unit_config_text(const char *text, struct diag *errs,
 					      char **path_out)
 {
 	char *path = unit_write_file(text, strlen(text));
@@ -98,12 +98,12 @@ static inline struct config *unit_config_text(const char *text, struct config_er
 /* unit_config_ok - load TEXT and fail the test if it does not load */
 static inline struct config *unit_config_ok(const char *text)
 {
-	struct config_errors errs = { 0 };
+	struct diag errs = { 0 };
 	struct config *c = unit_config_text(text, &errs, NULL);
 
 	ck_assert_msg(c != NULL, "config does not load: %s", errs.n ? errs.lines[0] : "?");
 	ck_assert_uint_eq(errs.n, 0);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	return c;
 }
 

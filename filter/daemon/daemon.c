@@ -1,0 +1,142 @@
+/*
+ * daemon.c - shared daemon state: session ids, drain, reload (see daemon.h)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+
+void daemon_init(struct daemon *d, struct config *c, const char *config_path)
+{
+	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	unsigned long seed = (unsigned long)time(NULL) ^ ((unsigned long)getpid() << 16);
+
+	memset(d, 0, sizeof(*d));
+	config_slot_init(&d->slot, c);
+	d->config_path = config_path;
+	/* Five base-32 characters from time and pid: ids from two starts of
+	 * the daemon do not collide in the logs in practice. */
+	for (int i = 0; i < 5; i++, seed >>= 5)
+		d->id_prefix[i] = b32[seed & 31];
+	d->id_prefix[5] = '\0';
+	atomic_init(&d->next_session, 1);
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->idle, NULL);
+}
+
+void daemon_dns_options(const struct config *c, struct dns_options *o)
+{
+	o->timeout_ms = c->dns_timeout_ms;
+	o->forwarders = c->dns_forwarders;
+	o->trust_anchor_file = c->dns_trust_anchor_file;
+	o->fixture_file = c->dns_fixture;
+}
+
+void daemon_destroy(struct daemon *d)
+{
+	dmarc_checker_free(d->dmarc);
+	d->dmarc = NULL;
+	dkim_verifier_free(d->dkim);
+	d->dkim = NULL;
+	dns_resolver_free(d->dns);
+	d->dns = NULL;
+	config_slot_destroy(&d->slot);
+	pthread_cond_destroy(&d->idle);
+	pthread_mutex_destroy(&d->lock);
+}
+
+void daemon_session_id(struct daemon *d, char *buf, size_t len)
+{
+	unsigned long n = atomic_fetch_add(&d->next_session, 1);
+
+	snprintf(buf, len, "%s%05lX", d->id_prefix, n);
+}
+
+bool daemon_conn_opened(struct daemon *d)
+{
+	bool ok;
+
+	pthread_mutex_lock(&d->lock);
+	ok = !d->stopping;
+	if (ok)
+		d->active++;
+	pthread_mutex_unlock(&d->lock);
+	return ok;
+}
+
+bool daemon_draining(struct daemon *d)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&d->lock);
+	stopping = d->stopping;
+	pthread_mutex_unlock(&d->lock);
+	return stopping;
+}
+
+void daemon_conn_closed(struct daemon *d)
+{
+	pthread_mutex_lock(&d->lock);
+	if (d->active > 0)
+		d->active--;
+	if (d->active == 0)
+		pthread_cond_broadcast(&d->idle);
+	pthread_mutex_unlock(&d->lock);
+}
+
+int daemon_drain(struct daemon *d, long timeout_ms)
+{
+	struct timespec until;
+	int left;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&d->lock);
+	d->stopping = true;
+	while (d->active > 0)
+		if (pthread_cond_timedwait(&d->idle, &d->lock, &until) == ETIMEDOUT)
+			break;
+	left = d->active;
+	pthread_mutex_unlock(&d->lock);
+	return left;
+}
+
+int daemon_reload(struct daemon *d)
+{
+	struct diag errs = { 0 };
+	struct config *fresh = config_load(d->config_path, &errs);
+	struct config *old;
+
+	if (fresh == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_msg(&d->log, LOG_ERR, "reload: %s", errs.lines[i]);
+		log_msg(&d->log, LOG_ERR, "reload failed: keeping the running configuration");
+		diag_clear(&errs);
+		return -1;
+	}
+	old = config_slot_get(&d->slot);
+	fresh->generation = old->generation + 1;
+	if (strcmp(old->socket, fresh->socket) != 0 || strcmp(old->user, fresh->user) != 0)
+		log_msg(&d->log, LOG_WARNING,
+			"reload: socket and user changes take effect at the next restart");
+	if (old->dns_timeout_ms != fresh->dns_timeout_ms ||
+	    strcmp(old->dns_forwarders, fresh->dns_forwarders) != 0 ||
+	    strcmp(old->dns_trust_anchor_file, fresh->dns_trust_anchor_file) != 0 ||
+	    strcmp(old->dns_fixture, fresh->dns_fixture) != 0)
+		log_msg(&d->log, LOG_WARNING,
+			"reload: DNS resolver changes take effect at the next restart");
+	config_unref(old);
+	log_set_level(&d->log, fresh->log_level);
+	config_slot_swap(&d->slot, fresh);
+	log_msg(&d->log, LOG_NOTICE, "configuration reloaded from %s (generation %lu)",
+		d->config_path ? d->config_path : "(defaults)", fresh->generation);
+	return 0;
+}

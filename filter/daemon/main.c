@@ -1,0 +1,329 @@
+/*
+ * main.c - command line, daemon start, privilege drop, signals
+ *
+ * Signals. libmilter starts its own thread that sigwait()s for SIGHUP,
+ * SIGTERM and SIGINT and stops the milter on any of them, which would make
+ * SIGHUP a stop instead of a reload. So smfi_main runs in a thread of its
+ * own started with those signals blocked (libmilter's signal thread and
+ * workers inherit the mask), and only the main thread leaves them
+ * unblocked, with a handler that writes the signal number into a pipe.
+ * Linux delivers a process-directed signal to the thread-group leader first
+ * whenever that thread accepts it, so libmilter's thread never sees them.
+ * The main thread reads the pipe and reloads (HUP) or drains and exits
+ * (TERM, INT).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "mail/author.h"
+#include "conf/config.h"
+#include "daemon/daemon.h"
+#include "util/gh.h"
+#include "util/log.h"
+#include "daemon/milter.h"
+#include "auth/spf.h"
+#include "daemon/testmode.h"
+
+/* Write end of the self-pipe; a signal handler can reach nothing else. */
+static volatile sig_atomic_t main_signal_fd = -1;
+
+#define MAIN_MILTER_EXITED 0xff	/* byte the milter thread writes when smfi_main returns */
+
+struct main_opts {
+	const char *config_path;
+	bool path_given, foreground, check_only, verbose;
+	const char *dump;	/* -D sample | man | effective */
+	const char *socket;	/* -p overrides the config */
+};
+
+static void main_usage(FILE *fp)
+{
+	fputs("usage: gatehouse [-c FILE] [-f] [-v] [-p SOCKET]    run the milter\n"
+	      "       gatehouse -n [-c FILE]                        check the configuration\n"
+	      "       gatehouse -D sample|man|rule-targets|effective [-c FILE]  print docs\n"
+	      "       gatehouse test ...                            run one message (see test -h)\n"
+	      "       gatehouse -V                                  print the version\n"
+	      "  -c FILE   configuration file (default " CONFIG_DEFAULT_PATH ", if present)\n"
+	      "  -f        stay in the foreground and log to standard error\n"
+	      "  -v        log at debug level\n"
+	      "  -p SOCKET listen here instead of the configured socket\n", fp);
+}
+
+static int main_parse(int argc, char **argv, struct main_opts *o)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:fnvD:p:Vh")) != -1) {
+		switch (ch) {
+		case 'c': o->config_path = optarg; o->path_given = true; break;
+		case 'f': o->foreground = true; break;
+		case 'n': o->check_only = true; break;
+		case 'v': o->verbose = true; break;
+		case 'D': o->dump = optarg; break;
+		case 'p': o->socket = optarg; break;
+		case 'V': printf("gatehouse %s\n", GH_VERSION); return -1;
+		case 'h': main_usage(stdout); return -1;
+		default: main_usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "gatehouse: unexpected argument '%s'\n", argv[optind]);
+		main_usage(stderr);
+		return EX_USAGE;
+	}
+	if (o->dump && strcmp(o->dump, "sample") != 0 && strcmp(o->dump, "man") != 0 &&
+	    strcmp(o->dump, "effective") != 0 && strcmp(o->dump, "rule-targets") != 0) {
+		fprintf(stderr, "gatehouse: -D takes sample, man, rule-targets or effective\n");
+		return EX_USAGE;
+	}
+	if (!o->path_given && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		o->config_path = CONFIG_DEFAULT_PATH;
+	return 0;
+}
+
+/* main_load - the first snapshot; prints every error as FILE:LINE: message */
+static struct config *main_load(const struct main_opts *o)
+{
+	struct diag errs = { 0 };
+	struct config *c = config_load(o->config_path, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.lines[i]);
+	diag_clear(&errs);
+	if (c != NULL && o->socket != NULL) {
+		char *s = strdup(o->socket);
+
+		if (s == NULL) {
+			config_unref(c);
+			return NULL;
+		}
+		free(c->socket);
+		c->socket = s;	/* still private to this thread: not yet shared */
+	}
+	return c;
+}
+
+static void main_on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	if (main_signal_fd >= 0)
+		(void)!write(main_signal_fd, &b, 1);
+	errno = saved;
+}
+
+static void *main_milter_thread(void *arg)
+{
+	unsigned char b = MAIN_MILTER_EXITED;
+	int fd = *(int *)arg;
+
+	milter_run();
+	(void)!write(fd, &b, 1);
+	return NULL;
+}
+
+/* main_drop_privileges - become USER after the socket is open */
+static int main_drop_privileges(struct daemon *d, const char *user)
+{
+	struct passwd *pw;
+
+	if (user[0] == '\0' || geteuid() != 0)
+		return 0;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		log_msg(&d->log, LOG_ERR, "user: no user '%s'", user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		log_msg(&d->log, LOG_ERR, "cannot switch to user %s: %s", user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int main_write_pid(struct daemon *d, const char *path)
+{
+	FILE *fp;
+
+	if (path[0] == '\0')
+		return 0;
+	fp = fopen(path, "w");
+	if (fp == NULL || fprintf(fp, "%ld\n", (long)getpid()) < 0 || fclose(fp) != 0) {
+		log_msg(&d->log, LOG_ERR, "pid_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* main_serve - run the milter and answer signals until told to stop */
+static int main_serve(struct daemon *d, const struct config *c)
+{
+	sigset_t block, old;
+	struct sigaction sa;
+	pthread_t tid;
+	int pfd[2];
+	int status = 0;
+
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		log_msg(&d->log, LOG_ERR, "pipe: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	main_signal_fd = pfd[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = main_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	if (pthread_create(&tid, NULL, main_milter_thread, &pfd[1]) != 0) {
+		log_msg(&d->log, LOG_ERR, "cannot start the milter thread");
+		return EX_OSERR;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	log_msg(&d->log, LOG_NOTICE, "gatehouse %s started (config %s)", GH_VERSION, c->path);
+
+	for (;;) {
+		unsigned char b;
+		ssize_t n = read(pfd[0], &b, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || b == MAIN_MILTER_EXITED) {
+			log_msg(&d->log, LOG_ERR, "the milter stopped on its own");
+			status = EX_SOFTWARE;
+			break;
+		}
+		if (b == SIGHUP) {
+			log_msg(&d->log, LOG_NOTICE, "SIGHUP: reloading %s",
+				d->config_path ? d->config_path : "(defaults)");
+			daemon_reload(d);
+			continue;
+		}
+		/* SIGTERM / SIGINT: stop accepting, let connections in flight finish. */
+		{
+			struct config *now = config_slot_get(&d->slot);
+			long bound = now->drain_timeout_ms;
+			int left;
+
+			config_unref(now);
+			log_msg(&d->log, LOG_NOTICE, "%s: no new connections; draining for up to %ld ms",
+				b == SIGTERM ? "SIGTERM" : "SIGINT", bound);
+			/* Not smfi_stop(): Debian's libmilter (worker pool) stops
+			 * serving connections in flight as soon as it is told to
+			 * stop, and smfi_stop() itself waits out the listener's
+			 * 5 s poll. New connections are refused by milter_connect
+			 * once draining has begun; the process exits afterwards. */
+			left = daemon_drain(d, bound);
+			if (left > 0)
+				log_msg(&d->log, LOG_WARNING,
+					"drain timeout: %d connection(s) cut; the MTA tempfails them", left);
+			else
+				log_msg(&d->log, LOG_NOTICE, "all connections finished; exiting");
+			status = 0;
+			break;
+		}
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct main_opts o = { 0 };
+	struct daemon d;
+	struct config *c;
+	const char *unix_path;
+	int rc;
+
+	author_lib_init();	/* GMime's global setup, before any thread */
+	spf_lib_init();		/* libspf2's message handlers, likewise */
+	if (argc > 1 && strcmp(argv[1], "test") == 0)
+		return testmode_main(argc - 1, argv + 1);
+	rc = main_parse(argc, argv, &o);
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	c = main_load(&o);
+	if (c == NULL)
+		return EX_CONFIG;
+	if (o.check_only) {
+		printf("%s: configuration OK\n", c->path);
+		config_unref(c);
+		return 0;
+	}
+	if (o.dump != NULL) {
+		if (strcmp(o.dump, "sample") == 0)
+			config_print_sample(stdout);
+		else if (strcmp(o.dump, "man") == 0)
+			config_print_man(stdout);
+		else if (strcmp(o.dump, "rule-targets") == 0)
+			config_print_rule_targets(stdout);
+		else
+			config_print_effective(stdout, c);
+		config_unref(c);
+		return 0;
+	}
+	if (!o.foreground && daemon(0, 0) != 0) {
+		perror("gatehouse: daemon");
+		config_unref(c);
+		return EX_OSERR;
+	}
+	/* The slot owns one reference and a reload drops it; main keeps its own,
+	 * because the socket and pid file it cleans up at exit are the ones it
+	 * opened, whatever later snapshots say. */
+	daemon_init(&d, config_ref(c), o.config_path);
+	log_init(&d.log, o.foreground ? LOG_SINK_STDERR : LOG_SINK_SYSLOG,
+		 o.verbose ? LOG_DEBUG : c->log_level, c->log_facility);
+	{
+		struct diag errs = { 0 };
+		struct dns_options dopts;
+
+		daemon_dns_options(c, &dopts);
+		d.dns = dns_resolver_new(&dopts, &errs);
+		if (d.dns != NULL)
+			d.dkim = dkim_verifier_new(d.dns, &errs);
+		d.dmarc = dmarc_checker_new(c->dmarc_psl_file, &errs);
+		for (size_t i = 0; i < errs.n; i++)
+			log_msg(&d.log, LOG_ERR, "%s", errs.lines[i]);
+		diag_clear(&errs);
+		if (d.dns == NULL || d.dkim == NULL || d.dmarc == NULL)
+			return EX_CONFIG;
+	}
+	if (milter_open(&d) != 0)
+		return EX_UNAVAILABLE;
+	/* The pid file first: the user we switch to usually cannot write /run. */
+	if (main_write_pid(&d, c->pid_file) != 0 || main_drop_privileges(&d, c->user) != 0)
+		return EX_NOPERM;
+	if (geteuid() == 0)
+		log_msg(&d.log, LOG_WARNING, "running as root: set 'user' to drop privileges");
+	rc = main_serve(&d, c);
+	/* libmilter's threads may still be winding down: leave without running
+	 * exit handlers under them. The socket file and pid file go first. */
+	unix_path = strncmp(c->socket, "unix:", 5) == 0 ? c->socket + 5 :
+		    strncmp(c->socket, "local:", 6) == 0 ? c->socket + 6 : NULL;
+	if (unix_path != NULL)
+		unlink(unix_path);
+	if (c->pid_file[0] != '\0')
+		unlink(c->pid_file);
+	fflush(NULL);
+	_exit(rc);
+}

@@ -1,0 +1,67 @@
+/*
+ * dkim.h - DKIM signature verification (RFC 6376, 8301, 8463) on libopendkim
+ *
+ * A struct dkim_verifier wires one libopendkim library handle to
+ * gatehouse's resolver (its DNS hooks answer from dns_query(), never from
+ * the system resolver) and is shared by all threads. A struct dkim_msg
+ * follows one message: header fields and body chunks are fed as they
+ * arrive, and dkim_msg_eom() returns one result per signature.
+ *
+ * What counts as a pass: the header hash verifies AND the body hash matches
+ * (libopendkim sets its "passed" flag on the header alone), the algorithm
+ * is rsa-sha256 or ed25519-sha256 (rsa-sha1 is "policy", RFC 8301), the key
+ * has at least min_key_bits ("policy" below), and, unless allow_body_length
+ * is set, no content follows the length an l= tag signed ("policy":
+ * appended content is a known spoofing trick). Key lookups: NXDOMAIN, no
+ * record or a revoked key are permerror; DNS trouble is temperror. At most
+ * max_signatures signatures are checked; the others are reported with
+ * result neutral and reason "not checked", never dropped silently.
+ *
+ * Threads: dkim_msg_* calls for one message come from one thread at a time
+ * (libmilter's guarantee), which is what lets the message's DNS budget
+ * reach libopendkim's hooks through a thread-local during dkim_msg_eom().
+ * Memory: result strings live in the arena passed to dkim_msg_eom().
+ */
+#ifndef GH_DKIM_H
+#define GH_DKIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mail/results.h"
+
+struct arena;
+struct diag;
+struct dns_budget;
+struct dns_resolver;
+
+struct dkim_options {
+	unsigned max_signatures;	/* check at most this many */
+	unsigned min_key_bits;		/* RSA keys shorter are not a pass */
+	bool allow_body_length;		/* l= with content after it may pass */
+};
+
+struct dkim_verifier;
+struct dkim_msg;
+
+/* dkim_verifier_new - libopendkim on DNS; NULL with the reason in ERRS */
+struct dkim_verifier *dkim_verifier_new(struct dns_resolver *dns, struct diag *errs);
+/* dkim_verifier_free - accepts NULL */
+void dkim_verifier_free(struct dkim_verifier *);
+
+/* dkim_msg_new - start verifying one message with options O (from the
+ * message's configuration snapshot); ID names it in libopendkim's logs */
+struct dkim_msg *dkim_msg_new(struct dkim_verifier *v, const struct dkim_options *o,
+			      const char *id);
+/* dkim_msg_header - one field as the MTA gave it (VALUE without the space after the colon) */
+int dkim_msg_header(struct dkim_msg *m, const char *name, const char *value, size_t len);
+int dkim_msg_eoh(struct dkim_msg *m);
+int dkim_msg_body(struct dkim_msg *m, const unsigned char *chunk, size_t len);
+/* dkim_msg_eom - verify; *OUT gets an arena array of *N results (N is 0 without signatures).
+ * Returns 0, or -1 when out of memory. */
+int dkim_msg_eom(struct dkim_msg *m, struct dns_budget *budget, struct arena *arena,
+		 struct dkim_result **out, size_t *n);
+/* dkim_msg_free - accepts NULL */
+void dkim_msg_free(struct dkim_msg *m);
+
+#endif

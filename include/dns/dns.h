@@ -1,0 +1,108 @@
+/*
+ * dns.h - the one resolver every check uses (libunbound)
+ *
+ * One struct dns_resolver serves the whole daemon: one libunbound context,
+ * whose cache every milter thread shares, worked by one pump thread.
+ * dns_query() asks one question and waits at most until the earlier of the
+ * per-query timeout and the message's DNS budget; an answer that comes later
+ * is cancelled, never waited for, so no check can hang a message.
+ *
+ * Results are typed. A check must be able to tell "no such name" (NXDOMAIN),
+ * "the name has no record of this type" (NODATA), "try again later"
+ * (TEMPFAIL: timeout, SERVFAIL, REFUSED, DNSSEC bogus, budget used up) and
+ * "this cannot work" (PERMFAIL: a name that is not a domain name, a
+ * malformed answer) apart; no status is ever folded into another.
+ *
+ * Fixtures: a resolver built with a fixture file answers only from it and
+ * never touches the network; every name not in it is NXDOMAIN, and names
+ * listed as TIMEOUT, SERVFAIL or REFUSED fail that way. The file holds zone
+ * file lines in RFC 1035 presentation format, parsed by ldns (errors come
+ * back as FILE:LINE: message) and served by libunbound's local data, so
+ * fixture answers take the same path as real ones.
+ *
+ * Threads: dns_query() may be called from any thread at once.
+ * Memory: a struct dns_result owns its rdata; dns_result_free() releases it.
+ */
+#ifndef DNS_H
+#define DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+struct diag;
+struct strbuf;
+
+enum dns_status {
+	DNS_ANSWER,	/* one or more records */
+	DNS_NXDOMAIN,	/* the name does not exist */
+	DNS_NODATA,	/* the name exists, without records of this type */
+	DNS_TEMPFAIL,	/* timeout, SERVFAIL, REFUSED, bogus, budget: try again later */
+	DNS_PERMFAIL	/* the question or the answer is malformed */
+};
+
+/* RR types the checks ask for (RFC 1035, RFC 3596) */
+enum { DNS_T_A = 1, DNS_T_CNAME = 5, DNS_T_PTR = 12, DNS_T_MX = 15, DNS_T_TXT = 16,
+       DNS_T_AAAA = 28 };
+
+struct dns_options {
+	long timeout_ms;		/* one query */
+	const char *forwarders;		/* "IP[@PORT], ..."; NULL or "": /etc/resolv.conf */
+	const char *trust_anchor_file;	/* NULL or "": no DNSSEC validation */
+	const char *fixture_file;	/* NULL or "": real DNS */
+};
+
+struct dns_rdata {
+	size_t len;
+	unsigned char *data;	/* wire format, names uncompressed */
+};
+
+struct dns_result {
+	enum dns_status status;
+	const char *why;	/* static text for TEMPFAIL and PERMFAIL, else NULL */
+	int rrtype;
+	bool secure;		/* DNSSEC-validated */
+	size_t n;
+	struct dns_rdata *rr;
+	unsigned char *packet;	/* the whole DNS reply (wire format) when there was
+				 * one, for libraries that parse replies themselves */
+	size_t packet_len;
+};
+
+/* A message's DNS budget: all its queries together end by DEADLINE. */
+struct dns_budget {
+	struct timespec deadline;	/* CLOCK_MONOTONIC */
+	unsigned queries;		/* asked so far, for logs */
+};
+
+struct dns_resolver;
+
+/* dns_resolver_new - a resolver; NULL with the reasons in ERRS (fixture lines as FILE:LINE: message) */
+struct dns_resolver *dns_resolver_new(const struct dns_options *opts, struct diag *errs);
+/* dns_resolver_free - stop the pump thread and release everything; accepts NULL */
+void dns_resolver_free(struct dns_resolver *);
+
+/* dns_budget_start - a budget ending BUDGET_MS from now */
+void dns_budget_start(struct dns_budget *b, long budget_ms);
+
+/*
+ * dns_query - ask for NAME/RRTYPE within BUDGET (NULL: only the per-query
+ * timeout). Always fills OUT (status and why say what happened); returns 0,
+ * or -1 when OUT is DNS_TEMPFAIL because memory ran out.
+ */
+int dns_query(struct dns_resolver *r, const char *name, int rrtype,
+	      struct dns_budget *budget, struct dns_result *out);
+/* dns_result_free - release OUT's records; accepts an empty result */
+void dns_result_free(struct dns_result *out);
+/* dns_status_name - "answer", "nxdomain", "nodata", "tempfail", "permfail" */
+const char *dns_status_name(enum dns_status);
+
+/* dns_rdata_txt - append the character-strings of a TXT record, concatenated
+ * without separators (RFC 7208 section 3.3); -1 if the rdata is malformed */
+int dns_rdata_txt(const struct dns_rdata *rr, struct strbuf *out);
+/* dns_rdata_name - the domain name at offset *POS of RR's wire data, in
+ * presentation form without the trailing dot (malloc'd), advancing *POS;
+ * NULL if malformed */
+char *dns_rdata_name(const struct dns_rdata *rr, size_t *pos);
+
+#endif

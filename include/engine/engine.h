@@ -1,0 +1,53 @@
+/*
+ * engine.h - the pure decision engine, one entry point per SMTP phase
+ *
+ * The milter glue (milter.c) and test mode (testmode.c) feed the same calls
+ * in the same order: connect, helo*, then per message mail, rcpt*, data,
+ * header*, eoh, body*, eom (or abort at any point). Each call runs the checks
+ * that phase enables, asks policy for a decision, and returns the action to
+ * answer the MTA with now; the full answer (SMTP code, enhanced code, text)
+ * is in S->reply, header edits in S->msg.edits once eom returns.
+ *
+ * Semantics the callers rely on:
+ *  - A final action at connect or helo holds for the whole connection.
+ *  - A reject or tempfail at rcpt refuses that recipient only; the message
+ *    goes on with the others.
+ *  - Any other final action ends the message: the caller feeds nothing more
+ *    of it (libmilter does not either). Further calls return that action.
+ *  - Quarantine is only possible at eom (the MTA's rule); a quarantine
+ *    decided earlier is held and returned by engine_eom.
+ *  - An internal error (out of memory, broken invariant) becomes the
+ *    configured on_internal_error answer: tempfail 451 4.3.0 by default,
+ *    never a silent accept of mail that policy would reject.
+ *
+ * The engine has no libmilter, no sockets and no syslog: it logs through
+ * struct logger, whose sink the caller chose.
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <stddef.h>
+
+#include "mail/verdict.h"
+
+struct session;
+
+/* engine_connect - HOST as the MTA resolved it, IP as text (NULL: local, no address) */
+enum gh_action engine_connect(struct session *, const char *host, const char *ip);
+enum gh_action engine_helo(struct session *, const char *helo);
+/* engine_mail - ARGV[0] is the path, the rest ESMTP parameters; AUTH_LOGIN may be NULL */
+enum gh_action engine_mail(struct session *, const char *const *argv,
+			   const char *auth_login);
+enum gh_action engine_rcpt(struct session *, const char *const *argv);
+enum gh_action engine_data(struct session *);
+enum gh_action engine_unknown(struct session *, const char *command);
+/* engine_header - VALUE has LEN bytes (NUL bytes included, as seen in test mode) */
+enum gh_action engine_header(struct session *, const char *name,
+			     const char *value, size_t len);
+enum gh_action engine_eoh(struct session *);
+enum gh_action engine_body(struct session *, const unsigned char *chunk, size_t len);
+enum gh_action engine_eom(struct session *);
+/* engine_abort - the MTA dropped the message; state is reset, summary logged */
+void engine_abort(struct session *);
+
+#endif

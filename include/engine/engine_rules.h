@@ -1,0 +1,44 @@
+/*
+ * engine_rules.h - the rule language inside the engine
+ *
+ * The engine calls engine_rules_phase() at connect, helo, mail (after the
+ * SPF check, before its policy), each rcpt (before the recipient is
+ * accepted), eoh and eom (after DKIM and DMARC results, before DMARC's
+ * policy). It evaluates the rules decided at that phase in file order and
+ * applies the first terminal action:
+ *  - reject/tempfail at rcpt refuse that recipient only; elsewhere the message
+ *    (at connect/helo: every message of the connection);
+ *  - discard ends the message; quarantine is held to eom;
+ *  - accept stops rule evaluation and keeps checks (SPF, DMARC) from refusing
+ *    the message; their results are still recorded and added as headers;
+ *  - monitor and add-header record the hit and go on.
+ * Every hit is in results.rules (name, action, file, line) and the log.
+ *
+ * engine_rules_body() feeds the MIME walk and the raw body copy, only when
+ * the rule set looks at them.
+ */
+#ifndef ENGINE_RULES_H
+#define ENGINE_RULES_H
+
+#include <stddef.h>
+
+#include "mail/verdict.h"
+
+struct address;
+struct session;
+
+/*
+ * engine_rules_phase - decide PHASE's rules (RCPT: for recipient RCPT).
+ * Returns the action to answer now: CONTINUE, or the final action whose
+ * reply is in S->reply (and in S->msg.verdict when it ends the message).
+ * -1 cast as GH_ACT_CONTINUE never happens: internal errors go through
+ * policy like every other engine failure, reported via *FAILED.
+ */
+enum gh_action engine_rules_phase(struct session *s, enum gh_phase phase,
+				  const struct address *rcpt, bool *failed);
+/* engine_rules_body - a body chunk for the rules; 0 or -1 (out of memory) */
+int engine_rules_body(struct session *s, const unsigned char *chunk, size_t len);
+/* engine_rules_accepted - an accept rule holds for this message */
+bool engine_rules_accepted(const struct session *s);
+
+#endif
