@@ -2,7 +2,8 @@
 # lib.sh - the parts of the benchmark that are not measurements: building
 # the tools, unbound, the milters, a private Postfix and smtp-sink. Sourced
 # by run.sh, which sets B_DIR (temp dir), B_BUILD, B_HERE, B_TOP, B_GH,
-# B_JSON, B_LOG and the B_* constants.
+# B_JSON, B_LOG and the B_* constants. Waiting, Postfix, smtp-sink and
+# unbound come from tests/lib, shared with the integration suite.
 #
 # Layout of B_DIR:
 #   build/                 loadgen, dkim_sign (unless BUILD is set)
@@ -15,42 +16,12 @@
 #   sink/                  smtp-sink's dump of every delivered message
 #   results.jsonl          one JSON line per measurement; meta.json
 
-# ---------------------------------------------------------------- waiting
-
-now_ms() {
-	local t
-	t=$(date +%s%N)
-	echo $((t / 1000000))
-}
-
-# wait_until TIMEOUT_S COMMAND... - poll COMMAND every 50 ms
-wait_until() {
-	local deadline=$(($(now_ms) + $1 * 1000))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		[ "$(now_ms)" -ge "$deadline" ] && return 1
-		sleep 0.05
-	done
-}
-
-pid_gone() {
-	! kill -0 "$1" 2>/dev/null
-}
-
-# stop_pid PID - TERM, and KILL if it is still there after 8 s (libmilter
-# takes up to 5 s to notice)
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null || return 0
-	wait_until 8 pid_gone "$1" || kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
-
-port_listening() {
-	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
-}
+# shellcheck source=../lib/common.sh source-path=SCRIPTDIR
+. "$B_HERE/../lib/common.sh"
+# shellcheck source=../lib/postfix.sh source-path=SCRIPTDIR
+. "$B_HERE/../lib/postfix.sh"
+# shellcheck source=../lib/unbound.sh source-path=SCRIPTDIR
+. "$B_HERE/../lib/unbound.sh"
 
 # ---------------------------------------------------------------- tools
 
@@ -81,38 +52,16 @@ build_tools() {
 # local-data (every name under example. is static: unknown names are
 # NXDOMAIN, nothing is recursed); waits until it answers
 dns_start() {
-	local d=$B_DIR/dns rr
+	local d=$B_DIR/dns
 	mkdir -p "$d"
 	{
-		cat <<EOF
-# unbound for gatehouse's benchmark: the corpus zone, nothing else
-server:
-	interface: 127.0.0.1@53
-	do-ip4: yes
-	do-ip6: no
-	do-daemonize: no
-	chroot: ""
-	username: ""
-	directory: "$d"
-	pidfile: "$d/unbound.pid"
-	use-syslog: no
-	logfile: "$d/unbound.log"
-	verbosity: 0
-	num-threads: 1
-	module-config: "iterator"
-	access-control: 127.0.0.0/8 allow
-	access-control: 192.0.2.0/24 allow
-	local-zone: "example." static
-EOF
-		# single quotes outside, so the TXT strings keep their quotes
-		while IFS= read -r rr; do
-			[ -n "$rr" ] && printf "\tlocal-data: '%s'\n" "$rr"
-		done <"$B_DIR/corpus/zone.txt"
-		printf 'remote-control:\n\tcontrol-enable: no\n'
+		echo "# unbound for gatehouse's benchmark: the corpus zone, nothing else"
+		unbound_conf_server "$d" 53 'verbosity: 0' 'access-control: 192.0.2.0/24 allow'
+		unbound_conf_local_data example. <"$B_DIR/corpus/zone.txt"
 	} >"$d/unbound.conf"
 	unbound-checkconf "$d/unbound.conf" >>"$B_LOG" 2>&1 || { echo "unbound.conf refused"; return 1; }
-	unbound -d -c "$d/unbound.conf" >>"$d/unbound.out" 2>&1 &
-	B_DNS_PID=$!
+	unbound_start "$d/unbound.conf" "$d/unbound.out" 53
+	B_DNS_PID=$UNBOUND_PID
 	B_PIDS+=("$B_DNS_PID")
 	wait_until 10 drill -Q @127.0.0.1 TXT _dmarc.alpha.example || {
 		echo "unbound did not answer"
@@ -255,68 +204,23 @@ gh_pid() {
 
 # ---------------------------------------------------------------- Postfix
 
+# postfix_setup - the benchmark's Postfix (tests/lib/postfix.sh): relays
+# bench-rcpt.example to smtp-sink and nothing else; one smtpd per milter
+# configuration, on B_SMTPD_IP
 postfix_setup() {
-	local pf=$B_DIR/postfix peers
-	mkdir -p "$pf" "$B_DIR/queue" "$B_DIR/data"
-	chown postfix "$B_DIR/data"
-	cat >"$pf/main.cf" <<EOF
-# Private Postfix for gatehouse's benchmark: relays bench-rcpt.example to
-# smtp-sink and nothing else
-compatibility_level = 3.6
-queue_directory = $B_DIR/queue
-data_directory = $B_DIR/data
-mail_owner = postfix
+	local peers
+	postfix_instance_setup "$B_DIR" bench-rcpt.example "$B_PORT_SINK" <<EOF
 myhostname = $B_AUTHSERV
 mydomain = bench.example
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
-local_transport = error:5.1.1 local delivery is off
-default_transport = error:5.1.2 only bench-rcpt.example is delivered
-relay_domains = bench-rcpt.example
-transport_maps = inline:{bench-rcpt.example=relay:[127.0.0.1]:$B_PORT_SINK}
 inet_interfaces = 127.0.0.1, $B_SMTPD_IP
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-local_header_rewrite_clients =
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_milters =
-milter_default_action = tempfail
-milter_protocol = 6
-milter_connect_timeout = 5s
-milter_command_timeout = 15s
-milter_content_timeout = 30s
-maillog_file = $B_DIR/postfix.log
-maillog_file_prefixes = $B_DIR
-smtpd_peername_lookup = no
-smtp_dns_support_level = disabled
-smtpd_error_sleep_time = 0
 smtpd_client_connection_count_limit = 0
 smtpd_client_connection_rate_limit = 0
-in_flow_delay = 0
 default_process_limit = 200
-queue_run_delay = 1s
-minimal_backoff_time = 1s
-maximal_backoff_time = 2s
 default_destination_concurrency_limit = 50
-biff = no
-notify_classes =
 EOF
-	# the stock master.cf with chroot off and no port 25 listener
-	awk '
-		/^[^#[:space:]]/ && NF >= 8 {
-			if ($1 == "smtp" && $2 == "inet") { skip = 1; next }
-			skip = 0
-			$5 = "n"
-			print
-			next
-		}
-		/^[[:space:]]/ && skip { next }
-		{ print }
-	' /etc/postfix/master.cf >"$pf/master.cf"
 	peers="unix:$B_DIR/opendkim.sock unix:$B_DIR/opendmarc.sock"
-	cat >>"$pf/master.cf" <<EOF
+	cat >>"$B_DIR/postfix/master.cf" <<EOF
 $B_SMTPD_IP:$B_PORT_PLAIN inet n - n - - smtpd
 $B_SMTPD_IP:$B_PORT_PEERS inet n - n - - smtpd
   -o { smtpd_milters = $peers }
@@ -330,37 +234,23 @@ EOF
 }
 
 postfix_start() {
-	local out p
-	if ! out=$(script -qec "postfix -c '$B_DIR/postfix' start" /dev/null 2>&1); then
-		echo "postfix start failed: $out"
-		return 1
-	fi
-	for p in "$B_PORT_PLAIN" "$B_PORT_PEERS" "$B_PORT_GH" "$B_PORT_DKIM" "$B_PORT_NOOP"; do
-		wait_until 15 port_listening "$p" || { echo "postfix does not listen on $p: $out"; return 1; }
-	done
+	postfix_instance_start "$B_DIR" "$B_PORT_PLAIN" "$B_PORT_PEERS" "$B_PORT_GH" "$B_PORT_DKIM" "$B_PORT_NOOP"
 }
 
 postfix_stop() {
-	local pidfile=$B_DIR/queue/pid/master.pid pid
-	[ -s "$pidfile" ] || return 0
-	pid=$(tr -dc '0-9' <"$pidfile")
-	script -qec "postfix -c '$B_DIR/postfix' stop" /dev/null >/dev/null 2>&1
-	if [ -n "$pid" ] && ! wait_until 10 pid_gone "$pid"; then
-		script -qec "postfix -c '$B_DIR/postfix' abort" /dev/null >/dev/null 2>&1
-	fi
+	postfix_instance_stop "$B_DIR"
 }
 
 sink_start() {
-	mkdir -p "$B_DIR/sink"
-	chown postfix "$B_DIR/sink"
-	smtp-sink -u postfix -d "$B_DIR/sink/m." "127.0.0.1:$B_PORT_SINK" 512 >"$B_DIR/sink.log" 2>&1 &
-	B_SINK_PID=$!
+	local rc=0
+	smtp_sink_start "$B_DIR" "$B_PORT_SINK" 512 || rc=1
+	B_SINK_PID=$SMTP_SINK_PID
 	B_PIDS+=("$B_SINK_PID")
-	wait_until 10 port_listening "$B_PORT_SINK" || { echo "smtp-sink did not start"; return 1; }
+	return $rc
 }
 
 sink_count() {
-	find "$B_DIR/sink" -type f -name 'm.*' | wc -l
+	smtp_sink_count "$B_DIR"
 }
 
 sink_count_at_least() {

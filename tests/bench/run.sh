@@ -105,7 +105,7 @@ cleanup() {
 		kill "$p" 2>/dev/null
 	done
 	for p in "${B_PIDS[@]}"; do
-		stop_pid "$p"
+		stop_pid "$p" 8	# libmilter takes up to 5 s to notice
 	done
 	postfix_stop
 	if [ "${BENCH_KEEP:-0}" = 1 ] || [ "${B_KEEP_FOR_ERROR:-0}" = 1 ]; then

@@ -51,7 +51,12 @@ for tool in unbound ldns-keygen ldns-signzone drill jq ip ss timeout; do
 	fi
 done
 GH=$(readlink -f "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
 PORT=5353
+# shellcheck source=../lib/common.sh source-path=SCRIPTDIR
+. "$HERE/../lib/common.sh"
+# shellcheck source=../lib/unbound.sh source-path=SCRIPTDIR
+. "$HERE/../lib/unbound.sh"
 
 # A namespace made by unshare --net has only lo: anything else means this is
 # a shared network, where the test servers do not belong.
@@ -69,19 +74,9 @@ TMP=$(mktemp -d /tmp/gatehouse-dnssec.XXXXXX) || exit 2
 UB_PID='' GH_PID=''
 passed=0 failed=0
 
-# stop_pid PID - TERM, then KILL if it is still there after 5 s; reap it
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null
-	for _ in $(seq 50); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
+# (stop_pid, the helper of cleanup below, is tests/lib/common.sh's)
 stop_unbound() {
-	stop_pid "$UB_PID"
+	unbound_stop "$UB_PID" "$PORT"
 	UB_PID=
 }
 cleanup() {
@@ -179,23 +174,15 @@ MSG
 
 # ---- the server -------------------------------------------------------------
 
-# serve COPY - unbound serving COPY.zone as signed.example. (and plain.example.)
+# serve COPY - unbound serving COPY.zone as signed.example. (and plain.example.),
+# its files in $TMP/unbound-COPY/ (tests/lib/unbound.sh)
 serve() {
+	local d=$TMP/unbound-$1
 	stop_unbound
-	cat >"$TMP/unbound-$1.conf" <<CONF
-server:
-	interface: 127.0.0.1
-	port: $PORT
-	do-ip6: no
-	do-daemonize: no
-	chroot: ""
-	username: ""
-	directory: "$TMP"
-	pidfile: ""
-	use-syslog: no
-	logfile: ""
-	verbosity: 1
-	module-config: "iterator"
+	mkdir -p "$d"
+	{
+		unbound_conf_server "$d" "$PORT" 'verbosity: 1'
+		cat <<CONF
 auth-zone:
 	name: "signed.example."
 	zonefile: "$TMP/$1.zone"
@@ -207,15 +194,11 @@ auth-zone:
 	for-downstream: yes
 	for-upstream: no
 CONF
-	unbound -d -c "$TMP/unbound-$1.conf" >"$TMP/unbound-$1.log" 2>&1 &
-	UB_PID=$!
-	for _ in $(seq 100); do
-		[ -n "$(ss -Hlun "sport = :$PORT")" ] && break
-		kill -0 "$UB_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	[ -n "$(ss -Hlun "sport = :$PORT")" ] ||
-		die "unbound ($1) did not start: $(tail -5 "$TMP/unbound-$1.log")"
+	} >"$d/unbound.conf"
+	unbound_start "$d/unbound.conf" "$d/unbound.out" "$PORT"
+	UB_PID=$UNBOUND_PID
+	udp_port_bound "$PORT" ||
+		die "unbound ($1) did not start: $(cat "$d/unbound.out" "$d/unbound.log" 2>/dev/null | tail -5)"
 	# Ready, and it serves what the case needs: RRSIGs to a DO query (none
 	# for the stripped copy).
 	timeout 10 drill -D -p "$PORT" @127.0.0.1 signed.example TXT >"$TMP/drill-$1.txt" 2>&1 ||

@@ -2,14 +2,12 @@
 # lib.sh - the parts of the integration suite that are not tests: a private
 # Postfix instance, an smtp-sink, gatehouse instances, waiting and reporting.
 # Sourced by run.sh; expects IT_DIR (a fresh temp dir), IT_GH (the binary),
-# IT_HERE (this directory) and IT_PYTHON (a python3).
+# IT_HERE (this directory) and IT_PYTHON (a python3). Waiting, Postfix,
+# smtp-sink and unbound come from tests/lib, shared with tests/bench.
 #
 # Layout of IT_DIR:
-#   postfix/          config_directory (main.cf, master.cf)
-#   queue/ data/      queue_directory, data_directory
-#   postfix.log       Postfix's maillog_file
-#   sink/             smtp-sink, one file per message (m.<hex>)
-#   sink.log          smtp-sink's own output
+#   postfix/ queue/ data/ postfix.log sink/ sink.log
+#                     Postfix and smtp-sink (tests/lib/postfix.sh)
 #   gh-NAME.conf      config of the gatehouse instance NAME
 #   gh-NAME.log       its standard error (it runs with -f)
 #   msg/              messages the tests send
@@ -34,6 +32,13 @@ IT_DOMAIN=example.org		# the only domain this Postfix relays
 IT_AUTHSERV=mx.gatehouse.test
 IT_AUTHSERV_DKIM=auth.gatehouse.test	# the "dkim" instance's own authserv-id
 
+# shellcheck source=../lib/common.sh source-path=SCRIPTDIR
+. "$IT_HERE/../lib/common.sh"
+# shellcheck source=../lib/postfix.sh source-path=SCRIPTDIR
+. "$IT_HERE/../lib/postfix.sh"
+# shellcheck source=../lib/unbound.sh source-path=SCRIPTDIR
+. "$IT_HERE/../lib/unbound.sh"
+
 # ---------------------------------------------------------------- reporting
 
 IT_PASSED=0
@@ -53,11 +58,6 @@ not_ok() {
 	diag_logs
 }
 
-# diag - indented diagnostics (never start with "ok" or "not ok")
-diag() {
-	sed 's/^/    # /'
-}
-
 diag_logs() {
 	local f
 	for f in "$IT_DIR"/postfix.log "$IT_DIR"/gh-*.log "$IT_DIR"/sink.log; do
@@ -71,41 +71,7 @@ diag_logs() {
 	fi
 }
 
-# ---------------------------------------------------------------- waiting
-
-now_ms() {
-	local t
-	t=$(date +%s%N)
-	echo $((t / 1000000))
-}
-
-# wait_until TIMEOUT_S COMMAND... - poll COMMAND every 50 ms; 0 once it
-# succeeds, 1 when TIMEOUT_S passed first
-wait_until() {
-	local deadline=$(($(now_ms) + $1 * 1000))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		[ "$(now_ms)" -ge "$deadline" ] && return 1
-		sleep 0.05
-	done
-}
-
-port_listening() {
-	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
-}
-
-port_closed() {
-	! port_listening "$1"
-}
-
-pid_alive() {
-	kill -0 "$1" 2>/dev/null
-}
-
-pid_gone() {
-	! kill -0 "$1" 2>/dev/null
-}
+# ---------------------------------------------------------------- logs
 
 # log_has FILE ERE - FILE has a line matching ERE
 log_has() {
@@ -125,72 +91,19 @@ log_count_at_least() {
 
 # ---------------------------------------------------------------- Postfix
 
+# postfix_setup - the suite's Postfix: one smtpd for each gatehouse instance
 postfix_setup() {
-	local pf=$IT_DIR/postfix
-	mkdir -p "$pf" "$IT_DIR/queue" "$IT_DIR/data" "$IT_DIR/msg"
-	chown postfix "$IT_DIR/data"
-	cat >"$pf/main.cf" <<EOF
-# Private Postfix for gatehouse's integration suite; never an open relay:
-# only $IT_DOMAIN is relayed (to smtp-sink), everything else is refused.
-compatibility_level = 3.6
-queue_directory = $IT_DIR/queue
-data_directory = $IT_DIR/data
-mail_owner = postfix
+	mkdir -p "$IT_DIR/msg"
+	postfix_instance_setup "$IT_DIR" "$IT_DOMAIN" "$IT_SINK_PORT" <<EOF
 myhostname = $IT_AUTHSERV
 mydomain = gatehouse.test
-myorigin = \$myhostname
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
-local_transport = error:5.1.1 local delivery is off in this test instance
-default_transport = error:5.1.2 only $IT_DOMAIN is delivered in this test instance
-relay_domains = $IT_DOMAIN
-transport_maps = inline:{$IT_DOMAIN=relay:[127.0.0.1]:$IT_SINK_PORT}
 inet_interfaces = loopback-only
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-# Treat our clients like remote ones: no missing From/Date/Message-Id added,
-# so gatehouse sees exactly the header the client sent (Postfix's default
-# permit_inet_interfaces would add a From: to a message that has none).
-local_header_rewrite_clients =
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_milters = inet:127.0.0.1:$IT_MILTER_PORT
-non_smtpd_milters =
-milter_default_action = tempfail
-milter_protocol = 6
-milter_connect_timeout = 5s
-milter_command_timeout = 15s
-milter_content_timeout = 30s
-maillog_file = $IT_DIR/postfix.log
-maillog_file_prefixes = $IT_DIR
-smtpd_peername_lookup = no
-smtp_dns_support_level = disabled
-smtpd_error_sleep_time = 0
 smtpd_soft_error_limit = 1000
 smtpd_hard_error_limit = 1000
 smtpd_client_connection_count_limit = 100
-in_flow_delay = 0
-queue_run_delay = 1s
-minimal_backoff_time = 1s
-maximal_backoff_time = 2s
-biff = no
-notify_classes =
 EOF
-	# The stock master.cf with chroot off everywhere, and without the
-	# port 25 listener: ours listen on fixed loopback ports instead.
-	awk '
-		/^[^#[:space:]]/ && NF >= 8 {
-			if ($1 == "smtp" && $2 == "inet") { skip = 1; next }
-			skip = 0
-			$5 = "n"
-			print
-			next
-		}
-		/^[[:space:]]/ && skip { next }
-		{ print }
-	' /etc/postfix/master.cf >"$pf/master.cf"
-	cat >>"$pf/master.cf" <<EOF
+	cat >>"$IT_DIR/postfix/master.cf" <<EOF
 127.0.0.1:$IT_SMTPD_PORT inet n - n - - smtpd
 127.0.0.1:$IT_SMTPD_UNIX_PORT inet n - n - - smtpd
   -o smtpd_milters=unix:$IT_DIR/gh.sock
@@ -204,53 +117,26 @@ EOF
 }
 
 postfix_start() {
-	local out
-	if ! out=$(script -qec "postfix -c '$IT_DIR/postfix' start" /dev/null 2>&1); then
-		echo "postfix start failed:"
-		echo "$out" | diag
-		return 1
-	fi
-	if ! wait_until 15 port_listening "$IT_SMTPD_PORT" ||
-	   ! wait_until 5 port_listening "$IT_SMTPD_UNIX_PORT" ||
-	   ! wait_until 5 port_listening "$IT_SMTPD_SPF_PORT" ||
-	   ! wait_until 5 port_listening "$IT_SMTPD_DKIM_PORT" ||
-	   ! wait_until 5 port_listening "$IT_SMTPD_RULES_PORT"; then
-		echo "postfix did not listen on $IT_SMTPD_PORT, $IT_SMTPD_UNIX_PORT, $IT_SMTPD_SPF_PORT, $IT_SMTPD_DKIM_PORT and $IT_SMTPD_RULES_PORT"
-		echo "$out" | diag
-		return 1
-	fi
+	postfix_instance_start "$IT_DIR" "$IT_SMTPD_PORT" "$IT_SMTPD_UNIX_PORT" "$IT_SMTPD_SPF_PORT" \
+		"$IT_SMTPD_DKIM_PORT" "$IT_SMTPD_RULES_PORT"
 }
 
 postfix_stop() {
-	local pidfile=$IT_DIR/queue/pid/master.pid pid
-	[ -s "$pidfile" ] || return 0
-	pid=$(tr -dc '0-9' <"$pidfile")
-	script -qec "postfix -c '$IT_DIR/postfix' stop" /dev/null >/dev/null 2>&1
-	if [ -n "$pid" ] && ! wait_until 10 pid_gone "$pid"; then
-		script -qec "postfix -c '$IT_DIR/postfix' abort" /dev/null >/dev/null 2>&1
-	fi
+	postfix_instance_stop "$IT_DIR"
 }
 
 # postqueue_empty - nothing in Postfix's queue (no message kept or deferred)
 postqueue_empty() {
-	local out
-	out=$(postqueue -c "$IT_DIR/postfix" -j 2>/dev/null) || return 1
-	[ -z "$out" ]
+	postfix_instance_queue_empty "$IT_DIR"
 }
 
 # ---------------------------------------------------------------- smtp-sink
 
 sink_start() {
-	mkdir -p "$IT_DIR/sink"
-	chown postfix "$IT_DIR/sink"
-	smtp-sink -u postfix -d "$IT_DIR/sink/m." "127.0.0.1:$IT_SINK_PORT" 256 \
-		>"$IT_DIR/sink.log" 2>&1 &
-	IT_SINK_PID=$!
-	wait_until 10 port_listening "$IT_SINK_PORT" || {
-		echo "smtp-sink did not start"
-		diag <"$IT_DIR/sink.log"
-		return 1
-	}
+	local rc=0
+	smtp_sink_start "$IT_DIR" "$IT_SINK_PORT" 256 || rc=1
+	IT_SINK_PID=$SMTP_SINK_PID
+	return $rc
 }
 
 # sink_files_with STRING - dump files holding STRING (a fixed string)
@@ -268,9 +154,7 @@ sink_has() {
 }
 
 sink_count() {
-	local n
-	n=$(find "$IT_DIR/sink" -name 'm.*' -type f 2>/dev/null | wc -l)
-	echo "$n"
+	smtp_sink_count "$IT_DIR"
 }
 
 # sink_message FILE - the message as Postfix relayed it: the dump file
@@ -291,48 +175,17 @@ sink_header_block() {
 
 # ---------------------------------------------------------------- DNS server
 
-udp_port_bound() {
-	[ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]
-}
-
-udp_port_free() {
-	! udp_port_bound "$1"
-}
-
 # dns_setup [RECORDS on stdin] - write dns/unbound.conf: unbound as a tiny
-# authoritative server on 127.0.0.1:IT_DNS_PORT for the zone example.
-# (local-zone static: names without data are NXDOMAIN, nothing is recursed).
+# authoritative server on 127.0.0.1:IT_DNS_PORT for the zone example.,
+# answering from local data (tests/lib/unbound.sh), its queries logged.
 # One record a line, zone file syntax: pass.example. 300 IN TXT "v=spf1 -all"
 dns_setup() {
-	local d=$IT_DIR/dns rr
+	local d=$IT_DIR/dns
 	mkdir -p "$d"
 	{
-		cat <<EOF
-# unbound for gatehouse's integration suite: answers example. from local data
-server:
-	interface: 127.0.0.1@$IT_DNS_PORT
-	do-ip4: yes
-	do-ip6: no
-	do-daemonize: no
-	chroot: ""
-	username: ""
-	directory: "$d"
-	pidfile: "$d/unbound.pid"
-	use-syslog: no
-	logfile: "$d/unbound.log"
-	log-queries: yes
-	verbosity: 1
-	num-threads: 1
-	module-config: "iterator"
-	access-control: 127.0.0.0/8 allow
-	local-zone: "example." static
-EOF
-		# Single quotes outside: with "..." around the record, unbound
-		# drops the inner escaped quotes and a TXT becomes one string a word.
-		while IFS= read -r rr; do
-			[ -n "$rr" ] && printf "\tlocal-data: '%s'\n" "$rr"
-		done
-		printf 'remote-control:\n\tcontrol-enable: no\n'
+		echo "# unbound for gatehouse's integration suite: answers example. from local data"
+		unbound_conf_server "$d" "$IT_DNS_PORT" 'log-queries: yes' 'verbosity: 1'
+		unbound_conf_local_data example.
 	} >"$d/unbound.conf"
 	if ! unbound-checkconf "$d/unbound.conf" >"$d/checkconf.out" 2>&1; then
 		echo "unbound-checkconf refused dns/unbound.conf:"
@@ -350,11 +203,10 @@ dns_answers() {
 # answers a query for mx.example (first for its socket: ss costs less than
 # a Python start)
 dns_start() {
-	local d=$IT_DIR/dns
-	unbound -d -c "$d/unbound.conf" >>"$d/unbound.out" 2>&1 &
-	IT_DNS_PID=$!
-	if ! wait_until 10 udp_port_bound "$IT_DNS_PORT" ||
-	   ! wait_until 5 dns_answers mx.example A; then
+	local d=$IT_DIR/dns ok=0
+	unbound_start "$d/unbound.conf" "$d/unbound.out" "$IT_DNS_PORT" && ok=1
+	IT_DNS_PID=$UNBOUND_PID
+	if [ $ok = 0 ] || ! wait_until 5 dns_answers mx.example A; then
 		echo "unbound did not answer on 127.0.0.1:$IT_DNS_PORT within 10 s"
 		cat "$d/unbound.out" "$d/unbound.log" 2>/dev/null | tail -n 20 | diag
 		return 1
@@ -364,13 +216,8 @@ dns_start() {
 # dns_stop - SIGTERM unbound; wait (bounded) until it is gone and its UDP
 # port is free
 dns_stop() {
-	local pid=${IT_DNS_PID:-}
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null
-	wait_until 10 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	unbound_stop "${IT_DNS_PID:-}" "$IT_DNS_PORT"
 	IT_DNS_PID=
-	wait_until 5 udp_port_free "$IT_DNS_PORT"
 }
 
 # ---------------------------------------------------------------- gatehouse

@@ -54,13 +54,6 @@ chmod 755 "$IT_DIR"	# smtpd (user postfix) reaches the unix socket in here
 IT_BG_PIDS=()
 IT_NEVER_IDS=()	# test ids of messages that must never reach the sink
 
-# stop_pid PID - TERM, and KILL if it is still there after 5 s
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null || return 0
-	wait_until 5 pid_gone "$1" || kill -KILL "$1" 2>/dev/null
-}
-
 cleanup() {
 	local p n
 	for p in "${IT_BG_PIDS[@]}"; do
