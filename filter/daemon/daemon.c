@@ -27,22 +27,10 @@ void daemon_init(struct daemon *d, struct config *c, const char *config_path)
 	pthread_cond_init(&d->idle, NULL);
 }
 
-void daemon_dns_options(const struct config *c, struct dns_options *o)
-{
-	o->timeout_ms = c->dns_timeout_ms;
-	o->forwarders = c->dns_forwarders;
-	o->trust_anchor_file = c->dns_trust_anchor_file;
-	o->fixture_file = c->dns_fixture;
-}
-
 void daemon_destroy(struct daemon *d)
 {
-	dmarc_checker_free(d->dmarc);
-	d->dmarc = NULL;
-	dkim_verifier_free(d->dkim);
-	d->dkim = NULL;
-	dns_resolver_free(d->dns);
-	d->dns = NULL;
+	services_free(d->svc);
+	d->svc = NULL;
 	config_slot_destroy(&d->slot);
 	pthread_cond_destroy(&d->idle);
 	pthread_mutex_destroy(&d->lock);

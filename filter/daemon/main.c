@@ -26,13 +26,11 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "mail/author.h"
 #include "conf/config.h"
 #include "daemon/daemon.h"
 #include "util/gh.h"
 #include "util/log.h"
 #include "daemon/milter.h"
-#include "auth/spf.h"
 #include "daemon/testmode.h"
 
 /* Write end of the self-pipe; a signal handler can reach nothing else. */
@@ -255,8 +253,6 @@ int main(int argc, char **argv)
 	const char *unix_path;
 	int rc;
 
-	author_lib_init();	/* GMime's global setup, before any thread */
-	spf_lib_init();		/* libspf2's message handlers, likewise */
 	if (argc > 1 && strcmp(argv[1], "test") == 0)
 		return testmode_main(argc - 1, argv + 1);
 	rc = main_parse(argc, argv, &o);
@@ -295,17 +291,12 @@ int main(int argc, char **argv)
 		 o.verbose ? LOG_DEBUG : c->log_level, c->log_facility);
 	{
 		struct diag errs = { 0 };
-		struct dns_options dopts;
 
-		daemon_dns_options(c, &dopts);
-		d.dns = dns_resolver_new(&dopts, &errs);
-		if (d.dns != NULL)
-			d.dkim = dkim_verifier_new(d.dns, &errs);
-		d.dmarc = dmarc_checker_new(c->dmarc_psl_file, &errs);
+		d.svc = services_new(c, NULL, &errs);
 		for (size_t i = 0; i < errs.n; i++)
 			log_msg(&d.log, LOG_ERR, "%s", errs.lines[i]);
 		diag_clear(&errs);
-		if (d.dns == NULL || d.dkim == NULL || d.dmarc == NULL)
+		if (d.svc == NULL)
 			return EX_CONFIG;
 	}
 	if (milter_open(&d) != 0)

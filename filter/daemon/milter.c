@@ -260,9 +260,7 @@ static sfsistat milter_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 		daemon_conn_closed(milter_daemon);
 		return milter_noreply(ctx, SMFIP_NR_CONN) ? SMFIS_NOREPLY : milter_tempfail(ctx);
 	}
-	s->dns = milter_daemon->dns;
-	s->dkim = milter_daemon->dkim;
-	s->dmarc = milter_daemon->dmarc;
+	services_attach(milter_daemon->svc, s);
 	s->macro = milter_macro;
 	s->macro_ctx = ctx;
 	c->s = s;

@@ -11,14 +11,13 @@
 #include <unistd.h>
 
 #include "conf/config.h"
-#include "auth/dkim.h"
-#include "auth/dmarc.h"
-#include "dns/dns.h"
 #include "mail/eml.h"
 #include "engine/engine.h"
 #include "util/log.h"
 #include "engine/report.h"
+#include "engine/services.h"
 #include "engine/session.h"
+#include "util/diag.h"
 #include "daemon/testmode.h"
 
 struct testmode_opts {
@@ -184,24 +183,6 @@ static struct config *testmode_load_config(const char *path)
 	return c;
 }
 
-/* testmode_resolver - the resolver of CFG, or answering from FIXTURE only */
-static struct dns_resolver *testmode_resolver(const struct config *cfg, const char *fixture)
-{
-	struct diag errs = { 0 };
-	struct dns_options o = {
-		.timeout_ms = cfg->dns_timeout_ms,
-		.forwarders = cfg->dns_forwarders,
-		.trust_anchor_file = cfg->dns_trust_anchor_file,
-		.fixture_file = fixture ? fixture : cfg->dns_fixture,
-	};
-	struct dns_resolver *r = dns_resolver_new(&o, &errs);
-
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.lines[i]);
-	diag_clear(&errs);
-	return r;
-}
-
 /* testmode_macro - NAME from --macro options: "j" or "{daemon_name}"; the
  * braces are optional on the command line */
 static const char *testmode_macro(void *ctx, const char *name)
@@ -286,9 +267,7 @@ int testmode_main(int argc, char **argv)
 	struct session *s = NULL;
 	struct config *cfg;
 	struct verdict final = { 0 };
-	struct dns_resolver *dns = NULL;
-	struct dkim_verifier *verifier = NULL;
-	struct dmarc_checker *checker = NULL;
+	struct services *svc = NULL;
 	FILE *in = stdin;
 	int rc;
 
@@ -312,8 +291,16 @@ int testmode_main(int argc, char **argv)
 	free(o.macros);
 		return EX_NOINPUT;
 	}
-	dns = testmode_resolver(cfg, o.dns_fixture);
-	if (dns == NULL) {
+	{
+		struct diag errs = { 0 };
+		const struct services_options so = { .dns_fixture = o.dns_fixture };
+
+		svc = services_new(cfg, &so, &errs);
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.lines[i]);
+		diag_clear(&errs);
+	}
+	if (svc == NULL) {
 		rc = o.dns_fixture ? EX_DATAERR : EX_CONFIG;
 		config_unref(cfg);
 		goto out;
@@ -325,31 +312,9 @@ int testmode_main(int argc, char **argv)
 		config_unref(s == NULL ? cfg : NULL);
 		goto out;
 	}
-	s->dns = dns;
+	services_attach(svc, s);
 	s->macro = testmode_macro;
 	s->macro_ctx = &o;
-	{
-		struct diag errs = { 0 };
-
-		verifier = dkim_verifier_new(dns, &errs);
-		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.lines[i]);
-		diag_clear(&errs);
-		if (verifier == NULL) {
-			rc = EX_SOFTWARE;
-			goto out;
-		}
-		s->dkim = verifier;
-		checker = dmarc_checker_new(cfg->dmarc_psl_file, &errs);
-		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.lines[i]);
-		diag_clear(&errs);
-		if (checker == NULL) {
-			rc = EX_CONFIG;
-			goto out;
-		}
-		s->dmarc = checker;
-	}
 	rc = testmode_run(s, &o, in, &final, rcpts);
 	if (rc != 0)
 		goto out;
@@ -371,9 +336,7 @@ int testmode_main(int argc, char **argv)
 		rc = EX_SOFTWARE;
 out:
 	session_free(s);
-	dmarc_checker_free(checker);
-	dkim_verifier_free(verifier);
-	dns_resolver_free(dns);
+	services_free(svc);
 	free(rcpts);
 	free(o.rcpts);
 	free(o.macros);

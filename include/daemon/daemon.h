@@ -15,17 +15,13 @@
 #include <stddef.h>
 
 #include "conf/config.h"
-#include "auth/dkim.h"
-#include "auth/dmarc.h"
-#include "dns/dns.h"
+#include "engine/services.h"
 #include "util/log.h"
 
 struct daemon {
 	struct config_slot slot;
 	struct logger log;
-	struct dns_resolver *dns;	/* built once at start from the first snapshot */
-	struct dkim_verifier *dkim;	/* libopendkim on DNS, built once at start */
-	struct dmarc_checker *dmarc;	/* the public suffix list, loaded once at start */
+	struct services *svc;		/* built once at start from the first snapshot */
 	const char *config_path;	/* NULL: built-in defaults */
 	char id_prefix[8];		/* differs between daemon starts */
 	atomic_ulong next_session;
@@ -37,8 +33,6 @@ struct daemon {
 
 /* daemon_init - set up D with the first snapshot C (its reference moves in) */
 void daemon_init(struct daemon *d, struct config *c, const char *config_path);
-/* daemon_dns_options - the resolver settings of snapshot C */
-void daemon_dns_options(const struct config *c, struct dns_options *o);
 /* daemon_destroy - release what daemon_init set up */
 void daemon_destroy(struct daemon *d);
 /* daemon_session_id - a new session id, unique across restarts in practice */

@@ -1,10 +1,17 @@
 /*
  * fuzz_message.c - libFuzzer target: one whole SMTP transaction through the
- * engine. The first line of the input is the MAIL FROM path, the second a
- * RCPT TO path, the rest the message file as test mode would read it. The
- * engine must answer every input without crashing, leaking or reading out
- * of bounds, and a message it answers must leave the session clean for the
- * next one.
+ * engine with every check on: SPF, DKIM, DMARC and Authentication-Results
+ * through the shared services (DNS answers from message.zone), and the
+ * shipped rule sets (message.conf). The first line of the input is the MAIL
+ * FROM path, the second a RCPT TO path, the rest the message file as test
+ * mode would read it. The engine must answer every input without crashing,
+ * leaking or reading out of bounds, and a message it answers must leave the
+ * session clean for the next one.
+ *
+ * The configuration and services are built once per process (as the daemon
+ * does) from tests/fuzz/message.conf and tests/fuzz/message.zone, relative
+ * to the working directory (the repository's top, where make runs the
+ * target); GH_FUZZ_CONF and GH_FUZZ_ZONE override the paths.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,8 +19,10 @@
 #include <string.h>
 
 #include "conf/config.h"
+#include "util/diag.h"
 #include "mail/eml.h"
 #include "engine/engine.h"
+#include "engine/services.h"
 #include "util/log.h"
 #include "engine/session.h"
 
@@ -51,22 +60,50 @@ static char *fz_line(const uint8_t *data, size_t size, size_t *off)
 	return s;
 }
 
+/* fz_world - the snapshot and services, built on the first input and kept
+ * (a fuzzer process is one daemon run); exits when they cannot be built */
+static void fz_world(struct config **cfg, struct services **svc)
+{
+	static struct config *c;
+	static struct services *v;
+
+	if (c == NULL) {
+		const char *path = getenv("GH_FUZZ_CONF"), *zone = getenv("GH_FUZZ_ZONE");
+		const struct services_options so = {
+			.dns_fixture = zone ? zone : "tests/fuzz/message.zone",
+		};
+		struct diag errs = { 0 };
+
+		c = config_load(path ? path : "tests/fuzz/message.conf", &errs);
+		if (c != NULL)
+			v = services_new(c, &so, &errs);
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "fuzz_message: %s\n", errs.lines[i]);
+		diag_clear(&errs);
+		if (c == NULL || v == NULL)
+			exit(2);
+	}
+	*cfg = c;
+	*svc = v;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct eml_callbacks cb = { fz_header, fz_eoh, fz_body };
 	struct logger log = { .sink = LOG_SINK_NONE };
-	struct config *cfg = config_load(NULL, NULL);
+	struct config *cfg;
+	struct services *svc;
 	struct session *s;
 	struct eml_stats st;
 	size_t off = 0;
 	char *from, *rcpt;
 	FILE *fp;
 
-	if (cfg == NULL)
-		abort();
-	s = session_new("fuzz", NULL, cfg, &log);
+	fz_world(&cfg, &svc);
+	s = session_new("fuzz", NULL, config_ref(cfg), &log);
 	if (s == NULL)
 		abort();
+	services_attach(svc, s);
 	from = fz_line(data, size, &off);
 	rcpt = fz_line(data, size, &off);
 	{

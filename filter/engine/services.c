@@ -1,0 +1,64 @@
+/*
+ * services.c - build and tear down the shared services (see services.h)
+ *
+ * The order matters: DKIM verification and DMARC ask through the resolver,
+ * so it is built first and freed last.
+ */
+#include <stdlib.h>
+
+#include "auth/dkim.h"
+#include "auth/dmarc.h"
+#include "auth/spf.h"
+#include "conf/config.h"
+#include "dns/dns.h"
+#include "engine/services.h"
+#include "engine/session.h"
+#include "mail/author.h"
+#include "util/diag.h"
+
+struct services *services_new(const struct config *c, const struct services_options *opts,
+			      struct diag *errs)
+{
+	struct services *svc = calloc(1, sizeof(*svc));
+	struct dns_options dopts = {
+		.timeout_ms = c->dns_timeout_ms,
+		.forwarders = c->dns_forwarders,
+		.trust_anchor_file = c->dns_trust_anchor_file,
+		.fixture_file = opts && opts->dns_fixture ? opts->dns_fixture : c->dns_fixture,
+	};
+
+	if (svc == NULL) {
+		diag_push(errs, "services: out of memory");
+		return NULL;
+	}
+	/* The libraries' process-wide setup (GMime's tables, libspf2's message
+	 * handlers): idempotent, and services are built before any thread. */
+	author_lib_init();
+	spf_lib_init();
+	svc->dns = dns_resolver_new(&dopts, errs);
+	if (svc->dns != NULL)
+		svc->dkim = dkim_verifier_new(svc->dns, errs);
+	svc->dmarc = dmarc_checker_new(c->dmarc_psl_file, errs);
+	if (svc->dns == NULL || svc->dkim == NULL || svc->dmarc == NULL) {
+		services_free(svc);
+		return NULL;
+	}
+	return svc;
+}
+
+void services_free(struct services *svc)
+{
+	if (svc == NULL)
+		return;
+	dmarc_checker_free(svc->dmarc);
+	dkim_verifier_free(svc->dkim);
+	dns_resolver_free(svc->dns);
+	free(svc);
+}
+
+void services_attach(const struct services *svc, struct session *s)
+{
+	s->dns = svc->dns;
+	s->dkim = svc->dkim;
+	s->dmarc = svc->dmarc;
+}
