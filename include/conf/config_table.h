@@ -20,6 +20,10 @@ enum cdir_type {
 	CDIR_CHOICE	/* one word of CHOICES, mapped by PARSE to an int */
 };
 
+/*
+ * A row sets only the members its type reads (config_table.c writes each
+ * row with its type's CDIR_ROW_* constructor); the others are zero.
+ */
 struct config_directive {
 	const char *name;
 	enum cdir_type type;
