@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2034
 # lib.sh - the parts of the integration suite that are not tests: a private
-# Postfix instance, an smtp-sink, gatehouse instances, waiting and reporting.
+# Postfix instance, an smtp-sink, a DNS server, gatehouse instances, clients,
+# messages and reporting; every test file (basics.sh, reload.sh, ...) uses it.
 # Sourced by run.sh; expects IT_DIR (a fresh temp dir), IT_GH (the binary),
 # IT_HERE (this directory) and IT_PYTHON (a python3). Waiting, Postfix,
 # smtp-sink and unbound come from tests/lib, shared with tests/bench.
@@ -31,6 +32,11 @@ IT_MILTER_RULES_PORT=8894	# gatehouse instance "rules", inet, with rules_dir
 IT_DOMAIN=example.org		# the only domain this Postfix relays
 IT_AUTHSERV=mx.gatehouse.test
 IT_AUTHSERV_DKIM=auth.gatehouse.test	# the "dkim" instance's own authserv-id
+IT_DRAIN_MS=6000		# drain_timeout_ms of the "main" instance
+IT_SPF_TIMEOUT_MS=1000		# dns_timeout_ms of the "spf" and "dkim" instances
+
+IT_BG_PIDS=()		# background clients, stopped at the end
+IT_NEVER_IDS=()		# test ids of messages that must never reach the sink
 
 # shellcheck source=../lib/common.sh source-path=SCRIPTDIR
 . "$IT_HERE/../lib/common.sh"
@@ -296,6 +302,18 @@ gh_stop() {
 	return $rc
 }
 
+# gh_main_conf MAX_RECIPIENTS - gh-main.conf, the "main" instance's config
+gh_main_conf() {
+	gh_conf main <<EOF
+# gatehouse instance "main" of the integration suite
+socket = "inet:$IT_MILTER_PORT@127.0.0.1"
+authserv_id = "$IT_AUTHSERV"
+log_level = "info"
+drain_timeout_ms = $IT_DRAIN_MS
+max_recipients = $1
+EOF
+}
+
 # ---------------------------------------------------------------- clients
 
 # send_swaks PORT [swaks args...] - run swaks against Postfix, transcript in
@@ -325,4 +343,42 @@ queue_id_of_swaks() {
 # wait_delivered STRING [TIMEOUT_S] - a message holding STRING reached the sink
 wait_delivered() {
 	wait_until "${2:-15}" sink_has "$1"
+}
+
+# ---------------------------------------------------------------- messages
+
+# new_id NAME - a test id (X-Test-Id) for a message of NAME, unique to the run
+new_id() {
+	echo "it-$1-$$-$RANDOM$RANDOM"
+}
+
+# msg_file NAME - write msg/NAME.eml from stdin (LF lines), CRLF on disk
+msg_file() {
+	sed 's/$/\r/' >"$IT_DIR/msg/$1.eml"
+	echo "$IT_DIR/msg/$1.eml"
+}
+
+# delivered_file ID - the one sink file of the message with X-Test-Id ID
+delivered_file() {
+	sink_files_with "X-Test-Id: $1" | head -n 1
+}
+
+# status_header_count FILE - X-Gatehouse fields in the relayed message (any case)
+status_header_count() {
+	local n
+	n=$(sink_header_block "$1" | grep -ci '^x-gatehouse:')
+	echo "${n:-0}"
+}
+
+# STATUS_RE - the X-Gatehouse field the "main" instance adds (an ERE)
+STATUS_RE="^X-Gatehouse: ${IT_AUTHSERV//./\\.} \\(gatehouse [0-9][0-9A-Za-z.~+-]*\\); session=[0-9A-Z]+\\.[0-9]+\$"
+
+# session_of FILE - the session id in the X-Gatehouse header of FILE
+session_of() {
+	sink_header_block "$1" | sed -n 's/^X-Gatehouse: .*; session=\([0-9A-Z.]*\)$/\1/p' | head -n 1
+}
+
+# summary_line LOG SESSION - gatehouse's summary line for message SESSION
+summary_line() {
+	grep -E " info: session=$2 .*action=" "$1" | tail -n 1
 }
