@@ -3,24 +3,24 @@
  *
  * Each phase does the same three things: refuse to go on if the message or
  * connection is already decided, run the checks of the phase, and hand any
- * finding to policy. The foundation's checks are the sanity checks; SPF,
- * DKIM, DMARC and rules plug in at the phases named in DESIGN.md without any
- * change to the callers.
+ * finding to policy. The checks themselves live beside it: sanity.c,
+ * engine_auth.c (SPF, DKIM, DMARC), engine_rules.c; the header edits of end
+ * of message in engine_edits.c.
+ *
+ * Contract: this file alone turns what SPF and DMARC ask for into the
+ * message's verdict slots; which module writes which slot is listed in
+ * session.h, the steps of end of message in engine.h.
  */
 #include <ctype.h>
-#include <stdlib.h>
-#include <strings.h>
 #include <string.h>
 
 #include "mail/address.h"
 #include "util/arena.h"
 #include "util/cidr.h"
 #include "conf/config.h"
-#include "mail/author.h"
-#include "auth/authres.h"
-#include "auth/dkim.h"
-#include "auth/dmarc.h"
 #include "engine/engine.h"
+#include "engine/engine_auth.h"
+#include "engine/engine_edits.h"
 #include "engine/engine_rules.h"
 #include "mail/mime.h"
 #include "util/gh.h"
@@ -28,7 +28,6 @@
 #include "engine/policy.h"
 #include "engine/sanity.h"
 #include "engine/session.h"
-#include "auth/spf.h"
 
 /* engine_internal - our own failure; never an accept of what policy would refuse */
 static enum gh_action engine_internal(struct session *s, enum gh_phase phase,
@@ -145,80 +144,15 @@ static int engine_rough_address(struct session *s, const char *path, struct addr
 	return GH_OK;
 }
 
-/* engine_spf_one - evaluate one identity into DST */
-static int engine_spf_one(struct session *s, const struct spf_query *q, enum spf_which which,
-			  struct spf_identity *dst)
-{
-	struct spf_outcome o;
-	int rc = spf_check(s->dns, &s->dns_budget, s->msg_arena, q, which, &o);
-
-	dst->result = o.result;
-	dst->domain = o.domain;
-	dst->reason = o.reason;
-	dst->explanation = o.explanation;
-	session_log(s->log, s, LOG_DEBUG, "spf %s %s: %s (%s)", o.identity, o.domain ? o.domain : "-",
-		 ar_result_name(o.result), o.reason ? o.reason : "-");
-	return rc;
-}
-
-/* engine_spf - SPF for HELO and MAIL FROM, unless the mail is outbound,
- * comes from a trusted forwarder or there is no resolver */
-static int engine_spf(struct session *s)
-{
-	struct message *m = &s->msg;
-	struct spf_query q = {
-		.client_ip = s->client_ip,
-		.helo = s->helo ? s->helo : "",
-		.mailfrom = m->from.is_null ? "" : m->from.addr,
-		.receiver = s->cfg->authserv_id,
-	};
-	struct spf_outcome o;
-
-	if (m->outbound)
-		return session_add_check(s, "spf", "skipped", "outbound mail");
-	if (cidr_list_match(&s->cfg->trusted_fwd, s->client_ip))
-		return session_add_check(s, "spf", "skipped", "trusted forwarder");
-	if (s->dns == NULL || strcmp(s->client_ip, "unknown") == 0)
-		return GH_OK;
-	if (s->cfg->spf_check_helo &&
-	    engine_spf_one(s, &q, SPF_CHECK_HELO, &m->results.spf_helo) != 0)
-		return GH_ERR_NOMEM;
-	if (m->from.is_null && s->cfg->spf_check_helo) {
-		/* The MAIL FROM identity of a bounce is postmaster@HELO: the
-		 * same evaluation, not a second round of DNS. */
-		m->results.spf_mailfrom = m->results.spf_helo;
-	} else if (engine_spf_one(s, &q, SPF_CHECK_MAILFROM, &m->results.spf_mailfrom) != 0) {
-		return GH_ERR_NOMEM;
-	}
-	if (s->cfg->spf_received_header) {
-		o.result = m->results.spf_mailfrom.result;
-		o.domain = m->results.spf_mailfrom.domain;
-		o.reason = m->results.spf_mailfrom.reason;
-		o.identity = m->from.is_null ? "helo" : "mailfrom";
-		o.sender = m->from.is_null ? arena_printf(s->msg_arena, "postmaster@%s", q.helo) :
-			   m->from.addr;
-		m->received_spf = o.sender ? spf_received_header(s->msg_arena, &o, &q,
-								 s->cfg->authserv_id) : NULL;
-		if (m->received_spf == NULL)
-			return GH_ERR_NOMEM;
-	}
-	return GH_OK;
-}
-
 /* engine_spf_policy - answer the SPF results: at MAIL, at each RCPT, or held
  * for eom (quarantine), as configured */
 static enum gh_action engine_spf_policy(struct session *s)
 {
 	struct message *m = &s->msg;
-	const char *sender = m->from.is_null ? "<>" : m->from.addr;
 	enum gh_phase at = (enum gh_phase)s->cfg->spf_reject_at;
 	struct verdict v;
-	enum gh_action a = GH_ACT_CONTINUE;
+	enum gh_action a = engine_auth_spf_policy(s, at, &v);
 
-	if (m->results.spf_helo.result != AR_UNSET && !m->from.is_null)
-		a = policy_spf(s, true, &m->results.spf_helo, s->client_ip, sender, at, &v);
-	if (!verdict_is_final(a))
-		a = policy_spf(s, false, &m->results.spf_mailfrom, s->client_ip, sender, at, &v);
 	if (!verdict_is_final(a) || verdict_is_final(m->verdict.action))
 		return verdict_is_final(m->verdict.action) ? m->verdict.action : engine_continue(s);
 	if (a == GH_ACT_QUARANTINE) {
@@ -266,7 +200,7 @@ enum gh_action engine_mail(struct session *s, const char *const *argv,
 	session_log(s->log, s, LOG_DEBUG, "mail from <%s>%s%s", m->from.addr,
 		 m->auth_login ? " auth=" : "", m->auth_login ? m->auth_login : "");
 	m->outbound = m->auth_login != NULL || cidr_list_match(&s->cfg->internal_nets, s->client_ip);
-	if (engine_spf(s) != GH_OK)
+	if (engine_auth_spf(s) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_MAIL, "out of memory"));
 	if (verdict_is_final(a = engine_rules(s, GH_PH_MAIL, NULL)))
 		return engine_finish(s, a);
@@ -349,23 +283,6 @@ enum gh_action engine_unknown(struct session *s, const char *command)
 	return engine_continue(s);
 }
 
-/* engine_dkim_start - begin verification with the message's first header
- * field; inbound mail only (outbound mail is signed, not verified) */
-static int engine_dkim_start(struct session *s)
-{
-	struct message *m = &s->msg;
-	struct dkim_options o = {
-		.max_signatures = (unsigned)s->cfg->dkim_max_signatures,
-		.min_key_bits = (unsigned)s->cfg->dkim_min_key_bits,
-		.allow_body_length = s->cfg->dkim_allow_body_length,
-	};
-
-	if (s->dkim == NULL || m->dkim != NULL || m->outbound || m->nheaders > 0)
-		return GH_OK;
-	m->dkim = dkim_msg_new(s->dkim, &o, m->id);
-	return m->dkim != NULL ? GH_OK : GH_ERR_NOMEM;
-}
-
 enum gh_action engine_header(struct session *s, const char *name,
 			     const char *value, size_t len)
 {
@@ -388,14 +305,11 @@ enum gh_action engine_header(struct session *s, const char *name,
 		if (a != GH_ACT_CONTINUE)
 			return engine_finish(s, a);
 	}
-	if (engine_dkim_start(s) != GH_OK)
+	if (engine_auth_dkim_start(s) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_HEADER, "out of memory"));
 	if (session_add_header(s, name, value, len) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_HEADER, "out of memory"));
-	/* A field libopendkim cannot take only costs that message its DKIM
-	 * results (each signature then reports why); it is not an error. */
-	if (s->msg.dkim != NULL)
-		(void)dkim_msg_header(s->msg.dkim, name, value, len);
+	engine_auth_dkim_header(s, name, value, len);
 	return engine_continue(s);
 }
 
@@ -410,8 +324,7 @@ enum gh_action engine_eoh(struct session *s)
 	if (engine_decided(s, &a))
 		return a;
 	s->msg.eoh_seen = true;
-	if (s->msg.dkim != NULL)
-		(void)dkim_msg_eoh(s->msg.dkim);
+	engine_auth_dkim_eoh(s);
 	fault = sanity_eoh(s, &detail);
 	if (session_add_check(s, "sanity.from", fault == SANITY_OK ? "pass" : "fail",
 			      fault == SANITY_OK ? NULL : "no From header") != GH_OK)
@@ -432,8 +345,7 @@ enum gh_action engine_body(struct session *s, const unsigned char *chunk, size_t
 	if (engine_decided(s, &a))
 		return a;
 	s->msg.body_bytes += len;
-	if (s->msg.dkim != NULL)
-		(void)dkim_msg_body(s->msg.dkim, chunk, len);
+	engine_auth_dkim_body(s, chunk, len);
 	if (engine_rules_body(s, chunk, len) != 0)
 		return engine_finish(s, engine_internal(s, GH_PH_BODY, "rules: out of memory"));
 	for (const unsigned char *p = chunk; (p = memchr(p, 0, len - (size_t)(p - chunk))) != NULL; p++) {
@@ -444,203 +356,6 @@ enum gh_action engine_body(struct session *s, const unsigned char *chunk, size_t
 	return engine_continue(s);
 }
 
-/* engine_status_edits - remove arriving copies of our status header (from
- * the highest index down, so removing one does not renumber the next), then
- * put ours on top */
-static int engine_status_edits(struct session *s)
-{
-	const char *name = s->cfg->status_header;
-	unsigned count = 0;
-	const char *value;
-
-	if (name == NULL || *name == '\0')
-		return GH_OK;
-	for (size_t i = 0; i < s->msg.nheaders; i++)
-		if (sanity_is_header(s->msg.headers[i].name, name))
-			count++;
-	for (unsigned idx = count; idx >= 1; idx--)
-		if (session_add_edit(s, HDR_REMOVE, name, NULL, idx) != GH_OK)
-			return GH_ERR_NOMEM;
-	value = arena_printf(s->msg_arena, "%s (gatehouse %s); session=%s",
-			     s->cfg->authserv_id, GH_VERSION, s->msg.id);
-	if (value == NULL)
-		return GH_ERR_NOMEM;
-	return session_add_edit(s, HDR_INSERT, name, value, 0);
-}
-
-/* list_has - LIST ("a, b c") contains WORD, ignoring ASCII case; a list
- * item ending in '@' matches WORD's local part (WORD is local@domain) */
-static bool list_has(const char *list, const char *word, bool local_parts)
-{
-	const char *p = list;
-
-	while (*p) {
-		size_t len;
-
-		while (*p == ',' || *p == ' ' || *p == '\t')
-			p++;
-		len = strcspn(p, ", \t");
-		if (len == 0)
-			break;
-		if (local_parts && p[len - 1] == '@') {
-			const char *at = strrchr(word, '@');
-
-			if (at != NULL && (size_t)(at - word) == len - 1 && strncasecmp(word, p, len - 1) == 0)
-				return true;
-		} else if (strlen(word) == len && strncasecmp(word, p, len) == 0) {
-			return true;
-		}
-		p += len;
-	}
-	return false;
-}
-
-/* engine_dmarc_override - a local reason not to enforce the domain's policy */
-static const char *engine_dmarc_override(struct session *s)
-{
-	const struct message *m = &s->msg;
-
-	if (cidr_list_match(&s->cfg->trusted_fwd, s->client_ip))
-		return "trusted forwarder";
-	for (size_t i = 0; i < m->nrcpts; i++)
-		if (list_has(s->cfg->dmarc_exempt_recipients, m->rcpts[i].addr, true))
-			return arena_printf(s->msg_arena, "exempt recipient %s", m->rcpts[i].addr);
-	return NULL;
-}
-
-/* engine_dmarc - RFC 7489 at end of message: the author, the policy, the
- * verdict; not for outbound mail */
-static enum gh_action engine_dmarc(struct session *s, struct verdict *dv)
-{
-	struct message *m = &s->msg;
-	struct results *r = &m->results;
-	struct author au;
-	struct dmarc_outcome o;
-	struct dmarc_input in;
-	const char *override;
-	struct verdict v;
-	enum gh_action a;
-
-	if (s->dmarc == NULL || s->dns == NULL || m->outbound)
-		return GH_ACT_CONTINUE;
-	if (author_find(m->headers, m->nheaders, s->msg_arena, &au) != GH_OK)
-		return engine_internal(s, GH_PH_EOM, "out of memory");
-	if (au.status != AUTHOR_OK) {
-		r->dmarc.result = AR_PERMERROR;
-		if (session_add_check(s, "dmarc.from", "fail", author_status_text(au.status)) != GH_OK)
-			return engine_internal(s, GH_PH_EOM, "out of memory");
-		a = policy_fault(s, GH_PH_EOM, FAULT_BAD_FROM, author_status_text(au.status));
-		return a == GH_ACT_QUARANTINE ? GH_ACT_CONTINUE : a;
-	}
-	in = (struct dmarc_input){
-		.from_domain = au.domain,
-		.spf = r->spf_mailfrom.result,
-		.spf_domain = r->spf_mailfrom.domain,
-		.dkim = r->dkim, .ndkim = r->ndkim,
-		.roll = arc4random_uniform(100),
-	};
-	if (dmarc_evaluate(s->dmarc, s->dns, &s->dns_budget, s->msg_arena, &in, &o) != 0)
-		return engine_internal(s, GH_PH_EOM, "out of memory");
-	if (o.result == AR_FAIL && o.policy == DMARC_P_NONE &&
-	    list_has(s->cfg->dmarc_reject_when_none, au.domain, false)) {
-		o.disposition = DMARC_P_REJECT;	/* local: p=none treated as reject */
-		o.reason = arena_printf(s->msg_arena, "%s (p=none treated as reject)", o.reason);
-	}
-	r->dmarc.result = o.result;
-	r->dmarc.from_domain = au.domain;
-	r->dmarc.policy = dmarc_policy_name(o.policy);
-	r->dmarc.disposition = dmarc_policy_name(o.disposition);
-	session_log(s->log, s, LOG_DEBUG, "dmarc %s: %s p=%s disposition=%s (%s)", au.domain,
-		 ar_result_name(o.result), r->dmarc.policy ? r->dmarc.policy : "-",
-		 r->dmarc.disposition ? r->dmarc.disposition : "-", o.reason ? o.reason : "-");
-	if (o.result == AR_FAIL && o.disposition != DMARC_P_NONE &&
-	    (override = engine_dmarc_override(s)) != NULL) {
-		r->dmarc.disposition = "none";
-		r->dmarc.override = override;
-		session_log(s->log, s, LOG_NOTICE, "dmarc %s: %s not enforced: %s", au.domain,
-			 dmarc_policy_name(o.disposition), override);
-		if (session_add_check(s, "dmarc.override", "pass", override) != GH_OK)
-			return engine_internal(s, GH_PH_EOM, "out of memory");
-		return GH_ACT_CONTINUE;
-	}
-	/* Decided here, applied by the caller after the eom rules (an accept
-	 * rule keeps DMARC from refusing). */
-	a = policy_dmarc(s, &o, au.domain, &v);
-	*dv = v;
-	return a;
-}
-
-/* engine_remove_claims - delete the incoming NAME fields whose claimant, as
- * CLAIMANT reads it, is our authserv-id; from the highest index down, so no
- * deletion renumbers the next (the bug class of CVE-2022-48521) */
-static int engine_remove_claims(struct session *s, const char *name,
-				const char *(*claimant)(struct arena *, const char *, size_t))
-{
-	struct message *m = &s->msg;
-	const char *id = s->cfg->authserv_id;
-	unsigned idx = 0, *forged = NULL;
-	size_t nforged = 0, cap = 0;
-
-	for (size_t i = 0; i < m->nheaders; i++) {
-		const char *claim;
-
-		if (!sanity_is_header(m->headers[i].name, name))
-			continue;
-		idx++;
-		claim = claimant(s->msg_arena, m->headers[i].value, m->headers[i].value_len);
-		if (claim == NULL || strcasecmp(claim, id) != 0)
-			continue;	/* someone else's: kept */
-		if (nforged == cap && (forged = arena_grow(s->msg_arena, forged, &cap,
-							   sizeof(*forged))) == NULL)
-			return GH_ERR_NOMEM;
-		forged[nforged++] = idx;
-	}
-	for (size_t k = nforged; k > 0; k--)
-		if (session_add_edit(s, HDR_REMOVE, name, NULL, forged[k - 1]) != GH_OK)
-			return GH_ERR_NOMEM;
-	if (nforged > 0)
-		session_log(s->log, s, LOG_NOTICE, "removed %zu %s field(s) claiming to be from %s",
-			 nforged, name, id);
-	return GH_OK;
-}
-
-/* engine_authres_edits - forged Authentication-Results and Received-SPF
- * out, ours in (inbound only) */
-static int engine_authres_edits(struct session *s)
-{
-	struct message *m = &s->msg;
-	struct authres_input in;
-	const char **vals;
-	size_t nvals;
-
-	if (engine_remove_claims(s, "Authentication-Results", authres_authserv_id) != GH_OK ||
-	    engine_remove_claims(s, "Received-SPF", authres_received_spf_receiver) != GH_OK)
-		return GH_ERR_NOMEM;
-	/* Ours only for inbound mail, and only where checks could run at
-	 * all (a resolver): the daemon and test mode always have one. */
-	if (m->outbound || s->dns == NULL)
-		return GH_OK;
-	in = (struct authres_input){
-		.authserv_id = s->cfg->authserv_id, .r = &m->results,
-		.mailfrom = m->from_parsed && !m->from.is_null ? m->from.addr : NULL,
-		.helo = s->helo,
-	};
-	if (authres_build(s->msg_arena, &in, &vals, &nvals) != 0)
-		return GH_ERR_NOMEM;
-	for (size_t k = nvals; k > 0; k--)
-		if (session_add_edit(s, HDR_INSERT, "Authentication-Results", vals[k - 1], 0) != GH_OK)
-			return GH_ERR_NOMEM;
-	return GH_OK;
-}
-
-/* engine_spf_edits - our Received-SPF on top (RFC 7208 9.1: prepended) */
-static int engine_spf_edits(struct session *s)
-{
-	if (s->msg.received_spf == NULL)
-		return GH_OK;
-	return session_add_edit(s, HDR_INSERT, "Received-SPF", s->msg.received_spf, 0);
-}
-
 enum gh_action engine_eom(struct session *s)
 {
 	struct message *m = &s->msg;
@@ -649,39 +364,31 @@ enum gh_action engine_eom(struct session *s)
 
 	if (!m->active)
 		session_message_begin(s);
-	if (engine_decided(s, &a))
+	if (engine_decided(s, &a))	/* 1 */
 		return a;
 	if (!m->eoh_seen) {
-		/* Some MTAs skip EOH for a message without a body separator. */
+		/* 2. Some MTAs skip EOH for a message without a body separator. */
 		a = engine_eoh(s);
 		if (verdict_is_final(a))
 			return a;
 	}
-	if (m->dkim != NULL) {
-		struct results *r = &m->results;
-
-		if (dkim_msg_eom(m->dkim, &s->dns_budget, s->msg_arena, &r->dkim, &r->ndkim) != 0)
-			return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
-		for (size_t i = 0; i < r->ndkim; i++)
-			session_log(s->log, s, LOG_DEBUG, "dkim d=%s s=%s a=%s: %s%s%s",
-				 r->dkim[i].domain ? r->dkim[i].domain : "-",
-				 r->dkim[i].selector ? r->dkim[i].selector : "-",
-				 r->dkim[i].algorithm ? r->dkim[i].algorithm : "-",
-				 ar_result_name(r->dkim[i].result),
-				 r->dkim[i].reason ? ": " : "", r->dkim[i].reason ? r->dkim[i].reason : "");
-	}
+	if (engine_auth_dkim_eom(s) != GH_OK)	/* 3 */
+		return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
+	/* 4. The rules' view of the body. */
 	if (m->mime != NULL && mime_walk_finish(m->mime) != 0)
 		return engine_finish(s, engine_internal(s, GH_PH_EOM, "rules: out of memory"));
 	if (m->mime != NULL && mime_walk_truncated(m->mime) != NULL &&
 	    session_add_check(s, "mime.truncated", "fail", mime_walk_truncated(m->mime)) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
+	/* 5. DMARC, decided now and applied at 7 */
 	memset(&dv, 0, sizeof(dv));
-	da = engine_dmarc(s, &dv);
+	if (engine_auth_dmarc(s, &da, &dv) != GH_OK)
+		da = engine_internal(s, GH_PH_EOM, "out of memory");
 	if (verdict_is_final(m->verdict.action))	/* a fault: no single author, or ours */
 		return engine_finish(s, m->verdict.action);
-	if (verdict_is_final(a = engine_rules(s, GH_PH_EOM, NULL)))
+	if (verdict_is_final(a = engine_rules(s, GH_PH_EOM, NULL)))	/* 6 */
 		return engine_finish(s, a);
-	if (!engine_rules_accepted(s)) {
+	if (!engine_rules_accepted(s)) {	/* 7 */
 		if (da == GH_ACT_QUARANTINE) {
 			if (!verdict_is_final(m->pending.action))
 				m->pending = dv;
@@ -690,11 +397,13 @@ enum gh_action engine_eom(struct session *s)
 			return engine_finish(s, da);
 		}
 	}
-	/* A held message gets the same header edits: it is delivered as is
+	/* (outbound checks go here: they may still refuse) */
+	/* 8. A held message gets the same header edits: it is delivered as is
 	 * when someone releases it. */
-	if (engine_spf_edits(s) != GH_OK || engine_status_edits(s) != GH_OK ||
-	    engine_authres_edits(s) != GH_OK)
+	if (engine_edits_eom(s) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
+	/* (signing goes here: after the last edit it must cover) */
+	/* 9. The verdict: the held quarantine, or accept. */
 	if (verdict_is_final(m->pending.action)) {
 		m->verdict = m->pending;
 		m->verdict.phase = GH_PH_EOM;
@@ -705,6 +414,7 @@ enum gh_action engine_eom(struct session *s)
 		m->verdict.phase = GH_PH_EOM;
 		s->reply = m->verdict;
 	}
+	/* (metrics go here, before engine_finish logs the summary) */
 	return engine_finish(s, m->verdict.action);
 }
 

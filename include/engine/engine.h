@@ -20,6 +20,30 @@
  *    configured on_internal_error answer: tempfail 451 4.3.0 by default,
  *    never a silent accept of mail that policy would reject.
  *
+ * End of message (engine_eom), in this order; the numbers are the ones in
+ * engine_eom's comments. Out of memory at any step is answered as an
+ * internal error (on_internal_error, above).
+ *  1. A connection or message already decided: its verdict is repeated and
+ *     nothing else runs.
+ *  2. End of header, when the MTA skipped it (sanity.from, the eoh rules).
+ *  3. DKIM: each signature's result (engine_auth_dkim_eom).
+ *  4. The rules' MIME walk ends; a truncated walk is recorded.
+ *  5. DMARC (engine_auth_dmarc): author, policy, local overrides; its
+ *     verdict is decided, not applied. A From without a single author is
+ *     answered here through policy (a quarantine is held).
+ *  6. The eom rules: reject, tempfail or discard end the message; a
+ *     quarantine is held; accept keeps step 7 from applying.
+ *  7. DMARC's verdict, unless an accept rule holds: a quarantine is held
+ *     (unless one already is), reject or tempfail end the message.
+ *     - outbound checks, when they come: here, while a refusal is possible.
+ *  8. Header edits (engine_edits_eom): Received-SPF, the status header,
+ *     Authentication-Results; a held message gets them too.
+ *     - signing, when it comes: here, after the last edit it must cover.
+ *  9. The verdict: the held quarantine, or accept, into S->reply and
+ *     S->msg.verdict; the summary line is logged.
+ *     - metrics, when they come: here, before the summary.
+ * Which module may write which verdict slot is listed in session.h.
+ *
  * The engine has no libmilter, no sockets and no syslog: it logs through
  * struct logger, whose sink the caller chose.
  */

@@ -15,6 +15,36 @@
  * Threads: a session belongs to one connection; libmilter runs that
  * connection's callbacks one at a time (possibly on different threads), so
  * nothing here is locked.
+ *
+ * Verdict slots and who may write them (everyone else only reads; the
+ * daemon's milter.c and testmode.c read reply, summary.c msg.verdict):
+ *
+ *   slot              written by
+ *   reply             engine.c (cleared on continue; the repeated verdict,
+ *                       SPF at MAIL, the refusal at RCPT, DMARC and the final
+ *                       verdict at eom), policy.c (policy_fault; cleared for
+ *                       a held quarantine), engine_rules.c (a rule's action),
+ *                       session.c (cleared when a message ends)
+ *   conn_verdict      engine_rules.c (reject/tempfail by a connect/helo rule)
+ *   conn_pending      engine_rules.c (quarantine/discard by a connect/helo rule)
+ *   msg.verdict       engine.c (SPF at MAIL, the refusal at RCPT, every
+ *                       recipient refused at DATA, DMARC and the final
+ *                       verdict at eom), policy.c (policy_fault, a fault
+ *                       that ends the message, not one recipient),
+ *                       engine_rules.c (a rule's action; a connection
+ *                       discard at each message), session.c (cleared when
+ *                       a message begins and ends)
+ *   msg.pending       engine.c (an SPF or DMARC quarantine), policy.c
+ *                       (a fault configured to quarantine), engine_rules.c
+ *                       (a quarantine rule; the connection's quarantine at
+ *                       each message), session.c (cleared)
+ *   msg.rcpt_refusal  engine.c (SPF at MAIL with spf_reject_at = rcpt,
+ *                       answered at each RCPT), session.c (cleared)
+ *
+ * engine_auth.c writes none itself: it only calls policy, whose
+ * policy_fault() writes reply, msg.verdict or msg.pending (no single author
+ * in From; policy's own out-of-memory answer). engine_edits.c and the
+ * daemon write none.
  */
 #ifndef SESSION_H
 #define SESSION_H

@@ -1,0 +1,262 @@
+/*
+ * engine_auth.c - SPF, DKIM and DMARC inside the engine (see engine_auth.h)
+ *
+ * Contract: runs the auth/ checks for the session's current message and
+ * records their results (S->msg.results, S->msg.received_spf, the checks
+ * list); decisions go back to engine.c, which writes the verdict slots.
+ * Only policy_fault(), called for a From without a single author and by
+ * policy on its own failures, writes a slot from here.
+ */
+#include <stdlib.h>
+#include <strings.h>
+#include <string.h>
+
+#include "util/arena.h"
+#include "util/cidr.h"
+#include "conf/config.h"
+#include "mail/author.h"
+#include "auth/dkim.h"
+#include "auth/dmarc.h"
+#include "auth/spf.h"
+#include "engine/engine_auth.h"
+#include "util/gh.h"
+#include "util/log.h"
+#include "engine/policy.h"
+#include "engine/session.h"
+
+/* engine_spf_one - evaluate one identity into DST */
+static int engine_spf_one(struct session *s, const struct spf_query *q, enum spf_which which,
+			  struct spf_identity *dst)
+{
+	struct spf_outcome o;
+	int rc = spf_check(s->dns, &s->dns_budget, s->msg_arena, q, which, &o);
+
+	dst->result = o.result;
+	dst->domain = o.domain;
+	dst->reason = o.reason;
+	dst->explanation = o.explanation;
+	session_log(s->log, s, LOG_DEBUG, "spf %s %s: %s (%s)", o.identity, o.domain ? o.domain : "-",
+		 ar_result_name(o.result), o.reason ? o.reason : "-");
+	return rc;
+}
+
+/* engine_auth_spf - SPF for HELO and MAIL FROM, unless the mail is outbound,
+ * comes from a trusted forwarder or there is no resolver */
+int engine_auth_spf(struct session *s)
+{
+	struct message *m = &s->msg;
+	struct spf_query q = {
+		.client_ip = s->client_ip,
+		.helo = s->helo ? s->helo : "",
+		.mailfrom = m->from.is_null ? "" : m->from.addr,
+		.receiver = s->cfg->authserv_id,
+	};
+	struct spf_outcome o;
+
+	if (m->outbound)
+		return session_add_check(s, "spf", "skipped", "outbound mail");
+	if (cidr_list_match(&s->cfg->trusted_fwd, s->client_ip))
+		return session_add_check(s, "spf", "skipped", "trusted forwarder");
+	if (s->dns == NULL || strcmp(s->client_ip, "unknown") == 0)
+		return GH_OK;
+	if (s->cfg->spf_check_helo &&
+	    engine_spf_one(s, &q, SPF_CHECK_HELO, &m->results.spf_helo) != 0)
+		return GH_ERR_NOMEM;
+	if (m->from.is_null && s->cfg->spf_check_helo) {
+		/* The MAIL FROM identity of a bounce is postmaster@HELO: the
+		 * same evaluation, not a second round of DNS. */
+		m->results.spf_mailfrom = m->results.spf_helo;
+	} else if (engine_spf_one(s, &q, SPF_CHECK_MAILFROM, &m->results.spf_mailfrom) != 0) {
+		return GH_ERR_NOMEM;
+	}
+	if (s->cfg->spf_received_header) {
+		o.result = m->results.spf_mailfrom.result;
+		o.domain = m->results.spf_mailfrom.domain;
+		o.reason = m->results.spf_mailfrom.reason;
+		o.identity = m->from.is_null ? "helo" : "mailfrom";
+		o.sender = m->from.is_null ? arena_printf(s->msg_arena, "postmaster@%s", q.helo) :
+			   m->from.addr;
+		m->received_spf = o.sender ? spf_received_header(s->msg_arena, &o, &q,
+								 s->cfg->authserv_id) : NULL;
+		if (m->received_spf == NULL)
+			return GH_ERR_NOMEM;
+	}
+	return GH_OK;
+}
+
+/* engine_auth_spf_policy - the HELO identity first (not for a bounce, whose
+ * MAIL FROM identity is the HELO one), then MAIL FROM */
+enum gh_action engine_auth_spf_policy(struct session *s, enum gh_phase at, struct verdict *v)
+{
+	struct message *m = &s->msg;
+	const char *sender = m->from.is_null ? "<>" : m->from.addr;
+	enum gh_action a = GH_ACT_CONTINUE;
+
+	if (m->results.spf_helo.result != AR_UNSET && !m->from.is_null)
+		a = policy_spf(s, true, &m->results.spf_helo, s->client_ip, sender, at, v);
+	if (!verdict_is_final(a))
+		a = policy_spf(s, false, &m->results.spf_mailfrom, s->client_ip, sender, at, v);
+	return a;
+}
+
+/* engine_auth_dkim_start - begin verification with the message's first header
+ * field; inbound mail only (outbound mail is signed, not verified) */
+int engine_auth_dkim_start(struct session *s)
+{
+	struct message *m = &s->msg;
+	struct dkim_options o = {
+		.max_signatures = (unsigned)s->cfg->dkim_max_signatures,
+		.min_key_bits = (unsigned)s->cfg->dkim_min_key_bits,
+		.allow_body_length = s->cfg->dkim_allow_body_length,
+	};
+
+	if (s->dkim == NULL || m->dkim != NULL || m->outbound || m->nheaders > 0)
+		return GH_OK;
+	m->dkim = dkim_msg_new(s->dkim, &o, m->id);
+	return m->dkim != NULL ? GH_OK : GH_ERR_NOMEM;
+}
+
+void engine_auth_dkim_header(struct session *s, const char *name, const char *value,
+			     size_t len)
+{
+	/* A field libopendkim cannot take only costs that message its DKIM
+	 * results (each signature then reports why); it is not an error. */
+	if (s->msg.dkim != NULL)
+		(void)dkim_msg_header(s->msg.dkim, name, value, len);
+}
+
+void engine_auth_dkim_eoh(struct session *s)
+{
+	if (s->msg.dkim != NULL)
+		(void)dkim_msg_eoh(s->msg.dkim);
+}
+
+void engine_auth_dkim_body(struct session *s, const unsigned char *chunk, size_t len)
+{
+	if (s->msg.dkim != NULL)
+		(void)dkim_msg_body(s->msg.dkim, chunk, len);
+}
+
+int engine_auth_dkim_eom(struct session *s)
+{
+	struct message *m = &s->msg;
+	struct results *r = &m->results;
+
+	if (m->dkim == NULL)
+		return GH_OK;
+	if (dkim_msg_eom(m->dkim, &s->dns_budget, s->msg_arena, &r->dkim, &r->ndkim) != 0)
+		return GH_ERR_NOMEM;
+	for (size_t i = 0; i < r->ndkim; i++)
+		session_log(s->log, s, LOG_DEBUG, "dkim d=%s s=%s a=%s: %s%s%s",
+			 r->dkim[i].domain ? r->dkim[i].domain : "-",
+			 r->dkim[i].selector ? r->dkim[i].selector : "-",
+			 r->dkim[i].algorithm ? r->dkim[i].algorithm : "-",
+			 ar_result_name(r->dkim[i].result),
+			 r->dkim[i].reason ? ": " : "", r->dkim[i].reason ? r->dkim[i].reason : "");
+	return GH_OK;
+}
+
+/* list_has - LIST ("a, b c") contains WORD, ignoring ASCII case; a list
+ * item ending in '@' matches WORD's local part (WORD is local@domain) */
+static bool list_has(const char *list, const char *word, bool local_parts)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t len;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		len = strcspn(p, ", \t");
+		if (len == 0)
+			break;
+		if (local_parts && p[len - 1] == '@') {
+			const char *at = strrchr(word, '@');
+
+			if (at != NULL && (size_t)(at - word) == len - 1 && strncasecmp(word, p, len - 1) == 0)
+				return true;
+		} else if (strlen(word) == len && strncasecmp(word, p, len) == 0) {
+			return true;
+		}
+		p += len;
+	}
+	return false;
+}
+
+/* engine_dmarc_override - a local reason not to enforce the domain's policy */
+static const char *engine_dmarc_override(struct session *s)
+{
+	const struct message *m = &s->msg;
+
+	if (cidr_list_match(&s->cfg->trusted_fwd, s->client_ip))
+		return "trusted forwarder";
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if (list_has(s->cfg->dmarc_exempt_recipients, m->rcpts[i].addr, true))
+			return arena_printf(s->msg_arena, "exempt recipient %s", m->rcpts[i].addr);
+	return NULL;
+}
+
+/* engine_auth_dmarc - the author, the policy, the verdict; not for outbound
+ * mail */
+int engine_auth_dmarc(struct session *s, enum gh_action *a, struct verdict *v)
+{
+	struct message *m = &s->msg;
+	struct results *r = &m->results;
+	struct author au;
+	struct dmarc_outcome o;
+	struct dmarc_input in;
+	const char *override;
+
+	if (s->dmarc == NULL || s->dns == NULL || m->outbound) {
+		*a = GH_ACT_CONTINUE;
+		return GH_OK;
+	}
+	if (author_find(m->headers, m->nheaders, s->msg_arena, &au) != GH_OK)
+		return GH_ERR_NOMEM;
+	if (au.status != AUTHOR_OK) {
+		enum gh_action fa;
+
+		r->dmarc.result = AR_PERMERROR;
+		if (session_add_check(s, "dmarc.from", "fail", author_status_text(au.status)) != GH_OK)
+			return GH_ERR_NOMEM;
+		fa = policy_fault(s, GH_PH_EOM, FAULT_BAD_FROM, author_status_text(au.status));
+		*a = fa == GH_ACT_QUARANTINE ? GH_ACT_CONTINUE : fa;
+		return GH_OK;
+	}
+	in = (struct dmarc_input){
+		.from_domain = au.domain,
+		.spf = r->spf_mailfrom.result,
+		.spf_domain = r->spf_mailfrom.domain,
+		.dkim = r->dkim, .ndkim = r->ndkim,
+		.roll = arc4random_uniform(100),
+	};
+	if (dmarc_evaluate(s->dmarc, s->dns, &s->dns_budget, s->msg_arena, &in, &o) != 0)
+		return GH_ERR_NOMEM;
+	if (o.result == AR_FAIL && o.policy == DMARC_P_NONE &&
+	    list_has(s->cfg->dmarc_reject_when_none, au.domain, false)) {
+		o.disposition = DMARC_P_REJECT;	/* local: p=none treated as reject */
+		o.reason = arena_printf(s->msg_arena, "%s (p=none treated as reject)", o.reason);
+	}
+	r->dmarc.result = o.result;
+	r->dmarc.from_domain = au.domain;
+	r->dmarc.policy = dmarc_policy_name(o.policy);
+	r->dmarc.disposition = dmarc_policy_name(o.disposition);
+	session_log(s->log, s, LOG_DEBUG, "dmarc %s: %s p=%s disposition=%s (%s)", au.domain,
+		 ar_result_name(o.result), r->dmarc.policy ? r->dmarc.policy : "-",
+		 r->dmarc.disposition ? r->dmarc.disposition : "-", o.reason ? o.reason : "-");
+	if (o.result == AR_FAIL && o.disposition != DMARC_P_NONE &&
+	    (override = engine_dmarc_override(s)) != NULL) {
+		r->dmarc.disposition = "none";
+		r->dmarc.override = override;
+		session_log(s->log, s, LOG_NOTICE, "dmarc %s: %s not enforced: %s", au.domain,
+			 dmarc_policy_name(o.disposition), override);
+		if (session_add_check(s, "dmarc.override", "pass", override) != GH_OK)
+			return GH_ERR_NOMEM;
+		*a = GH_ACT_CONTINUE;
+		return GH_OK;
+	}
+	/* Decided here, applied by the caller after the eom rules (an accept
+	 * rule keeps DMARC from refusing). */
+	*a = policy_dmarc(s, &o, au.domain, v);
+	return GH_OK;
+}
