@@ -1,5 +1,5 @@
 /*
- * spf.c - SPF on libspf2 over the shared resolver (see spf.h)
+ * spf_layer.c - the libspf2 DNS layer over the shared resolver (see spf_layer.h)
  *
  * libspf2 asks its DNS layer for every record it needs; ours answers from
  * dns_query() and counts on the way, because libspf2 does not enforce
@@ -12,7 +12,8 @@
  *    lookup; the third is a permerror;
  *  - an MX answer with more than 10 names is a permerror;
  *  - any DNS failure is a temperror (libspf2 calls it "invalid").
- * A layer refuses to answer once a limit is hit, so libspf2 stops asking.
+ * A layer refuses to answer once a limit is hit, a query failed or a record
+ * was malformed, so libspf2 stops asking.
  */
 #define _DEFAULT_SOURCE
 #include <sys/types.h>
@@ -21,18 +22,14 @@
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <spf2/spf.h>
 
-#include "util/arena.h"
 #include "dns/dns.h"
-#include "auth/spf.h"
-#include "auth/spf_macro.h"
+#include "auth/spf_layer.h"
 #include "auth/spf_record.h"
 #include "util/strbuf.h"
 
@@ -40,26 +37,6 @@
 #define SPF_MAX_VOID 2
 #define SPF_MAX_MX 10
 #define SPF_MAX_PTR 10
-#define SPF_MAX_SECONDARY 64	/* MX/PTR names remembered for the count */
-
-struct spf_layer_ctx {
-	struct dns_resolver *dns;
-	struct dns_budget *budget;
-	bool first_txt_seen;
-	unsigned terms, voids;
-	char *secondary[SPF_MAX_SECONDARY];	/* names from MX/PTR answers */
-	size_t nsecondary;
-	const char *limit;	/* set once a limit is exceeded: the reason */
-	const char *dns_error;	/* set once a query failed temporarily */
-	const char *syntax;	/* set once an evaluated record is malformed */
-	bool v6;		/* the client's address family, for /0 rewrites */
-	char *exp_spec;		/* exp= of the identity's own record, or NULL */
-	bool top_redirect;	/* that record hands over with redirect= */
-	SPF_server_t *server;	/* for checking what libspf2 compiles */
-	SPF_request_t *req;
-	bool top_truncated;	/* libspf2 dropped mechanisms of the identity's record */
-	bool other_truncated;	/* ... of an included or redirected record */
-};
 
 /* spf_mechanisms - mechanisms in a normalized record (its terms but redirect=) */
 static int spf_mechanisms(const char *norm)
@@ -86,7 +63,7 @@ static int spf_mechanisms(const char *norm)
  * it once here and compare the count; a record that does not fit is a
  * permerror with that reason, never a silently different answer.
  */
-static bool spf_fits_libspf2(struct spf_layer_ctx *cx, const char *norm)
+static bool spf_fits_libspf2(struct spf_layer *cx, const char *norm)
 {
 	SPF_response_t *resp;
 	SPF_record_t *rec = NULL;
@@ -105,7 +82,7 @@ static bool spf_fits_libspf2(struct spf_layer_ctx *cx, const char *norm)
 	return fits;
 }
 
-static void spf_ctx_free(struct spf_layer_ctx *cx)
+void spf_layer_free(struct spf_layer *cx)
 {
 	free(cx->exp_spec);
 	for (size_t i = 0; i < cx->nsecondary; i++)
@@ -115,7 +92,7 @@ static void spf_ctx_free(struct spf_layer_ctx *cx)
 /* spf_take_secondary - NAME came from an MX or PTR answer and this is its
  * address lookup: not a term of its own. The exemption is used up, so a
  * later a:NAME in the record counts as RFC 4.6.4 says. */
-static bool spf_take_secondary(struct spf_layer_ctx *cx, const char *name)
+static bool spf_take_secondary(struct spf_layer *cx, const char *name)
 {
 	for (size_t i = 0; i < cx->nsecondary; i++)
 		if (strcasecmp(cx->secondary[i], name) == 0) {
@@ -126,9 +103,9 @@ static bool spf_take_secondary(struct spf_layer_ctx *cx, const char *name)
 	return false;
 }
 
-static void spf_remember_secondary(struct spf_layer_ctx *cx, const char *name)
+static void spf_remember_secondary(struct spf_layer *cx, const char *name)
 {
-	if (cx->nsecondary < SPF_MAX_SECONDARY) {
+	if (cx->nsecondary < SPF_LAYER_MAX_SECONDARY) {
 		char *copy = strdup(name);
 
 		if (copy != NULL)
@@ -138,7 +115,7 @@ static void spf_remember_secondary(struct spf_layer_ctx *cx, const char *name)
 
 /* spf_rr_fill - our answer as libspf2 records; false when out of memory */
 static bool spf_rr_fill(SPF_dns_rr_t *rr, const struct dns_result *res, ns_type type,
-			struct spf_layer_ctx *cx, bool top)
+			struct spf_layer *cx, bool top)
 {
 	int n = 0;
 
@@ -264,7 +241,7 @@ static bool spf_has_suffix(const char *name, const char *suffix, size_t *base_le
 }
 
 /* spf_any_address - does NAME have an address of TYPE? the status of the answer */
-static enum dns_status spf_any_address(struct spf_layer_ctx *cx, const char *name, int type)
+static enum dns_status spf_any_address(struct spf_layer *cx, const char *name, int type)
 {
 	struct dns_result res;
 	enum dns_status st;
@@ -283,7 +260,7 @@ static enum dns_status spf_any_address(struct spf_layer_ctx *cx, const char *nam
  * status of the underlying lookup when it does not. *VOID tells whether the
  * underlying term found nothing at all (a void lookup, RFC 4.6.4).
  */
-static enum dns_status spf_synth(struct spf_layer_ctx *cx, const char *base, int kind, bool *void_)
+static enum dns_status spf_synth(struct spf_layer *cx, const char *base, int kind, bool *void_)
 {
 	struct dns_result mx;
 	enum dns_status st = DNS_NODATA;
@@ -321,7 +298,7 @@ static enum dns_status spf_synth(struct spf_layer_ctx *cx, const char *base, int
 }
 
 /* spf_synth_rr - the libspf2 answer for a synthetic name */
-static SPF_dns_rr_t *spf_synth_rr(SPF_dns_server_t *layer, struct spf_layer_ctx *cx,
+static SPF_dns_rr_t *spf_synth_rr(SPF_dns_server_t *layer, struct spf_layer *cx,
 				  const char *domain, ns_type type, size_t base_len, int kind)
 {
 	char *base = strndup(domain, base_len);
@@ -352,7 +329,7 @@ static SPF_dns_rr_t *spf_synth_rr(SPF_dns_server_t *layer, struct spf_layer_ctx 
 static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *domain,
 				      ns_type type, int should_cache)
 {
-	struct spf_layer_ctx *cx = layer->hook;
+	struct spf_layer *cx = layer->hook;
 	size_t base_len;
 	bool top = (type == ns_t_txt || type == ns_t_spf) && !cx->first_txt_seen;
 	struct dns_result res;
@@ -416,290 +393,21 @@ static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *domai
 	return rr;
 }
 
-/* spf_identity_domain - the domain the identity names, or NULL when it has none */
-static bool spf_domain_ok(const char *d)
+SPF_dns_server_t *spf_layer_init(struct spf_layer *cx, struct dns_resolver *dns,
+				 struct dns_budget *budget, bool v6)
 {
-	size_t len = strlen(d);
-	const char *dot = strchr(d, '.');
-
-	/* RFC 7208 4.3: a domain that is not a multi-label FQDN gives none;
-	 * a trailing dot ("tld.") does not make a second label */
-	if (len == 0 || len > 253 || d[0] == '[' || dot == NULL || dot == d + len - 1 ||
-	    d[0] == '.' || strstr(d, "..") != NULL)
-		return false;
-	for (const char *p = d; *p; p++)
-		if ((unsigned char)*p <= 32 || *p == 127)
-			return false;
-	return true;
+	memset(cx, 0, sizeof(*cx));
+	cx->dns = dns;
+	cx->budget = budget;
+	cx->v6 = v6;
+	cx->libspf2.lookup = spf_layer_lookup;
+	cx->libspf2.name = "gatehouse";
+	cx->libspf2.hook = cx;
+	return &cx->libspf2;
 }
 
-/* spf_client_ip - IPv4-mapped IPv6 ("::ffff:192.0.2.1") as plain IPv4 */
-static const char *spf_client_ip(struct arena *arena, const char *ip, bool *v6)
+void spf_layer_attach(struct spf_layer *cx, SPF_server_t *server, SPF_request_t *req)
 {
-	struct in6_addr a6;
-	char buf[INET_ADDRSTRLEN];
-
-	*v6 = strchr(ip, ':') != NULL;
-	if (*v6 && inet_pton(AF_INET6, ip, &a6) == 1 && IN6_IS_ADDR_V4MAPPED(&a6) &&
-	    inet_ntop(AF_INET, &a6.s6_addr[12], buf, sizeof(buf)) != NULL) {
-		*v6 = false;
-		return arena_strdup(arena, buf);
-	}
-	return ip;
-}
-
-static enum ar_result spf_map(SPF_result_t r)
-{
-	switch (r) {
-	case SPF_RESULT_PASS: return AR_PASS;
-	case SPF_RESULT_FAIL: return AR_FAIL;
-	case SPF_RESULT_SOFTFAIL: return AR_SOFTFAIL;
-	case SPF_RESULT_NEUTRAL: return AR_NEUTRAL;
-	case SPF_RESULT_NONE: return AR_NONE;
-	case SPF_RESULT_TEMPERROR: return AR_TEMPERROR;
-	case SPF_RESULT_PERMERROR: return AR_PERMERROR;
-	case SPF_RESULT_INVALID:
-	default: return AR_PERMERROR;	/* refined by the caller */
-	}
-}
-
-static void spf_set(struct spf_outcome *out, enum ar_result r, const char *reason)
-{
-	out->result = r;
-	out->reason = reason;
-}
-
-/*
- * spf_explain - the explanation of a fail (RFC 7208 6.2): the TXT record
- * named by the identity's exp=, macro-expanded; NULL when anything about it
- * is wrong (no record, several, bad syntax, DNS trouble): the fail stands,
- * only without an explanation.
- */
-static const char *spf_explain(struct spf_layer_ctx *cx, struct arena *arena,
-			       const struct spf_query *q, const char *ip,
-			       const struct spf_outcome *out)
-{
-	const char *at = strrchr(out->sender, '@');
-	char *local = at ? arena_memdup(arena, out->sender, (size_t)(at - out->sender)) : NULL;
-	struct spf_macro_env env = {
-		.sender = out->sender, .local = local, .sender_domain = at ? at + 1 : "",
-		.domain = out->domain, .client_ip = ip, .helo = q->helo,
-		.receiver = q->receiver, .now = (long long)time(NULL),
-	};
-	struct strbuf name, raw, text;
-	struct dns_result res = { 0 };
-	const char *exp = NULL;
-
-	strbuf_init(&name);
-	strbuf_init(&raw);
-	strbuf_init(&text);
-	if (local == NULL || spf_macro_expand(&env, cx->exp_spec, strlen(cx->exp_spec), false,
-					       &name) != 0 || name.len == 0)
-		goto done;
-	dns_query(cx->dns, strbuf_cstr(&name), DNS_T_TXT, cx->budget, &res);
-	if (res.status == DNS_ANSWER && res.n == 1 && dns_rdata_txt(&res.rr[0], &raw) == 0 &&
-	    memchr(strbuf_cstr(&raw), '\0', raw.len) == NULL &&
-	    spf_macro_expand(&env, strbuf_cstr(&raw), raw.len, true, &text) == 0)
-		exp = arena_strdup(arena, strbuf_cstr(&text));
-done:
-	dns_result_free(&res);
-	strbuf_free(&name);
-	strbuf_free(&raw);
-	strbuf_free(&text);
-	return exp;
-}
-
-void spf_lib_init(void)
-{
-	/* libspf2 prints warnings and notes on stderr by default; gatehouse
-	 * reports through its own results and logs. NULL means ignored. */
-	SPF_warning_handler = NULL;
-	SPF_info_handler = NULL;
-	SPF_debug_handler = NULL;
-}
-
-int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena *arena,
-	      const struct spf_query *q, enum spf_which which, struct spf_outcome *out)
-{
-	struct spf_layer_ctx cx = { .dns = dns, .budget = budget };
-	SPF_dns_server_t layer = { 0 };
-	SPF_server_t *server = NULL;
-	SPF_request_t *req = NULL;
-	SPF_response_t *resp = NULL;
-	const char *helo = q->helo ? q->helo : "";
-	const char *mailfrom = q->mailfrom ? q->mailfrom : "";
-	const char *ip, *at;
-	SPF_errcode_t qrc = SPF_E_SUCCESS;
-	bool v6;
-	int rc = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->identity = which == SPF_CHECK_HELO ? "helo" : "mailfrom";
-	if (which == SPF_CHECK_HELO || *mailfrom == '\0') {
-		out->domain = arena_strdup(arena, helo);
-		out->sender = arena_printf(arena, "postmaster@%s", helo);
-	} else {
-		at = strrchr(mailfrom, '@');
-		out->domain = arena_strdup(arena, at ? at + 1 : "");
-		/* RFC 7208 4.3: no local part means "postmaster" */
-		out->sender = at == mailfrom ? arena_printf(arena, "postmaster%s", mailfrom) :
-			      arena_strdup(arena, mailfrom);
-	}
-	ip = spf_client_ip(arena, q->client_ip ? q->client_ip : "", &v6);
-	cx.v6 = v6;
-	if (out->domain == NULL || out->sender == NULL || ip == NULL) {
-		spf_set(out, AR_TEMPERROR, "out of memory");
-		return -1;
-	}
-	if (!spf_domain_ok(out->domain)) {
-		spf_set(out, AR_NONE, "no SPF identity: not a fully qualified domain name");
-		return 0;
-	}
-
-	layer.lookup = spf_layer_lookup;
-	layer.name = "gatehouse";
-	layer.hook = &cx;
-	server = SPF_server_new_dns(&layer, 0);
-	if (server != NULL) {
-		SPF_response_t *ignored = NULL;
-
-		/* Our name, not this machine's, in libspf2's reasons; and no
-		 * default explanation: libspf2's points at a site long gone, so
-		 * only a domain's own exp= text is ever shown. */
-		if (q->receiver != NULL && *q->receiver != '\0')
-			SPF_server_set_rec_dom(server, q->receiver);
-		SPF_server_set_explanation(server, "", &ignored);
-		if (ignored != NULL)
-			SPF_response_free(ignored);
-		/* The limits are ours (the layer above counts as RFC 4.6.4
-		 * says); libspf2's own would misfire on PTR and MX sets. */
-		SPF_server_set_max_dns_mech(server, 100);
-		SPF_server_set_max_dns_ptr(server, 100);
-		SPF_server_set_max_dns_mx(server, 100);
-	}
-	req = server ? SPF_request_new(server) : NULL;
-	cx.server = server;
-	cx.req = req;
-	if (req == NULL) {
-		spf_set(out, AR_TEMPERROR, "out of memory");
-		rc = -1;
-		goto done;
-	}
-	if ((v6 ? SPF_request_set_ipv6_str(req, ip) : SPF_request_set_ipv4_str(req, ip)) != SPF_E_SUCCESS) {
-		spf_set(out, AR_NONE, "no client address to check");
-		goto done;
-	}
-	SPF_request_set_helo_dom(req, helo);
-	if (SPF_request_set_env_from(req, out->sender) != 0) {
-		spf_set(out, AR_NONE, "no SPF identity: the sender address has no usable domain");
-		goto done;
-	}
-	qrc = SPF_request_query_mailfrom(req, &resp);
-	out->dns_mechanisms = cx.terms;
-	out->void_lookups = cx.voids;
-	if (cx.syntax != NULL) {
-		spf_set(out, AR_PERMERROR, arena_printf(arena, "SPF record syntax: %s", cx.syntax));
-	} else if (cx.limit != NULL) {
-		spf_set(out, AR_PERMERROR, cx.limit);
-	} else if (cx.dns_error != NULL) {
-		spf_set(out, AR_TEMPERROR, arena_printf(arena, "DNS: %s", cx.dns_error));
-	} else if (resp == NULL) {
-		spf_set(out, AR_TEMPERROR, "out of memory");
-		rc = -1;
-	} else {
-		SPF_errcode_t err = SPF_response_errcode(resp);
-		SPF_result_t r = SPF_response_result(resp);
-		const char *comment = SPF_response_get_header_comment(resp);
-
-		if (cx.other_truncated ||
-		    (cx.top_truncated && SPF_response_reason(resp) == SPF_REASON_DEFAULT)) {
-			/* A mechanism that matched in the part libspf2 kept gives
-			 * the right answer; falling through a truncated record,
-			 * or through an included one, would give a wrong one. */
-			spf_set(out, AR_PERMERROR, "record too large for libspf2 (over 511 "
-				"compiled bytes) and no mechanism in the part it kept matched");
-			goto done;
-		}
-		if (SPF_response_reason(resp) == SPF_REASON_LOCALHOST) {
-			/* libspf2 passes 127/8 and ::1 without evaluating the
-			 * record; a pass nobody checked is not a pass. */
-			spf_set(out, AR_NONE, "loopback client: SPF does not apply");
-			goto done;
-		}
-		if (r == SPF_RESULT_INVALID && err == SPF_E_DNS_ERROR)
-			spf_set(out, AR_TEMPERROR, "DNS failure");
-		else
-			spf_set(out, spf_map(r), NULL);
-		if (err != SPF_E_SUCCESS && err != SPF_E_NOT_SPF)
-			out->reason = arena_strdup(arena, SPF_strerror(err));
-		else if (comment != NULL)
-			out->reason = arena_strdup(arena, comment);
-		if (out->reason == NULL && qrc != SPF_E_SUCCESS)
-			out->reason = arena_strdup(arena, SPF_strerror(qrc));
-		if (out->result == AR_FAIL && cx.exp_spec != NULL && !cx.top_redirect)
-			out->explanation = spf_explain(&cx, arena, q, ip, out);
-	}
-done:
-	/* libspf2's free functions do not accept NULL (a sender libspf2
-	 * refuses leaves RESP unset): guard each one */
-	if (resp != NULL)
-		SPF_response_free(resp);
-	if (req != NULL)
-		SPF_request_free(req);
-	if (server != NULL)
-		SPF_server_free(server);
-	spf_ctx_free(&cx);
-	return rc;
-}
-
-/* spf_quote - VALUE as an RFC 5322 quoted-string, control characters dropped */
-static void spf_quote(struct strbuf *sb, const char *value)
-{
-	strbuf_putc(sb, '"');
-	for (const char *p = value; *p; p++) {
-		if ((unsigned char)*p < 32 || *p == 127)
-			continue;
-		if (*p == '"' || *p == '\\')
-			strbuf_putc(sb, '\\');
-		strbuf_putc(sb, *p);
-	}
-	strbuf_putc(sb, '"');
-}
-
-/* spf_comment - TEXT fit for a header comment: no parentheses, backslashes or controls */
-static void spf_comment(struct strbuf *sb, const char *text)
-{
-	for (const char *p = text; *p; p++) {
-		if ((unsigned char)*p < 32 || *p == 127 || *p == '(' || *p == ')' || *p == '\\')
-			strbuf_putc(sb, ' ');
-		else
-			strbuf_putc(sb, *p);
-	}
-}
-
-char *spf_received_header(struct arena *arena, const struct spf_outcome *out,
-			  const struct spf_query *q, const char *receiver)
-{
-	struct strbuf sb;
-	char *v;
-
-	strbuf_init(&sb);
-	strbuf_puts(&sb, ar_result_name(out->result) ? ar_result_name(out->result) : "none");
-	strbuf_puts(&sb, " (");
-	/* libspf2's reasons already start with "RECEIVER: "; ours do not */
-	if (out->reason == NULL || strncmp(out->reason, receiver, strlen(receiver)) != 0) {
-		spf_comment(&sb, receiver);
-		strbuf_puts(&sb, ": ");
-	}
-	spf_comment(&sb, out->reason ? out->reason : "no reason given");
-	strbuf_puts(&sb, ")\n\treceiver=");
-	spf_comment(&sb, receiver);
-	strbuf_printf(&sb, "; client-ip=%s; envelope-from=", q->client_ip ? q->client_ip : "");
-	spf_quote(&sb, out->sender ? out->sender : "");
-	strbuf_puts(&sb, ";\n\thelo=");
-	spf_quote(&sb, q->helo ? q->helo : "");
-	strbuf_printf(&sb, "; identity=%s;", out->identity);
-	v = sb.failed ? NULL : arena_strdup(arena, strbuf_cstr(&sb));
-	strbuf_free(&sb);
-	return v;
+	cx->server = server;
+	cx->req = req;
 }

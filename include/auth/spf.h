@@ -2,13 +2,22 @@
  * spf.h - SPF evaluation of the HELO and MAIL FROM identities (RFC 7208)
  *
  * spf_check() evaluates one identity for one client address with libspf2,
- * whose DNS questions all go through gatehouse's shared resolver (a libspf2
- * DNS layer in spf.c, never the system resolver). It returns exactly one of
- * RFC 7208's seven results with a reason, and enforces what libspf2 leaves
- * out: at most 10 DNS-querying mechanisms and modifiers, at most 2 void
- * lookups, at most 10 MX names, and a DNS failure as temperror instead of
- * libspf2's "invalid". It never decides what happens to the mail: that is
- * policy's job.
+ * whose DNS questions all go through gatehouse's shared resolver (the
+ * libspf2 DNS layer in spf_layer.h, never the system resolver). It returns
+ * exactly one of RFC 7208's seven results with a reason, and enforces what
+ * libspf2 leaves out: at most 10 DNS-querying mechanisms and modifiers, at
+ * most 2 void lookups, at most 10 MX names, and a DNS failure as temperror
+ * instead of libspf2's "invalid". It never decides what happens to the
+ * mail: that is policy's job.
+ *
+ * Which result wins (spf.c's top comment gives the reasons): no identity
+ * or no usable client address is none before any lookup; then the first
+ * stop of the layer - a record with a syntax error (permerror), an
+ * exceeded lookup limit (permerror) or a DNS failure (temperror) - beats
+ * anything libspf2 said; then a record libspf2 compiled only partly is a
+ * permerror, unless a mechanism in the kept part of the identity's own
+ * record matched; then a loopback client is none; then libspf2's result,
+ * its "invalid" split into temperror (DNS) and permerror.
  *
  * Identities: SPF_CHECK_MAILFROM checks the MAIL FROM domain, or postmaster@HELO
  * when MAIL FROM is empty (RFC 7208 2.4); SPF_CHECK_HELO checks the HELO name

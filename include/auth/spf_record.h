@@ -17,7 +17,8 @@
  *  - a /0 prefix length, for the client's address family, becomes terms
  *    libspf2 can take: ip4:X/0 -> ip4:0.0.0.0/1 ip4:128.0.0.0/1, a:D/0 ->
  *    exists:D, and a//0, mx/0, mx//0 -> exists on a name under
- *    SPF_SYNTH_SUFFIX that spf.c answers itself (same query, same counts).
+ *    SPF_SYNTH_* that spf_layer.c answers itself (same query, same
+ *    counts).
  * It parses; it never evaluates and never asks DNS.
  */
 #ifndef SPF_RECORD_H
@@ -26,7 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Names spf.c answers itself: "<domain>.gh-aaaa.invalid" means "does
+/* Names spf_layer.c answers itself: "<domain>.gh-aaaa.invalid" means "does
  * <domain> have an AAAA record", gh-mx4 / gh-mx6 "does one of <domain>'s MX
  * hosts have an A / AAAA record". .invalid can never exist (RFC 6761). */
 #define SPF_SYNTH_AAAA ".gh-aaaa.invalid"
