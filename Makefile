@@ -7,6 +7,7 @@
 #   make SANITIZER=address check   (or undefined, or address,undefined)
 #   make install DESTDIR=/tmp/stage
 #   make bench           benchmarks against OpenDKIM + OpenDMARC (root)
+#   make format          apply .clang-format to the product code
 #   make docs            regenerate packaging/gatehouse.conf and the generated man page sections
 #   make bench-rules     what rules cost per message (no root)
 
@@ -55,7 +56,7 @@ DEPS       := $(ENGINE_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)
 UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all check layers-check unit engine-tests test run deps install docs docs-check clean \
+.PHONY: all check layers-check format format-check unit engine-tests test run deps install docs docs-check clean \
         integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests integration-asan dnssec-tests bench bench-rules
 
 all: $(BUILD)/gatehouse
@@ -91,7 +92,14 @@ $(BUILD)/tests $(BUILD)/fuzz:
 
 # make check: layers, unit tests, engine tests through test mode, fuzz corpora
 # replayed, the RFC 7208 SPF suite, shipped docs in sync.
-check: layers-check unit engine-tests dkim-tests fuzz-replay spf-suite docs-check
+check: layers-check format-check unit engine-tests dkim-tests fuzz-replay spf-suite docs-check
+
+# The house style is .clang-format; product code must match it.
+FORMAT_SRC = $(sort $(wildcard filter/*/*.c include/*/*.h rules/*.c))
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format: product code matches .clang-format"
 
 # Includes point down the layers only (table in tests/layers.sh).
 layers-check:

@@ -7,7 +7,7 @@
 # does not need them.
 set -eu
 
-PACKAGES="build-essential pkg-config
+PACKAGES="build-essential pkg-config clang-format
 libmilter-dev libconfuse-dev libjansson-dev check libsubunit-dev
 libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libldns-dev libpsl-dev publicsuffix
 libgmime-3.0-dev libhyperscan-dev
