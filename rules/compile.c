@@ -10,8 +10,8 @@
  */
 #include <string.h>
 
-#include "util/arena.h"
 #include "rules/rule_build.h"
+#include "util/arena.h"
 #include "util/strbuf.h"
 
 int rule_regex_compile(struct rule_build *b, struct rule_regex *re, const char *file)
@@ -22,13 +22,24 @@ int rule_regex_compile(struct rule_build *b, struct rule_regex *re, const char *
 
 	for (const char *f = re->flags; *f; f++)
 		switch (*f) {
-		case 'i': opts |= PCRE2_CASELESS; break;
-		case 'm': opts |= PCRE2_MULTILINE; break;
-		case 's': opts |= PCRE2_DOTALL; break;
-		case 'x': opts |= PCRE2_EXTENDED; break;
-		case 'u': opts |= PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF; break;
+		case 'i':
+			opts |= PCRE2_CASELESS;
+			break;
+		case 'm':
+			opts |= PCRE2_MULTILINE;
+			break;
+		case 's':
+			opts |= PCRE2_DOTALL;
+			break;
+		case 'x':
+			opts |= PCRE2_EXTENDED;
+			break;
+		case 'u':
+			opts |= PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
+			break;
 		}
-	re->code = pcre2_compile((PCRE2_SPTR)re->pattern, strlen(re->pattern), opts, &err, &off, NULL);
+	re->code = pcre2_compile((PCRE2_SPTR)re->pattern, strlen(re->pattern), opts, &err, &off,
+				 NULL);
 	if (re->code == NULL) {
 		PCRE2_UCHAR msg[256];
 
@@ -38,8 +49,8 @@ int rule_regex_compile(struct rule_build *b, struct rule_regex *re, const char *
 		return -1;
 	}
 	/* Registered at once so the rule set frees it even if the rule fails. */
-	if (b->nregex == b->regex_cap &&
-	    (b->regexes = arena_grow(b->a, b->regexes, &b->regex_cap, sizeof(*b->regexes))) == NULL) {
+	if (b->nregex == b->regex_cap && (b->regexes = arena_grow(b->a, b->regexes, &b->regex_cap,
+								  sizeof(*b->regexes))) == NULL) {
 		pcre2_code_free(re->code);
 		re->code = NULL;
 		rule_build_error(b, file, re->line, re->col, "out of memory");
@@ -47,12 +58,12 @@ int rule_regex_compile(struct rule_build *b, struct rule_regex *re, const char *
 	}
 	re->id = (unsigned)b->nregex;
 	b->regexes[b->nregex++] = re;
-	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);	/* else interpreted */
+	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE); /* else interpreted */
 	return 0;
 }
 
-int rule_list_cidrs(struct rule_build *b, struct rule_list *l, const char *file,
-		    unsigned line, unsigned col)
+int rule_list_cidrs(struct rule_build *b, struct rule_list *l, const char *file, unsigned line,
+		    unsigned col)
 {
 	struct ruleset *rs = b->rs;
 	struct strbuf sb;
@@ -65,7 +76,8 @@ int rule_list_cidrs(struct rule_build *b, struct rule_list *l, const char *file,
 	for (size_t i = 0; i < l->n; i++) {
 		if (strpbrk(l->items[i], ", \t") != NULL) {
 			strbuf_free(&sb);
-			rule_build_error(b, file, line, col, "'%s' in the list is not an address or network",
+			rule_build_error(b, file, line, col,
+					 "'%s' in the list is not an address or network",
 					 l->items[i]);
 			return -1;
 		}

@@ -18,7 +18,7 @@ struct rule_scratch {
 	const struct ruleset *rs;
 	pcre2_match_data *md;
 	hs_scratch_t *hs[2];
-	unsigned char *cand[2];	/* candidate bits, one per prefiltered pattern */
+	unsigned char *cand[2]; /* candidate bits, one per prefiltered pattern */
 	bool scanned[2];	/* this message's text has been scanned */
 	bool scan_failed[2];	/* ... and the scan failed: everything is a candidate */
 };
@@ -79,21 +79,28 @@ void rule_scratch_reset(struct rule_scratch *sc)
 const char *rule_action_name(enum rule_action a)
 {
 	switch (a) {
-	case RA_NONE: return "add-header";
-	case RA_MONITOR: return "monitor";
-	case RA_ACCEPT: return "accept";
-	case RA_REJECT: return "reject";
-	case RA_TEMPFAIL: return "tempfail";
-	case RA_DISCARD: return "discard";
-	case RA_QUARANTINE: return "quarantine";
+	case RA_NONE:
+		return "add-header";
+	case RA_MONITOR:
+		return "monitor";
+	case RA_ACCEPT:
+		return "accept";
+	case RA_REJECT:
+		return "reject";
+	case RA_TEMPFAIL:
+		return "tempfail";
+	case RA_DISCARD:
+		return "discard";
+	case RA_QUARANTINE:
+		return "quarantine";
 	}
 	return "?";
 }
 
 /* may_match - the prefilter's answer for RE on TEXT: false only when RE
  * certainly does not match */
-static bool may_match(struct rule_eval_state *st, const struct rule_regex *re,
-		      const char *text, size_t len)
+static bool may_match(struct rule_eval_state *st, const struct rule_regex *re, const char *text,
+		      size_t len)
 {
 	struct rule_scratch *sc = st->scratch;
 	int slot = re->pf_slot;
@@ -130,11 +137,11 @@ static bool regex_match(struct rule_eval_state *st, const struct rule *r,
 		st->limit_hits++;
 		if (st->p->on_limit != NULL)
 			st->p->on_limit(st->p->ctx, r,
-					rc == PCRE2_ERROR_MATCHLIMIT ? "match limit" :
-					rc == PCRE2_ERROR_DEPTHLIMIT ? "depth limit" :
-					rc == PCRE2_ERROR_HEAPLIMIT ? "heap limit" :
-					rc == PCRE2_ERROR_JIT_STACKLIMIT ? "JIT stack limit" :
-					"matching error");
+					rc == PCRE2_ERROR_MATCHLIMIT	   ? "match limit"
+					: rc == PCRE2_ERROR_DEPTHLIMIT	   ? "depth limit"
+					: rc == PCRE2_ERROR_HEAPLIMIT	   ? "heap limit"
+					: rc == PCRE2_ERROR_JIT_STACKLIMIT ? "JIT stack limit"
+									   : "matching error");
 	}
 	return false;
 }
@@ -199,12 +206,23 @@ static int eval_pred(struct rule_eval_state *st, const struct rule *r, const str
 		break;
 	case RK_NUM:
 		switch (n->op) {
-		case ROP_EQ: hit = v.num == n->num; break;
-		case ROP_LT: hit = v.num < n->num; break;
-		case ROP_LE: hit = v.num <= n->num; break;
-		case ROP_GT: hit = v.num > n->num; break;
-		case ROP_GE: hit = v.num >= n->num; break;
-		default: break;
+		case ROP_EQ:
+			hit = v.num == n->num;
+			break;
+		case ROP_LT:
+			hit = v.num < n->num;
+			break;
+		case ROP_LE:
+			hit = v.num <= n->num;
+			break;
+		case ROP_GT:
+			hit = v.num > n->num;
+			break;
+		case ROP_GE:
+			hit = v.num >= n->num;
+			break;
+		default:
+			break;
 		}
 		break;
 	case RK_TEXT:

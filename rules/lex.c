@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
-#include "util/arena.h"
 #include "rules/rule_lex.h"
+#include "util/arena.h"
 
 void rule_lex_init(struct rule_lexer *lx, const char *src, size_t len, struct arena *arena)
 {
@@ -19,12 +19,25 @@ void rule_lex_init(struct rule_lexer *lx, const char *src, size_t len, struct ar
 const char *rule_tok_name(enum rtok kind)
 {
 	static const char *const names[] = {
-		[RT_EOF] = "end of file", [RT_IDENT] = "a name", [RT_WORD] = "a number or address",
-		[RT_STRING] = "a string", [RT_REGEX] = "a /regex/",
-		[RT_LBRACE] = "'{'", [RT_RBRACE] = "'}'", [RT_LPAREN] = "'('",
-		[RT_RPAREN] = "')'", [RT_COMMA] = "','", [RT_ASSIGN] = "'='",
-		[RT_EQ] = "'=='", [RT_NE] = "'!='", [RT_MATCH] = "'~'", [RT_NMATCH] = "'!~'",
-		[RT_LT] = "'<'", [RT_LE] = "'<='", [RT_GT] = "'>'", [RT_GE] = "'>='",
+		[RT_EOF] = "end of file",
+		[RT_IDENT] = "a name",
+		[RT_WORD] = "a number or address",
+		[RT_STRING] = "a string",
+		[RT_REGEX] = "a /regex/",
+		[RT_LBRACE] = "'{'",
+		[RT_RBRACE] = "'}'",
+		[RT_LPAREN] = "'('",
+		[RT_RPAREN] = "')'",
+		[RT_COMMA] = "','",
+		[RT_ASSIGN] = "'='",
+		[RT_EQ] = "'=='",
+		[RT_NE] = "'!='",
+		[RT_MATCH] = "'~'",
+		[RT_NMATCH] = "'!~'",
+		[RT_LT] = "'<'",
+		[RT_LE] = "'<='",
+		[RT_GT] = "'>'",
+		[RT_GE] = "'>='",
 	};
 	return kind <= RT_GE ? names[kind] : "a token";
 }
@@ -108,10 +121,11 @@ static int lex_string(struct rule_lexer *lx, struct rtoken *t)
 	char *out;
 
 	while (end < lx->len && lx->src[end] != '"' && lx->src[end] != '\n')
-		end += lx->src[end] == '\\' && end + 1 < lx->len && lx->src[end + 1] != '\n' ? 2 : 1;
+		end += lx->src[end] == '\\' && end + 1 < lx->len && lx->src[end + 1] != '\n' ? 2
+											     : 1;
 	if ((out = arena_alloc(lx->arena, end - lx->pos + 1)) == NULL)
 		return fail(lx, t->line, t->col, "out of memory");
-	advance(lx);	/* the opening quote */
+	advance(lx); /* the opening quote */
 	for (;;) {
 		int c = peek(lx, 0);
 
@@ -137,7 +151,8 @@ static int lex_string(struct rule_lexer *lx, struct rtoken *t)
 			else if (c == 'n')
 				out[n++] = '\n';
 			else
-				return fail(lx, l, col, "unknown escape in string (use \\\" \\\\ \\t \\n)");
+				return fail(lx, l, col,
+					    "unknown escape in string (use \\\" \\\\ \\t \\n)");
 			advance(lx);
 			continue;
 		}
@@ -162,7 +177,8 @@ static int lex_regex(struct rule_lexer *lx, struct rtoken *t)
 		int c = peek(lx, 0);
 
 		if (c == -1 || c == '\n')
-			return fail(lx, t->line, t->col, "unterminated regex (a / inside it is written \\/)");
+			return fail(lx, t->line, t->col,
+				    "unterminated regex (a / inside it is written \\/)");
 		if (c == 0) {
 			advance(lx);
 			return fail(lx, lx->line, lx->col - 1, "NUL byte in regex (write \\x00)");
@@ -179,7 +195,7 @@ static int lex_regex(struct rule_lexer *lx, struct rtoken *t)
 	t->kind = RT_REGEX;
 	t->len = lx->pos - start;
 	t->text = arena_memdup(lx->arena, lx->src + start, t->len);
-	advance(lx);	/* the closing / */
+	advance(lx); /* the closing / */
 	t->flags_col = lx->col;
 	start = lx->pos;
 	while (peek(lx, 0) != -1 && (is_alpha(peek(lx, 0)) || is_digit(peek(lx, 0))))
@@ -215,12 +231,24 @@ int rule_lex_next(struct rule_lexer *lx, struct rtoken *t)
 	c2 = peek(lx, 1);
 	t->text = "";
 	switch (c) {
-	case '{': t->kind = RT_LBRACE; break;
-	case '}': t->kind = RT_RBRACE; break;
-	case '(': t->kind = RT_LPAREN; break;
-	case ')': t->kind = RT_RPAREN; break;
-	case ',': t->kind = RT_COMMA; break;
-	case '~': t->kind = RT_MATCH; break;
+	case '{':
+		t->kind = RT_LBRACE;
+		break;
+	case '}':
+		t->kind = RT_RBRACE;
+		break;
+	case '(':
+		t->kind = RT_LPAREN;
+		break;
+	case ')':
+		t->kind = RT_RPAREN;
+		break;
+	case ',':
+		t->kind = RT_COMMA;
+		break;
+	case '~':
+		t->kind = RT_MATCH;
+		break;
 	case '=':
 		t->kind = c2 == '=' ? RT_EQ : RT_ASSIGN;
 		break;
@@ -230,8 +258,9 @@ int rule_lex_next(struct rule_lexer *lx, struct rtoken *t)
 		else if (c2 == '~')
 			t->kind = RT_NMATCH;
 		else {
-			advance(lx);	/* so the caller can go on past it */
-			return fail(lx, t->line, t->col, "'!' must be followed by '=' or '~' (or use 'not')");
+			advance(lx); /* so the caller can go on past it */
+			return fail(lx, t->line, t->col,
+				    "'!' must be followed by '=' or '~' (or use 'not')");
 		}
 		break;
 	case '<':
@@ -242,12 +271,13 @@ int rule_lex_next(struct rule_lexer *lx, struct rtoken *t)
 		break;
 	default:
 		advance(lx);
-		return fail(lx, t->line, t->col, c >= 0x20 && c < 0x7f ?
-			    "unexpected character" : "unexpected byte (not printable ASCII)");
+		return fail(lx, t->line, t->col,
+			    c >= 0x20 && c < 0x7f ? "unexpected character"
+						  : "unexpected byte (not printable ASCII)");
 	}
 	advance(lx);
-	if (t->kind == RT_EQ || t->kind == RT_NE || t->kind == RT_NMATCH ||
-	    t->kind == RT_LE || t->kind == RT_GE)
+	if (t->kind == RT_EQ || t->kind == RT_NE || t->kind == RT_NMATCH || t->kind == RT_LE ||
+	    t->kind == RT_GE)
 		advance(lx);
 	return 0;
 }

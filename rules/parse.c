@@ -15,10 +15,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/arena.h"
-#include "util/gh.h"
 #include "rules/rule_build.h"
 #include "rules/rule_lex.h"
+#include "util/arena.h"
+#include "util/gh.h"
 
 struct parser {
 	struct rule_build *b;
@@ -26,7 +26,7 @@ struct parser {
 	const char *file, *basedir;
 	struct rtoken tok, peek;
 	bool have_peek;
-	bool failed;		/* the current item had an error */
+	bool failed; /* the current item had an error */
 	enum rtok prev_kind;
 };
 
@@ -34,7 +34,7 @@ struct parser {
 static void perr(struct parser *p, const struct rtoken *t, const char *fmt, const char *arg)
 {
 	if (p->failed)
-		return;		/* one error per item: the rest is likely a consequence */
+		return; /* one error per item: the rest is likely a consequence */
 	p->failed = true;
 	rule_build_error(p->b, p->file, t->line, t->col, fmt, arg ? arg : "");
 }
@@ -128,7 +128,7 @@ static void list_finish(struct rule_list *l)
 	size_t out = 0;
 
 	if (l->n == 0)
-		return;	/* an empty list: qsort must not see its NULL array */
+		return; /* an empty list: qsort must not see its NULL array */
 	for (size_t i = 0; i < l->n; i++)
 		for (char *c = (char *)l->items[i]; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
@@ -142,7 +142,8 @@ static void list_finish(struct rule_list *l)
 static bool list_push(struct parser *p, struct rule_list *l, size_t *cap, const char *item,
 		      const struct rtoken *at)
 {
-	if (l->n == *cap && (l->items = arena_grow(p->b->a, l->items, cap, sizeof(*l->items))) == NULL) {
+	if (l->n == *cap &&
+	    (l->items = arena_grow(p->b->a, l->items, cap, sizeof(*l->items))) == NULL) {
 		perr(p, at, "out of memory%s", NULL);
 		return false;
 	}
@@ -173,14 +174,14 @@ static struct rule_list *parse_values(struct parser *p)
 
 	if (l == NULL)
 		return NULL;
-	next(p);	/* { */
+	next(p); /* { */
 	while (p->tok.kind != RT_RBRACE) {
 		if (p->tok.kind != RT_STRING && p->tok.kind != RT_WORD && p->tok.kind != RT_IDENT) {
 			perr(p, &p->tok, "expected a value or '}' in the list%s", NULL);
 			return NULL;
 		}
-		if (memchr(p->tok.text, '\0', p->tok.len) != NULL || !list_push(p, l, &cap,
-		    arena_strdup(p->b->a, p->tok.text), &p->tok))
+		if (memchr(p->tok.text, '\0', p->tok.len) != NULL ||
+		    !list_push(p, l, &cap, arena_strdup(p->b->a, p->tok.text), &p->tok))
 			return NULL;
 		next(p);
 		if (p->tok.kind == RT_COMMA)
@@ -207,8 +208,8 @@ static struct rule_list *load_list_file(struct parser *p, const struct rtoken *a
 
 	if (l == NULL)
 		return NULL;
-	path = at->text[0] == '/' ? arena_strdup(p->b->a, at->text) :
-	       arena_printf(p->b->a, "%s/%s", p->basedir, at->text);
+	path = at->text[0] == '/' ? arena_strdup(p->b->a, at->text)
+				  : arena_printf(p->b->a, "%s/%s", p->basedir, at->text);
 	if (path == NULL || (fp = fopen(path, "r")) == NULL) {
 		perr(p, at, "cannot read list file %s", path ? path : at->text);
 		return NULL;
@@ -294,7 +295,7 @@ static bool parse_regex_operand(struct parser *p, struct rnode *n)
 			return false;
 		}
 	if (rule_regex_compile(b, re, p->file) != 0) {
-		p->failed = true;	/* reported by the compiler */
+		p->failed = true; /* reported by the compiler */
 		return false;
 	}
 	n->re = re;
@@ -310,7 +311,8 @@ static bool parse_list_operand(struct parser *p, struct rnode *n)
 	} else if (p->tok.kind == RT_IDENT) {
 		n->list = find_list(p->b, p->tok.text);
 		if (n->list == NULL)
-			perr(p, &p->tok, "no list named '%s' (lists are declared before use)", p->tok.text);
+			perr(p, &p->tok, "no list named '%s' (lists are declared before use)",
+			     p->tok.text);
 		else
 			next(p);
 	} else {
@@ -377,7 +379,8 @@ static struct rnode *parse_predicate(struct parser *p)
 		n->op = ROP_MATCH;
 		n->negate = op == RT_NMATCH;
 		if (ti->kind == RK_NUM) {
-			perr(p, &p->tok, "'%s' is a number: compare it with < <= > >= == !=", at.text);
+			perr(p, &p->tok,
+			     "'%s' is a number: compare it with < <= > >= == !=", at.text);
 			return NULL;
 		}
 		next(p);
@@ -389,7 +392,8 @@ static struct rnode *parse_predicate(struct parser *p)
 		next(p);
 		if (ti->kind == RK_NUM) {
 			if (p->tok.kind != RT_WORD) {
-				perr(p, &p->tok, "expected a number after '%s'", op == RT_EQ ? "==" : "!=");
+				perr(p, &p->tok, "expected a number after '%s'",
+				     op == RT_EQ ? "==" : "!=");
 				return NULL;
 			}
 			if (!parse_number(p, &p->tok, &n->num))
@@ -401,12 +405,16 @@ static struct rnode *parse_predicate(struct parser *p)
 			}
 			n->str = p->tok.text;
 		} else {
-			perr(p, &p->tok, "expected a \"string\" after '%s'", op == RT_EQ ? "==" : "!=");
+			perr(p, &p->tok, "expected a \"string\" after '%s'",
+			     op == RT_EQ ? "==" : "!=");
 			return NULL;
 		}
 		next(p);
 		return n;
-	case RT_LT: case RT_LE: case RT_GT: case RT_GE:
+	case RT_LT:
+	case RT_LE:
+	case RT_GT:
+	case RT_GE:
 		n->op = op == RT_LT ? ROP_LT : op == RT_LE ? ROP_LE : op == RT_GT ? ROP_GT : ROP_GE;
 		if (ti->kind != RK_NUM) {
 			perr(p, &p->tok, "'%s' is not a number: use ~, ==, or in", at.text);
@@ -422,9 +430,10 @@ static struct rnode *parse_predicate(struct parser *p)
 		next(p);
 		return n;
 	default:
-		perr(p, &p->tok, ti->kind == RK_NUM ?
-		     "expected a comparison (< <= > >= == !=) after '%s'" :
-		     "expected ~, !~, ==, != or in after '%s'", at.text);
+		perr(p, &p->tok,
+		     ti->kind == RK_NUM ? "expected a comparison (< <= > >= == !=) after '%s'"
+					: "expected ~, !~, ==, != or in after '%s'",
+		     at.text);
 		return NULL;
 	}
 }
@@ -497,11 +506,13 @@ static bool check_text(struct parser *p, const struct rtoken *t, bool reply)
 
 	for (const char *c = t->text; *c; c++) {
 		if (!reply && (unsigned char)*c >= 0x80) {
-			perr(p, t, "non-ASCII byte in a header value (RFC 5322 fields are ASCII)%s", NULL);
+			perr(p, t, "non-ASCII byte in a header value (RFC 5322 fields are ASCII)%s",
+			     NULL);
 			return false;
 		}
 		if ((unsigned char)*c < 0x20 && *c != '\t') {
-			perr(p, t, "control character in %s", reply ? "a reply text" : "a header value");
+			perr(p, t, "control character in %s",
+			     reply ? "a reply text" : "a header value");
 			return false;
 		}
 		if (*c == '%' && c[1] == '{') {
@@ -512,7 +523,9 @@ static bool check_text(struct parser *p, const struct rtoken *t, bool reply)
 				known |= (size_t)(end - c - 2) == strlen(vars[i]) &&
 					 strncmp(c + 2, vars[i], strlen(vars[i])) == 0;
 			if (!known) {
-				perr(p, t, "unknown variable in '%s' (known: %%{from} %%{rcpt} %%{ip} %%{helo} %%{rule})",
+				perr(p, t,
+				     "unknown variable in '%s' (known: %%{from} %%{rcpt} %%{ip} "
+				     "%%{helo} %%{rule})",
 				     t->text);
 				return false;
 			}
@@ -520,7 +533,10 @@ static bool check_text(struct parser *p, const struct rtoken *t, bool reply)
 		}
 	}
 	if (t->len > 400) {
-		perr(p, t, reply ? "reply text longer than 400 bytes%s" : "header value longer than 400 bytes%s", NULL);
+		perr(p, t,
+		     reply ? "reply text longer than 400 bytes%s"
+			   : "header value longer than 400 bytes%s",
+		     NULL);
 		return false;
 	}
 	return true;
@@ -529,7 +545,8 @@ static bool check_text(struct parser *p, const struct rtoken *t, bool reply)
 static bool set_action(struct parser *p, struct rule *r, enum rule_action a, const struct rtoken *t)
 {
 	if (r->action != RA_NONE) {
-		perr(p, t, "a rule has one action besides add-header; '%s' is a second one", t->text);
+		perr(p, t, "a rule has one action besides add-header; '%s' is a second one",
+		     t->text);
 		return false;
 	}
 	r->action = a;
@@ -544,21 +561,26 @@ static bool parse_reply(struct parser *p, struct rule *r, enum gh_action ga)
 
 	strcpy(r->code, defcode);
 	strcpy(r->ecode, defecode);
-	r->text = ga == GH_ACT_REJECT ? "Message refused by local policy (%{rule})" :
-		  "Message deferred by local policy (%{rule}); try again later";
+	r->text = ga == GH_ACT_REJECT
+			  ? "Message refused by local policy (%{rule})"
+			  : "Message deferred by local policy (%{rule}); try again later";
 	if (p->tok.kind == RT_WORD) {
 		if (!verdict_smtp_code_ok(ga, p->tok.text)) {
-			perr(p, &p->tok, ga == GH_ACT_REJECT ? "bad reject code '%s' (must be 5xx)" :
-			     "bad tempfail code '%s' (must be 4xx)", p->tok.text);
+			perr(p, &p->tok,
+			     ga == GH_ACT_REJECT ? "bad reject code '%s' (must be 5xx)"
+						 : "bad tempfail code '%s' (must be 4xx)",
+			     p->tok.text);
 			return false;
 		}
 		strcpy(r->code, p->tok.text);
 		next(p);
 		if (p->tok.kind == RT_WORD) {
-			if (p->tok.len >= sizeof(r->ecode) || !verdict_enhanced_code_ok(ga, p->tok.text)) {
-				perr(p, &p->tok, ga == GH_ACT_REJECT ?
-				     "bad enhanced code '%s' (must be 5.x.y)" :
-				     "bad enhanced code '%s' (must be 4.x.y)", p->tok.text);
+			if (p->tok.len >= sizeof(r->ecode) ||
+			    !verdict_enhanced_code_ok(ga, p->tok.text)) {
+				perr(p, &p->tok,
+				     ga == GH_ACT_REJECT ? "bad enhanced code '%s' (must be 5.x.y)"
+							 : "bad enhanced code '%s' (must be 4.x.y)",
+				     p->tok.text);
 				return false;
 			}
 			strcpy(r->ecode, p->tok.text);
@@ -590,8 +612,10 @@ static bool parse_action(struct parser *p, struct rule *r)
 	struct rtoken t = p->tok;
 
 	if (t.kind != RT_IDENT) {
-		perr(p, &t, "expected an action (accept, reject, tempfail, discard, quarantine, "
-		     "monitor, add-header) or '}'%s", NULL);
+		perr(p, &t,
+		     "expected an action (accept, reject, tempfail, discard, quarantine, "
+		     "monitor, add-header) or '}'%s",
+		     NULL);
 		return false;
 	}
 	next(p);
@@ -622,11 +646,14 @@ static bool parse_action(struct parser *p, struct rule *r)
 		size_t cap = r->nheaders;
 
 		if (p->tok.kind != RT_STRING || !header_name_ok(p->tok.text)) {
-			perr(p, &p->tok, "add-header needs a field name (\"X-Name\": printable, no colon) "
-			     "and a \"value\"%s", NULL);
+			perr(p, &p->tok,
+			     "add-header needs a field name (\"X-Name\": printable, no colon) "
+			     "and a \"value\"%s",
+			     NULL);
 			return false;
 		}
-		if ((r->headers = arena_grow(p->b->a, r->headers, &cap, sizeof(*r->headers))) == NULL)
+		if ((r->headers = arena_grow(p->b->a, r->headers, &cap, sizeof(*r->headers))) ==
+		    NULL)
 			return false;
 		h = &r->headers[r->nheaders];
 		h->name = p->tok.text;
@@ -642,8 +669,10 @@ static bool parse_action(struct parser *p, struct rule *r)
 		next(p);
 		return true;
 	}
-	perr(p, &t, "unknown action '%s' (accept, reject, tempfail, discard, quarantine, monitor, "
-	     "add-header)", t.text);
+	perr(p, &t,
+	     "unknown action '%s' (accept, reject, tempfail, discard, quarantine, monitor, "
+	     "add-header)",
+	     t.text);
 	return false;
 }
 
@@ -660,8 +689,8 @@ static bool name_ok(struct parser *p, const struct rtoken *t, const char *what)
 		perr(p, t, "'%s' is already a target, define or list name", t->text);
 		return false;
 	}
-	static const char *const reserved[] = { "rule", "define", "list", "when", "and", "or",
-						"not", "in", "file", NULL };
+	static const char *const reserved[] = { "rule", "define", "list", "when", "and",
+						"or",	"not",	  "in",	  "file", NULL };
 	for (unsigned i = 0; reserved[i]; i++)
 		if (strcmp(t->text, reserved[i]) == 0) {
 			perr(p, t, "'%s' is a reserved word", t->text);
@@ -712,10 +741,11 @@ static void parse_rule(struct parser *p)
 		return;
 	}
 	if (r.action == RA_MONITOR && r.nheaders > 0) {
-		perr(p, &kw, "rule '%s': monitor changes nothing, so it cannot add headers", name.text);
+		perr(p, &kw, "rule '%s': monitor changes nothing, so it cannot add headers",
+		     name.text);
 		return;
 	}
-	next(p);	/* } */
+	next(p); /* } */
 	r.name = name.text;
 	r.file = p->file;
 	r.line = kw.line;
@@ -785,15 +815,16 @@ static void parse_list(struct parser *p)
 static void sync_item(struct parser *p)
 {
 	while (p->tok.kind != RT_EOF) {
-		if ((is_word(&p->tok, "rule") || is_word(&p->tok, "define") || is_word(&p->tok, "list")) &&
+		if ((is_word(&p->tok, "rule") || is_word(&p->tok, "define") ||
+		     is_word(&p->tok, "list")) &&
 		    (p->tok.col == 1 || p->prev_kind == RT_RBRACE))
 			return;
 		next(p);
 	}
 }
 
-void rule_parse_file(struct rule_build *b, const char *file, const char *basedir,
-		     const char *text, size_t len)
+void rule_parse_file(struct rule_build *b, const char *file, const char *basedir, const char *text,
+		     size_t len)
 {
 	struct parser p = { .b = b, .file = file, .basedir = basedir };
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/arena.h"
 #include "rules/rule_build.h"
 #include "rules/rule_prefilter.h"
+#include "util/arena.h"
 
 int rule_prefilter_slot(int target_id)
 {
@@ -21,10 +21,17 @@ static int hs_flags(const struct rule_regex *re)
 
 	for (const char *f = re->flags; *f; f++)
 		switch (*f) {
-		case 'i': fl |= HS_FLAG_CASELESS; break;
-		case 'm': fl |= HS_FLAG_MULTILINE; break;
-		case 's': fl |= HS_FLAG_DOTALL; break;
-		default: return -1;	/* x and u: PCRE2 only (see the header) */
+		case 'i':
+			fl |= HS_FLAG_CASELESS;
+			break;
+		case 'm':
+			fl |= HS_FLAG_MULTILINE;
+			break;
+		case 's':
+			fl |= HS_FLAG_DOTALL;
+			break;
+		default:
+			return -1; /* x and u: PCRE2 only (see the header) */
 		}
 	return fl;
 }
@@ -60,7 +67,7 @@ static int build_slot(struct rule_build *b, int slot)
 			continue;
 		}
 		if (info->min_width == 0) {
-			free(info);	/* matches the empty string: every text is a candidate */
+			free(info); /* matches the empty string: every text is a candidate */
 			continue;
 		}
 		free(info);
@@ -72,16 +79,18 @@ static int build_slot(struct rule_build *b, int slot)
 	}
 	/* What the quick check passes may still fail in the full compile: drop
 	 * the pattern it names and try again. */
-	while (n > 0 && hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, &db, &err) != HS_SUCCESS) {
+	while (n > 0 && hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, &db, &err) !=
+				HS_SUCCESS) {
 		int bad = err ? err->expression : -1;
 
 		hs_free_compile_error(err);
 		err = NULL;
 		if (bad < 0 || (unsigned)bad >= n) {
-			n = 0;	/* no database: PCRE2 for all */
+			n = 0; /* no database: PCRE2 for all */
 			break;
 		}
-		memmove(&members[bad], &members[bad + 1], (n - (unsigned)bad - 1) * sizeof(*members));
+		memmove(&members[bad], &members[bad + 1],
+			(n - (unsigned)bad - 1) * sizeof(*members));
 		memmove(&exprs[bad], &exprs[bad + 1], (n - (unsigned)bad - 1) * sizeof(*exprs));
 		memmove(&flags[bad], &flags[bad + 1], (n - (unsigned)bad - 1) * sizeof(*flags));
 		n--;
@@ -116,7 +125,7 @@ out:
 int rule_prefilter_build(struct rule_build *b)
 {
 	if (hs_valid_platform() != HS_SUCCESS)
-		return 0;	/* no SSSE3: PCRE2 alone, same answers */
+		return 0; /* no SSSE3: PCRE2 alone, same answers */
 	for (int slot = 0; slot < 2; slot++)
 		if (build_slot(b, slot) != 0)
 			return -1;
@@ -146,10 +155,11 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 	return 0;
 }
 
-int rule_prefilter_scan(const struct rule_prefilter *pf, hs_scratch_t *scratch,
-			const char *text, size_t len, unsigned char *cand)
+int rule_prefilter_scan(const struct rule_prefilter *pf, hs_scratch_t *scratch, const char *text,
+			size_t len, unsigned char *cand)
 {
 	if (len > UINT_MAX)
 		return -1;
-	return hs_scan(pf->db, text, (unsigned)len, 0, scratch, on_match, cand) == HS_SUCCESS ? 0 : -1;
+	return hs_scan(pf->db, text, (unsigned)len, 0, scratch, on_match, cand) == HS_SUCCESS ? 0
+											      : -1;
 }

@@ -9,12 +9,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "util/arena.h"
-#include "util/diag.h"
 #include "rules/rule_build.h"
 #include "rules/rule_prefilter.h"
+#include "util/arena.h"
+#include "util/diag.h"
 
-#define RULE_FILE_MAX (16 * 1024 * 1024)	/* a rule file larger than this is a mistake */
+#define RULE_FILE_MAX (16 * 1024 * 1024) /* a rule file larger than this is a mistake */
 
 void rule_build_error(struct rule_build *b, const char *file, unsigned line, unsigned col,
 		      const char *fmt, ...)
@@ -94,7 +94,8 @@ static struct ruleset *ruleset_new(struct rule_build *b, const struct rule_limit
 	struct ruleset *rs = calloc(1, sizeof(*rs));
 
 	memset(b, 0, sizeof(*b));
-	if (rs == NULL || (rs->arena = arena_new()) == NULL || (rs->mctx = pcre2_match_context_create(NULL)) == NULL) {
+	if (rs == NULL || (rs->arena = arena_new()) == NULL ||
+	    (rs->mctx = pcre2_match_context_create(NULL)) == NULL) {
 		diag_push(errs, "rules: out of memory");
 		ruleset_free(rs);
 		return NULL;
@@ -131,8 +132,7 @@ static struct ruleset *ruleset_finish(struct rule_build *b)
 }
 
 struct ruleset *ruleset_load_text(const char *file, const char *basedir, const char *text,
-				  size_t len, const struct rule_limits *lim,
-				  struct diag *errs)
+				  size_t len, const struct rule_limits *lim, struct diag *errs)
 {
 	struct rule_build b;
 
@@ -181,8 +181,7 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-struct ruleset *ruleset_load(const char *dir, const struct rule_limits *lim,
-			     struct diag *errs)
+struct ruleset *ruleset_load(const char *dir, const struct rule_limits *lim, struct diag *errs)
 {
 	struct rule_build b;
 	struct dirent **names = NULL;
@@ -192,7 +191,8 @@ struct ruleset *ruleset_load(const char *dir, const struct rule_limits *lim,
 		return NULL;
 	n = scandir(dir, &names, has_suffix, byte_order);
 	if (n < 0) {
-		rule_build_error(&b, dir, 0, 0, "cannot read the rules directory: %s", strerror(errno));
+		rule_build_error(&b, dir, 0, 0, "cannot read the rules directory: %s",
+				 strerror(errno));
 		return ruleset_finish(&b);
 	}
 	for (int i = 0; i < n; i++) {
@@ -201,7 +201,8 @@ struct ruleset *ruleset_load(const char *dir, const struct rule_limits *lim,
 		char *text = path ? read_file(path, &len) : NULL;
 
 		if (text == NULL)
-			rule_build_error(&b, path ? path : dir, 0, 0, "cannot read: %s", strerror(errno));
+			rule_build_error(&b, path ? path : dir, 0, 0, "cannot read: %s",
+					 strerror(errno));
 		else
 			rule_parse_file(&b, path, dir, text, len);
 		free(text);

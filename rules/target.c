@@ -5,10 +5,22 @@
 
 #include "rules/rule_target.h"
 
-#define T(name, id, kind, phase, doc) { name, id, kind, phase, false, NULL, 0, doc }
-#define TS(name, id, kind, phase, doc) { name, id, kind, phase, true, NULL, 0, doc }
-#define TA(name, id, arg, doc) { name, id, RK_TEXT, GH_PH_EOH, false, arg, 0, doc }
-#define TN(name, id, kind, need, doc) { name, id, kind, GH_PH_EOM, false, NULL, need, doc }
+#define T(name, id, kind, phase, doc)                      \
+	{                                                  \
+		name, id, kind, phase, false, NULL, 0, doc \
+	}
+#define TS(name, id, kind, phase, doc)                    \
+	{                                                 \
+		name, id, kind, phase, true, NULL, 0, doc \
+	}
+#define TA(name, id, arg, doc)                                   \
+	{                                                        \
+		name, id, RK_TEXT, GH_PH_EOH, false, arg, 0, doc \
+	}
+#define TN(name, id, kind, need, doc)                             \
+	{                                                         \
+		name, id, kind, GH_PH_EOM, false, NULL, need, doc \
+	}
 
 static const struct rule_target_info targets[] = {
 	T("client.ip", TGT_CLIENT_IP, RK_IP, GH_PH_CONNECT,
@@ -16,25 +28,30 @@ static const struct rule_target_info targets[] = {
 	T("client.host", TGT_CLIENT_HOST, RK_TEXT, GH_PH_CONNECT,
 	  "The client's host name as the MTA resolved it, or [IP] when it has none."),
 	T("helo", TGT_HELO, RK_TEXT, GH_PH_HELO, "The HELO/EHLO name."),
-	T("auth", TGT_AUTH, RK_TEXT, GH_PH_MAIL, "The SMTP AUTH login name; empty when not authenticated."),
-	T("authenticated", TGT_AUTHENTICATED, RK_BOOL, GH_PH_MAIL, "The client logged in with SMTP AUTH."),
+	T("auth", TGT_AUTH, RK_TEXT, GH_PH_MAIL,
+	  "The SMTP AUTH login name; empty when not authenticated."),
+	T("authenticated", TGT_AUTHENTICATED, RK_BOOL, GH_PH_MAIL,
+	  "The client logged in with SMTP AUTH."),
 	T("inbound", TGT_INBOUND, RK_BOOL, GH_PH_MAIL,
 	  "Neither authenticated nor from internal_networks."),
 	T("outbound", TGT_OUTBOUND, RK_BOOL, GH_PH_MAIL,
 	  "Authenticated, or from internal_networks."),
 	TS("macro.", TGT_MACRO, RK_TEXT, GH_PH_MAIL,
-	   "An MTA macro: macro.j, macro.daemon_name (for {daemon_name}); known from MAIL FROM on."),
+	   "An MTA macro: macro.j, macro.daemon_name (for {daemon_name}); known from MAIL FROM "
+	   "on."),
 	T("mail.from", TGT_MAIL_FROM, RK_TEXT, GH_PH_MAIL, "The envelope sender; empty for <>."),
 	T("mail.from.local", TGT_MAIL_FROM_LOCAL, RK_TEXT, GH_PH_MAIL, "Its local part."),
 	T("mail.from.domain", TGT_MAIL_FROM_DOMAIN, RK_TEXT, GH_PH_MAIL, "Its domain, lower case."),
 	T("rcpt", TGT_RCPT, RK_TEXT, GH_PH_RCPT,
 	  "The recipient being decided at RCPT; every accepted recipient in later phases."),
 	T("rcpt.local", TGT_RCPT_LOCAL, RK_TEXT, GH_PH_RCPT, "The recipient's local part."),
-	T("rcpt.domain", TGT_RCPT_DOMAIN, RK_TEXT, GH_PH_RCPT, "The recipient's domain, lower case."),
+	T("rcpt.domain", TGT_RCPT_DOMAIN, RK_TEXT, GH_PH_RCPT,
+	  "The recipient's domain, lower case."),
 	T("rcpt.count", TGT_RCPT_COUNT, RK_NUM, GH_PH_EOH, "How many recipients were accepted."),
 	TS("header.", TGT_HEADER, RK_TEXT, GH_PH_EOH,
 	   "Every field of that name, unfolded and with RFC 2047 encoded-words decoded to UTF-8."),
-	TS("rawheader.", TGT_RAWHEADER, RK_TEXT, GH_PH_EOH, "Every field of that name as received."),
+	TS("rawheader.", TGT_RAWHEADER, RK_TEXT, GH_PH_EOH,
+	   "Every field of that name as received."),
 	TS("header.count.", TGT_HEADER_COUNT, RK_NUM, GH_PH_EOH, "How many fields of that name."),
 	TA("from.address", TGT_ADDR_ADDRESS, "From", "Each mailbox address in From."),
 	TA("from.local", TGT_ADDR_LOCAL, "From", "Its local part."),
@@ -56,7 +73,8 @@ static const struct rule_target_info targets[] = {
 	TN("body.raw", TGT_BODY_RAW, RK_TEXT, NEED_BODY_RAW,
 	   "The body as received, at most body_scan_limit bytes."),
 	TN("body.truncated", TGT_BODY_TRUNCATED, RK_BOOL, NEED_BODY,
-	   "Part of the body was not scanned: over body_scan_limit, mime_max_depth or mime_max_parts."),
+	   "Part of the body was not scanned: over body_scan_limit, mime_max_depth or "
+	   "mime_max_parts."),
 	TN("attachment.filename", TGT_ATT_NAME, RK_TEXT, NEED_BODY,
 	   "Each attachment's file name (RFC 2231 and RFC 2047 decoded)."),
 	TN("attachment.type", TGT_ATT_TYPE, RK_TEXT, NEED_BODY,
@@ -73,7 +91,8 @@ static const struct rule_target_info targets[] = {
 	TN("dkim.domain", TGT_DKIM_DOMAIN, RK_TEXT, 0, "Each signature's d= domain."),
 	TN("dmarc.result", TGT_DMARC_RESULT, RK_TEXT, 0,
 	   "pass, fail, none, temperror, permerror; empty when DMARC did not run."),
-	TN("dmarc.policy", TGT_DMARC_POLICY, RK_TEXT, 0, "The domain's p= (or sp=): none, quarantine, reject."),
+	TN("dmarc.policy", TGT_DMARC_POLICY, RK_TEXT, 0,
+	   "The domain's p= (or sp=): none, quarantine, reject."),
 	TN("dmarc.domain", TGT_DMARC_DOMAIN, RK_TEXT, 0, "The From domain DMARC judged."),
 };
 

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/arena.h"
 #include "auth/authres.h"
+#include "util/arena.h"
 #include "util/strbuf.h"
 
 /* is_atext_dot - S is a dot-atom-text (RFC 5322 3.2.3) */
@@ -17,8 +17,8 @@ static bool is_dot_atom(const char *s)
 	for (const char *p = s; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c == '.' ? p[1] == '.' || p[1] == '\0' :
-		    !(isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL))
+		if (c == '.' ? p[1] == '.' || p[1] == '\0'
+			     : !(isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL))
 			return false;
 	}
 	return true;
@@ -117,8 +117,9 @@ int authres_build(struct arena *arena, const struct authres_input *in, const cha
 		if (r->spf_mailfrom.reason)
 			put_comment(&sb, r->spf_mailfrom.reason);
 		strbuf_puts(&sb, " smtp.mailfrom=");
-		put_value(&sb, in->mailfrom && *in->mailfrom ? in->mailfrom :
-			  (r->spf_mailfrom.domain ? r->spf_mailfrom.domain : ""));
+		put_value(&sb, in->mailfrom && *in->mailfrom
+				       ? in->mailfrom
+				       : (r->spf_mailfrom.domain ? r->spf_mailfrom.domain : ""));
 		add_item(&it, &sb);
 	}
 	if (r->spf_helo.result != AR_UNSET && in->helo && *in->helo) {
@@ -129,7 +130,8 @@ int authres_build(struct arena *arena, const struct authres_input *in, const cha
 	for (size_t i = 0; i < r->ndkim; i++) {
 		const struct dkim_result *d = &r->dkim[i];
 
-		strbuf_printf(&sb, "dkim=%s", ar_result_name(d->result) ? ar_result_name(d->result) : "neutral");
+		strbuf_printf(&sb, "dkim=%s",
+			      ar_result_name(d->result) ? ar_result_name(d->result) : "neutral");
 		if (d->reason)
 			put_comment(&sb, d->reason);
 		if (d->domain) {
@@ -179,12 +181,12 @@ int authres_build(struct arena *arena, const struct authres_input *in, const cha
 	for (size_t i = 0; i <= it.n; i++) {
 		size_t add = i < it.n ? strlen(it.v[i]) + 3 : 0;
 		/* the limit counts the whole field, "Authentication-Results: " too */
-		bool flush = i == it.n ||
-			     (hdr.len > 0 && hdr.len + add + AUTHRES_FIELD_NAME_LEN > AUTHRES_MAX_HEADER);
+		bool flush = i == it.n || (hdr.len > 0 && hdr.len + add + AUTHRES_FIELD_NAME_LEN >
+								  AUTHRES_MAX_HEADER);
 
 		if (flush && (hdr.len > 0 || (i == it.n && nvals == 0))) {
 			if (hdr.len == 0)
-				strbuf_printf(&hdr, "%s; none", in->authserv_id);	/* nothing ran */
+				strbuf_printf(&hdr, "%s; none", in->authserv_id); /* nothing ran */
 			if (nvals == cap) {
 				const char **v = arena_grow(arena, vals, &cap, sizeof(*v));
 
@@ -205,8 +207,9 @@ int authres_build(struct arena *arena, const struct authres_input *in, const cha
 		/* A single item longer than a line is cut: the limits of RFC
 		 * 5322 win over completeness of a comment or a value. */
 		strbuf_puts(&hdr, ";\n\t");
-		strbuf_append(&hdr, it.v[i], strlen(it.v[i]) < AUTHRES_MAX_LINE - 2 ?
-			      strlen(it.v[i]) : AUTHRES_MAX_LINE - 2);
+		strbuf_append(&hdr, it.v[i],
+			      strlen(it.v[i]) < AUTHRES_MAX_LINE - 2 ? strlen(it.v[i])
+								     : AUTHRES_MAX_LINE - 2);
 	}
 	strbuf_free(&hdr);
 	*out = vals;
@@ -279,7 +282,8 @@ const char *authres_received_spf_receiver(struct arena *arena, const char *value
 			continue;
 		start = skip_cfws(value, len, start + 1);
 		i = start;
-		while (i < len && value[i] != ';' && !isspace((unsigned char)value[i]) && value[i] != '(')
+		while (i < len && value[i] != ';' && !isspace((unsigned char)value[i]) &&
+		       value[i] != '(')
 			i++;
 		return i > start ? arena_memdup(arena, value + start, i - start) : NULL;
 	}

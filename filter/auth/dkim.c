@@ -11,21 +11,21 @@
  * would free our resolver.
  */
 #define _DEFAULT_SOURCE
-#include <sys/types.h>
-#include <sys/socket.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include <opendkim/dkim.h>
 
-#include "util/arena.h"
-#include "util/diag.h"
 #include "auth/dkim.h"
 #include "dns/dns.h"
+#include "util/arena.h"
+#include "util/diag.h"
 #include "util/strbuf.h"
 
-#define DKIM_B_PREFIX 8	/* characters of b= kept for header.b (RFC 6008 suggests 8) */
+#define DKIM_B_PREFIX 8 /* characters of b= kept for header.b (RFC 6008 suggests 8) */
 
 struct dkim_verifier {
 	DKIM_LIB *lib;
@@ -36,8 +36,8 @@ struct dkim_msg {
 	struct dkim_verifier *v;
 	struct dkim_options opt;
 	DKIM *dkim;
-	DKIM_STAT status;	/* first error from feeding, if any */
-	bool broken;		/* libopendkim refused the message: no results */
+	DKIM_STAT status; /* first error from feeding, if any */
+	bool broken;	  /* libopendkim refused the message: no results */
 };
 
 /* The message's DNS budget while dkim_msg_eom() runs on this thread: the
@@ -45,7 +45,7 @@ struct dkim_msg {
 static _Thread_local struct dns_budget *dkim_budget;
 
 struct dkim_query {
-	int status;		/* DKIM_DNS_SUCCESS or DKIM_DNS_ERROR */
+	int status; /* DKIM_DNS_SUCCESS or DKIM_DNS_ERROR */
 	size_t bytes;
 };
 
@@ -70,8 +70,8 @@ static int dkim_dns_start(void *srv, int type, unsigned char *query, unsigned ch
 	return 0;
 }
 
-static int dkim_dns_waitreply(void *srv, void *qh, struct timeval *to, size_t *bytes,
-			      int *error, int *dnssec)
+static int dkim_dns_waitreply(void *srv, void *qh, struct timeval *to, size_t *bytes, int *error,
+			      int *dnssec)
 {
 	struct dkim_query *q = qh;
 
@@ -113,7 +113,7 @@ struct dkim_verifier *dkim_verifier_new(struct dns_resolver *dns, struct diag *e
 {
 	struct dkim_verifier *v = calloc(1, sizeof(*v));
 	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF;
-	u_int bits = 1;	/* the key size floor is ours (per message), not the library's */
+	u_int bits = 1; /* the key size floor is ours (per message), not the library's */
 
 	if (v == NULL)
 		return NULL;
@@ -124,8 +124,10 @@ struct dkim_verifier *dkim_verifier_new(struct dns_resolver *dns, struct diag *e
 		free(v);
 		return NULL;
 	}
-	if (dkim_options(v->lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof(flags)) != DKIM_STAT_OK ||
-	    dkim_options(v->lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &bits, sizeof(bits)) != DKIM_STAT_OK ||
+	if (dkim_options(v->lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof(flags)) !=
+		    DKIM_STAT_OK ||
+	    dkim_options(v->lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &bits, sizeof(bits)) !=
+		    DKIM_STAT_OK ||
 	    dkim_set_prescreen(v->lib, dkim_prescreen) != DKIM_STAT_OK) {
 		dkim_error(errs, "libopendkim refused its options");
 		dkim_verifier_free(v);
@@ -149,8 +151,7 @@ void dkim_verifier_free(struct dkim_verifier *v)
 	free(v);
 }
 
-struct dkim_msg *dkim_msg_new(struct dkim_verifier *v, const struct dkim_options *o,
-			      const char *id)
+struct dkim_msg *dkim_msg_new(struct dkim_verifier *v, const struct dkim_options *o, const char *id)
 {
 	struct dkim_msg *m = calloc(1, sizeof(*m));
 	DKIM_STAT st;
@@ -235,10 +236,14 @@ static const char *dkim_alg_name(DKIM_SIGINFO *sig)
 	if (dkim_sig_getsignalg(sig, &alg) != DKIM_STAT_OK)
 		return NULL;
 	switch (alg) {
-	case DKIM_SIGN_RSASHA1: return "rsa-sha1";
-	case DKIM_SIGN_RSASHA256: return "rsa-sha256";
-	case DKIM_SIGN_ED25519SHA256: return "ed25519-sha256";
-	default: return NULL;
+	case DKIM_SIGN_RSASHA1:
+		return "rsa-sha1";
+	case DKIM_SIGN_RSASHA256:
+		return "rsa-sha256";
+	case DKIM_SIGN_ED25519SHA256:
+		return "ed25519-sha256";
+	default:
+		return NULL;
 	}
 }
 
@@ -247,7 +252,7 @@ static enum ar_result dkim_error_result(int err)
 {
 	switch (err) {
 	case DKIM_SIGERROR_KEYFAIL:
-		return AR_TEMPERROR;	/* DNS trouble: try again */
+		return AR_TEMPERROR; /* DNS trouble: try again */
 	case DKIM_SIGERROR_BADSIG:
 	case DKIM_SIGERROR_EXPIRED:
 	case DKIM_SIGERROR_FUTURE:
@@ -256,7 +261,7 @@ static enum ar_result dkim_error_result(int err)
 	case DKIM_SIGERROR_KEYTOOSMALL:
 		return AR_POLICY;
 	default:
-		return AR_PERMERROR;	/* no key, revoked key, malformed signature or key */
+		return AR_PERMERROR; /* no key, revoked key, malformed signature or key */
 	}
 }
 
@@ -283,8 +288,8 @@ static void dkim_one(struct dkim_msg *m, DKIM_SIGINFO *sig, struct arena *a, str
 	}
 	if (!(flags & DKIM_SIGFLAG_PROCESSED)) {
 		r->result = AR_PERMERROR;
-		r->reason = arena_strdup(a, err != DKIM_SIGERROR_OK ? dkim_sig_geterrorstr(err) :
-					 "signature not processed");
+		r->reason = arena_strdup(a, err != DKIM_SIGERROR_OK ? dkim_sig_geterrorstr(err)
+								    : "signature not processed");
 		return;
 	}
 	if (err == DKIM_SIGERROR_BADSIG && dkim_sig_getbh(sig) == DKIM_SIGBH_MISMATCH) {
@@ -313,8 +318,8 @@ static void dkim_one(struct dkim_msg *m, DKIM_SIGINFO *sig, struct arena *a, str
 		r->reason = "rsa-sha1 is not accepted (RFC 8301)";
 		return;
 	}
-	if (r->algorithm != NULL && strncmp(r->algorithm, "rsa", 3) == 0 &&
-	    bits > 0 && bits < m->opt.min_key_bits) {
+	if (r->algorithm != NULL && strncmp(r->algorithm, "rsa", 3) == 0 && bits > 0 &&
+	    bits < m->opt.min_key_bits) {
 		r->result = AR_POLICY;
 		r->reason = arena_printf(a, "%u-bit key is below the %u-bit minimum (RFC 8301)",
 					 bits, m->opt.min_key_bits);

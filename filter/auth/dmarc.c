@@ -7,10 +7,10 @@
 
 #include <libpsl.h>
 
-#include "util/arena.h"
-#include "util/diag.h"
 #include "auth/dmarc.h"
 #include "dns/dns.h"
+#include "util/arena.h"
+#include "util/diag.h"
 #include "util/strbuf.h"
 
 struct dmarc_checker {
@@ -48,8 +48,8 @@ const char *dmarc_org_domain(const struct dmarc_checker *c, struct arena *arena,
 }
 
 /* aligned - A and B align in MODE ('s': same name; 'r': same organizational domain) */
-static bool aligned(const struct dmarc_checker *c, struct arena *arena, char mode,
-		    const char *a, const char *b)
+static bool aligned(const struct dmarc_checker *c, struct arena *arena, char mode, const char *a,
+		    const char *b)
 {
 	if (a == NULL || b == NULL || *a == '\0' || *b == '\0')
 		return false;
@@ -85,7 +85,8 @@ static enum lookup lookup(struct dns_resolver *dns, struct dns_budget *b, const 
 		strbuf_init(&txt);
 		if (dns_rdata_txt(&res.rr[i], &txt) == 0 && txt.len >= 8 &&
 		    strncmp(txt.data, "v=DMARC1", 8) == 0 &&
-		    (txt.len == 8 || txt.data[8] == ';' || txt.data[8] == ' ' || txt.data[8] == '\t')) {
+		    (txt.len == 8 || txt.data[8] == ';' || txt.data[8] == ' ' ||
+		     txt.data[8] == '\t')) {
 			records++;
 			strbuf_reset(&found);
 			strbuf_append(&found, txt.data, txt.len);
@@ -94,9 +95,10 @@ static enum lookup lookup(struct dns_resolver *dns, struct dns_budget *b, const 
 	}
 	dns_result_free(&res);
 	if (records == 1) {
-		st = dmarc_record_parse(found.data, found.len, rec, why) == 0 ? LOOKUP_FOUND : LOOKUP_BAD;
+		st = dmarc_record_parse(found.data, found.len, rec, why) == 0 ? LOOKUP_FOUND
+									      : LOOKUP_BAD;
 	} else if (records > 1) {
-		*why = "more than one DMARC record";	/* 6.6.3: no policy */
+		*why = "more than one DMARC record"; /* 6.6.3: no policy */
 		st = LOOKUP_NONE;
 	}
 	strbuf_free(&found);
@@ -147,7 +149,8 @@ int dmarc_evaluate(const struct dmarc_checker *c, struct dns_resolver *dns, stru
 			   aligned(c, arena, rec.aspf, in->spf_domain, in->from_domain);
 	for (size_t i = 0; i < in->ndkim && !out->dkim_aligned; i++)
 		out->dkim_aligned = in->dkim[i].result == AR_PASS &&
-				    aligned(c, arena, rec.adkim, in->dkim[i].domain, in->from_domain);
+				    aligned(c, arena, rec.adkim, in->dkim[i].domain,
+					    in->from_domain);
 	if (out->spf_aligned || out->dkim_aligned) {
 		out->result = AR_PASS;
 		out->disposition = DMARC_P_NONE;
@@ -159,7 +162,8 @@ int dmarc_evaluate(const struct dmarc_checker *c, struct dns_resolver *dns, stru
 	out->disposition = out->policy;
 	if ((int)in->roll >= rec.pct) {
 		/* 6.6.4: outside pct the next weaker policy applies */
-		out->disposition = out->policy == DMARC_P_REJECT ? DMARC_P_QUARANTINE : DMARC_P_NONE;
+		out->disposition = out->policy == DMARC_P_REJECT ? DMARC_P_QUARANTINE
+								 : DMARC_P_NONE;
 	}
 	return 0;
 }

@@ -16,10 +16,14 @@
 const char *dmarc_policy_name(enum dmarc_policy p)
 {
 	switch (p) {
-	case DMARC_P_NONE: return "none";
-	case DMARC_P_QUARANTINE: return "quarantine";
-	case DMARC_P_REJECT: return "reject";
-	default: return NULL;
+	case DMARC_P_NONE:
+		return "none";
+	case DMARC_P_QUARANTINE:
+		return "quarantine";
+	case DMARC_P_REJECT:
+		return "reject";
+	default:
+		return NULL;
 	}
 }
 
@@ -57,7 +61,8 @@ static const char *one_tag(const char *tag, size_t tlen, const char *v, size_t v
 		if ((r->sp = parse_policy(v, vlen)) == DMARC_P_UNSET)
 			return "sp= must be none, quarantine or reject";
 	} else if (span_eq(tag, tlen, "adkim") || span_eq(tag, tlen, "aspf")) {
-		if (vlen != 1 || (tolower((unsigned char)v[0]) != 'r' && tolower((unsigned char)v[0]) != 's'))
+		if (vlen != 1 ||
+		    (tolower((unsigned char)v[0]) != 'r' && tolower((unsigned char)v[0]) != 's'))
 			return "adkim= and aspf= must be r or s";
 		*(tlen == 5 ? &r->adkim : &r->aspf) = (char)tolower((unsigned char)v[0]);
 	} else if (span_eq(tag, tlen, "pct")) {
@@ -81,8 +86,7 @@ static const char *one_tag(const char *tag, size_t tlen, const char *v, size_t v
 			return "ri= must be a number";
 	} else if (span_eq(tag, tlen, "v")) {
 		return "v= may only come first";
-	}
-	else if (span_eq(tag, tlen, "rua") && vlen > 0)
+	} else if (span_eq(tag, tlen, "rua") && vlen > 0)
 		*seen_rua = true;
 	/* ruf, fo, rf and unknown tags: not used for the decision */
 	return NULL;
@@ -128,10 +132,10 @@ int dmarc_record_parse(const char *text, size_t len, struct dmarc_record *out, c
 		while (ve > vs && is_wsp(text[ve - 1]))
 			ve--;
 		if (i < len)
-			i++;	/* the ';' */
+			i++; /* the ';' */
 		if (first) {
-			if (!span_eq(text + ts, te - ts, "v") || !(ve - vs == 6 &&
-			    strncmp(text + vs, "DMARC1", 6) == 0)) {
+			if (!span_eq(text + ts, te - ts, "v") ||
+			    !(ve - vs == 6 && strncmp(text + vs, "DMARC1", 6) == 0)) {
 				*why = "a DMARC record starts with v=DMARC1";
 				return -1;
 			}
@@ -143,7 +147,8 @@ int dmarc_record_parse(const char *text, size_t len, struct dmarc_record *out, c
 				*why = "control or non-ASCII byte in a value";
 				return -1;
 			}
-		if ((*why = one_tag(text + ts, te - ts, text + vs, ve - vs, out, &seen_p, &seen_rua)) != NULL)
+		if ((*why = one_tag(text + ts, te - ts, text + vs, ve - vs, out, &seen_p,
+				    &seen_rua)) != NULL)
 			return -1;
 	}
 	if (first) {

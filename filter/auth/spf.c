@@ -45,23 +45,23 @@
  * wrong with it leaves the fail without an explanation (RFC 7208 6.2).
  */
 #define _DEFAULT_SOURCE
-#include <sys/types.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <spf2/spf.h>
 
-#include "util/arena.h"
-#include "dns/dns.h"
 #include "auth/spf.h"
 #include "auth/spf_layer.h"
 #include "auth/spf_macro.h"
+#include "dns/dns.h"
+#include "util/arena.h"
 #include "util/strbuf.h"
 
 /* spf_identity_domain - the domain the identity names, or NULL when it has none */
@@ -99,15 +99,23 @@ static const char *spf_client_ip(struct arena *arena, const char *ip, bool *v6)
 static enum ar_result spf_map(SPF_result_t r)
 {
 	switch (r) {
-	case SPF_RESULT_PASS: return AR_PASS;
-	case SPF_RESULT_FAIL: return AR_FAIL;
-	case SPF_RESULT_SOFTFAIL: return AR_SOFTFAIL;
-	case SPF_RESULT_NEUTRAL: return AR_NEUTRAL;
-	case SPF_RESULT_NONE: return AR_NONE;
-	case SPF_RESULT_TEMPERROR: return AR_TEMPERROR;
-	case SPF_RESULT_PERMERROR: return AR_PERMERROR;
+	case SPF_RESULT_PASS:
+		return AR_PASS;
+	case SPF_RESULT_FAIL:
+		return AR_FAIL;
+	case SPF_RESULT_SOFTFAIL:
+		return AR_SOFTFAIL;
+	case SPF_RESULT_NEUTRAL:
+		return AR_NEUTRAL;
+	case SPF_RESULT_NONE:
+		return AR_NONE;
+	case SPF_RESULT_TEMPERROR:
+		return AR_TEMPERROR;
+	case SPF_RESULT_PERMERROR:
+		return AR_PERMERROR;
 	case SPF_RESULT_INVALID:
-	default: return AR_PERMERROR;	/* refined by the caller */
+	default:
+		return AR_PERMERROR; /* refined by the caller */
 	}
 }
 
@@ -124,16 +132,20 @@ static void spf_set(struct spf_outcome *out, enum ar_result r, const char *reaso
  * only without an explanation.
  */
 static const char *spf_explain(struct dns_resolver *dns, struct dns_budget *budget,
-			       const char *exp_spec, struct arena *arena,
-			       const struct spf_query *q, const char *ip,
-			       const struct spf_outcome *out)
+			       const char *exp_spec, struct arena *arena, const struct spf_query *q,
+			       const char *ip, const struct spf_outcome *out)
 {
 	const char *at = strrchr(out->sender, '@');
 	char *local = at ? arena_memdup(arena, out->sender, (size_t)(at - out->sender)) : NULL;
 	struct spf_macro_env env = {
-		.sender = out->sender, .local = local, .sender_domain = at ? at + 1 : "",
-		.domain = out->domain, .client_ip = ip, .helo = q->helo,
-		.receiver = q->receiver, .now = (long long)time(NULL),
+		.sender = out->sender,
+		.local = local,
+		.sender_domain = at ? at + 1 : "",
+		.domain = out->domain,
+		.client_ip = ip,
+		.helo = q->helo,
+		.receiver = q->receiver,
+		.now = (long long)time(NULL),
 	};
 	struct strbuf name, raw, text;
 	struct dns_result res = { 0 };
@@ -142,8 +154,8 @@ static const char *spf_explain(struct dns_resolver *dns, struct dns_budget *budg
 	strbuf_init(&name);
 	strbuf_init(&raw);
 	strbuf_init(&text);
-	if (local == NULL || spf_macro_expand(&env, exp_spec, strlen(exp_spec), false,
-					       &name) != 0 || name.len == 0)
+	if (local == NULL ||
+	    spf_macro_expand(&env, exp_spec, strlen(exp_spec), false, &name) != 0 || name.len == 0)
 		goto done;
 	dns_query(dns, strbuf_cstr(&name), DNS_T_TXT, budget, &res);
 	if (res.status == DNS_ANSWER && res.n == 1 && dns_rdata_txt(&res.rr[0], &raw) == 0 &&
@@ -190,8 +202,8 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 		at = strrchr(mailfrom, '@');
 		out->domain = arena_strdup(arena, at ? at + 1 : "");
 		/* RFC 7208 4.3: no local part means "postmaster" */
-		out->sender = at == mailfrom ? arena_printf(arena, "postmaster%s", mailfrom) :
-			      arena_strdup(arena, mailfrom);
+		out->sender = at == mailfrom ? arena_printf(arena, "postmaster%s", mailfrom)
+					     : arena_strdup(arena, mailfrom);
 	}
 	ip = spf_client_ip(arena, q->client_ip ? q->client_ip : "", &v6);
 	if (out->domain == NULL || out->sender == NULL || ip == NULL) {
@@ -228,7 +240,8 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 		rc = -1;
 		goto done;
 	}
-	if ((v6 ? SPF_request_set_ipv6_str(req, ip) : SPF_request_set_ipv4_str(req, ip)) != SPF_E_SUCCESS) {
+	if ((v6 ? SPF_request_set_ipv6_str(req, ip) : SPF_request_set_ipv4_str(req, ip)) !=
+	    SPF_E_SUCCESS) {
 		spf_set(out, AR_NONE, "no client address to check");
 		goto done;
 	}
@@ -260,7 +273,8 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 			/* A mechanism that matched in the part libspf2 kept gives
 			 * the right answer; falling through a truncated record,
 			 * or through an included one, would give a wrong one. */
-			spf_set(out, AR_PERMERROR, "record too large for libspf2 (over 511 "
+			spf_set(out, AR_PERMERROR,
+				"record too large for libspf2 (over 511 "
 				"compiled bytes) and no mechanism in the part it kept matched");
 			goto done;
 		}

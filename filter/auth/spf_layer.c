@@ -16,24 +16,24 @@
  * was malformed, so libspf2 stops asking.
  */
 #define _DEFAULT_SOURCE
-#include <sys/types.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include <spf2/spf.h>
 
-#include "dns/dns.h"
 #include "auth/spf_layer.h"
 #include "auth/spf_record.h"
+#include "dns/dns.h"
 #include "util/strbuf.h"
 
-#define SPF_MAX_DNS_TERMS 10	/* RFC 7208 4.6.4 */
+#define SPF_MAX_DNS_TERMS 10 /* RFC 7208 4.6.4 */
 #define SPF_MAX_VOID 2
 #define SPF_MAX_MX 10
 #define SPF_MAX_PTR 10
@@ -43,7 +43,7 @@ static int spf_mechanisms(const char *norm)
 {
 	int n = 0;
 
-	for (const char *p = norm + 6; *p; ) {
+	for (const char *p = norm + 6; *p;) {
 		size_t len;
 
 		while (*p == ' ')
@@ -70,7 +70,7 @@ static bool spf_fits_libspf2(struct spf_layer *cx, const char *norm)
 	bool fits = true;
 
 	if (cx->server == NULL || cx->req == NULL || strlen(norm) < 64)
-		return true;	/* short records always fit */
+		return true; /* short records always fit */
 	resp = SPF_response_new(cx->req);
 	if (resp == NULL)
 		return true;
@@ -154,7 +154,7 @@ static bool spf_rr_fill(SPF_dns_rr_t *rr, const struct dns_result *res, ns_type 
 			strbuf_init(&sb);
 			if (dns_rdata_txt(d, &sb) != 0) {
 				strbuf_free(&sb);
-				continue;	/* malformed rdata: not a record */
+				continue; /* malformed rdata: not a record */
 			}
 			text = sb.data ? sb.data : "";
 			tlen = sb.len;
@@ -164,9 +164,11 @@ static bool spf_rr_fill(SPF_dns_rr_t *rr, const struct dns_result *res, ns_type 
 				char *exp = NULL;
 				bool redirect = false;
 
-				norm = spf_record_normalize(text, tlen, cx->v6, &exp, &redirect, &why);
+				norm = spf_record_normalize(text, tlen, cx->v6, &exp, &redirect,
+							    &why);
 				if (top && norm != NULL && cx->exp_spec == NULL) {
-					cx->exp_spec = exp;	/* RFC 6.2: the explanation of this record */
+					cx->exp_spec =
+						exp; /* RFC 6.2: the explanation of this record */
 					cx->top_redirect = redirect;
 					exp = NULL;
 				}
@@ -233,7 +235,7 @@ static bool spf_has_suffix(const char *name, const char *suffix, size_t *base_le
 	size_t n = strlen(name), k = strlen(suffix);
 
 	if (n > k + 0 && name[n - 1] == '.')
-		n--;	/* a trailing dot is the same name */
+		n--; /* a trailing dot is the same name */
 	if (n <= k || strncasecmp(name + n - k, suffix, k) != 0)
 		return false;
 	*base_len = n - k;
@@ -298,8 +300,8 @@ static enum dns_status spf_synth(struct spf_layer *cx, const char *base, int kin
 }
 
 /* spf_synth_rr - the libspf2 answer for a synthetic name */
-static SPF_dns_rr_t *spf_synth_rr(SPF_dns_server_t *layer, struct spf_layer *cx,
-				  const char *domain, ns_type type, size_t base_len, int kind)
+static SPF_dns_rr_t *spf_synth_rr(SPF_dns_server_t *layer, struct spf_layer *cx, const char *domain,
+				  ns_type type, size_t base_len, int kind)
 {
 	char *base = strndup(domain, base_len);
 	SPF_dns_rr_t *rr;
@@ -314,7 +316,8 @@ static SPF_dns_rr_t *spf_synth_rr(SPF_dns_server_t *layer, struct spf_layer *cx,
 		void_ = false;
 	if (st == DNS_ANSWER) {
 		rr = SPF_dns_rr_new_init(layer, domain, type, 0, NETDB_SUCCESS);
-		if (rr != NULL && SPF_dns_rr_buf_realloc(rr, 0, sizeof(struct in_addr)) == SPF_E_SUCCESS) {
+		if (rr != NULL &&
+		    SPF_dns_rr_buf_realloc(rr, 0, sizeof(struct in_addr)) == SPF_E_SUCCESS) {
 			rr->rr[0]->a.s_addr = htonl(INADDR_LOOPBACK);
 			rr->num_rr = 1;
 		}
@@ -326,8 +329,8 @@ static SPF_dns_rr_t *spf_synth_rr(SPF_dns_server_t *layer, struct spf_layer *cx,
 				   st == DNS_TEMPFAIL ? TRY_AGAIN : NO_DATA);
 }
 
-static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *domain,
-				      ns_type type, int should_cache)
+static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
+				      int should_cache)
 {
 	struct spf_layer *cx = layer->hook;
 	size_t base_len;
@@ -377,7 +380,7 @@ static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *domai
 		rr = SPF_dns_rr_new_init(layer, domain, type, 0, NO_DATA);
 		break;
 	case DNS_NXDOMAIN:
-	case DNS_PERMFAIL:	/* a name no DNS can hold: nothing is there */
+	case DNS_PERMFAIL: /* a name no DNS can hold: nothing is there */
 		rr = SPF_dns_rr_new_init(layer, domain, type, 0, HOST_NOT_FOUND);
 		break;
 	case DNS_TEMPFAIL:

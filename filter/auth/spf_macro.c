@@ -9,7 +9,7 @@
 #include "auth/spf_macro.h"
 #include "util/strbuf.h"
 
-#define SPF_MACRO_PARTS 128	/* a value split at delimiters: at most this many parts */
+#define SPF_MACRO_PARTS 128 /* a value split at delimiters: at most this many parts */
 
 /* macro_ip_dotted - "i": IPv4 as is, IPv6 as 32 dot-separated nibbles (RFC 7.3) */
 static void macro_ip_dotted(struct strbuf *sb, const char *ip)
@@ -43,26 +43,48 @@ static void macro_ip_readable(struct strbuf *sb, const char *ip)
 static bool macro_value(const struct spf_macro_env *e, char letter, struct strbuf *v)
 {
 	switch (letter) {
-	case 's': strbuf_puts(v, e->sender ? e->sender : ""); return true;
-	case 'l': strbuf_puts(v, e->local ? e->local : ""); return true;
-	case 'o': strbuf_puts(v, e->sender_domain ? e->sender_domain : ""); return true;
-	case 'd': strbuf_puts(v, e->domain ? e->domain : ""); return true;
-	case 'i': macro_ip_dotted(v, e->client_ip ? e->client_ip : ""); return true;
-	case 'p': strbuf_puts(v, "unknown"); return true;	/* RFC 7.3: allowed, and costs no DNS */
-	case 'v': strbuf_puts(v, e->client_ip && strchr(e->client_ip, ':') ? "ip6" : "in-addr");
-		  return true;
-	case 'h': strbuf_puts(v, e->helo ? e->helo : ""); return true;
-	case 'c': macro_ip_readable(v, e->client_ip ? e->client_ip : ""); return true;
-	case 'r': strbuf_puts(v, e->receiver ? e->receiver : "unknown"); return true;
-	case 't': strbuf_printf(v, "%lld", e->now); return true;
-	default: return false;
+	case 's':
+		strbuf_puts(v, e->sender ? e->sender : "");
+		return true;
+	case 'l':
+		strbuf_puts(v, e->local ? e->local : "");
+		return true;
+	case 'o':
+		strbuf_puts(v, e->sender_domain ? e->sender_domain : "");
+		return true;
+	case 'd':
+		strbuf_puts(v, e->domain ? e->domain : "");
+		return true;
+	case 'i':
+		macro_ip_dotted(v, e->client_ip ? e->client_ip : "");
+		return true;
+	case 'p':
+		strbuf_puts(v, "unknown");
+		return true; /* RFC 7.3: allowed, and costs no DNS */
+	case 'v':
+		strbuf_puts(v, e->client_ip && strchr(e->client_ip, ':') ? "ip6" : "in-addr");
+		return true;
+	case 'h':
+		strbuf_puts(v, e->helo ? e->helo : "");
+		return true;
+	case 'c':
+		macro_ip_readable(v, e->client_ip ? e->client_ip : "");
+		return true;
+	case 'r':
+		strbuf_puts(v, e->receiver ? e->receiver : "unknown");
+		return true;
+	case 't':
+		strbuf_printf(v, "%lld", e->now);
+		return true;
+	default:
+		return false;
 	}
 }
 
 /* macro_transform - split V at DELIMS, keep the rightmost KEEP parts
  * (0: all), reverse if asked, join with '.' into OUT */
-static int macro_transform(const char *v, size_t len, const char *delims, long keep,
-			   bool reverse, struct strbuf *out)
+static int macro_transform(const char *v, size_t len, const char *delims, long keep, bool reverse,
+			   struct strbuf *out)
 {
 	const char *part[SPF_MACRO_PARTS];
 	size_t plen[SPF_MACRO_PARTS], n = 0, start = 0, first;
@@ -133,7 +155,7 @@ static int macro_one(const struct spf_macro_env *e, const char *in, size_t len, 
 				keep = SPF_MACRO_PARTS;
 		}
 		if (keep == 0)
-			return -1;	/* RFC 7.1: a DIGIT transformer MUST be nonzero */
+			return -1; /* RFC 7.1: a DIGIT transformer MUST be nonzero */
 	}
 	if (*i < len && (in[*i] == 'r' || in[*i] == 'R')) {
 		reverse = true;
@@ -182,8 +204,8 @@ static void truncate_left(struct strbuf *sb)
 	}
 }
 
-int spf_macro_expand(const struct spf_macro_env *e, const char *in, size_t len,
-		     bool explain, struct strbuf *out)
+int spf_macro_expand(const struct spf_macro_env *e, const char *in, size_t len, bool explain,
+		     struct strbuf *out)
 {
 	size_t start = out->len;
 
@@ -214,14 +236,15 @@ int spf_macro_expand(const struct spf_macro_env *e, const char *in, size_t len,
 			strbuf_putc(out, (char)c);
 			i++;
 		} else {
-			return -1;	/* controls and 8-bit bytes are not macro-literals */
+			return -1; /* controls and 8-bit bytes are not macro-literals */
 		}
-bounded:
+	bounded:
 		if (out->failed || out->len - start > SPF_MACRO_MAX)
 			return -1;
 	}
 	if (!explain && out->len - start > 253) {
-		struct strbuf mine = { out->data + start, out->len - start, out->len - start + 1, false };
+		struct strbuf mine = { out->data + start, out->len - start, out->len - start + 1,
+				       false };
 
 		truncate_left(&mine);
 		out->len = start + mine.len;

@@ -18,7 +18,7 @@
 #include "util/strbuf.h"
 
 struct spf_term {
-	const char *p;	/* the term's text, not NUL-terminated */
+	const char *p; /* the term's text, not NUL-terminated */
 	size_t len;
 };
 
@@ -81,7 +81,7 @@ static bool macro_string_ok(const char *s, size_t len, bool explain, bool *ends_
 			continue;
 		}
 		if (c < 0x21 || c > 0x7e)
-			return false;	/* visible ASCII only: no space, control or 8-bit */
+			return false; /* visible ASCII only: no space, control or 8-bit */
 		last_macro = false;
 		i++;
 	}
@@ -119,12 +119,12 @@ static bool domain_spec_ok(const char *s, size_t len)
 	if (ends_in_macro)
 		return true;
 	if (end > 0 && s[end - 1] == '.')
-		end--;	/* domain-end may carry one trailing dot */
+		end--; /* domain-end may carry one trailing dot */
 	for (dot = end; dot > 0 && s[dot - 1] != '.'; dot--)
 		if (s[dot - 1] == '}')
-			return false;	/* the top label may not contain a macro */
+			return false; /* the top label may not contain a macro */
 	if (dot == 0)
-		return false;	/* domain-end needs "." toplabel */
+		return false; /* domain-end needs "." toplabel */
 	return toplabel_ok(s + dot, end - dot);
 }
 
@@ -136,7 +136,7 @@ static bool cidr_ok(const char *s, size_t len, long max, long *value)
 	if (len < 2 || s[0] != '/' || len > 4)
 		return false;
 	if (s[1] == '0' && len > 2)
-		return false;	/* no leading zero: "/032" is not a prefix length */
+		return false; /* no leading zero: "/032" is not a prefix length */
 	for (size_t i = 1; i < len; i++) {
 		if (!isdigit((unsigned char)s[i]))
 			return false;
@@ -185,8 +185,8 @@ static bool ip6_network_ok(const char *s, size_t len)
 }
 
 /* split_dual_cidr - the [ip4-cidr]["/" ip6-cidr] suffix of T; its start in *AT */
-static bool split_dual_cidr(const char *s, size_t len, size_t *at, long *c4, long *c6,
-			    bool *has4, bool *has6)
+static bool split_dual_cidr(const char *s, size_t len, size_t *at, long *c4, long *c6, bool *has4,
+			    bool *has6)
 {
 	size_t i = len, slash2;
 
@@ -195,7 +195,7 @@ static bool split_dual_cidr(const char *s, size_t len, size_t *at, long *c4, lon
 	while (i > 0 && isdigit((unsigned char)s[i - 1]))
 		i--;
 	if (i == len || i == 0 || s[i - 1] != '/')
-		return true;	/* no suffix */
+		return true; /* no suffix */
 	if (i >= 2 && s[i - 2] == '/') {
 		/* "//N": ip6 length, maybe preceded by "/M" */
 		if (!cidr_ok(s + i - 1, len - i + 1, 128, c6))
@@ -225,8 +225,8 @@ struct spf_norm {
 	struct strbuf out;
 	bool v6;
 	bool has_all;
-	char *redirect;		/* "redirect=..." term, emitted last */
-	char *exp;		/* the exp= domain-spec */
+	char *redirect; /* "redirect=..." term, emitted last */
+	char *exp;	/* the exp= domain-spec */
 	int redirects, exps;
 };
 
@@ -291,7 +291,8 @@ static const char *a_or_mx(struct spf_norm *n, const char *qual, bool mx, const 
 			strbuf_puts(&n->out, "%{d}");
 		return NULL;
 	}
-	emit_synth(n, qual, dom, dlen, mx ? (n->v6 ? SPF_SYNTH_MX6 : SPF_SYNTH_MX4) : SPF_SYNTH_AAAA);
+	emit_synth(n, qual, dom, dlen,
+		   mx ? (n->v6 ? SPF_SYNTH_MX6 : SPF_SYNTH_MX4) : SPF_SYNTH_AAAA);
 	return NULL;
 }
 
@@ -350,8 +351,10 @@ static const char *directive(struct spf_norm *n, const char *t, size_t len)
 			return "bad ip4 or ip6 prefix length";
 		if (c == 0) {
 			/* /0 is every address of the family: two halves libspf2 takes */
-			strbuf_printf(&n->out, v4 ? " %sip4:0.0.0.0/1 %sip4:128.0.0.0/1" :
-					       " %sip6:::/1 %sip6:8000::/1", qual, qual);
+			strbuf_printf(&n->out,
+				      v4 ? " %sip4:0.0.0.0/1 %sip4:128.0.0.0/1"
+					 : " %sip6:::/1 %sip6:8000::/1",
+				      qual, qual);
 			return NULL;
 		}
 		emit(n, qual, t, len);
@@ -389,11 +392,11 @@ static bool modifier(struct spf_norm *n, const char *t, size_t len, const char *
 			*why = n->exps > 1 ? "more than one exp=" : "bad exp=";
 		else if ((n->exp = strndup(t + 4, len - 4)) == NULL)
 			*why = "out of memory";
-		return true;	/* checked, kept for the caller, dropped from the record */
+		return true; /* checked, kept for the caller, dropped from the record */
 	}
 	if (!macro_string_ok(t + i + 1, len - i - 1, false, NULL))
 		*why = "bad modifier value";
-	return true;	/* unknown modifier: checked, then ignored */
+	return true; /* unknown modifier: checked, then ignored */
 }
 
 char *spf_record_normalize(const char *text, size_t len, bool v6, char **exp, bool *redirect,
@@ -429,13 +432,13 @@ char *spf_record_normalize(const char *text, size_t len, bool v6, char **exp, bo
 		while (i < len && text[i] != ' ')
 			i++;
 		if (i == start)
-			break;	/* trailing spaces */
+			break; /* trailing spaces */
 		if (!modifier(&n, text + start, i - start, why) && *why == NULL)
 			*why = directive(&n, text + start, i - start);
 	}
 	if (*why == NULL && n.redirect != NULL && !n.has_all) {
 		strbuf_putc(&n.out, ' ');
-		strbuf_puts(&n.out, n.redirect);	/* RFC 6.1: only after every mechanism */
+		strbuf_puts(&n.out, n.redirect); /* RFC 6.1: only after every mechanism */
 	}
 	if (*why == NULL && n.out.failed)
 		*why = "out of memory";

@@ -18,8 +18,8 @@
 #include <confuse.h>
 
 #include "conf/config.h"
-#include "rules/rule.h"
 #include "conf/config_table.h"
+#include "rules/rule.h"
 #include "util/strbuf.h"
 
 /*
@@ -96,14 +96,14 @@ static int config_validate(cfg_t *cfg, cfg_opt_t *opt)
 		long v = cfg_opt_getnint(opt, 0);
 
 		if (v < d->min || v > d->max)
-			cfg_error(cfg, "%s: %ld is out of range %ld..%ld", d->name, v,
-				  d->min, d->max);
+			cfg_error(cfg, "%s: %ld is out of range %ld..%ld", d->name, v, d->min,
+				  d->max);
 		break;
 	}
 	case CDIR_MODE:
 		if (config_parse_mode(cfg_opt_getnstr(opt, 0)) < 0)
-			cfg_error(cfg, "%s: '%s' is not an octal mode between 0 and 0777",
-				  d->name, cfg_opt_getnstr(opt, 0));
+			cfg_error(cfg, "%s: '%s' is not an octal mode between 0 and 0777", d->name,
+				  cfg_opt_getnstr(opt, 0));
 		break;
 	case CDIR_CHOICE:
 		if (!choice_known(d, cfg_opt_getnstr(opt, 0))) {
@@ -112,8 +112,8 @@ static int config_validate(cfg_t *cfg, cfg_opt_t *opt)
 			strbuf_init(&sb);
 			for (const char *const *c = d->choices; *c; c++)
 				strbuf_printf(&sb, "%s%s", c == d->choices ? "" : ", ", *c);
-			cfg_error(cfg, "%s: unknown value '%s' (expected one of: %s)",
-				  d->name, cfg_opt_getnstr(opt, 0), strbuf_cstr(&sb));
+			cfg_error(cfg, "%s: unknown value '%s' (expected one of: %s)", d->name,
+				  cfg_opt_getnstr(opt, 0), strbuf_cstr(&sb));
 			strbuf_free(&sb);
 		}
 		break;
@@ -124,7 +124,7 @@ static int config_validate(cfg_t *cfg, cfg_opt_t *opt)
 	case CDIR_BOOL:
 		break;
 	}
-	return 0;	/* keep parsing: report every error in one run */
+	return 0; /* keep parsing: report every error in one run */
 }
 
 /* config_build_opts - libconfuse's option array from the table */
@@ -142,8 +142,9 @@ static cfg_opt_t *config_build_opts(void)
 			opts[i] = (cfg_opt_t)CFG_INT(d->name, strtol(d->def, NULL, 10), CFGF_NONE);
 			break;
 		case CDIR_BOOL:
-			opts[i] = (cfg_opt_t)CFG_BOOL(d->name,
-				strcmp(d->def, "yes") == 0 ? cfg_true : cfg_false, CFGF_NONE);
+			opts[i] = (cfg_opt_t)CFG_BOOL(
+				d->name, strcmp(d->def, "yes") == 0 ? cfg_true : cfg_false,
+				CFGF_NONE);
 			break;
 		default:
 			opts[i] = (cfg_opt_t)CFG_STR(d->name, d->def, CFGF_NONE);
@@ -213,7 +214,8 @@ static int config_load_rules(struct config *c, const char *path, struct diag *er
 	if (c->rules_dir[0] == '\0')
 		return 0;
 	if (c->rules_dir[0] != '/' && path != NULL && strchr(path, '/') != NULL) {
-		if (asprintf(&dir, "%.*s/%s", (int)(strrchr(path, '/') - path), path, c->rules_dir) < 0)
+		if (asprintf(&dir, "%.*s/%s", (int)(strrchr(path, '/') - path), path,
+			     c->rules_dir) < 0)
 			return -1;
 	}
 	/* Canonical, so rule hits and errors name the file the same way
@@ -284,7 +286,7 @@ static char *config_read_uncommented(const char *path, size_t *len)
 		return NULL;
 	}
 	fclose(fp);
-	strbuf_putc(&sb, '\0');	/* a buffer even for an empty file */
+	strbuf_putc(&sb, '\0'); /* a buffer even for an empty file */
 	if (sb.failed) {
 		strbuf_free(&sb);
 		errno = ENOMEM;
@@ -293,7 +295,7 @@ static char *config_read_uncommented(const char *path, size_t *len)
 	p = sb.data;
 	n = sb.len - 1;
 	for (size_t i = 0; i < n; i++) {
-		char next = p[i + 1];	/* the added NUL at the end */
+		char next = p[i + 1]; /* the added NUL at the end */
 
 		switch (st) {
 		case CODE:

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "conf/config.h"
-#include "rules/rule_target.h"
 #include "conf/config_table.h"
+#include "rules/rule_target.h"
 
 /* print_wrapped - DOC as lines of at most ~76 columns, each starting with PREFIX */
 static void print_wrapped(FILE *fp, const char *prefix, const char *doc)
@@ -60,7 +60,8 @@ void config_print_sample(FILE *fp)
 	fputs("# gatehouse.conf - sample configuration, generated from the directive table.\n"
 	      "# Every directive is shown with its default, commented out. Syntax:\n"
 	      "# name = value; strings in double quotes; # starts a comment.\n"
-	      "# Check a file with: gatehouse -n -c /etc/gatehouse/gatehouse.conf\n", fp);
+	      "# Check a file with: gatehouse -n -c /etc/gatehouse/gatehouse.conf\n",
+	      fp);
 	for (size_t i = 0; i < config_ndirectives; i++) {
 		const struct config_directive *d = &config_directives[i];
 
@@ -70,9 +71,12 @@ void config_print_sample(FILE *fp)
 		}
 		fputs("\n", fp);
 		print_wrapped(fp, "# ", d->doc);
-		fprintf(fp, "# Type %s", d->type == CDIR_STR ? "string" :
-			d->type == CDIR_INT ? "integer" : d->type == CDIR_BOOL ? "boolean" :
-			d->type == CDIR_MODE ? "mode" : "choice");
+		fprintf(fp, "# Type %s",
+			d->type == CDIR_STR    ? "string"
+			: d->type == CDIR_INT  ? "integer"
+			: d->type == CDIR_BOOL ? "boolean"
+			: d->type == CDIR_MODE ? "mode"
+					       : "choice");
 		print_range(fp, d, ", ");
 		fputs(".\n", fp);
 		fprintf(fp, "#%s = ", d->name);
@@ -108,8 +112,12 @@ void config_print_man(FILE *fp)
 		fprintf(fp, ".TP\n.B ");
 		roff_escape(fp, d->name);
 		fputs("\n(", fp);
-		fputs(d->type == CDIR_STR ? "string" : d->type == CDIR_INT ? "integer" :
-		      d->type == CDIR_BOOL ? "boolean" : d->type == CDIR_MODE ? "mode" : "choice", fp);
+		fputs(d->type == CDIR_STR    ? "string"
+		      : d->type == CDIR_INT  ? "integer"
+		      : d->type == CDIR_BOOL ? "boolean"
+		      : d->type == CDIR_MODE ? "mode"
+					     : "choice",
+		      fp);
 		print_range(fp, d, "; ");
 		fputs("; default ", fp);
 		if (d->def[0] == '\0')
@@ -187,8 +195,9 @@ void config_print_rule_targets(FILE *fp)
 		if (t[i].suffixed)
 			fputs("\\fINAME\\fR", fp);
 		fprintf(fp, "\n(%s; decided at %s)\n", kinds[t[i].kind],
-			t[i].phase == GH_PH_EOM ? "end of message" :
-			t[i].phase == GH_PH_EOH ? "end of header" : verdict_phase_name(t[i].phase));
+			t[i].phase == GH_PH_EOM	  ? "end of message"
+			: t[i].phase == GH_PH_EOH ? "end of header"
+						  : verdict_phase_name(t[i].phase));
 		if (t[i].doc != NULL) {
 			roff_escape(fp, t[i].doc);
 			fputc('\n', fp);

@@ -10,25 +10,23 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <stdlib.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf/config.h"
 #include "conf/config_table.h"
+#include "mail/verdict.h"
 #include "util/cidr.h"
 #include "util/log.h"
-#include "mail/verdict.h"
 
 static const char *const log_levels[] = { "err", "warning", "notice", "info", "debug", NULL };
-static const char *const log_facilities[] = {
-	"mail", "daemon", "user", "local0", "local1", "local2", "local3",
-	"local4", "local5", "local6", "local7", NULL
-};
+static const char *const log_facilities[] = { "mail",	"daemon", "user",   "local0",
+					      "local1", "local2", "local3", "local4",
+					      "local5", "local6", "local7", NULL };
 static const char *const on_error_words[] = { "tempfail", "accept", NULL };
-static const char *const fault_action_words[] = {
-	"reject", "tempfail", "quarantine", "discard", NULL
-};
+static const char *const fault_action_words[] = { "reject", "tempfail", "quarantine", "discard",
+						  NULL };
 
 /* parse_fault_action - what to do with a message a sanity check refuses */
 static int parse_fault_action(const char *w)
@@ -62,7 +60,8 @@ static const char *check_socket(const char *s)
 	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0) {
 		p = strchr(s, ':') + 1;
 		if (*p != '/')
-			return "a unix socket needs an absolute path, e.g. unix:/run/gatehouse/gatehouse.sock";
+			return "a unix socket needs an absolute path, e.g. "
+			       "unix:/run/gatehouse/gatehouse.sock";
 		if (strlen(p) >= 108)
 			return "unix socket path is longer than 107 bytes";
 		return NULL;
@@ -106,7 +105,8 @@ static const char *check_word(const char *s)
 	return NULL;
 }
 
-static const char *const spf_action_words[] = { "reject", "tempfail", "quarantine", "accept", NULL };
+static const char *const spf_action_words[] = { "reject", "tempfail", "quarantine", "accept",
+						NULL };
 static const char *const reject_at_words[] = { "rcpt", "mail", NULL };
 
 /* parse_spf_action - accept means accept and mark (the result is in the headers) */
@@ -142,7 +142,8 @@ static const char *check_forwarders(const char *s)
 
 	if (copy == NULL)
 		return "out of memory";
-	for (tok = strtok_r(copy, ", \t", &save); tok && !why; tok = strtok_r(NULL, ", \t", &save)) {
+	for (tok = strtok_r(copy, ", \t", &save); tok && !why;
+	     tok = strtok_r(NULL, ", \t", &save)) {
 		char *at = strchr(tok, '@');
 		unsigned char buf[sizeof(struct in6_addr)];
 
@@ -174,7 +175,7 @@ static const char *check_abs_path(const char *s)
  * compile error on the row instead.
  */
 #define CDIR_FIELD(f, ctype) \
-	_Generic(&((struct config *)0)->f, ctype *: offsetof(struct config, f))
+	_Generic(&((struct config *)0)->f, ctype * : offsetof(struct config, f))
 
 /*
  * Row constructors, one per directive type, so a row names only what its
@@ -183,198 +184,250 @@ static const char *check_abs_path(const char *s)
  * directive's name is its struct config field spelled out, so the two
  * cannot drift apart.
  */
-#define CDIR_ROW_STR(f, grp, dflt, chk, text) \
-	{ .name = #f, .type = CDIR_STR, .def = (dflt), .check = (chk), \
-	  .offset = CDIR_FIELD(f, char *), .group = (grp), .doc = (text) }
-#define CDIR_ROW_INT(f, grp, dflt, lo, hi, text) \
-	{ .name = #f, .type = CDIR_INT, .def = (dflt), .min = (lo), .max = (hi), \
-	  .offset = CDIR_FIELD(f, long), .group = (grp), .doc = (text) }
-#define CDIR_ROW_BOOL(f, grp, dflt, text) \
-	{ .name = #f, .type = CDIR_BOOL, .def = (dflt), \
-	  .offset = CDIR_FIELD(f, bool), .group = (grp), .doc = (text) }
+#define CDIR_ROW_STR(f, grp, dflt, chk, text)                                  \
+	{                                                                      \
+		.name = #f, .type = CDIR_STR, .def = (dflt), .check = (chk),   \
+		.offset = CDIR_FIELD(f, char *), .group = (grp), .doc = (text) \
+	}
+#define CDIR_ROW_INT(f, grp, dflt, lo, hi, text)                                       \
+	{                                                                              \
+		.name = #f, .type = CDIR_INT, .def = (dflt), .min = (lo), .max = (hi), \
+		.offset = CDIR_FIELD(f, long), .group = (grp), .doc = (text)           \
+	}
+#define CDIR_ROW_BOOL(f, grp, dflt, text)                                                    \
+	{                                                                                    \
+		.name = #f, .type = CDIR_BOOL, .def = (dflt), .offset = CDIR_FIELD(f, bool), \
+		.group = (grp), .doc = (text)                                                \
+	}
 /* the bounds 0..0777 are the type's own (config_parse_mode) */
-#define CDIR_ROW_MODE(f, grp, dflt, text) \
-	{ .name = #f, .type = CDIR_MODE, .def = (dflt), \
-	  .offset = CDIR_FIELD(f, int), .group = (grp), .doc = (text) }
-#define CDIR_ROW_CHOICE(f, grp, dflt, words, parser, text) \
-	{ .name = #f, .type = CDIR_CHOICE, .def = (dflt), .choices = (words), \
-	  .parse = (parser), .offset = CDIR_FIELD(f, int), .group = (grp), .doc = (text) }
+#define CDIR_ROW_MODE(f, grp, dflt, text)                                                   \
+	{                                                                                   \
+		.name = #f, .type = CDIR_MODE, .def = (dflt), .offset = CDIR_FIELD(f, int), \
+		.group = (grp), .doc = (text)                                               \
+	}
+#define CDIR_ROW_CHOICE(f, grp, dflt, words, parser, text)                                     \
+	{                                                                                      \
+		.name = #f, .type = CDIR_CHOICE, .def = (dflt), .choices = (words),            \
+		.parse = (parser), .offset = CDIR_FIELD(f, int), .group = (grp), .doc = (text) \
+	}
 
 const struct config_directive config_directives[] = {
-	CDIR_ROW_STR(socket, "daemon", "inet:8891@127.0.0.1", check_socket,
-	  "Where the milter listens: inet:PORT@HOST, inet6:PORT@HOST or unix:/PATH. "
-	  "Postfix writes the same socket as inet:HOST:PORT or unix:/PATH in smtpd_milters."),
+	CDIR_ROW_STR(
+		socket, "daemon", "inet:8891@127.0.0.1", check_socket,
+		"Where the milter listens: inet:PORT@HOST, inet6:PORT@HOST or unix:/PATH. "
+		"Postfix writes the same socket as inet:HOST:PORT or unix:/PATH in smtpd_milters."),
 	CDIR_ROW_STR(socket_owner, "daemon", "", check_word,
-	  "Owner of a unix socket. Empty keeps the user gatehouse runs as."),
-	CDIR_ROW_STR(socket_group, "daemon", "postfix", check_word,
-	  "Group of a unix socket. The default lets Postfix's smtpd (group postfix) connect "
-	  "with socket_mode 0660; empty keeps the primary group of the user gatehouse runs as."),
-	CDIR_ROW_MODE(socket_mode, "daemon", "0660",
-	  "Permission bits of a unix socket, in octal. The socket is created with them "
-	  "(not changed afterwards), so there is no moment in which the MTA is refused."),
+		     "Owner of a unix socket. Empty keeps the user gatehouse runs as."),
+	CDIR_ROW_STR(
+		socket_group, "daemon", "postfix", check_word,
+		"Group of a unix socket. The default lets Postfix's smtpd (group postfix) connect "
+		"with socket_mode 0660; empty keeps the primary group of the user gatehouse runs "
+		"as."),
+	CDIR_ROW_MODE(
+		socket_mode, "daemon", "0660",
+		"Permission bits of a unix socket, in octal. The socket is created with them "
+		"(not changed afterwards), so there is no moment in which the MTA is refused."),
 	CDIR_ROW_STR(user, "daemon", "", check_word,
-	  "After opening the socket, a daemon started as root switches to this user. "
-	  "Empty: keep running as the starting user."),
+		     "After opening the socket, a daemon started as root switches to this user. "
+		     "Empty: keep running as the starting user."),
 	CDIR_ROW_STR(pid_file, "daemon", "", check_abs_path,
-	  "Write the daemon's process id here. Empty: no pid file."),
-	CDIR_ROW_INT(drain_timeout_ms, "daemon", "30000", 0, 600000,
-	  "On SIGTERM gatehouse stops accepting connections and lets those in flight finish "
-	  "for at most this long, then exits 0. The MTA tempfails anything still unfinished."),
+		     "Write the daemon's process id here. Empty: no pid file."),
+	CDIR_ROW_INT(
+		drain_timeout_ms, "daemon", "30000", 0, 600000,
+		"On SIGTERM gatehouse stops accepting connections and lets those in flight finish "
+		"for at most this long, then exits 0. The MTA tempfails anything still "
+		"unfinished."),
 	CDIR_ROW_INT(milter_timeout_s, "daemon", "300", 1, 86400,
-	  "How long libmilter waits on the MTA for the next command before dropping the connection."),
+		     "How long libmilter waits on the MTA for the next command before dropping the "
+		     "connection."),
 	CDIR_ROW_INT(listen_backlog, "daemon", "128", 1, 65535,
-	  "Listen queue length of the milter socket."),
+		     "Listen queue length of the milter socket."),
 	CDIR_ROW_CHOICE(log_level, "logging", "info", log_levels, log_level_parse,
-	  "Lowest priority written: err, warning, notice, info (one summary line per "
-	  "message) or debug (every phase)."),
-	CDIR_ROW_CHOICE(log_facility, "logging", "mail", log_facilities, log_facility_parse,
-	  "Syslog facility. In the foreground (-f) logs go to standard error instead."),
+			"Lowest priority written: err, warning, notice, info (one summary line per "
+			"message) or debug (every phase)."),
+	CDIR_ROW_CHOICE(
+		log_facility, "logging", "mail", log_facilities, log_facility_parse,
+		"Syslog facility. In the foreground (-f) logs go to standard error instead."),
 	CDIR_ROW_INT(dns_timeout_ms, "dns", "2000", 50, 60000,
-	  "How long one DNS query may take. A query that takes longer is a temporary "
-	  "error for the check that asked (SPF temperror, DKIM temperror), never a \"no record\"."),
+		     "How long one DNS query may take. A query that takes longer is a temporary "
+		     "error for the check that asked (SPF temperror, DKIM temperror), never a \"no "
+		     "record\"."),
 	CDIR_ROW_INT(dns_budget_ms, "dns", "10000", 100, 300000,
-	  "How long all DNS queries of one message may take together, so a sender's "
-	  "slow DNS cannot hold a connection for minutes."),
+		     "How long all DNS queries of one message may take together, so a sender's "
+		     "slow DNS cannot hold a connection for minutes."),
 	CDIR_ROW_STR(dns_forwarders, "dns", "", check_forwarders,
-	  "Resolvers to ask, as IP[@PORT] separated by commas (e.g. \"127.0.0.1@5353, ::1\"). "
-	  "Empty: the servers in /etc/resolv.conf. All checks share one cache."),
+		     "Resolvers to ask, as IP[@PORT] separated by commas (e.g. \"127.0.0.1@5353, "
+		     "::1\"). "
+		     "Empty: the servers in /etc/resolv.conf. All checks share one cache."),
 	CDIR_ROW_STR(dns_trust_anchor_file, "dns", "", check_abs_path,
-	  "A DNSSEC trust anchor file (e.g. /usr/share/dns/root.key). Set: answers are "
-	  "validated and a bogus one is a temporary error. Empty: no validation."),
-	CDIR_ROW_STR(dns_fixture, "dns", "", check_abs_path,
-	  "Answer every DNS question from this file and never use the network (zone file "
-	  "lines, plus NAME TIMEOUT / SERVFAIL / REFUSED). For tests and for replaying a "
-	  "message with the DNS answers it had; not for production."),
-	CDIR_ROW_STR(internal_networks, "direction", "127.0.0.0/8, ::1/128", check_cidrs,
-	  "Clients in these networks (and authenticated clients) send outbound mail: no SPF "
-	  "check of their mail. IPv4 and IPv6 networks, separated by commas."),
-	CDIR_ROW_STR(trusted_forwarders, "direction", "", check_cidrs,
-	  "Hosts that forward mail to you (a mailing list, a backup MX): SPF is not checked "
-	  "on their mail, since a forwarder is never in the original sender's record."),
+		     "A DNSSEC trust anchor file (e.g. /usr/share/dns/root.key). Set: answers are "
+		     "validated and a bogus one is a temporary error. Empty: no validation."),
+	CDIR_ROW_STR(
+		dns_fixture, "dns", "", check_abs_path,
+		"Answer every DNS question from this file and never use the network (zone file "
+		"lines, plus NAME TIMEOUT / SERVFAIL / REFUSED). For tests and for replaying a "
+		"message with the DNS answers it had; not for production."),
+	CDIR_ROW_STR(
+		internal_networks, "direction", "127.0.0.0/8, ::1/128", check_cidrs,
+		"Clients in these networks (and authenticated clients) send outbound mail: no SPF "
+		"check of their mail. IPv4 and IPv6 networks, separated by commas."),
+	CDIR_ROW_STR(
+		trusted_forwarders, "direction", "", check_cidrs,
+		"Hosts that forward mail to you (a mailing list, a backup MX): SPF is not checked "
+		"on their mail, since a forwarder is never in the original sender's record."),
 	CDIR_ROW_BOOL(spf_check_helo, "spf", "yes",
-	  "Check the HELO name's SPF record as well as MAIL FROM's (RFC 7208 2.3)."),
-	CDIR_ROW_CHOICE(spf_mailfrom_fail, "spf", "reject", spf_action_words, parse_spf_action,
-	  "MAIL FROM fail: reject (550 5.7.23), tempfail, quarantine or accept (and mark)."),
-	CDIR_ROW_CHOICE(spf_mailfrom_softfail, "spf", "accept", spf_action_words, parse_spf_action,
-	  "MAIL FROM softfail: the domain says the host is probably not allowed. Accept and "
-	  "mark by default, as RFC 7208 8.5 advises."),
-	CDIR_ROW_CHOICE(spf_mailfrom_permerror, "spf", "accept", spf_action_words, parse_spf_action,
-	  "MAIL FROM permerror (a broken record): accept and mark by default. A broken "
-	  "record is the sending domain's mistake, not proof of forgery, and rejecting "
-	  "would bounce its legitimate mail; DMARC still judges the message."),
-	CDIR_ROW_CHOICE(spf_mailfrom_temperror, "spf", "tempfail", spf_action_words, parse_spf_action,
-	  "MAIL FROM temperror (DNS failed): tempfail (451 4.4.3), so the sender retries "
-	  "and no mail passes unchecked."),
+		      "Check the HELO name's SPF record as well as MAIL FROM's (RFC 7208 2.3)."),
+	CDIR_ROW_CHOICE(
+		spf_mailfrom_fail, "spf", "reject", spf_action_words, parse_spf_action,
+		"MAIL FROM fail: reject (550 5.7.23), tempfail, quarantine or accept (and mark)."),
+	CDIR_ROW_CHOICE(
+		spf_mailfrom_softfail, "spf", "accept", spf_action_words, parse_spf_action,
+		"MAIL FROM softfail: the domain says the host is probably not allowed. Accept and "
+		"mark by default, as RFC 7208 8.5 advises."),
+	CDIR_ROW_CHOICE(
+		spf_mailfrom_permerror, "spf", "accept", spf_action_words, parse_spf_action,
+		"MAIL FROM permerror (a broken record): accept and mark by default. A broken "
+		"record is the sending domain's mistake, not proof of forgery, and rejecting "
+		"would bounce its legitimate mail; DMARC still judges the message."),
+	CDIR_ROW_CHOICE(
+		spf_mailfrom_temperror, "spf", "tempfail", spf_action_words, parse_spf_action,
+		"MAIL FROM temperror (DNS failed): tempfail (451 4.4.3), so the sender retries "
+		"and no mail passes unchecked."),
 	CDIR_ROW_CHOICE(spf_helo_fail, "spf", "reject", spf_action_words, parse_spf_action,
-	  "HELO fail: as spf_mailfrom_fail, for the HELO identity."),
+			"HELO fail: as spf_mailfrom_fail, for the HELO identity."),
 	CDIR_ROW_CHOICE(spf_helo_softfail, "spf", "accept", spf_action_words, parse_spf_action,
-	  "HELO softfail."),
+			"HELO softfail."),
 	CDIR_ROW_CHOICE(spf_helo_permerror, "spf", "accept", spf_action_words, parse_spf_action,
-	  "HELO permerror."),
+			"HELO permerror."),
 	CDIR_ROW_CHOICE(spf_helo_temperror, "spf", "tempfail", spf_action_words, parse_spf_action,
-	  "HELO temperror."),
-	CDIR_ROW_CHOICE(spf_reject_at, "spf", "rcpt", reject_at_words, parse_reject_at,
-	  "Where an SPF reject or tempfail is answered: at rcpt (each recipient is refused, "
-	  "which lets recipient rules exempt postmaster@ and abuse@) or at mail."),
+			"HELO temperror."),
+	CDIR_ROW_CHOICE(
+		spf_reject_at, "spf", "rcpt", reject_at_words, parse_reject_at,
+		"Where an SPF reject or tempfail is answered: at rcpt (each recipient is refused, "
+		"which lets recipient rules exempt postmaster@ and abuse@) or at mail."),
 	CDIR_ROW_BOOL(spf_received_header, "spf", "yes",
-	  "Add a Received-SPF header (RFC 7208 9.1) with the MAIL FROM result."),
-	CDIR_ROW_BOOL(spf_explanation_in_reply, "spf", "no",
-	  "Put the domain's exp= explanation into the reject text. Off by default: the text "
-	  "comes from the sender's DNS and goes to whoever sent the mail. gatehouse expands "
-	  "it itself (RFC 7208 7); %{p} is always \"unknown\" (RFC 7.3 allows it and it "
-	  "saves lookups), and an exp= reached through redirect= is not used."),
+		      "Add a Received-SPF header (RFC 7208 9.1) with the MAIL FROM result."),
+	CDIR_ROW_BOOL(
+		spf_explanation_in_reply, "spf", "no",
+		"Put the domain's exp= explanation into the reject text. Off by default: the text "
+		"comes from the sender's DNS and goes to whoever sent the mail. gatehouse expands "
+		"it itself (RFC 7208 7); %{p} is always \"unknown\" (RFC 7.3 allows it and it "
+		"saves lookups), and an exp= reached through redirect= is not used."),
 	CDIR_ROW_INT(dkim_max_signatures, "dkim", "8", 1, 64,
-	  "Check at most this many DKIM signatures per message; the others are reported "
-	  "as not checked (neutral), never dropped silently. Bounds the work a message "
-	  "with dozens of signatures can cause."),
+		     "Check at most this many DKIM signatures per message; the others are reported "
+		     "as not checked (neutral), never dropped silently. Bounds the work a message "
+		     "with dozens of signatures can cause."),
 	CDIR_ROW_INT(dkim_min_key_bits, "dkim", "1024", 512, 16384,
-	  "RSA keys shorter than this never give a pass (result policy); RFC 8301 sets "
-	  "1024. rsa-sha1 signatures are never a pass either."),
-	CDIR_ROW_BOOL(dkim_allow_body_length, "dkim", "no",
-	  "Let a signature with l= pass when content follows the signed length. Off: such "
-	  "a signature is policy, since appending a payload to a signed message is a known "
-	  "spoofing trick."),
+		     "RSA keys shorter than this never give a pass (result policy); RFC 8301 sets "
+		     "1024. rsa-sha1 signatures are never a pass either."),
+	CDIR_ROW_BOOL(
+		dkim_allow_body_length, "dkim", "no",
+		"Let a signature with l= pass when content follows the signed length. Off: such "
+		"a signature is policy, since appending a payload to a signed message is a known "
+		"spoofing trick."),
 	CDIR_ROW_STR(dmarc_psl_file, "dmarc", "/usr/share/publicsuffix/public_suffix_list.dat",
-	  check_abs_path,
-	  "The public suffix list that finds organizational domains (Debian package "
-	  "publicsuffix). Read at start."),
-	CDIR_ROW_CHOICE(dmarc_reject_action, "dmarc", "reject", spf_action_words, parse_spf_action,
-	  "A message failing DMARC whose domain publishes p=reject: reject (550 5.7.1 naming "
-	  "the domain), tempfail, quarantine or accept (and mark)."),
-	CDIR_ROW_CHOICE(dmarc_quarantine_action, "dmarc", "accept", spf_action_words, parse_spf_action,
-	  "p=quarantine: accept and mark (Authentication-Results dmarc=fail, for the "
-	  "delivery agent's junk folder), or quarantine into the MTA's hold queue, which "
-	  "needs a person to release each message."),
-	CDIR_ROW_CHOICE(dmarc_temperror_action, "dmarc", "tempfail", spf_action_words, parse_spf_action,
-	  "DNS trouble while looking up the policy: tempfail (451 4.4.3) so the sender "
-	  "retries and no forgery slips through a DNS outage."),
-	CDIR_ROW_CHOICE(dmarc_permerror_action, "dmarc", "accept", spf_action_words, parse_spf_action,
-	  "A malformed DMARC record: accept and mark by default (the domain's mistake, "
-	  "and SPF/DKIM results still show in the headers)."),
-	CDIR_ROW_CHOICE(dmarc_bad_from_action, "dmarc", "reject", spf_action_words, parse_spf_action,
-	  "A message with no From, several From fields or a From with several addresses "
-	  "has no single author to check: reject (550 5.7.1) by default; these are the "
-	  "tricks behind CVE-2019-16378."),
-	CDIR_ROW_STR(dmarc_exempt_recipients, "dmarc", "postmaster@, abuse@", NULL,
-	  "Recipients that always get their mail even when DMARC says reject: local parts "
-	  "ending in @ (any domain) or whole addresses, separated by commas. The override "
-	  "is logged and shown in Authentication-Results."),
+		     check_abs_path,
+		     "The public suffix list that finds organizational domains (Debian package "
+		     "publicsuffix). Read at start."),
+	CDIR_ROW_CHOICE(
+		dmarc_reject_action, "dmarc", "reject", spf_action_words, parse_spf_action,
+		"A message failing DMARC whose domain publishes p=reject: reject (550 5.7.1 naming "
+		"the domain), tempfail, quarantine or accept (and mark)."),
+	CDIR_ROW_CHOICE(
+		dmarc_quarantine_action, "dmarc", "accept", spf_action_words, parse_spf_action,
+		"p=quarantine: accept and mark (Authentication-Results dmarc=fail, for the "
+		"delivery agent's junk folder), or quarantine into the MTA's hold queue, which "
+		"needs a person to release each message."),
+	CDIR_ROW_CHOICE(
+		dmarc_temperror_action, "dmarc", "tempfail", spf_action_words, parse_spf_action,
+		"DNS trouble while looking up the policy: tempfail (451 4.4.3) so the sender "
+		"retries and no forgery slips through a DNS outage."),
+	CDIR_ROW_CHOICE(
+		dmarc_permerror_action, "dmarc", "accept", spf_action_words, parse_spf_action,
+		"A malformed DMARC record: accept and mark by default (the domain's mistake, "
+		"and SPF/DKIM results still show in the headers)."),
+	CDIR_ROW_CHOICE(
+		dmarc_bad_from_action, "dmarc", "reject", spf_action_words, parse_spf_action,
+		"A message with no From, several From fields or a From with several addresses "
+		"has no single author to check: reject (550 5.7.1) by default; these are the "
+		"tricks behind CVE-2019-16378."),
+	CDIR_ROW_STR(
+		dmarc_exempt_recipients, "dmarc", "postmaster@, abuse@", NULL,
+		"Recipients that always get their mail even when DMARC says reject: local parts "
+		"ending in @ (any domain) or whole addresses, separated by commas. The override "
+		"is logged and shown in Authentication-Results."),
 	CDIR_ROW_STR(dmarc_reject_when_none, "dmarc", "", NULL,
-	  "Domains (comma-separated) whose p=none is treated as p=reject: for heavily "
-	  "spoofed domains that have not moved to enforcement yet."),
+		     "Domains (comma-separated) whose p=none is treated as p=reject: for heavily "
+		     "spoofed domains that have not moved to enforcement yet."),
 	CDIR_ROW_STR(authserv_id, "identity", "", check_word,
-	  "The name gatehouse signs its results with (the authserv-id of RFC 8601). "
-	  "Empty: this host's name."),
-	CDIR_ROW_STR(status_header, "identity", "X-Gatehouse", check_header_name,
-	  "Header added to every message gatehouse passes, naming the host and the session "
-	  "id that is in the logs. Headers of this name that arrive with the message are "
-	  "removed first, so nobody downstream sees a forged one. Empty: add none."),
+		     "The name gatehouse signs its results with (the authserv-id of RFC 8601). "
+		     "Empty: this host's name."),
+	CDIR_ROW_STR(
+		status_header, "identity", "X-Gatehouse", check_header_name,
+		"Header added to every message gatehouse passes, naming the host and the session "
+		"id that is in the logs. Headers of this name that arrive with the message are "
+		"removed first, so nobody downstream sees a forged one. Empty: add none."),
 	CDIR_ROW_BOOL(require_from, "sanity", "yes",
-	  "Refuse a message without a From header (see require_from_action). RFC 5322 "
-	  "requires one, and without it no author domain can be checked."),
-	CDIR_ROW_CHOICE(require_from_action, "sanity", "reject", fault_action_words, parse_fault_action,
-	  "What require_from does: reject (550 5.7.1), tempfail (451 4.7.1), quarantine "
-	  "(accept into the MTA's hold queue for a person to look at) or discard (accept "
-	  "and drop silently)."),
-	CDIR_ROW_BOOL(reject_bad_envelope, "sanity", "yes",
-	  "Reject a MAIL FROM (501 5.1.7) or RCPT TO (501 5.1.3) whose address does not "
-	  "follow RFC 5321, such as a missing domain or unbalanced brackets."),
-	CDIR_ROW_INT(max_header_line_octets, "sanity", "998", 78, 1048576,
-	  "Reject (550 5.6.0) a message with a physical header line longer than this. RFC "
-	  "5322 section 2.1.1 sets 998; raise it if you must accept broken senders."),
+		      "Refuse a message without a From header (see require_from_action). RFC 5322 "
+		      "requires one, and without it no author domain can be checked."),
+	CDIR_ROW_CHOICE(
+		require_from_action, "sanity", "reject", fault_action_words, parse_fault_action,
+		"What require_from does: reject (550 5.7.1), tempfail (451 4.7.1), quarantine "
+		"(accept into the MTA's hold queue for a person to look at) or discard (accept "
+		"and drop silently)."),
+	CDIR_ROW_BOOL(
+		reject_bad_envelope, "sanity", "yes",
+		"Reject a MAIL FROM (501 5.1.7) or RCPT TO (501 5.1.3) whose address does not "
+		"follow RFC 5321, such as a missing domain or unbalanced brackets."),
+	CDIR_ROW_INT(
+		max_header_line_octets, "sanity", "998", 78, 1048576,
+		"Reject (550 5.6.0) a message with a physical header line longer than this. RFC "
+		"5322 section 2.1.1 sets 998; raise it if you must accept broken senders."),
 	CDIR_ROW_INT(max_headers, "sanity", "1000", 10, 1000000,
-	  "Reject (552 5.3.4) a message with more header fields than this."),
+		     "Reject (552 5.3.4) a message with more header fields than this."),
 	CDIR_ROW_INT(max_header_bytes, "sanity", "1048576", 1024, 268435456,
-	  "Reject (552 5.3.4) a message whose header fields together exceed this many bytes."),
-	CDIR_ROW_INT(max_recipients, "sanity", "0", 0, 1000000,
-	  "Answer 452 4.5.3 to recipients beyond this count, as RFC 5321 section 4.5.3.1.10 "
-	  "asks; the sender delivers them in a later transaction. 0: no limit."),
-	CDIR_ROW_STR(rules_dir, "rules", "", NULL,
-	  "Directory of rule files: every *.rules file in it, read in name order (see "
-	  "gatehouse.rules(5)). A relative path is relative to this file's directory. Empty: "
-	  "no rules. A rule error fails the start, and a reload with one keeps the running rules."),
-	CDIR_ROW_INT(body_scan_limit, "rules", "2097152", 4096, 1073741824,
-	  "Bytes of decoded body text (and of raw body) that rules see per message; what is "
-	  "past it is not scanned and body.truncated is true."),
+		     "Reject (552 5.3.4) a message whose header fields together exceed this many "
+		     "bytes."),
+	CDIR_ROW_INT(
+		max_recipients, "sanity", "0", 0, 1000000,
+		"Answer 452 4.5.3 to recipients beyond this count, as RFC 5321 section 4.5.3.1.10 "
+		"asks; the sender delivers them in a later transaction. 0: no limit."),
+	CDIR_ROW_STR(
+		rules_dir, "rules", "", NULL,
+		"Directory of rule files: every *.rules file in it, read in name order (see "
+		"gatehouse.rules(5)). A relative path is relative to this file's directory. Empty: "
+		"no rules. A rule error fails the start, and a reload with one keeps the running "
+		"rules."),
+	CDIR_ROW_INT(
+		body_scan_limit, "rules", "2097152", 4096, 1073741824,
+		"Bytes of decoded body text (and of raw body) that rules see per message; what is "
+		"past it is not scanned and body.truncated is true."),
 	CDIR_ROW_INT(mime_max_depth, "rules", "20", 1, 1000,
-	  "Nesting of multiparts and attached messages the MIME walk follows; deeper parts are "
-	  "not scanned (body.truncated)."),
+		     "Nesting of multiparts and attached messages the MIME walk follows; deeper "
+		     "parts are "
+		     "not scanned (body.truncated)."),
 	CDIR_ROW_INT(mime_max_parts, "rules", "500", 1, 100000,
-	  "MIME parts the walk looks at per message; later parts are not scanned (body.truncated)."),
-	CDIR_ROW_INT(rules_match_limit, "rules", "1000000", 1000, 100000000,
-	  "PCRE2 match limit for one pattern on one value: a pattern that needs more steps "
-	  "(catastrophic backtracking) counts as no match and is logged with its rule."),
+		     "MIME parts the walk looks at per message; later parts are not scanned "
+		     "(body.truncated)."),
+	CDIR_ROW_INT(
+		rules_match_limit, "rules", "1000000", 1000, 100000000,
+		"PCRE2 match limit for one pattern on one value: a pattern that needs more steps "
+		"(catastrophic backtracking) counts as no match and is logged with its rule."),
 	CDIR_ROW_INT(rules_depth_limit, "rules", "10000", 100, 10000000,
-	  "PCRE2 backtracking depth limit (the interpreter; JIT uses its own stack), same treatment."),
+		     "PCRE2 backtracking depth limit (the interpreter; JIT uses its own stack), "
+		     "same treatment."),
 	CDIR_ROW_INT(rules_heap_limit_kb, "rules", "16384", 64, 4194304,
-	  "PCRE2 heap limit in KiB for one match, same treatment."),
-	CDIR_ROW_BOOL(rules_prefilter, "rules", "yes",
-	  "Find the body patterns that may match in one Hyperscan pass before PCRE2 confirms "
-	  "them. The answers are the same either way; \"no\" exists to measure the difference."),
-	CDIR_ROW_CHOICE(on_internal_error, "sanity", "tempfail", on_error_words, parse_on_error,
-	  "What to answer when gatehouse itself fails on a message (out of memory, a broken "
-	  "invariant): tempfail (451 4.3.0, the sender retries) or accept. Accept lets mail "
-	  "through that policy might have rejected."),
+		     "PCRE2 heap limit in KiB for one match, same treatment."),
+	CDIR_ROW_BOOL(
+		rules_prefilter, "rules", "yes",
+		"Find the body patterns that may match in one Hyperscan pass before PCRE2 confirms "
+		"them. The answers are the same either way; \"no\" exists to measure the "
+		"difference."),
+	CDIR_ROW_CHOICE(
+		on_internal_error, "sanity", "tempfail", on_error_words, parse_on_error,
+		"What to answer when gatehouse itself fails on a message (out of memory, a broken "
+		"invariant): tempfail (451 4.3.0, the sender retries) or accept. Accept lets mail "
+		"through that policy might have rejected."),
 };
 
 const size_t config_ndirectives = sizeof(config_directives) / sizeof(config_directives[0]);

@@ -28,21 +28,21 @@
 
 #include "conf/config.h"
 #include "daemon/daemon.h"
-#include "util/gh.h"
-#include "util/log.h"
 #include "daemon/milter.h"
 #include "daemon/testmode.h"
+#include "util/gh.h"
+#include "util/log.h"
 
 /* Write end of the self-pipe; a signal handler can reach nothing else. */
 static volatile sig_atomic_t main_signal_fd = -1;
 
-#define MAIN_MILTER_EXITED 0xff	/* byte the milter thread writes when smfi_main returns */
+#define MAIN_MILTER_EXITED 0xff /* byte the milter thread writes when smfi_main returns */
 
 struct main_opts {
 	const char *config_path;
 	bool path_given, foreground, check_only, verbose;
-	const char *dump;	/* -D sample | man | effective */
-	const char *socket;	/* -p overrides the config */
+	const char *dump;   /* -D sample | man | effective */
+	const char *socket; /* -p overrides the config */
 };
 
 static void main_usage(FILE *fp)
@@ -55,7 +55,8 @@ static void main_usage(FILE *fp)
 	      "  -c FILE   configuration file (default " CONFIG_DEFAULT_PATH ", if present)\n"
 	      "  -f        stay in the foreground and log to standard error\n"
 	      "  -v        log at debug level\n"
-	      "  -p SOCKET listen here instead of the configured socket\n", fp);
+	      "  -p SOCKET listen here instead of the configured socket\n",
+	      fp);
 }
 
 static int main_parse(int argc, char **argv, struct main_opts *o)
@@ -64,15 +65,34 @@ static int main_parse(int argc, char **argv, struct main_opts *o)
 
 	while ((ch = getopt(argc, argv, "c:fnvD:p:Vh")) != -1) {
 		switch (ch) {
-		case 'c': o->config_path = optarg; o->path_given = true; break;
-		case 'f': o->foreground = true; break;
-		case 'n': o->check_only = true; break;
-		case 'v': o->verbose = true; break;
-		case 'D': o->dump = optarg; break;
-		case 'p': o->socket = optarg; break;
-		case 'V': printf("gatehouse %s\n", GH_VERSION); return -1;
-		case 'h': main_usage(stdout); return -1;
-		default: main_usage(stderr); return EX_USAGE;
+		case 'c':
+			o->config_path = optarg;
+			o->path_given = true;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'n':
+			o->check_only = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'D':
+			o->dump = optarg;
+			break;
+		case 'p':
+			o->socket = optarg;
+			break;
+		case 'V':
+			printf("gatehouse %s\n", GH_VERSION);
+			return -1;
+		case 'h':
+			main_usage(stdout);
+			return -1;
+		default:
+			main_usage(stderr);
+			return EX_USAGE;
 		}
 	}
 	if (optind < argc) {
@@ -107,7 +127,7 @@ static struct config *main_load(const struct main_opts *o)
 			return NULL;
 		}
 		free(c->socket);
-		c->socket = s;	/* still private to this thread: not yet shared */
+		c->socket = s; /* still private to this thread: not yet shared */
 	}
 	return c;
 }
@@ -225,7 +245,8 @@ static int main_serve(struct daemon *d, const struct config *c)
 			int left;
 
 			config_unref(now);
-			log_msg(&d->log, LOG_NOTICE, "%s: no new connections; draining for up to %ld ms",
+			log_msg(&d->log, LOG_NOTICE,
+				"%s: no new connections; draining for up to %ld ms",
 				b == SIGTERM ? "SIGTERM" : "SIGINT", bound);
 			/* Not smfi_stop(): Debian's libmilter (worker pool) stops
 			 * serving connections in flight as soon as it is told to
@@ -235,7 +256,9 @@ static int main_serve(struct daemon *d, const struct config *c)
 			left = daemon_drain(d, bound);
 			if (left > 0)
 				log_msg(&d->log, LOG_WARNING,
-					"drain timeout: %d connection(s) cut; the MTA tempfails them", left);
+					"drain timeout: %d connection(s) cut; the MTA tempfails "
+					"them",
+					left);
 			else
 				log_msg(&d->log, LOG_NOTICE, "all connections finished; exiting");
 			status = 0;
@@ -309,8 +332,9 @@ int main(int argc, char **argv)
 	rc = main_serve(&d, c);
 	/* libmilter's threads may still be winding down: leave without running
 	 * exit handlers under them. The socket file and pid file go first. */
-	unix_path = strncmp(c->socket, "unix:", 5) == 0 ? c->socket + 5 :
-		    strncmp(c->socket, "local:", 6) == 0 ? c->socket + 6 : NULL;
+	unix_path = strncmp(c->socket, "unix:", 5) == 0	   ? c->socket + 5
+		    : strncmp(c->socket, "local:", 6) == 0 ? c->socket + 6
+							   : NULL;
 	if (unix_path != NULL)
 		unlink(unix_path);
 	if (c->pid_file[0] != '\0')

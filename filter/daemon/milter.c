@@ -23,13 +23,13 @@
 
 #include "conf/config.h"
 #include "daemon/daemon.h"
-#include "engine/engine.h"
-#include "util/log.h"
 #include "daemon/milter.h"
-#include "rules/rule.h"
+#include "engine/engine.h"
 #include "engine/session.h"
+#include "rules/rule.h"
+#include "util/log.h"
 
-static struct daemon *milter_daemon;	/* set once in milter_open, read-only after */
+static struct daemon *milter_daemon; /* set once in milter_open, read-only after */
 
 /* The longest reply text we hand to libmilter: an SMTP reply line is at most
  * 512 octets (RFC 5321 4.5.3.1.5) with the codes, and MTAs break on longer. */
@@ -86,11 +86,13 @@ static sfsistat milter_answer(SMFICTX *ctx, struct session *s, enum gh_action a)
 		return SMFIS_ACCEPT;
 	case GH_ACT_REJECT:
 		if (!milter_set_reply(ctx, &s->reply))
-			session_log(s->log, s, LOG_WARNING, "smfi_setreply failed; MTA default reply used");
+			session_log(s->log, s, LOG_WARNING,
+				    "smfi_setreply failed; MTA default reply used");
 		return SMFIS_REJECT;
 	case GH_ACT_TEMPFAIL:
 		if (!milter_set_reply(ctx, &s->reply))
-			session_log(s->log, s, LOG_WARNING, "smfi_setreply failed; MTA default reply used");
+			session_log(s->log, s, LOG_WARNING,
+				    "smfi_setreply failed; MTA default reply used");
 		return SMFIS_TEMPFAIL;
 	case GH_ACT_DISCARD:
 		return SMFIS_DISCARD;
@@ -108,7 +110,7 @@ static sfsistat milter_answer(SMFICTX *ctx, struct session *s, enum gh_action a)
  * the session.
  */
 struct milter_conn {
-	unsigned long noreply;	/* the SMFIP_NR_* steps negotiated */
+	unsigned long noreply; /* the SMFIP_NR_* steps negotiated */
 	struct session *s;
 };
 
@@ -147,7 +149,11 @@ static void milter_qid(SMFICTX *ctx, struct session *s)
 }
 
 /* NOSESSION - a callback without session (connect failed): tempfail */
-#define NOSESSION(ctx, s) do { if ((s) == NULL) return milter_tempfail(ctx); } while (0)
+#define NOSESSION(ctx, s)                            \
+	do {                                         \
+		if ((s) == NULL)                     \
+			return milter_tempfail(ctx); \
+	} while (0)
 
 /*
  * milter_quiet_steps - the steps that need no reply of their own under the
@@ -179,9 +185,9 @@ static unsigned long milter_quiet_steps(void)
 	return steps;
 }
 
-static sfsistat milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-				 unsigned long f2, unsigned long f3, unsigned long *pf0,
-				 unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+static sfsistat milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+				 unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+				 unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
 
@@ -218,11 +224,12 @@ static const char *milter_addr_text(const struct sockaddr *sa, char *buf, size_t
 	if (sa == NULL)
 		return NULL;
 	if (sa->sa_family == AF_INET)
-		return inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
-				 (socklen_t)len);
-	if (sa->sa_family == AF_INET6)
-		return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
 				 buf, (socklen_t)len);
+	if (sa->sa_family == AF_INET6)
+		return inet_ntop(AF_INET6,
+				 &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+				 (socklen_t)len);
 	return NULL;
 }
 
@@ -238,7 +245,7 @@ static sfsistat milter_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	struct milter_conn *c = smfi_getpriv(ctx);
 	struct session *s;
 
-	if (c == NULL) {	/* an MTA that does not negotiate: replies to every step */
+	if (c == NULL) { /* an MTA that does not negotiate: replies to every step */
 		if ((c = calloc(1, sizeof(*c))) == NULL || smfi_setpriv(ctx, c) != MI_SUCCESS) {
 			free(c);
 			return milter_tempfail(ctx);
@@ -264,8 +271,9 @@ static sfsistat milter_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	s->macro = milter_macro;
 	s->macro_ctx = ctx;
 	c->s = s;
-	return milter_quiet(ctx, SMFIP_NR_CONN, s, engine_connect(s, host,
-				milter_addr_text((struct sockaddr *)addr, ip, sizeof(ip))));
+	return milter_quiet(
+		ctx, SMFIP_NR_CONN, s,
+		engine_connect(s, host, milter_addr_text((struct sockaddr *)addr, ip, sizeof(ip))));
 }
 
 static sfsistat milter_helo(SMFICTX *ctx, char *helo)
@@ -320,8 +328,9 @@ static sfsistat milter_header(SMFICTX *ctx, char *name, char *value)
 
 	if (s == NULL)
 		return milter_noreply(ctx, SMFIP_NR_HDR) ? SMFIS_NOREPLY : milter_tempfail(ctx);
-	return milter_quiet(ctx, SMFIP_NR_HDR, s, engine_header(s, name ? name : "", value ? value : "",
-							      value ? strlen(value) : 0));
+	return milter_quiet(
+		ctx, SMFIP_NR_HDR, s,
+		engine_header(s, name ? name : "", value ? value : "", value ? strlen(value) : 0));
 }
 
 static sfsistat milter_eoh(SMFICTX *ctx)
@@ -352,10 +361,18 @@ static bool milter_apply_edits(SMFICTX *ctx, struct session *s)
 		int rc = MI_FAILURE;
 
 		switch (e->op) {
-		case HDR_ADD: rc = smfi_addheader(ctx, name, value); break;
-		case HDR_INSERT: rc = smfi_insheader(ctx, (int)e->index, name, value); break;
-		case HDR_CHANGE: rc = smfi_chgheader(ctx, name, (int)e->index, value); break;
-		case HDR_REMOVE: rc = smfi_chgheader(ctx, name, (int)e->index, NULL); break;
+		case HDR_ADD:
+			rc = smfi_addheader(ctx, name, value);
+			break;
+		case HDR_INSERT:
+			rc = smfi_insheader(ctx, (int)e->index, name, value);
+			break;
+		case HDR_CHANGE:
+			rc = smfi_chgheader(ctx, name, (int)e->index, value);
+			break;
+		case HDR_REMOVE:
+			rc = smfi_chgheader(ctx, name, (int)e->index, NULL);
+			break;
 		}
 		if (rc != MI_SUCCESS) {
 			session_log(s->log, s, LOG_ERR, "header edit on %s failed", e->name);
@@ -465,8 +482,10 @@ static int milter_chown_socket(struct daemon *d, const struct config *c, const c
 		struct group *gr = getgrnam(c->socket_group);
 
 		if (gr == NULL) {
-			log_msg(&d->log, LOG_ERR, "socket_group: no group '%s' (set socket_group "
-				"to the MTA's group, or empty)", c->socket_group);
+			log_msg(&d->log, LOG_ERR,
+				"socket_group: no group '%s' (set socket_group "
+				"to the MTA's group, or empty)",
+				c->socket_group);
 			return -1;
 		}
 		gid = gr->gr_gid;
@@ -528,7 +547,8 @@ int milter_open(struct daemon *d)
 		rc = smfi_opensocket(true);
 		umask(old);
 		if (rc != MI_SUCCESS) {
-			log_msg(&d->log, LOG_ERR, "cannot listen on %s: %s", c->socket, strerror(errno));
+			log_msg(&d->log, LOG_ERR, "cannot listen on %s: %s", c->socket,
+				strerror(errno));
 			rc = -1;
 			goto out;
 		}
@@ -539,7 +559,8 @@ int milter_open(struct daemon *d)
 		}
 	} else {
 		if (smfi_opensocket(true) != MI_SUCCESS) {
-			log_msg(&d->log, LOG_ERR, "cannot listen on %s: %s", c->socket, strerror(errno));
+			log_msg(&d->log, LOG_ERR, "cannot listen on %s: %s", c->socket,
+				strerror(errno));
 			goto out;
 		}
 		milter_nodelay(d);

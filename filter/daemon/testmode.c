@@ -11,21 +11,21 @@
 #include <unistd.h>
 
 #include "conf/config.h"
-#include "mail/eml.h"
+#include "daemon/testmode.h"
 #include "engine/engine.h"
-#include "util/log.h"
 #include "engine/report.h"
 #include "engine/services.h"
 #include "engine/session.h"
+#include "mail/eml.h"
 #include "util/diag.h"
-#include "daemon/testmode.h"
+#include "util/log.h"
 
 struct testmode_opts {
 	const char *config_path;
 	const char *ip, *host, *helo, *from, *auth, *dns_fixture, *qid;
 	const char **rcpts;
 	size_t nrcpts;
-	const char **macros;	/* "name=value", as the MTA would send them */
+	const char **macros; /* "name=value", as the MTA would send them */
 	size_t nmacros;
 	const char *file;
 	bool json, verbose;
@@ -39,54 +39,78 @@ static void testmode_usage(FILE *fp)
 	      "                      [--json] [-v] [FILE.eml|-]\n"
 	      "Runs the engine on one message as the milter would and prints every check\n"
 	      "result and the verdict. Exit: 0 accept, 1 reject, 2 tempfail, 3 discard,\n"
-	      "4 quarantine, 64 and above for usage, input or configuration errors.\n", fp);
+	      "4 quarantine, 64 and above for usage, input or configuration errors.\n",
+	      fp);
 }
 
 int testmode_exit_code(int action)
 {
 	switch (action) {
-	case GH_ACT_REJECT: return 1;
-	case GH_ACT_TEMPFAIL: return 2;
-	case GH_ACT_DISCARD: return 3;
-	case GH_ACT_QUARANTINE: return 4;
-	default: return 0;
+	case GH_ACT_REJECT:
+		return 1;
+	case GH_ACT_TEMPFAIL:
+		return 2;
+	case GH_ACT_DISCARD:
+		return 3;
+	case GH_ACT_QUARANTINE:
+		return 4;
+	default:
+		return 0;
 	}
 }
 
 /* testmode_parse - options into O; returns 0 or an exit status */
 static int testmode_parse(int argc, char **argv, struct testmode_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "ip", required_argument, NULL, 'i' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "helo", required_argument, NULL, 'e' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "rcpt", required_argument, NULL, 'r' },
-		{ "auth", required_argument, NULL, 'a' },
-		{ "qid", required_argument, NULL, 'q' },
-		{ "dns-fixture", required_argument, NULL, 'd' },
-		{ "macro", required_argument, NULL, 'm' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option longopts[] = { { "config", required_argument, NULL, 'c' },
+						  { "ip", required_argument, NULL, 'i' },
+						  { "host", required_argument, NULL, 'H' },
+						  { "helo", required_argument, NULL, 'e' },
+						  { "from", required_argument, NULL, 'f' },
+						  { "rcpt", required_argument, NULL, 'r' },
+						  { "auth", required_argument, NULL, 'a' },
+						  { "qid", required_argument, NULL, 'q' },
+						  { "dns-fixture", required_argument, NULL, 'd' },
+						  { "macro", required_argument, NULL, 'm' },
+						  { "json", no_argument, NULL, 'j' },
+						  { "verbose", no_argument, NULL, 'v' },
+						  { "help", no_argument, NULL, 'h' },
+						  { NULL, 0, NULL, 0 } };
 	int ch;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': o->config_path = optarg; break;
-		case 'i': o->ip = optarg; break;
-		case 'H': o->host = optarg; break;
-		case 'e': o->helo = optarg; break;
-		case 'f': o->from = optarg; break;
-		case 'a': o->auth = optarg; break;
-		case 'q': o->qid = optarg; break;
-		case 'd': o->dns_fixture = optarg; break;
-		case 'j': o->json = true; break;
-		case 'v': o->verbose = true; break;
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case 'i':
+			o->ip = optarg;
+			break;
+		case 'H':
+			o->host = optarg;
+			break;
+		case 'e':
+			o->helo = optarg;
+			break;
+		case 'f':
+			o->from = optarg;
+			break;
+		case 'a':
+			o->auth = optarg;
+			break;
+		case 'q':
+			o->qid = optarg;
+			break;
+		case 'd':
+			o->dns_fixture = optarg;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
 		case 'r': {
 			const char **p = realloc(o->rcpts, (o->nrcpts + 1) * sizeof(*p));
 
@@ -103,14 +127,19 @@ static int testmode_parse(int argc, char **argv, struct testmode_opts *o)
 				return EX_OSERR;
 			o->macros = p;
 			if (strchr(optarg, '=') == NULL) {
-				fprintf(stderr, "gatehouse test: --macro %s: expected NAME=VALUE\n", optarg);
+				fprintf(stderr, "gatehouse test: --macro %s: expected NAME=VALUE\n",
+					optarg);
 				return EX_USAGE;
 			}
 			o->macros[o->nmacros++] = optarg;
 			break;
 		}
-		case 'h': testmode_usage(stdout); return -1;
-		default: testmode_usage(stderr); return EX_USAGE;
+		case 'h':
+			testmode_usage(stdout);
+			return -1;
+		default:
+			testmode_usage(stderr);
+			return EX_USAGE;
 		}
 	}
 	if (optind < argc)
@@ -120,7 +149,8 @@ static int testmode_parse(int argc, char **argv, struct testmode_opts *o)
 		return EX_USAGE;
 	}
 	if (o->ip == NULL || o->from == NULL || o->nrcpts == 0) {
-		fprintf(stderr, "gatehouse test: --ip, --from and at least one --rcpt are required\n");
+		fprintf(stderr,
+			"gatehouse test: --ip, --from and at least one --rcpt are required\n");
 		testmode_usage(stderr);
 		return EX_USAGE;
 	}
@@ -128,7 +158,8 @@ static int testmode_parse(int argc, char **argv, struct testmode_opts *o)
 		unsigned char buf[sizeof(struct in6_addr)];
 
 		if (inet_pton(AF_INET, o->ip, buf) != 1 && inet_pton(AF_INET6, o->ip, buf) != 1) {
-			fprintf(stderr, "gatehouse test: --ip %s: not an IPv4 or IPv6 address\n", o->ip);
+			fprintf(stderr, "gatehouse test: --ip %s: not an IPv4 or IPv6 address\n",
+				o->ip);
 			return EX_USAGE;
 		}
 	}
@@ -195,7 +226,8 @@ static const char *testmode_macro(void *ctx, const char *name)
 		size_t klen = (size_t)(eq - m);
 
 		if ((klen == nlen && strncmp(m, name, nlen) == 0) ||
-		    (nlen > 2 && name[0] == '{' && klen == nlen - 2 && strncmp(m, name + 1, klen) == 0))
+		    (nlen > 2 && name[0] == '{' && klen == nlen - 2 &&
+		     strncmp(m, name + 1, klen) == 0))
 			return eq + 1;
 	}
 	return NULL;
@@ -249,11 +281,13 @@ static int testmode_run(struct session *s, const struct testmode_opts *o, FILE *
 		}
 		a = st.stopped ? s->reply.action : engine_eom(s);
 		if (st.no_separator)
-			session_add_check(s, "input.header_end", "warn",
-					  "a line that is not a header field ended the header section");
+			session_add_check(
+				s, "input.header_end", "warn",
+				"a line that is not a header field ended the header section");
 	}
-	*final = verdict_is_final(s->msg.verdict.action) ? s->msg.verdict :
-		 verdict_is_final(s->conn_verdict.action) ? s->conn_verdict : s->reply;
+	*final = verdict_is_final(s->msg.verdict.action)    ? s->msg.verdict
+		 : verdict_is_final(s->conn_verdict.action) ? s->conn_verdict
+							    : s->reply;
 	if (!verdict_is_final(final->action))
 		final->action = a;
 	return 0;
@@ -274,13 +308,13 @@ int testmode_main(int argc, char **argv)
 	rc = testmode_parse(argc, argv, &o);
 	if (rc != 0) {
 		free(o.rcpts);
-	free(o.macros);
+		free(o.macros);
 		return rc < 0 ? 0 : rc;
 	}
 	cfg = testmode_load_config(o.config_path);
 	if (cfg == NULL) {
 		free(o.rcpts);
-	free(o.macros);
+		free(o.macros);
 		return EX_CONFIG;
 	}
 	log_init(&log, LOG_SINK_STDERR, o.verbose ? LOG_DEBUG : LOG_WARNING, LOG_MAIL);
@@ -288,7 +322,7 @@ int testmode_main(int argc, char **argv)
 		fprintf(stderr, "gatehouse test: %s: %s\n", o.file, strerror(errno));
 		config_unref(cfg);
 		free(o.rcpts);
-	free(o.macros);
+		free(o.macros);
 		return EX_NOINPUT;
 	}
 	{

@@ -25,17 +25,17 @@
 #include <ldns/ldns.h>
 #include <unbound.h>
 
-#include "util/diag.h"
 #include "dns/dns.h"
 #include "dns/dns_cache.h"
 #include "dns/dns_fixture.h"
+#include "util/diag.h"
 #include "util/strbuf.h"
 
-#define DNS_MAX_CNAME_HOPS 8	/* fixture answers: CNAME chains are followed here */
+#define DNS_MAX_CNAME_HOPS 8 /* fixture answers: CNAME chains are followed here */
 
 struct dns_resolver {
 	struct ub_ctx *ctx;
-	struct dns_cache *cache;	/* answers without a trip through libunbound's threads */
+	struct dns_cache *cache; /* answers without a trip through libunbound's threads */
 	long timeout_ms;
 	bool fixture;
 	struct dns_faults faults;
@@ -56,11 +56,16 @@ struct dns_pending {
 const char *dns_status_name(enum dns_status s)
 {
 	switch (s) {
-	case DNS_ANSWER: return "answer";
-	case DNS_NXDOMAIN: return "nxdomain";
-	case DNS_NODATA: return "nodata";
-	case DNS_TEMPFAIL: return "tempfail";
-	case DNS_PERMFAIL: return "permfail";
+	case DNS_ANSWER:
+		return "answer";
+	case DNS_NXDOMAIN:
+		return "nxdomain";
+	case DNS_NODATA:
+		return "nodata";
+	case DNS_TEMPFAIL:
+		return "tempfail";
+	case DNS_PERMFAIL:
+		return "permfail";
 	}
 	return "?";
 }
@@ -93,8 +98,7 @@ static void *dns_pump(void *arg)
 }
 
 /* dns_setup_forwarders - "IP[@PORT], ..." or the system's resolv.conf */
-static int dns_setup_forwarders(struct dns_resolver *r, const char *list,
-				struct diag *errs)
+static int dns_setup_forwarders(struct dns_resolver *r, const char *list, struct diag *errs)
 {
 	char *copy, *tok, *save = NULL;
 	int rc = 0;
@@ -127,7 +131,7 @@ static int dns_check_trust_anchor(const char *path, struct diag *errs)
 	FILE *fp = fopen(path, "r");
 	ldns_rdf *origin = NULL, *prev = NULL;
 	uint32_t ttl = 3600;
-	int line = 0, anchors = 0, rc = 0;	/* ldns counts the newline of the record it read */
+	int line = 0, anchors = 0, rc = 0; /* ldns counts the newline of the record it read */
 	struct strbuf sb;
 
 	strbuf_init(&sb);
@@ -157,7 +161,8 @@ static int dns_check_trust_anchor(const char *path, struct diag *errs)
 	}
 	if (rc == 0 && anchors == 0) {
 		strbuf_printf(&sb, "%s", path);
-		dns_error(errs, "no DS or DNSKEY record in the trust anchor file", strbuf_cstr(&sb));
+		dns_error(errs, "no DS or DNSKEY record in the trust anchor file",
+			  strbuf_cstr(&sb));
 		rc = -1;
 	}
 	ldns_rdf_deep_free(origin);
@@ -342,7 +347,7 @@ static void dns_wait(struct dns_resolver *r, const char *name, int rrtype,
 		pthread_mutex_unlock(&p.lock);
 		if (ub_cancel(r->ctx, id) == 0) {
 			*err = UB_NOERROR;
-			*res = NULL;	/* cancelled: the callback will never run */
+			*res = NULL; /* cancelled: the callback will never run */
 			goto out;
 		}
 		/* Too late to cancel: the callback is running; it will finish. */
@@ -353,7 +358,7 @@ static void dns_wait(struct dns_resolver *r, const char *name, int rrtype,
 		p.res = NULL;
 		pthread_mutex_unlock(&p.lock);
 		*err = UB_NOERROR;
-		goto out;	/* past the deadline: reported as a timeout all the same */
+		goto out; /* past the deadline: reported as a timeout all the same */
 	}
 	*err = p.err;
 	*res = p.res;
@@ -426,8 +431,8 @@ static int dns_classify(const struct ub_result *res, struct dns_result *out)
 	}
 }
 
-int dns_query(struct dns_resolver *r, const char *name, int rrtype,
-	      struct dns_budget *budget, struct dns_result *out)
+int dns_query(struct dns_resolver *r, const char *name, int rrtype, struct dns_budget *budget,
+	      struct dns_result *out)
 {
 	const struct dns_fault *fault;
 	struct timespec deadline;

@@ -13,9 +13,9 @@
 #define DNS_CACHE_STRIPES 32
 
 struct slot {
-	char *name;		/* lower case, no trailing dot; NULL: empty */
+	char *name; /* lower case, no trailing dot; NULL: empty */
 	int rrtype;
-	time_t expires;		/* CLOCK_MONOTONIC seconds */
+	time_t expires; /* CLOCK_MONOTONIC seconds */
 	struct dns_result res;
 };
 
@@ -132,21 +132,21 @@ bool dns_cache_get(struct dns_cache *c, const char *name, int rrtype, struct dns
 		if (now_s() < s->expires)
 			hit = result_copy(out, &s->res);
 		else
-			slot_clear(s);	/* expired: libunbound asks again */
+			slot_clear(s); /* expired: libunbound asks again */
 	}
 	pthread_mutex_unlock(lock);
 	return hit;
 }
 
-void dns_cache_put(struct dns_cache *c, const char *name, int rrtype,
-		   const struct dns_result *res, unsigned ttl)
+void dns_cache_put(struct dns_cache *c, const char *name, int rrtype, const struct dns_result *res,
+		   unsigned ttl)
 {
 	size_t i = key_hash(name, rrtype), len = strlen(name);
 	pthread_mutex_t *lock = &c->locks[i % DNS_CACHE_STRIPES];
 	struct slot fresh = { 0 }, old;
 
-	if (ttl == 0 || (res->status != DNS_ANSWER && res->status != DNS_NXDOMAIN &&
-			 res->status != DNS_NODATA))
+	if (ttl == 0 ||
+	    (res->status != DNS_ANSWER && res->status != DNS_NXDOMAIN && res->status != DNS_NODATA))
 		return;
 	if (ttl > DNS_CACHE_MAX_TTL)
 		ttl = DNS_CACHE_MAX_TTL;

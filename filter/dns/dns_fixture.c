@@ -12,13 +12,13 @@
 #include <ldns/ldns.h>
 #include <unbound.h>
 
-#include "util/diag.h"
 #include "dns/dns_fixture.h"
+#include "util/diag.h"
 #include "util/strbuf.h"
 
 /* fixture_error - one "FILE:LINE: message" into ERRS */
-static void fixture_error(struct diag *errs, const char *path, size_t line,
-			  const char *msg, const char *detail)
+static void fixture_error(struct diag *errs, const char *path, size_t line, const char *msg,
+			  const char *detail)
 {
 	diag_at(errs, path, line, 0, "%s%s%s", msg, detail ? ": " : "", detail ? detail : "");
 }
@@ -92,8 +92,9 @@ static int fixture_record_line(struct ub_ctx *ctx, const char *line, const char 
 		/* ldns takes "NAME WORD" as a record of an unknown type without
 		 * data: most likely a mistyped fault line */
 		ldns_rr_free(rr);
-		fixture_error(errs, path, lineno, "bad record",
-			      "no type or no data (a fault line is NAME TIMEOUT, SERVFAIL or REFUSED)");
+		fixture_error(
+			errs, path, lineno, "bad record",
+			"no type or no data (a fault line is NAME TIMEOUT, SERVFAIL or REFUSED)");
 		return -1;
 	}
 	/* ldns's own rendering of the record: fully qualified, one line, the
@@ -108,7 +109,8 @@ static int fixture_record_line(struct ub_ctx *ctx, const char *line, const char 
 	rc = ub_ctx_data_add(ctx, canonical);
 	free(canonical);
 	if (rc != 0) {
-		fixture_error(errs, path, lineno, "record refused by the resolver", ub_strerror(rc));
+		fixture_error(errs, path, lineno, "record refused by the resolver",
+			      ub_strerror(rc));
 		return -1;
 	}
 	return 0;
@@ -173,7 +175,8 @@ const struct dns_fault *dns_fixture_fault(const struct dns_faults *faults, const
 	while (len > 1 && name[len - 1] == '.')
 		len--;
 	for (size_t i = 0; i < faults->n; i++)
-		if (strlen(faults->v[i].name) == len && strncasecmp(faults->v[i].name, name, len) == 0)
+		if (strlen(faults->v[i].name) == len &&
+		    strncasecmp(faults->v[i].name, name, len) == 0)
 			return &faults->v[i];
 	return NULL;
 }

@@ -14,28 +14,27 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "mail/address.h"
-#include "util/arena.h"
-#include "util/cidr.h"
 #include "conf/config.h"
 #include "engine/engine.h"
 #include "engine/engine_auth.h"
 #include "engine/engine_edits.h"
 #include "engine/engine_rules.h"
-#include "mail/mime.h"
-#include "util/gh.h"
-#include "util/log.h"
 #include "engine/policy.h"
 #include "engine/sanity.h"
 #include "engine/session.h"
+#include "mail/address.h"
+#include "mail/mime.h"
+#include "util/arena.h"
+#include "util/cidr.h"
+#include "util/gh.h"
+#include "util/log.h"
 
 /* engine_internal - our own failure; never an accept of what policy would refuse */
-static enum gh_action engine_internal(struct session *s, enum gh_phase phase,
-				      const char *what)
+static enum gh_action engine_internal(struct session *s, enum gh_phase phase, const char *what)
 {
 	s->internal_error = true;
-	session_log(s->log, s, LOG_ERR, "internal error at %s: %s",
-		 verdict_phase_name(phase), what);
+	session_log(s->log, s, LOG_ERR, "internal error at %s: %s", verdict_phase_name(phase),
+		    what);
 	return policy_fault(s, phase, FAULT_INTERNAL, NULL);
 }
 
@@ -167,8 +166,7 @@ static enum gh_action engine_spf_policy(struct session *s)
 	return engine_continue(s);
 }
 
-enum gh_action engine_mail(struct session *s, const char *const *argv,
-			   const char *auth_login)
+enum gh_action engine_mail(struct session *s, const char *const *argv, const char *auth_login)
 {
 	struct message *m;
 	const char *path = argv && argv[0] ? argv[0] : "";
@@ -198,14 +196,15 @@ enum gh_action engine_mail(struct session *s, const char *const *argv,
 	}
 	m->from_parsed = true;
 	session_log(s->log, s, LOG_DEBUG, "mail from <%s>%s%s", m->from.addr,
-		 m->auth_login ? " auth=" : "", m->auth_login ? m->auth_login : "");
-	m->outbound = m->auth_login != NULL || cidr_list_match(&s->cfg->internal_nets, s->client_ip);
+		    m->auth_login ? " auth=" : "", m->auth_login ? m->auth_login : "");
+	m->outbound = m->auth_login != NULL ||
+		      cidr_list_match(&s->cfg->internal_nets, s->client_ip);
 	if (engine_auth_spf(s) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_MAIL, "out of memory"));
 	if (verdict_is_final(a = engine_rules(s, GH_PH_MAIL, NULL)))
 		return engine_finish(s, a);
 	if (engine_rules_accepted(s))
-		return engine_continue(s);	/* an accept rule: SPF only marks */
+		return engine_continue(s); /* an accept rule: SPF only marks */
 	return engine_spf_policy(s);
 }
 
@@ -218,7 +217,7 @@ enum gh_action engine_rcpt(struct session *s, const char *const *argv)
 	enum gh_action a;
 
 	if (!m->active)
-		session_message_begin(s);	/* RCPT without MAIL: an MTA quirk, not ours to fail on */
+		session_message_begin(s); /* RCPT without MAIL: an MTA quirk, not ours to fail on */
 	if (engine_decided(s, &a))
 		return a;
 	m->rcpts_seen++;
@@ -239,7 +238,7 @@ enum gh_action engine_rcpt(struct session *s, const char *const *argv)
 	}
 	a = engine_rules(s, GH_PH_RCPT, &rcpt);
 	if (verdict_is_final(a))
-		return engine_finish(s, a);	/* a reject or tempfail here is this recipient's only */
+		return engine_finish(s, a); /* a reject or tempfail here is this recipient's only */
 	if (verdict_is_final(m->rcpt_refusal.action) && !engine_rules_accepted(s)) {
 		/* Decided at MAIL (SPF), answered here so that the refusal is
 		 * tied to recipients, as spf_reject_at = rcpt asks. */
@@ -283,8 +282,7 @@ enum gh_action engine_unknown(struct session *s, const char *command)
 	return engine_continue(s);
 }
 
-enum gh_action engine_header(struct session *s, const char *name,
-			     const char *value, size_t len)
+enum gh_action engine_header(struct session *s, const char *name, const char *value, size_t len)
 {
 	struct message *m = &s->msg;
 	const char *detail = NULL;
@@ -295,7 +293,7 @@ enum gh_action engine_header(struct session *s, const char *name,
 		session_message_begin(s);
 	if (engine_decided(s, &a))
 		return a;
-	m->header_bytes += strlen(name) + len + 3;	/* name ": " value CRLF, roughly */
+	m->header_bytes += strlen(name) + len + 3; /* name ": " value CRLF, roughly */
 	fault = sanity_header(s, name, value, len, &detail);
 	if (fault != SANITY_OK) {
 		session_log(s->log, s, LOG_INFO, "header fault: %s", detail ? detail : "");
@@ -348,7 +346,8 @@ enum gh_action engine_body(struct session *s, const unsigned char *chunk, size_t
 	engine_auth_dkim_body(s, chunk, len);
 	if (engine_rules_body(s, chunk, len) != 0)
 		return engine_finish(s, engine_internal(s, GH_PH_BODY, "rules: out of memory"));
-	for (const unsigned char *p = chunk; (p = memchr(p, 0, len - (size_t)(p - chunk))) != NULL; p++) {
+	for (const unsigned char *p = chunk; (p = memchr(p, 0, len - (size_t)(p - chunk))) != NULL;
+	     p++) {
 		s->msg.body_nul_bytes++;
 		if ((size_t)(p - chunk) + 1 >= len)
 			break;
@@ -364,7 +363,7 @@ enum gh_action engine_eom(struct session *s)
 
 	if (!m->active)
 		session_message_begin(s);
-	if (engine_decided(s, &a))	/* 1 */
+	if (engine_decided(s, &a)) /* 1 */
 		return a;
 	if (!m->eoh_seen) {
 		/* 2. Some MTAs skip EOH for a message without a body separator. */
@@ -372,7 +371,7 @@ enum gh_action engine_eom(struct session *s)
 		if (verdict_is_final(a))
 			return a;
 	}
-	if (engine_auth_dkim_eom(s) != GH_OK)	/* 3 */
+	if (engine_auth_dkim_eom(s) != GH_OK) /* 3 */
 		return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
 	/* 4. The rules' view of the body. */
 	if (m->mime != NULL && mime_walk_finish(m->mime) != 0)
@@ -384,11 +383,11 @@ enum gh_action engine_eom(struct session *s)
 	memset(&dv, 0, sizeof(dv));
 	if (engine_auth_dmarc(s, &da, &dv) != GH_OK)
 		da = engine_internal(s, GH_PH_EOM, "out of memory");
-	if (verdict_is_final(m->verdict.action))	/* a fault: no single author, or ours */
+	if (verdict_is_final(m->verdict.action)) /* a fault: no single author, or ours */
 		return engine_finish(s, m->verdict.action);
-	if (verdict_is_final(a = engine_rules(s, GH_PH_EOM, NULL)))	/* 6 */
+	if (verdict_is_final(a = engine_rules(s, GH_PH_EOM, NULL))) /* 6 */
 		return engine_finish(s, a);
-	if (!engine_rules_accepted(s)) {	/* 7 */
+	if (!engine_rules_accepted(s)) { /* 7 */
 		if (da == GH_ACT_QUARANTINE) {
 			if (!verdict_is_final(m->pending.action))
 				m->pending = dv;

@@ -8,21 +8,21 @@
  * policy on its own failures, writes a slot from here.
  */
 #include <stdlib.h>
-#include <strings.h>
 #include <string.h>
+#include <strings.h>
 
-#include "util/arena.h"
-#include "util/cidr.h"
-#include "conf/config.h"
-#include "mail/author.h"
 #include "auth/dkim.h"
 #include "auth/dmarc.h"
 #include "auth/spf.h"
+#include "conf/config.h"
 #include "engine/engine_auth.h"
-#include "util/gh.h"
-#include "util/log.h"
 #include "engine/policy.h"
 #include "engine/session.h"
+#include "mail/author.h"
+#include "util/arena.h"
+#include "util/cidr.h"
+#include "util/gh.h"
+#include "util/log.h"
 
 /* engine_spf_one - evaluate one identity into DST */
 static int engine_spf_one(struct session *s, const struct spf_query *q, enum spf_which which,
@@ -35,8 +35,8 @@ static int engine_spf_one(struct session *s, const struct spf_query *q, enum spf
 	dst->domain = o.domain;
 	dst->reason = o.reason;
 	dst->explanation = o.explanation;
-	session_log(s->log, s, LOG_DEBUG, "spf %s %s: %s (%s)", o.identity, o.domain ? o.domain : "-",
-		 ar_result_name(o.result), o.reason ? o.reason : "-");
+	session_log(s->log, s, LOG_DEBUG, "spf %s %s: %s (%s)", o.identity,
+		    o.domain ? o.domain : "-", ar_result_name(o.result), o.reason ? o.reason : "-");
 	return rc;
 }
 
@@ -74,10 +74,11 @@ int engine_auth_spf(struct session *s)
 		o.domain = m->results.spf_mailfrom.domain;
 		o.reason = m->results.spf_mailfrom.reason;
 		o.identity = m->from.is_null ? "helo" : "mailfrom";
-		o.sender = m->from.is_null ? arena_printf(s->msg_arena, "postmaster@%s", q.helo) :
-			   m->from.addr;
+		o.sender = m->from.is_null ? arena_printf(s->msg_arena, "postmaster@%s", q.helo)
+					   : m->from.addr;
 		m->received_spf = o.sender ? spf_received_header(s->msg_arena, &o, &q,
-								 s->cfg->authserv_id) : NULL;
+								 s->cfg->authserv_id)
+					   : NULL;
 		if (m->received_spf == NULL)
 			return GH_ERR_NOMEM;
 	}
@@ -116,8 +117,7 @@ int engine_auth_dkim_start(struct session *s)
 	return m->dkim != NULL ? GH_OK : GH_ERR_NOMEM;
 }
 
-void engine_auth_dkim_header(struct session *s, const char *name, const char *value,
-			     size_t len)
+void engine_auth_dkim_header(struct session *s, const char *name, const char *value, size_t len)
 {
 	/* A field libopendkim cannot take only costs that message its DKIM
 	 * results (each signature then reports why); it is not an error. */
@@ -148,11 +148,11 @@ int engine_auth_dkim_eom(struct session *s)
 		return GH_ERR_NOMEM;
 	for (size_t i = 0; i < r->ndkim; i++)
 		session_log(s->log, s, LOG_DEBUG, "dkim d=%s s=%s a=%s: %s%s%s",
-			 r->dkim[i].domain ? r->dkim[i].domain : "-",
-			 r->dkim[i].selector ? r->dkim[i].selector : "-",
-			 r->dkim[i].algorithm ? r->dkim[i].algorithm : "-",
-			 ar_result_name(r->dkim[i].result),
-			 r->dkim[i].reason ? ": " : "", r->dkim[i].reason ? r->dkim[i].reason : "");
+			    r->dkim[i].domain ? r->dkim[i].domain : "-",
+			    r->dkim[i].selector ? r->dkim[i].selector : "-",
+			    r->dkim[i].algorithm ? r->dkim[i].algorithm : "-",
+			    ar_result_name(r->dkim[i].result), r->dkim[i].reason ? ": " : "",
+			    r->dkim[i].reason ? r->dkim[i].reason : "");
 	return GH_OK;
 }
 
@@ -173,7 +173,8 @@ static bool list_has(const char *list, const char *word, bool local_parts)
 		if (local_parts && p[len - 1] == '@') {
 			const char *at = strrchr(word, '@');
 
-			if (at != NULL && (size_t)(at - word) == len - 1 && strncasecmp(word, p, len - 1) == 0)
+			if (at != NULL && (size_t)(at - word) == len - 1 &&
+			    strncasecmp(word, p, len - 1) == 0)
 				return true;
 		} else if (strlen(word) == len && strncasecmp(word, p, len) == 0) {
 			return true;
@@ -217,7 +218,8 @@ int engine_auth_dmarc(struct session *s, enum gh_action *a, struct verdict *v)
 		enum gh_action fa;
 
 		r->dmarc.result = AR_PERMERROR;
-		if (session_add_check(s, "dmarc.from", "fail", author_status_text(au.status)) != GH_OK)
+		if (session_add_check(s, "dmarc.from", "fail", author_status_text(au.status)) !=
+		    GH_OK)
 			return GH_ERR_NOMEM;
 		fa = policy_fault(s, GH_PH_EOM, FAULT_BAD_FROM, author_status_text(au.status));
 		*a = fa == GH_ACT_QUARANTINE ? GH_ACT_CONTINUE : fa;
@@ -227,14 +229,15 @@ int engine_auth_dmarc(struct session *s, enum gh_action *a, struct verdict *v)
 		.from_domain = au.domain,
 		.spf = r->spf_mailfrom.result,
 		.spf_domain = r->spf_mailfrom.domain,
-		.dkim = r->dkim, .ndkim = r->ndkim,
+		.dkim = r->dkim,
+		.ndkim = r->ndkim,
 		.roll = arc4random_uniform(100),
 	};
 	if (dmarc_evaluate(s->dmarc, s->dns, &s->dns_budget, s->msg_arena, &in, &o) != 0)
 		return GH_ERR_NOMEM;
 	if (o.result == AR_FAIL && o.policy == DMARC_P_NONE &&
 	    list_has(s->cfg->dmarc_reject_when_none, au.domain, false)) {
-		o.disposition = DMARC_P_REJECT;	/* local: p=none treated as reject */
+		o.disposition = DMARC_P_REJECT; /* local: p=none treated as reject */
 		o.reason = arena_printf(s->msg_arena, "%s (p=none treated as reject)", o.reason);
 	}
 	r->dmarc.result = o.result;
@@ -242,14 +245,14 @@ int engine_auth_dmarc(struct session *s, enum gh_action *a, struct verdict *v)
 	r->dmarc.policy = dmarc_policy_name(o.policy);
 	r->dmarc.disposition = dmarc_policy_name(o.disposition);
 	session_log(s->log, s, LOG_DEBUG, "dmarc %s: %s p=%s disposition=%s (%s)", au.domain,
-		 ar_result_name(o.result), r->dmarc.policy ? r->dmarc.policy : "-",
-		 r->dmarc.disposition ? r->dmarc.disposition : "-", o.reason ? o.reason : "-");
+		    ar_result_name(o.result), r->dmarc.policy ? r->dmarc.policy : "-",
+		    r->dmarc.disposition ? r->dmarc.disposition : "-", o.reason ? o.reason : "-");
 	if (o.result == AR_FAIL && o.disposition != DMARC_P_NONE &&
 	    (override = engine_dmarc_override(s)) != NULL) {
 		r->dmarc.disposition = "none";
 		r->dmarc.override = override;
 		session_log(s->log, s, LOG_NOTICE, "dmarc %s: %s not enforced: %s", au.domain,
-			 dmarc_policy_name(o.disposition), override);
+			    dmarc_policy_name(o.disposition), override);
 		if (session_add_check(s, "dmarc.override", "pass", override) != GH_OK)
 			return GH_ERR_NOMEM;
 		*a = GH_ACT_CONTINUE;

@@ -4,17 +4,17 @@
  * Contract: appends to S->msg.edits only, through session_add_edit(); reads
  * the arriving header and the recorded results; writes no verdict slot.
  */
-#include <strings.h>
 #include <string.h>
+#include <strings.h>
 
-#include "util/arena.h"
-#include "conf/config.h"
 #include "auth/authres.h"
+#include "conf/config.h"
 #include "engine/engine_edits.h"
-#include "util/gh.h"
-#include "util/log.h"
 #include "engine/sanity.h"
 #include "engine/session.h"
+#include "util/arena.h"
+#include "util/gh.h"
+#include "util/log.h"
 
 /* engine_status_edits - remove arriving copies of our status header (from
  * the highest index down, so removing one does not renumber the next), then
@@ -33,8 +33,8 @@ static int engine_status_edits(struct session *s)
 	for (unsigned idx = count; idx >= 1; idx--)
 		if (session_add_edit(s, HDR_REMOVE, name, NULL, idx) != GH_OK)
 			return GH_ERR_NOMEM;
-	value = arena_printf(s->msg_arena, "%s (gatehouse %s); session=%s",
-			     s->cfg->authserv_id, GH_VERSION, s->msg.id);
+	value = arena_printf(s->msg_arena, "%s (gatehouse %s); session=%s", s->cfg->authserv_id,
+			     GH_VERSION, s->msg.id);
 	if (value == NULL)
 		return GH_ERR_NOMEM;
 	return session_add_edit(s, HDR_INSERT, name, value, 0);
@@ -59,9 +59,9 @@ static int engine_remove_claims(struct session *s, const char *name,
 		idx++;
 		claim = claimant(s->msg_arena, m->headers[i].value, m->headers[i].value_len);
 		if (claim == NULL || strcasecmp(claim, id) != 0)
-			continue;	/* someone else's: kept */
-		if (nforged == cap && (forged = arena_grow(s->msg_arena, forged, &cap,
-							   sizeof(*forged))) == NULL)
+			continue; /* someone else's: kept */
+		if (nforged == cap &&
+		    (forged = arena_grow(s->msg_arena, forged, &cap, sizeof(*forged))) == NULL)
 			return GH_ERR_NOMEM;
 		forged[nforged++] = idx;
 	}
@@ -70,7 +70,7 @@ static int engine_remove_claims(struct session *s, const char *name,
 			return GH_ERR_NOMEM;
 	if (nforged > 0)
 		session_log(s->log, s, LOG_NOTICE, "removed %zu %s field(s) claiming to be from %s",
-			 nforged, name, id);
+			    nforged, name, id);
 	return GH_OK;
 }
 
@@ -91,14 +91,16 @@ static int engine_authres_edits(struct session *s)
 	if (m->outbound || s->dns == NULL)
 		return GH_OK;
 	in = (struct authres_input){
-		.authserv_id = s->cfg->authserv_id, .r = &m->results,
+		.authserv_id = s->cfg->authserv_id,
+		.r = &m->results,
 		.mailfrom = m->from_parsed && !m->from.is_null ? m->from.addr : NULL,
 		.helo = s->helo,
 	};
 	if (authres_build(s->msg_arena, &in, &vals, &nvals) != 0)
 		return GH_ERR_NOMEM;
 	for (size_t k = nvals; k > 0; k--)
-		if (session_add_edit(s, HDR_INSERT, "Authentication-Results", vals[k - 1], 0) != GH_OK)
+		if (session_add_edit(s, HDR_INSERT, "Authentication-Results", vals[k - 1], 0) !=
+		    GH_OK)
 			return GH_ERR_NOMEM;
 	return GH_OK;
 }

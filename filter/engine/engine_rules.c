@@ -14,16 +14,16 @@
 
 #include <gmime/gmime.h>
 
-#include "util/arena.h"
 #include "conf/config.h"
 #include "engine/engine_rules.h"
-#include "util/gh.h"
-#include "util/log.h"
+#include "engine/sanity.h"
+#include "engine/session.h"
 #include "mail/mime.h"
 #include "mail/rfc2047.h"
 #include "rules/rule.h"
-#include "engine/sanity.h"
-#include "engine/session.h"
+#include "util/arena.h"
+#include "util/gh.h"
+#include "util/log.h"
 
 struct rule_cache_entry {
 	enum rule_target_id id;
@@ -83,7 +83,7 @@ static void vals_out(struct vals *b, struct rule_values *out)
 /* unfolded_value - a header value unfolded, encoded-word runs joined (g_free) */
 static char *unfolded_value(const struct header_field *h)
 {
-	char *raw = g_strndup(h->value, h->value_len);	/* stops at a NUL: test mode only */
+	char *raw = g_strndup(h->value, h->value_len); /* stops at a NUL: test mode only */
 	char *unfolded = g_mime_utils_header_unfold(raw);
 	char *joined = rfc2047_join_words(unfolded ? unfolded : raw);
 
@@ -106,7 +106,8 @@ static char *decoded_value(const struct header_field *h)
 static void addr_parts(struct vals *b, InternetAddress *ia, enum rule_target_id id)
 {
 	if (INTERNET_ADDRESS_IS_GROUP(ia)) {
-		InternetAddressList *m = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
+		InternetAddressList *m = internet_address_group_get_members(
+			INTERNET_ADDRESS_GROUP(ia));
 
 		for (int i = 0; m && i < internet_address_list_length(m); i++)
 			addr_parts(b, internet_address_list_get_address(m, i), id);
@@ -122,7 +123,8 @@ static void addr_parts(struct vals *b, InternetAddress *ia, enum rule_target_id 
 		vals_str(b, arena_strdup(b->a, addr ? addr : ""));
 		break;
 	case TGT_ADDR_LOCAL:
-		vals_str(b, at ? arena_memdup(b->a, addr, (size_t)(at - addr)) : arena_strdup(b->a, addr ? addr : ""));
+		vals_str(b, at ? arena_memdup(b->a, addr, (size_t)(at - addr))
+			       : arena_strdup(b->a, addr ? addr : ""));
 		break;
 	case TGT_ADDR_DOMAIN: {
 		char *d = arena_strdup(b->a, at ? at + 1 : "");
@@ -133,7 +135,9 @@ static void addr_parts(struct vals *b, InternetAddress *ia, enum rule_target_id 
 		break;
 	}
 	default:
-		vals_str(b, arena_strdup(b->a, internet_address_get_name(ia) ? internet_address_get_name(ia) : ""));
+		vals_str(b, arena_strdup(b->a, internet_address_get_name(ia)
+						       ? internet_address_get_name(ia)
+						       : ""));
 		break;
 	}
 }
@@ -157,7 +161,8 @@ static void header_values(struct session *s, const struct rule_target_ref *t, st
 			/* GMime decodes the display names itself: decoding first
 			 * would let an encoded comma or quote change the structure. */
 			char *dec = unfolded_value(h);
-			InternetAddressList *l = dec ? internet_address_list_parse(NULL, dec) : NULL;
+			InternetAddressList *l = dec ? internet_address_list_parse(NULL, dec)
+						     : NULL;
 
 			for (int k = 0; l && k < internet_address_list_length(l); k++)
 				addr_parts(b, internet_address_list_get_address(l, k), t->id);
@@ -191,7 +196,8 @@ static void rcpt_values(struct session *s, enum rule_target_id id, struct vals *
 /* cached - targets worth computing once per message */
 static bool cached(enum rule_target_id id)
 {
-	return id == TGT_HEADER || id == TGT_SUBJECT || (id >= TGT_ADDR_ADDRESS && id <= TGT_ADDR_DISPLAY);
+	return id == TGT_HEADER || id == TGT_SUBJECT ||
+	       (id >= TGT_ADDR_ADDRESS && id <= TGT_ADDR_DISPLAY);
 }
 
 static int provide(void *ctx, const struct rule_target_ref *t, struct rule_values *out)
@@ -205,38 +211,72 @@ static int provide(void *ctx, const struct rule_target_ref *t, struct rule_value
 	memset(out, 0, sizeof(*out));
 	if (cached(t->id))
 		for (size_t i = 0; i < m->nrcache; i++)
-			if (m->rcache[i].id == t->id && (m->rcache[i].arg == t->arg ||
-			    (m->rcache[i].arg && t->arg && strcasecmp(m->rcache[i].arg, t->arg) == 0))) {
+			if (m->rcache[i].id == t->id &&
+			    (m->rcache[i].arg == t->arg ||
+			     (m->rcache[i].arg && t->arg &&
+			      strcasecmp(m->rcache[i].arg, t->arg) == 0))) {
 				*out = m->rcache[i].v;
 				return 0;
 			}
 	switch (t->id) {
-	case TGT_CLIENT_IP: vals_str(&b, s->client_ip); break;
-	case TGT_CLIENT_HOST: vals_str(&b, s->client_host); break;
-	case TGT_HELO: vals_str(&b, s->helo ? s->helo : ""); break;
-	case TGT_AUTH: vals_str(&b, m->auth_login ? m->auth_login : ""); break;
-	case TGT_AUTHENTICATED: out->yes = m->auth_login != NULL; break;
-	case TGT_INBOUND: out->yes = !m->outbound; break;
-	case TGT_OUTBOUND: out->yes = m->outbound; break;
+	case TGT_CLIENT_IP:
+		vals_str(&b, s->client_ip);
+		break;
+	case TGT_CLIENT_HOST:
+		vals_str(&b, s->client_host);
+		break;
+	case TGT_HELO:
+		vals_str(&b, s->helo ? s->helo : "");
+		break;
+	case TGT_AUTH:
+		vals_str(&b, m->auth_login ? m->auth_login : "");
+		break;
+	case TGT_AUTHENTICATED:
+		out->yes = m->auth_login != NULL;
+		break;
+	case TGT_INBOUND:
+		out->yes = !m->outbound;
+		break;
+	case TGT_OUTBOUND:
+		out->yes = m->outbound;
+		break;
 	case TGT_MACRO: {
-		char *name = strlen(t->arg) == 1 ? (char *)t->arg : arena_printf(s->msg_arena, "{%s}", t->arg);
+		char *name = strlen(t->arg) == 1 ? (char *)t->arg
+						 : arena_printf(s->msg_arena, "{%s}", t->arg);
 		const char *v = s->macro && name ? s->macro(s->macro_ctx, name) : NULL;
 
 		if (v != NULL)
 			vals_str(&b, arena_strdup(s->msg_arena, v));
 		break;
 	}
-	case TGT_MAIL_FROM: vals_str(&b, m->from_parsed && !m->from.is_null ? m->from.addr : ""); break;
-	case TGT_MAIL_FROM_LOCAL: vals_str(&b, m->from_parsed && m->from.local ? m->from.local : ""); break;
-	case TGT_MAIL_FROM_DOMAIN: vals_str(&b, m->from_parsed && m->from.domain ? m->from.domain : ""); break;
-	case TGT_RCPT: case TGT_RCPT_LOCAL: case TGT_RCPT_DOMAIN: rcpt_values(s, t->id, &b); break;
-	case TGT_RCPT_COUNT: out->num = (long long)m->nrcpts; break;
+	case TGT_MAIL_FROM:
+		vals_str(&b, m->from_parsed && !m->from.is_null ? m->from.addr : "");
+		break;
+	case TGT_MAIL_FROM_LOCAL:
+		vals_str(&b, m->from_parsed && m->from.local ? m->from.local : "");
+		break;
+	case TGT_MAIL_FROM_DOMAIN:
+		vals_str(&b, m->from_parsed && m->from.domain ? m->from.domain : "");
+		break;
+	case TGT_RCPT:
+	case TGT_RCPT_LOCAL:
+	case TGT_RCPT_DOMAIN:
+		rcpt_values(s, t->id, &b);
+		break;
+	case TGT_RCPT_COUNT:
+		out->num = (long long)m->nrcpts;
+		break;
 	case TGT_HEADER_COUNT:
 		for (size_t i = 0; i < m->nheaders; i++)
 			out->num += sanity_is_header(m->headers[i].name, t->arg);
 		break;
-	case TGT_HEADER: case TGT_RAWHEADER: case TGT_SUBJECT:
-	case TGT_ADDR_ADDRESS: case TGT_ADDR_LOCAL: case TGT_ADDR_DOMAIN: case TGT_ADDR_DISPLAY:
+	case TGT_HEADER:
+	case TGT_RAWHEADER:
+	case TGT_SUBJECT:
+	case TGT_ADDR_ADDRESS:
+	case TGT_ADDR_LOCAL:
+	case TGT_ADDR_DOMAIN:
+	case TGT_ADDR_DISPLAY:
 		header_values(s, t, &b);
 		break;
 	case TGT_BODY:
@@ -250,42 +290,64 @@ static int provide(void *ctx, const struct rule_target_ref *t, struct rule_value
 		vals_add(&b, strbuf_cstr(&m->raw_body), m->raw_body.len);
 		break;
 	case TGT_BODY_TRUNCATED:
-		out->yes = m->raw_truncated || (m->mime != NULL && mime_walk_truncated(m->mime) != NULL);
+		out->yes = m->raw_truncated ||
+			   (m->mime != NULL && mime_walk_truncated(m->mime) != NULL);
 		break;
-	case TGT_ATT_NAME: case TGT_ATT_TYPE: case TGT_ATT_COUNT: {
+	case TGT_ATT_NAME:
+	case TGT_ATT_TYPE:
+	case TGT_ATT_COUNT: {
 		size_t n = 0;
-		const struct mime_attachment *a = m->mime ? mime_walk_attachments(m->mime, &n) : NULL;
+		const struct mime_attachment *a = m->mime ? mime_walk_attachments(m->mime, &n)
+							  : NULL;
 
 		out->num = (long long)n;
 		for (size_t i = 0; t->id != TGT_ATT_COUNT && i < n; i++)
 			vals_str(&b, t->id == TGT_ATT_NAME ? a[i].filename : a[i].type);
 		break;
 	}
-	case TGT_SIZE: out->num = (long long)(m->header_bytes + m->body_bytes); break;
-	case TGT_SPF_MAILFROM: vals_str(&b, result_word(r->spf_mailfrom.result)); break;
-	case TGT_SPF_HELO: vals_str(&b, result_word(r->spf_helo.result)); break;
+	case TGT_SIZE:
+		out->num = (long long)(m->header_bytes + m->body_bytes);
+		break;
+	case TGT_SPF_MAILFROM:
+		vals_str(&b, result_word(r->spf_mailfrom.result));
+		break;
+	case TGT_SPF_HELO:
+		vals_str(&b, result_word(r->spf_helo.result));
+		break;
 	case TGT_DKIM_PASS:
 		for (size_t i = 0; i < r->ndkim; i++)
 			out->yes |= r->dkim[i].result == AR_PASS &&
-				    (t->arg == NULL || (r->dkim[i].domain && strcasecmp(r->dkim[i].domain, t->arg) == 0));
+				    (t->arg == NULL ||
+				     (r->dkim[i].domain &&
+				      strcasecmp(r->dkim[i].domain, t->arg) == 0));
 		break;
-	case TGT_DKIM_RESULT: case TGT_DKIM_DOMAIN:
+	case TGT_DKIM_RESULT:
+	case TGT_DKIM_DOMAIN:
 		for (size_t i = 0; i < r->ndkim; i++)
-			vals_str(&b, t->id == TGT_DKIM_RESULT ? result_word(r->dkim[i].result) :
-				 r->dkim[i].domain ? r->dkim[i].domain : "");
+			vals_str(&b, t->id == TGT_DKIM_RESULT ? result_word(r->dkim[i].result)
+				     : r->dkim[i].domain      ? r->dkim[i].domain
+							      : "");
 		break;
-	case TGT_DMARC_RESULT: vals_str(&b, result_word(r->dmarc.result)); break;
-	case TGT_DMARC_POLICY: vals_str(&b, r->dmarc.policy ? r->dmarc.policy : ""); break;
-	case TGT_DMARC_DOMAIN: vals_str(&b, r->dmarc.from_domain ? r->dmarc.from_domain : ""); break;
-	case TGT_COUNT_: break;
+	case TGT_DMARC_RESULT:
+		vals_str(&b, result_word(r->dmarc.result));
+		break;
+	case TGT_DMARC_POLICY:
+		vals_str(&b, r->dmarc.policy ? r->dmarc.policy : "");
+		break;
+	case TGT_DMARC_DOMAIN:
+		vals_str(&b, r->dmarc.from_domain ? r->dmarc.from_domain : "");
+		break;
+	case TGT_COUNT_:
+		break;
 	}
 	if (b.failed)
 		return -1;
 	vals_out(&b, out);
 	if (cached(t->id)) {
 		if (m->nrcache == m->rcache_cap &&
-		    (m->rcache = arena_grow(s->msg_arena, m->rcache, &m->rcache_cap, sizeof(*m->rcache))) == NULL)
-			return 0;	/* not cached: computed again next time */
+		    (m->rcache = arena_grow(s->msg_arena, m->rcache, &m->rcache_cap,
+					    sizeof(*m->rcache))) == NULL)
+			return 0; /* not cached: computed again next time */
 		m->rcache[m->nrcache++] = (struct rule_cache_entry){ t->id, t->arg, *out };
 	}
 	return 0;
@@ -296,8 +358,9 @@ static void on_limit(void *ctx, const struct rule *r, const char *what)
 	struct session *s = ctx;
 
 	s->msg.rule_limit_hits++;
-	session_log(s->log, s, LOG_WARNING, "rule %s (%s:%u): a pattern hit the PCRE2 %s; counted as no match",
-		 r->name, r->file, r->line, what);
+	session_log(s->log, s, LOG_WARNING,
+		    "rule %s (%s:%u): a pattern hit the PCRE2 %s; counted as no match", r->name,
+		    r->file, r->line, what);
 	(void)session_add_check(s, "rules.limit", "fail",
 				arena_printf(s->msg_arena, "rule %s: %s", r->name, what));
 }
@@ -319,7 +382,10 @@ static const char *expand(struct session *s, const struct rule *r, const char *t
 		if (strncmp(c, "%{from}", 7) == 0)
 			v = m->from_parsed ? (m->from.is_null ? "<>" : m->from.addr) : "", skip = 7;
 		else if (strncmp(c, "%{rcpt}", 7) == 0)
-			v = m->rule_rcpt ? m->rule_rcpt->addr : m->nrcpts ? m->rcpts[0].addr : "", skip = 7;
+			v = m->rule_rcpt ? m->rule_rcpt->addr
+			    : m->nrcpts	 ? m->rcpts[0].addr
+					 : "",
+			skip = 7;
 		else if (strncmp(c, "%{ip}", 5) == 0)
 			v = s->client_ip ? s->client_ip : "", skip = 5;
 		else if (strncmp(c, "%{helo}", 7) == 0)
@@ -332,7 +398,9 @@ static const char *expand(struct session *s, const struct rule *r, const char *t
 		}
 		/* only printable ASCII from the envelope reaches a reply or a header */
 		for (const char *p = v; *p && sb.len < 512; p++)
-			strbuf_putc(&sb, (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f ? '?' : *p);
+			strbuf_putc(&sb, (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f
+						 ? '?'
+						 : *p);
 		c += skip - 1;
 	}
 	out = sb.failed ? NULL : arena_strdup(s->msg_arena, strbuf_cstr(&sb));
@@ -343,12 +411,18 @@ static const char *expand(struct session *s, const struct rule *r, const char *t
 static enum gh_action to_action(enum rule_action a)
 {
 	switch (a) {
-	case RA_ACCEPT: return GH_ACT_ACCEPT;
-	case RA_REJECT: return GH_ACT_REJECT;
-	case RA_TEMPFAIL: return GH_ACT_TEMPFAIL;
-	case RA_DISCARD: return GH_ACT_DISCARD;
-	case RA_QUARANTINE: return GH_ACT_QUARANTINE;
-	default: return GH_ACT_CONTINUE;
+	case RA_ACCEPT:
+		return GH_ACT_ACCEPT;
+	case RA_REJECT:
+		return GH_ACT_REJECT;
+	case RA_TEMPFAIL:
+		return GH_ACT_TEMPFAIL;
+	case RA_DISCARD:
+		return GH_ACT_DISCARD;
+	case RA_QUARANTINE:
+		return GH_ACT_QUARANTINE;
+	default:
+		return GH_ACT_CONTINUE;
 	}
 }
 
@@ -358,29 +432,31 @@ static int record(struct session *s, const struct rule *r)
 	struct results *res = &s->msg.results;
 
 	session_log(s->log, s, r->action == RA_MONITOR ? LOG_NOTICE : LOG_INFO,
-		 "rule %s (%s:%u) matched at %s: %s", r->name, r->file, r->line,
-		 verdict_phase_name(s->msg.rule_phase), rule_action_name(r->action));
+		    "rule %s (%s:%u) matched at %s: %s", r->name, r->file, r->line,
+		    verdict_phase_name(s->msg.rule_phase), rule_action_name(r->action));
 	if (s->msg.rule_phase <= GH_PH_HELO) {
 		/* Copied: the rule set may be reloaded before the next message. */
-		struct rule_hit h = {
-			arena_strdup(s->conn_arena, r->name), rule_action_name(r->action),
-			arena_strdup(s->conn_arena, r->file), r->line
-		};
+		struct rule_hit h = { arena_strdup(s->conn_arena, r->name),
+				      rule_action_name(r->action),
+				      arena_strdup(s->conn_arena, r->file), r->line };
 
-		if (h.name == NULL || h.file == NULL || (s->nconn_hits == s->conn_hits_cap &&
-		    (s->conn_hits = arena_grow(s->conn_arena, s->conn_hits, &s->conn_hits_cap,
-					       sizeof(*s->conn_hits))) == NULL))
+		if (h.name == NULL || h.file == NULL ||
+		    (s->nconn_hits == s->conn_hits_cap &&
+		     (s->conn_hits = arena_grow(s->conn_arena, s->conn_hits, &s->conn_hits_cap,
+						sizeof(*s->conn_hits))) == NULL))
 			return GH_ERR_NOMEM;
 		s->conn_hits[s->nconn_hits++] = h;
 		return GH_OK;
 	}
 	for (size_t i = 0; i < res->nrules; i++)
 		if (strcmp(res->rules[i].name, r->name) == 0)
-			goto edits;	/* a rcpt rule hit again for another recipient */
+			goto edits; /* a rcpt rule hit again for another recipient */
 	if (res->nrules == res->rules_cap &&
-	    (res->rules = arena_grow(s->msg_arena, res->rules, &res->rules_cap, sizeof(*res->rules))) == NULL)
+	    (res->rules = arena_grow(s->msg_arena, res->rules, &res->rules_cap,
+				     sizeof(*res->rules))) == NULL)
 		return GH_ERR_NOMEM;
-	res->rules[res->nrules++] = (struct rule_hit){ r->name, rule_action_name(r->action), r->file, r->line };
+	res->rules[res->nrules++] = (struct rule_hit){ r->name, rule_action_name(r->action),
+						       r->file, r->line };
 edits:
 	for (size_t i = 0; i < r->nheaders; i++) {
 		const char *v = expand(s, r, r->headers[i].value);
@@ -392,7 +468,8 @@ edits:
 }
 
 /* apply - R's terminal action at PHASE */
-static enum gh_action apply(struct session *s, const struct rule *r, enum gh_phase phase, bool *failed)
+static enum gh_action apply(struct session *s, const struct rule *r, enum gh_phase phase,
+			    bool *failed)
 {
 	struct message *m = &s->msg;
 	bool conn = phase <= GH_PH_HELO;
@@ -403,7 +480,7 @@ static enum gh_action apply(struct session *s, const struct rule *r, enum gh_pha
 	if (conn)
 		s->rules_done_conn = true;
 	else if (!(phase == GH_PH_RCPT && (a == GH_ACT_REJECT || a == GH_ACT_TEMPFAIL)))
-		m->rules_done = true;	/* a refused recipient leaves the others to the rules */
+		m->rules_done = true; /* a refused recipient leaves the others to the rules */
 	if (a == GH_ACT_ACCEPT) {
 		if (conn)
 			s->rules_accepted_conn = true;
@@ -414,7 +491,8 @@ static enum gh_action apply(struct session *s, const struct rule *r, enum gh_pha
 	text = r->text ? expand(s, r, r->text) : NULL;
 	if ((r->text && text == NULL) ||
 	    verdict_set(&v, s->msg_arena, a, phase, r->code[0] ? r->code : NULL,
-			r->ecode[0] ? r->ecode : NULL, text, arena_printf(s->msg_arena, "rule:%s", r->name)) != 0) {
+			r->ecode[0] ? r->ecode : NULL, text,
+			arena_printf(s->msg_arena, "rule:%s", r->name)) != 0) {
 		*failed = true;
 		return GH_ACT_CONTINUE;
 	}
@@ -430,7 +508,7 @@ static enum gh_action apply(struct session *s, const struct rule *r, enum gh_pha
 		}
 	}
 	if (conn && (a == GH_ACT_QUARANTINE || a == GH_ACT_DISCARD)) {
-		s->conn_pending = v;	/* message actions: applied to each message at MAIL */
+		s->conn_pending = v; /* message actions: applied to each message at MAIL */
 		return GH_ACT_CONTINUE;
 	}
 	if (a == GH_ACT_QUARANTINE) {
@@ -441,7 +519,7 @@ static enum gh_action apply(struct session *s, const struct rule *r, enum gh_pha
 	if (conn)
 		s->conn_verdict = v;
 	else if (phase == GH_PH_RCPT && (a == GH_ACT_REJECT || a == GH_ACT_TEMPFAIL))
-		m->rcpts_rejected++;	/* this recipient only */
+		m->rcpts_rejected++; /* this recipient only */
 	else
 		m->verdict = v;
 	return a;
@@ -463,17 +541,19 @@ enum gh_action engine_rules_phase(struct session *s, enum gh_phase phase,
 		s->reply = m->verdict = s->conn_pending;
 		return GH_ACT_DISCARD;
 	}
-	if (m->active && verdict_is_final(s->conn_pending.action) && !verdict_is_final(m->pending.action))
+	if (m->active && verdict_is_final(s->conn_pending.action) &&
+	    !verdict_is_final(m->pending.action))
 		m->pending = s->conn_pending;
 	list = rules_at(rs, phase, &n);
-	if (n == 0 || s->rules_accepted_conn || s->rules_done_conn || m->rules_accepted || m->rules_done)
+	if (n == 0 || s->rules_accepted_conn || s->rules_done_conn || m->rules_accepted ||
+	    m->rules_done)
 		return GH_ACT_CONTINUE;
 	if ((s->rule_scratch = rule_scratch_for(s->rule_scratch, rs)) == NULL) {
 		*failed = true;
 		return GH_ACT_CONTINUE;
 	}
 	if (phase == GH_PH_EOM || phase == GH_PH_EOH)
-		rule_scratch_reset(s->rule_scratch);	/* the prefilter scans this message's body */
+		rule_scratch_reset(s->rule_scratch); /* the prefilter scans this message's body */
 	m->rule_phase = phase;
 	m->rule_rcpt = rcpt;
 	st = (struct rule_eval_state){ .rs = rs, .scratch = s->rule_scratch, .p = &p };
@@ -500,7 +580,8 @@ static const char *header_named(struct session *s, const char *name)
 {
 	for (size_t i = 0; i < s->msg.nheaders; i++)
 		if (sanity_is_header(s->msg.headers[i].name, name))
-			return arena_memdup(s->msg_arena, s->msg.headers[i].value, s->msg.headers[i].value_len);
+			return arena_memdup(s->msg_arena, s->msg.headers[i].value,
+					    s->msg.headers[i].value_len);
 	return NULL;
 }
 
@@ -510,7 +591,8 @@ int engine_rules_body(struct session *s, const unsigned char *chunk, size_t len)
 	struct message *m = &s->msg;
 	size_t limit = (size_t)s->cfg->body_scan_limit;
 
-	if (rs == NULL || s->rules_accepted_conn || s->rules_done_conn || m->rules_accepted || m->rules_done)
+	if (rs == NULL || s->rules_accepted_conn || s->rules_done_conn || m->rules_accepted ||
+	    m->rules_done)
 		return 0;
 	if (rs->need & NEED_BODY_RAW) {
 		size_t room = limit - m->raw_body.len;

@@ -11,44 +11,45 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/arena.h"
-#include "conf/config.h"
-#include "util/log.h"
-#include "engine/policy.h"
-#include "mail/results.h"
 #include "auth/dmarc.h"
+#include "conf/config.h"
+#include "engine/policy.h"
 #include "engine/session.h"
+#include "mail/results.h"
+#include "util/arena.h"
+#include "util/log.h"
 
 struct policy_row {
 	const char *check;
 	enum gh_action action;
 	const char *code, *ecode, *text;
-	bool per_recipient;	/* refuses one recipient, not the message */
+	bool per_recipient; /* refuses one recipient, not the message */
 };
 
 static const struct policy_row policy_rows[] = {
 	[FAULT_BAD_MAIL_FROM] = { "sanity.envelope_from", GH_ACT_REJECT, "501", "5.1.7",
-		"Bad sender address syntax", false },
+				  "Bad sender address syntax", false },
 	[FAULT_BAD_RCPT] = { "sanity.envelope_rcpt", GH_ACT_REJECT, "501", "5.1.3",
-		"Bad recipient address syntax", true },
+			     "Bad recipient address syntax", true },
 	[FAULT_TOO_MANY_RCPTS] = { "sanity.recipients", GH_ACT_TEMPFAIL, "452", "4.5.3",
-		"Too many recipients in one transaction, send the rest later", true },
+				   "Too many recipients in one transaction, send the rest later",
+				   true },
 	[FAULT_HEADER_NUL] = { "sanity.header", GH_ACT_REJECT, "550", "5.6.0",
-		"Message header contains a NUL byte", false },
+			       "Message header contains a NUL byte", false },
 	[FAULT_HEADER_NAME] = { "sanity.header", GH_ACT_REJECT, "550", "5.6.0",
-		"Malformed header field name", false },
+				"Malformed header field name", false },
 	[FAULT_HEADER_LINE_LONG] = { "sanity.header", GH_ACT_REJECT, "550", "5.6.0",
-		"Header line too long (RFC 5322 section 2.1.1)", false },
+				     "Header line too long (RFC 5322 section 2.1.1)", false },
 	[FAULT_TOO_MANY_HEADERS] = { "sanity.header", GH_ACT_REJECT, "552", "5.3.4",
-		"Too many header fields", false },
+				     "Too many header fields", false },
 	[FAULT_HEADERS_TOO_BIG] = { "sanity.header", GH_ACT_REJECT, "552", "5.3.4",
-		"Message header too large", false },
+				    "Message header too large", false },
 	[FAULT_NO_FROM] = { "sanity.from", GH_ACT_REJECT, "550", "5.7.1",
-		"Message has no From header (RFC 5322 section 3.6)", false },
+			    "Message has no From header (RFC 5322 section 3.6)", false },
 	[FAULT_BAD_FROM] = { "dmarc.from", GH_ACT_REJECT, "550", "5.7.1",
-		"No single author to authenticate", false },
+			     "No single author to authenticate", false },
 	[FAULT_INTERNAL] = { "internal", GH_ACT_TEMPFAIL, "451", "4.3.0",
-		"Temporary local problem, please try again later", false },
+			     "Temporary local problem, please try again later", false },
 };
 
 const char *policy_fault_check_name(enum policy_fault fault)
@@ -70,7 +71,7 @@ static bool policy_enabled(const struct config *c, enum policy_fault fault)
 	case FAULT_INTERNAL:
 		return c->on_internal_error == CONFIG_ON_ERROR_TEMPFAIL;
 	default:
-		return true;	/* limits are disabled by raising them */
+		return true; /* limits are disabled by raising them */
 	}
 }
 
@@ -84,8 +85,8 @@ static enum gh_action policy_action(const struct config *c, enum policy_fault fa
 	return policy_rows[fault].action;
 }
 
-enum gh_action policy_fault(struct session *s, enum gh_phase phase,
-			    enum policy_fault fault, const char *detail)
+enum gh_action policy_fault(struct session *s, enum gh_phase phase, enum policy_fault fault,
+			    const char *detail)
 {
 	const struct policy_row *row = &policy_rows[fault];
 	enum gh_action action = policy_action(s->cfg, fault);
@@ -95,8 +96,8 @@ enum gh_action policy_fault(struct session *s, enum gh_phase phase,
 
 	if (!policy_enabled(s->cfg, fault)) {
 		session_log(s->log, s, fault == FAULT_INTERNAL ? LOG_ERR : LOG_INFO,
-			 "%s: %s%s%s: recorded only (configuration)", row->check,
-			 row->text, detail ? ": " : "", detail ? detail : "");
+			    "%s: %s%s%s: recorded only (configuration)", row->check, row->text,
+			    detail ? ": " : "", detail ? detail : "");
 		return GH_ACT_CONTINUE;
 	}
 	if (detail != NULL) {
@@ -165,26 +166,32 @@ enum gh_action policy_spf(struct session *s, bool helo, const struct spf_identit
 	case AR_FAIL:
 		action = helo ? c->spf_helo_fail : c->spf_mailfrom_fail;
 		code = "550", ecode = "5.7.23";
-		text = arena_printf(s->msg_arena, "SPF fail: %s does not allow %s to send mail as %s",
-				    dom, client_ip, sender);
+		text = arena_printf(s->msg_arena,
+				    "SPF fail: %s does not allow %s to send mail as %s", dom,
+				    client_ip, sender);
 		break;
 	case AR_SOFTFAIL:
 		action = helo ? c->spf_helo_softfail : c->spf_mailfrom_softfail;
 		code = "550", ecode = "5.7.23";
-		text = arena_printf(s->msg_arena, "SPF softfail: %s probably does not allow %s to "
-				    "send mail as %s", dom, client_ip, sender);
+		text = arena_printf(s->msg_arena,
+				    "SPF softfail: %s probably does not allow %s to "
+				    "send mail as %s",
+				    dom, client_ip, sender);
 		break;
 	case AR_PERMERROR:
 		action = helo ? c->spf_helo_permerror : c->spf_mailfrom_permerror;
 		code = "550", ecode = "5.7.24";
-		text = arena_printf(s->msg_arena, "SPF permerror: the SPF record of %s is broken (%s)",
-				    dom, id->reason ? id->reason : "no reason given");
+		text = arena_printf(s->msg_arena,
+				    "SPF permerror: the SPF record of %s is broken (%s)", dom,
+				    id->reason ? id->reason : "no reason given");
 		break;
 	case AR_TEMPERROR:
 		action = helo ? c->spf_helo_temperror : c->spf_mailfrom_temperror;
 		code = "451", ecode = "4.4.3";
-		text = arena_printf(s->msg_arena, "SPF temperror: DNS failed while checking %s, "
-				    "try again later", dom);
+		text = arena_printf(s->msg_arena,
+				    "SPF temperror: DNS failed while checking %s, "
+				    "try again later",
+				    dom);
 		break;
 	default:
 		return GH_ACT_CONTINUE;
@@ -219,14 +226,18 @@ enum gh_action policy_dmarc(struct session *s, const struct dmarc_outcome *o,
 		if (o->disposition == DMARC_P_REJECT) {
 			action = c->dmarc_reject_action;
 			code = "550", ecode = "5.7.1";
-			text = arena_printf(s->msg_arena, "DMARC: %s asks receivers to reject "
-					    "mail that fails its authentication, and this message does",
-					    from_domain);
+			text = arena_printf(
+				s->msg_arena,
+				"DMARC: %s asks receivers to reject "
+				"mail that fails its authentication, and this message does",
+				from_domain);
 		} else if (o->disposition == DMARC_P_QUARANTINE) {
 			action = c->dmarc_quarantine_action;
 			code = "550", ecode = "5.7.1";
-			text = arena_printf(s->msg_arena, "DMARC: %s asks receivers to quarantine "
-					    "mail that fails its authentication", from_domain);
+			text = arena_printf(s->msg_arena,
+					    "DMARC: %s asks receivers to quarantine "
+					    "mail that fails its authentication",
+					    from_domain);
 		} else {
 			return GH_ACT_CONTINUE;
 		}
@@ -234,13 +245,16 @@ enum gh_action policy_dmarc(struct session *s, const struct dmarc_outcome *o,
 	case AR_TEMPERROR:
 		action = c->dmarc_temperror_action;
 		code = "451", ecode = "4.4.3";
-		text = arena_printf(s->msg_arena, "DMARC: DNS failed while looking up the policy "
-				    "of %s, try again later", from_domain);
+		text = arena_printf(s->msg_arena,
+				    "DMARC: DNS failed while looking up the policy "
+				    "of %s, try again later",
+				    from_domain);
 		break;
 	case AR_PERMERROR:
 		action = c->dmarc_permerror_action;
 		code = "550", ecode = "5.7.1";
-		text = arena_printf(s->msg_arena, "DMARC: the policy of %s is malformed", from_domain);
+		text = arena_printf(s->msg_arena, "DMARC: the policy of %s is malformed",
+				    from_domain);
 		break;
 	default:
 		return GH_ACT_CONTINUE;

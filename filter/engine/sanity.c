@@ -9,10 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/arena.h"
 #include "conf/config.h"
 #include "engine/sanity.h"
 #include "engine/session.h"
+#include "util/arena.h"
 
 bool sanity_is_header(const char *name, const char *want)
 {
@@ -30,7 +30,7 @@ static size_t longest_line(size_t name_len, const char *value, size_t len)
 				longest = cur;
 			cur = 0;
 		} else if (value[i] == '\r' && i + 1 < len && value[i + 1] == '\n') {
-			continue;	/* CR of a CRLF does not count */
+			continue; /* CR of a CRLF does not count */
 		} else {
 			cur++;
 		}
@@ -38,8 +38,8 @@ static size_t longest_line(size_t name_len, const char *value, size_t len)
 	return cur > longest ? cur : longest;
 }
 
-int sanity_header(struct session *s, const char *name, const char *value,
-		  size_t len, const char **detail)
+int sanity_header(struct session *s, const char *name, const char *value, size_t len,
+		  const char **detail)
 {
 	const struct config *c = s->cfg;
 	struct message *m = &s->msg;

@@ -7,18 +7,18 @@
 #include <string.h>
 #include <time.h>
 
-#include "util/arena.h"
-#include "conf/config.h"
 #include "auth/dkim.h"
-#include "util/gh.h"
-#include "util/log.h"
-#include "mail/mime.h"
-#include "rules/rule.h"
+#include "conf/config.h"
 #include "engine/session.h"
 #include "engine/summary.h"
+#include "mail/mime.h"
+#include "rules/rule.h"
+#include "util/arena.h"
+#include "util/gh.h"
+#include "util/log.h"
 
-struct session *session_new(const char *id, struct config_slot *slot,
-			    struct config *cfg, const struct logger *log)
+struct session *session_new(const char *id, struct config_slot *slot, struct config *cfg,
+			    const struct logger *log)
 {
 	struct session *s = calloc(1, sizeof(*s));
 
@@ -73,7 +73,8 @@ int session_message_begin(struct session *s)
 	snprintf(s->msg.id, sizeof(s->msg.id), "%s.%u", s->id, s->msg.seq);
 	/* Rules decided for the connection belong to each of its messages. */
 	if (s->nconn_hits > 0) {
-		s->msg.results.rules = arena_alloc(s->msg_arena, s->nconn_hits * sizeof(*s->conn_hits));
+		s->msg.results.rules = arena_alloc(s->msg_arena,
+						   s->nconn_hits * sizeof(*s->conn_hits));
 		if (s->msg.results.rules == NULL)
 			return GH_ERR_NOMEM;
 		memcpy(s->msg.results.rules, s->conn_hits, s->nconn_hits * sizeof(*s->conn_hits));
@@ -160,8 +161,7 @@ int session_add_rcpt(struct session *s, const struct address *a)
 	return GH_OK;
 }
 
-int session_add_header(struct session *s, const char *name, const char *value,
-		       size_t value_len)
+int session_add_header(struct session *s, const char *name, const char *value, size_t value_len)
 {
 	struct message *m = &s->msg;
 	struct header_field *h;
@@ -178,8 +178,8 @@ int session_add_header(struct session *s, const char *name, const char *value,
 	return GH_OK;
 }
 
-int session_add_edit(struct session *s, enum hdr_edit_op op, const char *name,
-		     const char *value, unsigned index)
+int session_add_edit(struct session *s, enum hdr_edit_op op, const char *name, const char *value,
+		     unsigned index)
 {
 	struct message *m = &s->msg;
 	struct hdr_edit *e;
@@ -197,8 +197,7 @@ int session_add_edit(struct session *s, enum hdr_edit_op op, const char *name,
 	return GH_OK;
 }
 
-int session_add_check(struct session *s, const char *name, const char *result,
-		      const char *detail)
+int session_add_check(struct session *s, const char *name, const char *result, const char *detail)
 {
 	struct results *r = &s->msg.results;
 	struct check_record *c;

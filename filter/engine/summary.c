@@ -25,7 +25,8 @@ static void summary_results(struct strbuf *sb, const struct results *r)
 	for (size_t i = 0; i < r->ndkim; i++)
 		strbuf_printf(&v, "%s%s:%s", i ? "," : "",
 			      r->dkim[i].domain ? r->dkim[i].domain : "?",
-			      ar_result_name(r->dkim[i].result) ? ar_result_name(r->dkim[i].result) : "-");
+			      ar_result_name(r->dkim[i].result) ? ar_result_name(r->dkim[i].result)
+								: "-");
 	log_kv(sb, "dkim", r->ndkim ? strbuf_cstr(&v) : NULL);
 	log_kv(sb, "dmarc", ar_result_name(r->dmarc.result));
 	strbuf_reset(&v);
@@ -63,12 +64,13 @@ void summary_log(const struct logger *log, const struct session *s)
 	strbuf_printf(&sb, " nrcpt=%zu", m->nrcpts);
 	if (m->rcpts_rejected)
 		strbuf_printf(&sb, " rcpt_refused=%u", m->rcpts_rejected);
-	strbuf_printf(&sb, " size=%zu+%llu", m->header_bytes,
-		      (unsigned long long)m->body_bytes);
+	strbuf_printf(&sb, " size=%zu+%llu", m->header_bytes, (unsigned long long)m->body_bytes);
 	summary_results(&sb, &m->results);
-	log_kv(&sb, "action", v->action == GH_ACT_CONTINUE ? (m->end_state &&
-	       strcmp(m->end_state, "eom") == 0 ? "accept" : m->end_state) :
-	       verdict_action_name(v->action));
+	log_kv(&sb, "action",
+	       v->action == GH_ACT_CONTINUE
+		       ? (m->end_state && strcmp(m->end_state, "eom") == 0 ? "accept"
+									   : m->end_state)
+		       : verdict_action_name(v->action));
 	if (v->action != GH_ACT_CONTINUE) {
 		log_kv(&sb, "phase", verdict_phase_name(v->phase));
 		if (v->smtp_code[0])

@@ -158,8 +158,8 @@ static char *lower_ascii(char *s)
 	return s;
 }
 
-int address_parse_path(struct arena *arena, const char *path, size_t len,
-		       bool allow_null, struct address *out, const char **why)
+int address_parse_path(struct arena *arena, const char *path, size_t len, bool allow_null,
+		       struct address *out, const char **why)
 {
 	struct cursor c = { path, path + len };
 	const char *lp_start, *lp_end, *dom_start, *dom_end;

@@ -7,9 +7,9 @@
 
 #include <gmime/gmime.h>
 
-#include "util/arena.h"
 #include "mail/author.h"
 #include "mail/header.h"
+#include "util/arena.h"
 #include "util/gh.h"
 
 void author_lib_init(void)
@@ -20,11 +20,16 @@ void author_lib_init(void)
 const char *author_status_text(enum author_status s)
 {
 	switch (s) {
-	case AUTHOR_OK: return "one author";
-	case AUTHOR_NO_FROM: return "the message has no From header";
-	case AUTHOR_MULTIPLE_FIELDS: return "the message has more than one From header";
-	case AUTHOR_MULTIPLE_ADDRESSES: return "the From header names more than one address";
-	case AUTHOR_UNPARSEABLE: return "the From header has no usable address";
+	case AUTHOR_OK:
+		return "one author";
+	case AUTHOR_NO_FROM:
+		return "the message has no From header";
+	case AUTHOR_MULTIPLE_FIELDS:
+		return "the message has more than one From header";
+	case AUTHOR_MULTIPLE_ADDRESSES:
+		return "the From header names more than one address";
+	case AUTHOR_UNPARSEABLE:
+		return "the From header has no usable address";
 	}
 	return "?";
 }
@@ -46,7 +51,7 @@ static char *author_domain(struct arena *arena, const char *addr)
 		d[--len] = '\0';
 	for (char *p = d; *p; p++) {
 		if ((unsigned char)*p <= ' ' || *p == '@' || *p == '[')
-			return NULL;	/* not a domain (an address literal has no DMARC) */
+			return NULL; /* not a domain (an address literal has no DMARC) */
 		if ((unsigned char)*p < 0x80)
 			*p = (char)tolower((unsigned char)*p);
 	}
@@ -92,14 +97,15 @@ int author_find(const struct header_field *h, size_t n, struct arena *arena, str
 	}
 	ia = internet_address_list_get_address(list, 0);
 	if (!INTERNET_ADDRESS_IS_MAILBOX(ia)) {
-		out->status = AUTHOR_MULTIPLE_ADDRESSES;	/* a group: no single author */
+		out->status = AUTHOR_MULTIPLE_ADDRESSES; /* a group: no single author */
 		g_object_unref(list);
 		return GH_OK;
 	}
-	out->address = arena_strdup(arena,
-		internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)));
-	out->display = internet_address_get_name(ia) ?
-		       arena_strdup(arena, internet_address_get_name(ia)) : NULL;
+	out->address = arena_strdup(
+		arena, internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)));
+	out->display = internet_address_get_name(ia)
+			       ? arena_strdup(arena, internet_address_get_name(ia))
+			       : NULL;
 	g_object_unref(list);
 	if (out->address == NULL)
 		return GH_ERR_NOMEM;

@@ -13,9 +13,9 @@ struct eml_state {
 	const struct eml_callbacks *cb;
 	void *ctx;
 	struct eml_stats *st;
-	struct strbuf name, value;	/* the field being assembled */
+	struct strbuf name, value; /* the field being assembled */
 	bool have_field;
-	struct strbuf chunk;		/* body bytes not yet handed over */
+	struct strbuf chunk; /* body bytes not yet handed over */
 };
 
 /* strip_eol - length of LINE without its LF or CRLF */
@@ -54,8 +54,8 @@ static int flush_field(struct eml_state *es)
 		return -1;
 	}
 	es->st->headers++;
-	rc = es->cb->header(es->ctx, strbuf_cstr(&es->name),
-			    es->value.data ? es->value.data : "", es->value.len);
+	rc = es->cb->header(es->ctx, strbuf_cstr(&es->name), es->value.data ? es->value.data : "",
+			    es->value.len);
 	strbuf_reset(&es->name);
 	strbuf_reset(&es->value);
 	return rc;
@@ -123,7 +123,7 @@ int eml_feed(FILE *fp, const struct eml_callbacks *cb, void *ctx, struct eml_sta
 			continue;
 		}
 		if (lineno == 1 && len >= 5 && memcmp(line, "From ", 5) == 0)
-			continue;	/* mbox separator, not part of the message */
+			continue; /* mbox separator, not part of the message */
 		if (len > 0 && (line[0] == ' ' || line[0] == '\t') && es.have_field) {
 			strbuf_putc(&es.value, '\n');
 			strbuf_append(&es.value, line, len);

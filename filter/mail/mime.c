@@ -16,18 +16,18 @@
 
 #include <gmime/gmime.h>
 
-#include "util/arena.h"
 #include "mail/mime.h"
 #include "mail/rfc2047.h"
+#include "util/arena.h"
 #include "util/strbuf.h"
 
-#define MIME_LINE_KEEP 1000	/* RFC 2046: boundaries are at most 70 bytes, plus "--" twice */
+#define MIME_LINE_KEEP 1000 /* RFC 2046: boundaries are at most 70 bytes, plus "--" twice */
 #define MIME_HDR_MAX (64 * 1024)
 
 struct frame {
 	const char *boundary;
 	size_t blen;
-	unsigned depth_before;	/* nesting outside this multipart */
+	unsigned depth_before; /* nesting outside this multipart */
 };
 
 enum wstate { W_HEADERS, W_BODY };
@@ -37,24 +37,24 @@ struct mime_walk {
 	struct arena *arena;
 	struct mime_limits lim;
 	enum wstate state;
-	struct strbuf line;	/* the current line, up to MIME_LINE_KEEP */
-	bool line_long;		/* the current line was too long: passed on as content */
-	bool pending_cr;	/* a long line's piece ended in CR: content unless LF follows */
-	struct strbuf hdrs;	/* the current part's header block */
+	struct strbuf line; /* the current line, up to MIME_LINE_KEEP */
+	bool line_long;	    /* the current line was too long: passed on as content */
+	bool pending_cr;    /* a long line's piece ended in CR: content unless LF follows */
+	struct strbuf hdrs; /* the current part's header block */
 	bool hdrs_over;
-	struct frame *frames;	/* open multiparts, innermost last */
+	struct frame *frames; /* open multiparts, innermost last */
 	unsigned nframes;
-	unsigned depth;		/* multiparts and message/rfc822 around the current part */
+	unsigned depth; /* multiparts and message/rfc822 around the current part */
 	unsigned parts;
 	enum pkind kind;
-	GMimeFilter *dec, *cs;	/* the text part's decoders, or NULL */
-	bool pending_eol;	/* a line break owed to the text, unless a boundary follows */
+	GMimeFilter *dec, *cs; /* the text part's decoders, or NULL */
+	bool pending_eol;      /* a line break owed to the text, unless a boundary follows */
 	struct strbuf text;
 	bool text_full;
 	struct mime_attachment *atts;
 	size_t natts, atts_cap;
 	const char *truncated;
-	bool failed;		/* out of memory */
+	bool failed; /* out of memory */
 };
 
 static void truncate_at(struct mime_walk *w, const char *why)
@@ -142,7 +142,7 @@ static char *header_value(const char *block, const char *name)
 {
 	size_t nlen = strlen(name);
 
-	for (const char *l = block; *l; ) {
+	for (const char *l = block; *l;) {
 		const char *eol = strchr(l, '\n');
 		const char *next = eol ? eol + 1 : l + strlen(l);
 
@@ -150,7 +150,7 @@ static char *header_value(const char *block, const char *name)
 			const char *v = l + nlen + 1, *end = next;
 			char *raw, *unfolded;
 
-			while (*end == ' ' || *end == '\t') {	/* folded continuation lines */
+			while (*end == ' ' || *end == '\t') { /* folded continuation lines */
 				const char *e2 = strchr(end, '\n');
 
 				end = e2 ? e2 + 1 : end + strlen(end);
@@ -158,7 +158,7 @@ static char *header_value(const char *block, const char *name)
 			raw = g_strndup(v, (gsize)(end - v));
 			unfolded = g_mime_utils_header_unfold(raw);
 			g_free(raw);
-			raw = rfc2047_join_words(unfolded);	/* split encoded file names */
+			raw = rfc2047_join_words(unfolded); /* split encoded file names */
 			g_free(unfolded);
 			return raw;
 		}
@@ -228,23 +228,27 @@ static void part_begin(struct mime_walk *w, const char *ctype, const char *cte, 
 			truncate_at(w, "mime_max_depth");
 		} else {
 			w->depth++;
-			w->kind = P_RFC822;	/* the body is another message: its headers come next */
+			w->kind = P_RFC822; /* the body is another message: its headers come next */
 			w->state = W_HEADERS;
 		}
 	} else if (attachment || filename != NULL ||
-		   (strcasecmp(type ? type : "", "text") != 0 && strcasecmp(type ? type : "", "message") != 0)) {
+		   (strcasecmp(type ? type : "", "text") != 0 &&
+		    strcasecmp(type ? type : "", "message") != 0)) {
 		add_attachment(w, filename, full);
-	} else if (strcasecmp(sub ? sub : "", "plain") == 0 || strcasecmp(sub ? sub : "", "html") == 0) {
-		GMimeContentEncoding enc = cte ? g_mime_content_encoding_from_string(cte) :
-					   GMIME_CONTENT_ENCODING_DEFAULT;
+	} else if (strcasecmp(sub ? sub : "", "plain") == 0 ||
+		   strcasecmp(sub ? sub : "", "html") == 0) {
+		GMimeContentEncoding enc = cte ? g_mime_content_encoding_from_string(cte)
+					       : GMIME_CONTENT_ENCODING_DEFAULT;
 		const char *charset = ct ? g_mime_content_type_get_parameter(ct, "charset") : NULL;
 
 		w->kind = P_TEXT;
-		if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+		if (enc == GMIME_CONTENT_ENCODING_BASE64 ||
+		    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
 		    enc == GMIME_CONTENT_ENCODING_UUENCODE)
 			w->dec = g_mime_filter_basic_new(enc, FALSE);
 		if (!is_text_charset_plain(charset))
-			w->cs = g_mime_filter_charset_new(charset, "UTF-8");	/* NULL: unknown, kept as is */
+			w->cs = g_mime_filter_charset_new(charset,
+							  "UTF-8"); /* NULL: unknown, kept as is */
 		if (w->text.len > 0)
 			text_put(w, "\n", 1);
 	}
@@ -314,12 +318,12 @@ static void line_done(struct mime_walk *w, const char *line, size_t len)
 		w->depth = f->depth_before + (close ? 0 : 1);
 		w->nframes = (unsigned)fi + (close ? 0 : 1);
 		if (close) {
-			w->state = W_BODY;	/* the epilogue: ignored */
+			w->state = W_BODY; /* the epilogue: ignored */
 			return;
 		}
 		if (w->parts >= w->lim.max_parts) {
 			truncate_at(w, "mime_max_parts");
-			w->nframes = 0;	/* nothing more is walked */
+			w->nframes = 0; /* nothing more is walked */
 			w->state = W_BODY;
 			return;
 		}
@@ -438,7 +442,7 @@ int mime_walk_finish(struct mime_walk *w)
 		line_done(w, w->line.data, w->line.len);
 	strbuf_reset(&w->line);
 	if (w->state == W_HEADERS)
-		headers_done(w);	/* headers without a body */
+		headers_done(w); /* headers without a body */
 	part_end(w);
 	return w->failed ? -1 : 0;
 }

@@ -19,7 +19,7 @@ static const char *word_end(const char *p)
 		return NULL;
 	q = p + 2;
 	while (*q && *q != '?' && *q != ' ' && *q != '\t' && *q != '\r' && *q != '\n')
-		q++;	/* charset (and *language) */
+		q++; /* charset (and *language) */
 	if (*q != '?' || q == p + 2 || !strchr("BbQq", q[1]) || q[1] == '\0' || q[2] != '?')
 		return NULL;
 	for (q += 3; *q && *q != ' ' && *q != '\t' && *q != '\r' && *q != '\n'; q++)

@@ -4,28 +4,32 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "util/arena.h"
 #include "mail/verdict.h"
+#include "util/arena.h"
 
 const char *verdict_action_name(enum gh_action a)
 {
 	switch (a) {
-	case GH_ACT_CONTINUE: return "continue";
-	case GH_ACT_ACCEPT: return "accept";
-	case GH_ACT_REJECT: return "reject";
-	case GH_ACT_TEMPFAIL: return "tempfail";
-	case GH_ACT_DISCARD: return "discard";
-	case GH_ACT_QUARANTINE: return "quarantine";
+	case GH_ACT_CONTINUE:
+		return "continue";
+	case GH_ACT_ACCEPT:
+		return "accept";
+	case GH_ACT_REJECT:
+		return "reject";
+	case GH_ACT_TEMPFAIL:
+		return "tempfail";
+	case GH_ACT_DISCARD:
+		return "discard";
+	case GH_ACT_QUARANTINE:
+		return "quarantine";
 	}
 	return "unknown";
 }
 
 const char *verdict_phase_name(enum gh_phase p)
 {
-	static const char *const names[] = {
-		"none", "connect", "helo", "mail", "rcpt", "data",
-		"unknown", "header", "eoh", "body", "eom"
-	};
+	static const char *const names[] = { "none",	"connect", "helo", "mail", "rcpt", "data",
+					     "unknown", "header",  "eoh",  "body", "eom" };
 
 	return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "none";
 }
@@ -77,15 +81,13 @@ bool verdict_enhanced_code_ok(enum gh_action a, const char *ecode)
 	return digits(&p, 3) && *p == '\0';
 }
 
-int verdict_set(struct verdict *v, struct arena *arena, enum gh_action action,
-		enum gh_phase phase, const char *code, const char *ecode,
-		const char *text, const char *source)
+int verdict_set(struct verdict *v, struct arena *arena, enum gh_action action, enum gh_phase phase,
+		const char *code, const char *ecode, const char *text, const char *source)
 {
 	char *t = NULL;
 
 	if (reply_class(action) != 0 &&
-	    (!verdict_smtp_code_ok(action, code) ||
-	     !verdict_enhanced_code_ok(action, ecode)))
+	    (!verdict_smtp_code_ok(action, code) || !verdict_enhanced_code_ok(action, ecode)))
 		return -1;
 	if (text != NULL) {
 		/* A reply line may not hold CR, LF or NUL: one would end the

@@ -26,7 +26,7 @@ struct arena_block {
 };
 
 struct arena {
-	struct arena_block *head;	/* current block, newest first */
+	struct arena_block *head; /* current block, newest first */
 	size_t bytes;
 };
 

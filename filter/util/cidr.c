@@ -24,7 +24,8 @@ static const char *cidr_parse_one(char *tok, struct cidr *c)
 		c->family = AF_INET6;
 		max = 128;
 	} else {
-		return "not an IPv4 or IPv6 address (write networks as 192.0.2.0/24 or 2001:db8::/32)";
+		return "not an IPv4 or IPv6 address (write networks as 192.0.2.0/24 or "
+		       "2001:db8::/32)";
 	}
 	prefix = max;
 	if (slash != NULL) {
@@ -33,8 +34,8 @@ static const char *cidr_parse_one(char *tok, struct cidr *c)
 		errno = 0;
 		prefix = strtol(slash + 1, &end, 10);
 		if (slash[1] == '\0' || *end != '\0' || errno != 0 || prefix < 0 || prefix > max)
-			return c->family == AF_INET ? "an IPv4 prefix length is 0..32" :
-						      "an IPv6 prefix length is 0..128";
+			return c->family == AF_INET ? "an IPv4 prefix length is 0..32"
+						    : "an IPv6 prefix length is 0..128";
 	}
 	c->prefix = (unsigned)prefix;
 	/* clear host bits so matching compares whole bytes and one partial byte */

@@ -34,11 +34,19 @@ void log_set_level(struct logger *log, int level)
 static const char *prio_name(int prio)
 {
 	switch (prio) {
-	case LOG_EMERG: case LOG_ALERT: case LOG_CRIT: case LOG_ERR: return "error";
-	case LOG_WARNING: return "warning";
-	case LOG_NOTICE: return "notice";
-	case LOG_INFO: return "info";
-	default: return "debug";
+	case LOG_EMERG:
+	case LOG_ALERT:
+	case LOG_CRIT:
+	case LOG_ERR:
+		return "error";
+	case LOG_WARNING:
+		return "warning";
+	case LOG_NOTICE:
+		return "notice";
+	case LOG_INFO:
+		return "info";
+	default:
+		return "debug";
 	}
 }
 
@@ -59,8 +67,8 @@ static void log_emit(const struct logger *log, int prio, const char *line)
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 		/* One fprintf per line: stdio locks the stream, so lines from
 		 * different connections do not interleave. */
-		fprintf(log->fp, "%s.%03ld gatehouse %s: %s\n", stamp,
-			ts.tv_nsec / 1000000, prio_name(prio), line);
+		fprintf(log->fp, "%s.%03ld gatehouse %s: %s\n", stamp, ts.tv_nsec / 1000000,
+			prio_name(prio), line);
 		fflush(log->fp);
 		break;
 	}
@@ -71,7 +79,8 @@ static void log_emit(const struct logger *log, int prio, const char *line)
 
 static bool log_enabled(const struct logger *log, int prio)
 {
-	return log != NULL && log->sink != LOG_SINK_NONE && prio <= atomic_load_explicit(&log->level, memory_order_relaxed);
+	return log != NULL && log->sink != LOG_SINK_NONE &&
+	       prio <= atomic_load_explicit(&log->level, memory_order_relaxed);
 }
 
 void log_ids_prefix(struct strbuf *sb, const char *id, const char *qid)
@@ -128,8 +137,8 @@ static bool needs_quotes(const char *v)
 	if (*v == '\0')
 		return true;
 	for (; *v; v++)
-		if (*v == ' ' || *v == '"' || *v == '=' || *v == '\\' ||
-		    (unsigned char)*v < 0x20 || *v == 0x7f)
+		if (*v == ' ' || *v == '"' || *v == '=' || *v == '\\' || (unsigned char)*v < 0x20 ||
+		    *v == 0x7f)
 			return true;
 	return false;
 }
@@ -159,9 +168,8 @@ void log_kv(struct strbuf *sb, const char *key, const char *value)
 	strbuf_putc(sb, '"');
 }
 
-
-void log_vids(const struct logger *log, const char *id, const char *qid, int prio,
-	      const char *fmt, va_list ap)
+void log_vids(const struct logger *log, const char *id, const char *qid, int prio, const char *fmt,
+	      va_list ap)
 {
 	if (log_enabled(log, prio))
 		log_vline(log, id, qid, prio, fmt, ap);
@@ -180,8 +188,11 @@ bool log_wants(const struct logger *log, int prio)
 
 int log_level_parse(const char *name)
 {
-	static const struct { const char *name; int level; } levels[] = {
-		{ "err", LOG_ERR }, { "error", LOG_ERR }, { "warning", LOG_WARNING },
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {
+		{ "err", LOG_ERR },	  { "error", LOG_ERR }, { "warning", LOG_WARNING },
 		{ "notice", LOG_NOTICE }, { "info", LOG_INFO }, { "debug", LOG_DEBUG },
 	};
 
@@ -193,8 +204,11 @@ int log_level_parse(const char *name)
 
 int log_facility_parse(const char *name)
 {
-	static const struct { const char *name; int fac; } facs[] = {
-		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	static const struct {
+		const char *name;
+		int fac;
+	} facs[] = {
+		{ "mail", LOG_MAIL },	  { "daemon", LOG_DAEMON }, { "user", LOG_USER },
 		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
 		{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
 		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },

@@ -24,19 +24,20 @@
 
 struct arena;
 
-#define AUTHRES_MAX_HEADER 1000	/* characters of one header field, name included */
-#define AUTHRES_FIELD_NAME_LEN 24	/* "Authentication-Results: " */
+#define AUTHRES_MAX_HEADER 1000	  /* characters of one header field, name included */
+#define AUTHRES_FIELD_NAME_LEN 24 /* "Authentication-Results: " */
 #define AUTHRES_MAX_LINE 998
 
 struct authres_input {
 	const char *authserv_id;
 	const struct results *r;
-	const char *mailfrom;	/* MAIL FROM address, or NULL for <> */
+	const char *mailfrom; /* MAIL FROM address, or NULL for <> */
 	const char *helo;
 };
 
 /* authres_build - the header values (*N of them, at least 1) in ARENA; -1 on OOM */
-int authres_build(struct arena *arena, const struct authres_input *in, const char ***out, size_t *n);
+int authres_build(struct arena *arena, const struct authres_input *in, const char ***out,
+		  size_t *n);
 
 /* authres_authserv_id - the authserv-id of header VALUE (LEN bytes) in
  * ARENA, without comments and version; NULL if it has none */

@@ -36,9 +36,9 @@ struct dns_budget;
 struct dns_resolver;
 
 struct dkim_options {
-	unsigned max_signatures;	/* check at most this many */
-	unsigned min_key_bits;		/* RSA keys shorter are not a pass */
-	bool allow_body_length;		/* l= with content after it may pass */
+	unsigned max_signatures; /* check at most this many */
+	unsigned min_key_bits;	 /* RSA keys shorter are not a pass */
+	bool allow_body_length;	 /* l= with content after it may pass */
 };
 
 struct dkim_verifier;

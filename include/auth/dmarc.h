@@ -33,9 +33,9 @@ struct diag;
 enum dmarc_policy { DMARC_P_UNSET = 0, DMARC_P_NONE, DMARC_P_QUARANTINE, DMARC_P_REJECT };
 
 struct dmarc_record {
-	enum dmarc_policy p, sp;	/* sp UNSET: as p */
-	char adkim, aspf;		/* 'r' or 's' */
-	int pct;			/* 0..100 */
+	enum dmarc_policy p, sp; /* sp UNSET: as p */
+	char adkim, aspf;	 /* 'r' or 's' */
+	int pct;		 /* 0..100 */
 };
 
 /* dmarc_record_parse - TEXT (LEN bytes) into OUT; 0, or -1 with *WHY */
@@ -49,22 +49,23 @@ struct dmarc_checker;
 struct dmarc_checker *dmarc_checker_new(const char *psl_file, struct diag *errs);
 void dmarc_checker_free(struct dmarc_checker *);
 /* dmarc_org_domain - the organizational domain of DOMAIN (in ARENA); DOMAIN itself if none */
-const char *dmarc_org_domain(const struct dmarc_checker *c, struct arena *arena, const char *domain);
+const char *dmarc_org_domain(const struct dmarc_checker *c, struct arena *arena,
+			     const char *domain);
 
 struct dmarc_input {
-	const char *from_domain;	/* the author domain (lower case) */
-	enum ar_result spf;		/* SPF result of the MAIL FROM identity */
-	const char *spf_domain;		/* its domain (MAIL FROM, or HELO for <>) */
+	const char *from_domain; /* the author domain (lower case) */
+	enum ar_result spf;	 /* SPF result of the MAIL FROM identity */
+	const char *spf_domain;	 /* its domain (MAIL FROM, or HELO for <>) */
 	const struct dkim_result *dkim;
 	size_t ndkim;
-	unsigned roll;			/* 0..99, for pct sampling */
+	unsigned roll; /* 0..99, for pct sampling */
 };
 
 struct dmarc_outcome {
-	enum ar_result result;		/* pass, fail, none, temperror, permerror */
-	enum dmarc_policy policy;	/* the policy that applies (UNSET when none) */
-	enum dmarc_policy disposition;	/* after pct: what the domain asks for this message */
-	const char *record_domain;	/* where the record was found */
+	enum ar_result result;	       /* pass, fail, none, temperror, permerror */
+	enum dmarc_policy policy;      /* the policy that applies (UNSET when none) */
+	enum dmarc_policy disposition; /* after pct: what the domain asks for this message */
+	const char *record_domain;     /* where the record was found */
 	const char *reason;
 	bool spf_aligned, dkim_aligned;
 };

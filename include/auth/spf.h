@@ -41,20 +41,20 @@ struct dns_resolver;
 enum spf_which { SPF_CHECK_HELO, SPF_CHECK_MAILFROM };
 
 struct spf_query {
-	const char *client_ip;	/* IPv4 or IPv6 text; IPv4-mapped IPv6 is checked as IPv4 */
-	const char *helo;	/* as the client said it */
-	const char *mailfrom;	/* local@domain, or "" for the null sender */
-	const char *receiver;	/* our name in reasons and explanations (authserv_id) */
+	const char *client_ip; /* IPv4 or IPv6 text; IPv4-mapped IPv6 is checked as IPv4 */
+	const char *helo;      /* as the client said it */
+	const char *mailfrom;  /* local@domain, or "" for the null sender */
+	const char *receiver;  /* our name in reasons and explanations (authserv_id) */
 };
 
 struct spf_outcome {
 	enum ar_result result;
-	const char *domain;	/* the domain whose record was evaluated */
-	const char *identity;	/* "mailfrom" or "helo" */
-	const char *sender;	/* the identity as an address (postmaster@helo when null) */
-	const char *reason;	/* one human line: what matched or what failed */
-	const char *explanation;	/* from exp=, for fail; NULL otherwise */
-	unsigned dns_mechanisms;	/* DNS-querying mechanisms and modifiers evaluated */
+	const char *domain;	 /* the domain whose record was evaluated */
+	const char *identity;	 /* "mailfrom" or "helo" */
+	const char *sender;	 /* the identity as an address (postmaster@helo when null) */
+	const char *reason;	 /* one human line: what matched or what failed */
+	const char *explanation; /* from exp=, for fail; NULL otherwise */
+	unsigned dns_mechanisms; /* DNS-querying mechanisms and modifiers evaluated */
 	unsigned void_lookups;
 };
 

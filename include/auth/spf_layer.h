@@ -29,38 +29,38 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <sys/types.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <arpa/nameser.h>
-#include <spf2/spf.h>	/* after the four above, which it needs */
+#include <netinet/in.h>
+#include <spf2/spf.h> /* after the four above, which it needs */
+#include <sys/socket.h>
+#include <sys/types.h>
 
 struct dns_budget;
 struct dns_resolver;
 
-#define SPF_LAYER_MAX_SECONDARY 64	/* MX/PTR names remembered for the count */
+#define SPF_LAYER_MAX_SECONDARY 64 /* MX/PTR names remembered for the count */
 
 struct spf_layer {
 	/* What spf_check() reads once libspf2 is done. */
-	unsigned terms;		/* DNS-querying terms asked for (RFC 7208 4.6.4) */
-	unsigned voids;		/* of those, the ones that found nothing */
-	const char *syntax;	/* an evaluated record is malformed: spf_record's reason */
-	const char *limit;	/* a 4.6.4 limit was exceeded: the reason */
-	const char *dns_error;	/* a query failed temporarily: the resolver's reason */
-	bool top_truncated;	/* libspf2 dropped mechanisms of the identity's record */
-	bool other_truncated;	/* ... of an included or redirected record */
-	char *exp_spec;		/* exp= of the identity's own record, or NULL */
-	bool top_redirect;	/* that record hands over with redirect= */
+	unsigned terms;	       /* DNS-querying terms asked for (RFC 7208 4.6.4) */
+	unsigned voids;	       /* of those, the ones that found nothing */
+	const char *syntax;    /* an evaluated record is malformed: spf_record's reason */
+	const char *limit;     /* a 4.6.4 limit was exceeded: the reason */
+	const char *dns_error; /* a query failed temporarily: the resolver's reason */
+	bool top_truncated;    /* libspf2 dropped mechanisms of the identity's record */
+	bool other_truncated;  /* ... of an included or redirected record */
+	char *exp_spec;	       /* exp= of the identity's own record, or NULL */
+	bool top_redirect;     /* that record hands over with redirect= */
 
 	/* The layer's own state. */
-	SPF_dns_server_t libspf2;	/* what libspf2 calls */
+	SPF_dns_server_t libspf2; /* what libspf2 calls */
 	struct dns_resolver *dns;
 	struct dns_budget *budget;
-	bool v6;		/* the client's address family, for /0 rewrites */
+	bool v6; /* the client's address family, for /0 rewrites */
 	bool first_txt_seen;
-	char *secondary[SPF_LAYER_MAX_SECONDARY];	/* names from MX/PTR answers */
+	char *secondary[SPF_LAYER_MAX_SECONDARY]; /* names from MX/PTR answers */
 	size_t nsecondary;
-	SPF_server_t *server;	/* for checking what libspf2 compiles */
+	SPF_server_t *server; /* for checking what libspf2 compiles */
 	SPF_request_t *req;
 };
 

@@ -20,10 +20,10 @@
 #ifndef CONFIG_H
 #define CONFIG_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <pthread.h>
 
 #include "util/cidr.h"
 #include "util/diag.h"
@@ -37,43 +37,43 @@ enum config_on_error { CONFIG_ON_ERROR_TEMPFAIL, CONFIG_ON_ERROR_ACCEPT };
 /* Integer directives are all long, so the table can fill them uniformly. */
 struct config {
 	atomic_int refs;
-	char *path;		/* file it came from; "(defaults)" without one */
+	char *path;		  /* file it came from; "(defaults)" without one */
 	unsigned long generation; /* counts successful loads, for logs */
 
 	/* daemon */
-	char *socket;		/* "inet:PORT@HOST" or "unix:PATH" */
-	char *socket_owner;	/* user owning a unix socket; "" keeps root */
-	char *socket_group;	/* group of a unix socket; "" keeps root's */
-	int socket_mode;	/* permission bits of a unix socket */
-	char *user;		/* drop privileges to this user; "" = stay */
-	char *pid_file;		/* "" = none */
-	long drain_timeout_ms;	/* SIGTERM: how long in-flight connections may finish */
-	long milter_timeout_s;	/* libmilter I/O timeout towards the MTA */
+	char *socket;	       /* "inet:PORT@HOST" or "unix:PATH" */
+	char *socket_owner;    /* user owning a unix socket; "" keeps root */
+	char *socket_group;    /* group of a unix socket; "" keeps root's */
+	int socket_mode;       /* permission bits of a unix socket */
+	char *user;	       /* drop privileges to this user; "" = stay */
+	char *pid_file;	       /* "" = none */
+	long drain_timeout_ms; /* SIGTERM: how long in-flight connections may finish */
+	long milter_timeout_s; /* libmilter I/O timeout towards the MTA */
 	long listen_backlog;
 
 	/* logging */
-	int log_level;		/* LOG_ERR .. LOG_DEBUG from <syslog.h> */
-	int log_facility;	/* LOG_MAIL, LOG_LOCAL0, ... */
+	int log_level;	  /* LOG_ERR .. LOG_DEBUG from <syslog.h> */
+	int log_facility; /* LOG_MAIL, LOG_LOCAL0, ... */
 
 	/* DNS: one resolver for every check (changes need a restart) */
-	long dns_timeout_ms;	/* one query */
-	long dns_budget_ms;	/* all queries of one message */
-	char *dns_forwarders;	/* "IP[@PORT], ..."; "" = /etc/resolv.conf */
-	char *dns_trust_anchor_file;	/* "" = no DNSSEC validation */
-	char *dns_fixture;	/* "" = real DNS; else answers only from this file */
+	long dns_timeout_ms;	     /* one query */
+	long dns_budget_ms;	     /* all queries of one message */
+	char *dns_forwarders;	     /* "IP[@PORT], ..."; "" = /etc/resolv.conf */
+	char *dns_trust_anchor_file; /* "" = no DNSSEC validation */
+	char *dns_fixture;	     /* "" = real DNS; else answers only from this file */
 
 	/* direction: outbound is an authenticated client or one of these */
 	char *internal_networks;
-	struct cidr_list internal_nets;	/* parsed from internal_networks */
+	struct cidr_list internal_nets; /* parsed from internal_networks */
 	char *trusted_forwarders;	/* forwarders whose mail SPF must not judge */
 	struct cidr_list trusted_fwd;
 
 	/* SPF: actions are enum gh_action (CONTINUE = accept and mark) */
 	bool spf_check_helo;
 	int spf_mailfrom_fail, spf_mailfrom_softfail, spf_mailfrom_permerror,
-	    spf_mailfrom_temperror;
+		spf_mailfrom_temperror;
 	int spf_helo_fail, spf_helo_softfail, spf_helo_permerror, spf_helo_temperror;
-	int spf_reject_at;		/* GH_PH_MAIL or GH_PH_RCPT */
+	int spf_reject_at; /* GH_PH_MAIL or GH_PH_RCPT */
 	bool spf_received_header;
 	bool spf_explanation_in_reply;
 
@@ -86,31 +86,31 @@ struct config {
 	char *dmarc_psl_file;
 	int dmarc_reject_action, dmarc_quarantine_action;
 	int dmarc_temperror_action, dmarc_permerror_action;
-	int dmarc_bad_from_action;	/* no From, several From, several addresses */
-	char *dmarc_exempt_recipients;	/* "postmaster@, abuse@, x@y.example" */
-	char *dmarc_reject_when_none;	/* domains whose p=none counts as reject */
+	int dmarc_bad_from_action;     /* no From, several From, several addresses */
+	char *dmarc_exempt_recipients; /* "postmaster@, abuse@, x@y.example" */
+	char *dmarc_reject_when_none;  /* domains whose p=none counts as reject */
 
 	/* identity */
-	char *authserv_id;	/* our name in added headers; default: host name */
-	char *status_header;	/* header added to passed mail; "" disables */
+	char *authserv_id;   /* our name in added headers; default: host name */
+	char *status_header; /* header added to passed mail; "" disables */
 
 	/* message sanity, the foundation's policy */
-	bool require_from;	/* no From header -> require_from_action */
-	int require_from_action;	/* enum gh_action: reject, tempfail, quarantine, discard */
-	bool reject_bad_envelope;	/* syntactically invalid MAIL FROM / RCPT TO -> reject */
-	long max_header_line_octets;	/* one physical header line, RFC 5322 2.1.1 */
-	long max_headers;	/* header fields per message */
-	long max_header_bytes;	/* all header fields together */
-	long max_recipients;	/* RCPT beyond this is tempfailed (452 4.5.3); 0 = no limit */
-	int on_internal_error;	/* enum config_on_error */
+	bool require_from;	     /* no From header -> require_from_action */
+	int require_from_action;     /* enum gh_action: reject, tempfail, quarantine, discard */
+	bool reject_bad_envelope;    /* syntactically invalid MAIL FROM / RCPT TO -> reject */
+	long max_header_line_octets; /* one physical header line, RFC 5322 2.1.1 */
+	long max_headers;	     /* header fields per message */
+	long max_header_bytes;	     /* all header fields together */
+	long max_recipients;	     /* RCPT beyond this is tempfailed (452 4.5.3); 0 = no limit */
+	int on_internal_error;	     /* enum config_on_error */
 
 	/* rules (gatehouse.rules(5)) */
-	char *rules_dir;	/* "" = no rules */
-	long body_scan_limit;	/* decoded text, and raw body, rules see */
+	char *rules_dir;      /* "" = no rules */
+	long body_scan_limit; /* decoded text, and raw body, rules see */
 	long mime_max_depth, mime_max_parts;
 	long rules_match_limit, rules_depth_limit, rules_heap_limit_kb;
 	bool rules_prefilter;
-	struct ruleset *rules;	/* compiled from rules_dir; NULL when none */
+	struct ruleset *rules; /* compiled from rules_dir; NULL when none */
 };
 
 /*

@@ -13,11 +13,11 @@
 #include <stddef.h>
 
 enum cdir_type {
-	CDIR_STR,	/* free string, optionally checked by CHECK */
-	CDIR_INT,	/* integer in MIN..MAX */
-	CDIR_BOOL,	/* yes/no, true/false, on/off */
-	CDIR_MODE,	/* octal permission bits, 0..0777 */
-	CDIR_CHOICE	/* one word of CHOICES, mapped by PARSE to an int */
+	CDIR_STR,   /* free string, optionally checked by CHECK */
+	CDIR_INT,   /* integer in MIN..MAX */
+	CDIR_BOOL,  /* yes/no, true/false, on/off */
+	CDIR_MODE,  /* octal permission bits, 0..0777 */
+	CDIR_CHOICE /* one word of CHOICES, mapped by PARSE to an int */
 };
 
 /*
@@ -27,15 +27,15 @@ enum cdir_type {
 struct config_directive {
 	const char *name;
 	enum cdir_type type;
-	const char *def;		/* default, in config syntax */
-	long min, max;			/* CDIR_INT bounds */
-	const char *const *choices;	/* CDIR_CHOICE words, NULL-terminated */
-	int (*parse)(const char *);	/* CDIR_CHOICE: word -> value, -1 if none */
+	const char *def;	    /* default, in config syntax */
+	long min, max;		    /* CDIR_INT bounds */
+	const char *const *choices; /* CDIR_CHOICE words, NULL-terminated */
+	int (*parse)(const char *); /* CDIR_CHOICE: word -> value, -1 if none */
 	/* CDIR_STR: returns NULL when valid, else a static reason */
 	const char *(*check)(const char *);
-	size_t offset;			/* into struct config */
-	const char *group;		/* heading in sample config and man page */
-	const char *doc;		/* one paragraph */
+	size_t offset;	   /* into struct config */
+	const char *group; /* heading in sample config and man page */
+	const char *doc;   /* one paragraph */
 };
 
 extern const struct config_directive config_directives[];

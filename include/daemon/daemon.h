@@ -21,14 +21,14 @@
 struct daemon {
 	struct config_slot slot;
 	struct logger log;
-	struct services *svc;		/* built once at start from the first snapshot */
-	const char *config_path;	/* NULL: built-in defaults */
-	char id_prefix[8];		/* differs between daemon starts */
+	struct services *svc;	 /* built once at start from the first snapshot */
+	const char *config_path; /* NULL: built-in defaults */
+	char id_prefix[8];	 /* differs between daemon starts */
 	atomic_ulong next_session;
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
-	int active;			/* connections in flight, under LOCK */
-	bool stopping;			/* SIGTERM seen, under LOCK */
+	int active;    /* connections in flight, under LOCK */
+	bool stopping; /* SIGTERM seen, under LOCK */
 };
 
 /* daemon_init - set up D with the first snapshot C (its reference moves in) */

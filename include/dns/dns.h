@@ -34,45 +34,51 @@ struct diag;
 struct strbuf;
 
 enum dns_status {
-	DNS_ANSWER,	/* one or more records */
-	DNS_NXDOMAIN,	/* the name does not exist */
-	DNS_NODATA,	/* the name exists, without records of this type */
-	DNS_TEMPFAIL,	/* timeout, SERVFAIL, REFUSED, bogus, budget: try again later */
-	DNS_PERMFAIL	/* the question or the answer is malformed */
+	DNS_ANSWER,   /* one or more records */
+	DNS_NXDOMAIN, /* the name does not exist */
+	DNS_NODATA,   /* the name exists, without records of this type */
+	DNS_TEMPFAIL, /* timeout, SERVFAIL, REFUSED, bogus, budget: try again later */
+	DNS_PERMFAIL  /* the question or the answer is malformed */
 };
 
 /* RR types the checks ask for (RFC 1035, RFC 3596) */
-enum { DNS_T_A = 1, DNS_T_CNAME = 5, DNS_T_PTR = 12, DNS_T_MX = 15, DNS_T_TXT = 16,
-       DNS_T_AAAA = 28 };
+enum {
+	DNS_T_A = 1,
+	DNS_T_CNAME = 5,
+	DNS_T_PTR = 12,
+	DNS_T_MX = 15,
+	DNS_T_TXT = 16,
+	DNS_T_AAAA = 28
+};
 
 struct dns_options {
-	long timeout_ms;		/* one query */
-	const char *forwarders;		/* "IP[@PORT], ..."; NULL or "": /etc/resolv.conf */
-	const char *trust_anchor_file;	/* NULL or "": no DNSSEC validation */
-	const char *fixture_file;	/* NULL or "": real DNS */
+	long timeout_ms;	       /* one query */
+	const char *forwarders;	       /* "IP[@PORT], ..."; NULL or "": /etc/resolv.conf */
+	const char *trust_anchor_file; /* NULL or "": no DNSSEC validation */
+	const char *fixture_file;      /* NULL or "": real DNS */
 };
 
 struct dns_rdata {
 	size_t len;
-	unsigned char *data;	/* wire format, names uncompressed */
+	unsigned char *data; /* wire format, names uncompressed */
 };
 
 struct dns_result {
 	enum dns_status status;
-	const char *why;	/* static text for TEMPFAIL and PERMFAIL, else NULL */
+	const char *why; /* static text for TEMPFAIL and PERMFAIL, else NULL */
 	int rrtype;
-	bool secure;		/* DNSSEC-validated */
+	bool secure; /* DNSSEC-validated */
 	size_t n;
 	struct dns_rdata *rr;
-	unsigned char *packet;	/* the whole DNS reply (wire format) when there was
+	unsigned char *packet; /* the whole DNS reply (wire format) when there was
 				 * one, for libraries that parse replies themselves */
 	size_t packet_len;
 };
 
 /* A message's DNS budget: all its queries together end by DEADLINE. */
 struct dns_budget {
-	struct timespec deadline;	/* CLOCK_MONOTONIC */
-	unsigned queries;		/* asked so far, for logs */
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+	unsigned queries;	  /* asked so far, for logs */
 };
 
 struct dns_resolver;
@@ -90,8 +96,8 @@ void dns_budget_start(struct dns_budget *b, long budget_ms);
  * timeout). Always fills OUT (status and why say what happened); returns 0,
  * or -1 when OUT is DNS_TEMPFAIL because memory ran out.
  */
-int dns_query(struct dns_resolver *r, const char *name, int rrtype,
-	      struct dns_budget *budget, struct dns_result *out);
+int dns_query(struct dns_resolver *r, const char *name, int rrtype, struct dns_budget *budget,
+	      struct dns_result *out);
 /* dns_result_free - release OUT's records; accepts an empty result */
 void dns_result_free(struct dns_result *out);
 /* dns_status_name - "answer", "nxdomain", "nodata", "tempfail", "permfail" */

@@ -20,7 +20,7 @@
 #include "dns/dns.h"
 
 #define DNS_CACHE_SLOTS 2048
-#define DNS_CACHE_MAX_TTL 3600	/* seconds */
+#define DNS_CACHE_MAX_TTL 3600 /* seconds */
 
 struct dns_cache;
 
@@ -31,7 +31,7 @@ void dns_cache_free(struct dns_cache *c);
 /* dns_cache_get - a fresh copy of NAME/RRTYPE's unexpired answer into OUT */
 bool dns_cache_get(struct dns_cache *c, const char *name, int rrtype, struct dns_result *out);
 /* dns_cache_put - keep a copy of RES for TTL seconds (TEMPFAIL, PERMFAIL and TTL 0 are not kept) */
-void dns_cache_put(struct dns_cache *c, const char *name, int rrtype,
-		   const struct dns_result *res, unsigned ttl);
+void dns_cache_put(struct dns_cache *c, const char *name, int rrtype, const struct dns_result *res,
+		   unsigned ttl);
 
 #endif

@@ -20,8 +20,8 @@ struct ub_ctx;
 struct diag;
 
 struct dns_fault {
-	char *name;		/* lower case, no trailing dot */
-	const char *why;	/* "timeout", "SERVFAIL", "REFUSED" */
+	char *name;	 /* lower case, no trailing dot */
+	const char *why; /* "timeout", "SERVFAIL", "REFUSED" */
 };
 
 struct dns_faults {

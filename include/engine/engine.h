@@ -60,14 +60,12 @@ struct session;
 enum gh_action engine_connect(struct session *, const char *host, const char *ip);
 enum gh_action engine_helo(struct session *, const char *helo);
 /* engine_mail - ARGV[0] is the path, the rest ESMTP parameters; AUTH_LOGIN may be NULL */
-enum gh_action engine_mail(struct session *, const char *const *argv,
-			   const char *auth_login);
+enum gh_action engine_mail(struct session *, const char *const *argv, const char *auth_login);
 enum gh_action engine_rcpt(struct session *, const char *const *argv);
 enum gh_action engine_data(struct session *);
 enum gh_action engine_unknown(struct session *, const char *command);
 /* engine_header - VALUE has LEN bytes (NUL bytes included, as seen in test mode) */
-enum gh_action engine_header(struct session *, const char *name,
-			     const char *value, size_t len);
+enum gh_action engine_header(struct session *, const char *name, const char *value, size_t len);
 enum gh_action engine_eoh(struct session *);
 enum gh_action engine_body(struct session *, const unsigned char *chunk, size_t len);
 enum gh_action engine_eom(struct session *);

@@ -21,8 +21,8 @@ enum policy_fault {
 	FAULT_TOO_MANY_RCPTS,	/* over max_recipients */
 	FAULT_HEADER_NUL,	/* NUL byte in a header field */
 	FAULT_HEADER_NAME,	/* empty or non-printable field name */
-	FAULT_HEADER_LINE_LONG,	/* physical line over max_header_line_octets */
-	FAULT_TOO_MANY_HEADERS,	/* over max_headers */
+	FAULT_HEADER_LINE_LONG, /* physical line over max_header_line_octets */
+	FAULT_TOO_MANY_HEADERS, /* over max_headers */
 	FAULT_HEADERS_TOO_BIG,	/* over max_header_bytes */
 	FAULT_NO_FROM,		/* no From header, require_from */
 	FAULT_BAD_FROM,		/* no single author (DMARC): dmarc_bad_from_action */
@@ -34,8 +34,8 @@ enum policy_fault {
  * is appended to the reply text. Returns the action to answer with now;
  * CONTINUE when the configuration says the finding is only recorded.
  */
-enum gh_action policy_fault(struct session *s, enum gh_phase phase,
-			    enum policy_fault fault, const char *detail);
+enum gh_action policy_fault(struct session *s, enum gh_phase phase, enum policy_fault fault,
+			    const char *detail);
 
 struct spf_identity;
 

@@ -21,7 +21,7 @@ struct session;
 /* One RCPT as test mode sent it and how the engine answered it. */
 struct report_rcpt {
 	const char *address;
-	struct verdict reply;	/* CONTINUE: accepted */
+	struct verdict reply; /* CONTINUE: accepted */
 };
 
 /* report_json - the report as a new JSON object (caller json_decref's); NULL on OOM */

@@ -21,8 +21,8 @@ struct session;
 
 /* sanity_header - check one field before it is stored; returns a fault or
  * SANITY_OK, with *DETAIL set to a short explanation in the message arena */
-int sanity_header(struct session *, const char *name, const char *value,
-		  size_t len, const char **detail);
+int sanity_header(struct session *, const char *name, const char *value, size_t len,
+		  const char **detail);
 /* sanity_eoh - check the header as a whole */
 int sanity_eoh(struct session *, const char **detail);
 /* sanity_is_header - NAME equals WANT, ignoring ASCII case (field names are case-insensitive) */

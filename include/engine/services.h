@@ -28,13 +28,13 @@ struct diag;
 struct session;
 
 struct services {
-	struct dns_resolver *dns;	/* the one resolver, never NULL once built */
-	struct dkim_verifier *dkim;	/* libopendkim over DNS */
-	struct dmarc_checker *dmarc;	/* DMARC policy discovery */
+	struct dns_resolver *dns;    /* the one resolver, never NULL once built */
+	struct dkim_verifier *dkim;  /* libopendkim over DNS */
+	struct dmarc_checker *dmarc; /* DMARC policy discovery */
 };
 
 struct services_options {
-	const char *dns_fixture;	/* overrides the snapshot's dns_fixture; NULL = keep */
+	const char *dns_fixture; /* overrides the snapshot's dns_fixture; NULL = keep */
 };
 
 /*

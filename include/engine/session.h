@@ -53,12 +53,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "dns/dns.h"
 #include "mail/address.h"
 #include "mail/header.h"
-#include "dns/dns.h"
 #include "mail/results.h"
-#include "util/strbuf.h"
 #include "mail/verdict.h"
+#include "util/strbuf.h"
 
 struct arena;
 struct config;
@@ -74,17 +74,17 @@ struct rule_scratch;
 #define SESSION_ID_MAX 32
 
 struct message {
-	bool active;		/* between MAIL FROM and its end */
-	unsigned seq;		/* 1 for the first message on the connection */
-	char id[SESSION_ID_MAX + 12];	/* session id + "." + seq */
-	const char *qid;	/* MTA queue id, once known */
-	const char *auth_login;	/* {auth_authen}, NULL when not authenticated */
+	bool active;		      /* between MAIL FROM and its end */
+	unsigned seq;		      /* 1 for the first message on the connection */
+	char id[SESSION_ID_MAX + 12]; /* session id + "." + seq */
+	const char *qid;	      /* MTA queue id, once known */
+	const char *auth_login;	      /* {auth_authen}, NULL when not authenticated */
 	struct address from;
 	bool from_parsed;
-	struct address *rcpts;	/* accepted recipients */
+	struct address *rcpts; /* accepted recipients */
 	size_t nrcpts, rcpts_cap;
-	unsigned rcpts_rejected;	/* refused by us at RCPT */
-	unsigned rcpts_seen;		/* RCPT commands seen */
+	unsigned rcpts_rejected; /* refused by us at RCPT */
+	unsigned rcpts_seen;	 /* RCPT commands seen */
 	struct header_field *headers;
 	size_t nheaders, headers_cap;
 	size_t header_bytes;
@@ -94,55 +94,55 @@ struct message {
 	struct hdr_edit *edits;
 	size_t nedits, edits_cap;
 	struct results results;
-	struct verdict verdict;	/* the message's verdict; CONTINUE until decided */
-	struct verdict pending;	/* a quarantine decided early, applied at eom */
-	struct verdict rcpt_refusal;	/* decided at MAIL, answered at each RCPT */
-	bool outbound;		/* authenticated client or internal network */
-	const char *received_spf;	/* Received-SPF value to add at eom, or NULL */
-	struct dkim_msg *dkim;	/* verification in progress, or NULL */
+	struct verdict verdict;	     /* the message's verdict; CONTINUE until decided */
+	struct verdict pending;	     /* a quarantine decided early, applied at eom */
+	struct verdict rcpt_refusal; /* decided at MAIL, answered at each RCPT */
+	bool outbound;		     /* authenticated client or internal network */
+	const char *received_spf;    /* Received-SPF value to add at eom, or NULL */
+	struct dkim_msg *dkim;	     /* verification in progress, or NULL */
 	struct timespec start;
-	const char *end_state;	/* "eom", "abort", "closed", "new-mail" */
+	const char *end_state; /* "eom", "abort", "closed", "new-mail" */
 
 	/* rules (engine_rules.c) */
-	struct mime_walk *mime;	/* the body walk, when rules look at the body */
-	struct strbuf raw_body;	/* up to body_scan_limit, when rules look at body.raw */
+	struct mime_walk *mime; /* the body walk, when rules look at the body */
+	struct strbuf raw_body; /* up to body_scan_limit, when rules look at body.raw */
 	bool raw_truncated;
-	bool rules_accepted;	/* an accept rule fired: no more rules, no refusals by checks */
-	bool rules_done;	/* a terminal rule fired: no more rules */
+	bool rules_accepted; /* an accept rule fired: no more rules, no refusals by checks */
+	bool rules_done;     /* a terminal rule fired: no more rules */
 	unsigned rule_limit_hits;
-	enum gh_phase rule_phase;	/* the phase rules are being decided at */
-	const struct address *rule_rcpt;	/* at RCPT: the recipient being decided */
-	struct rule_cache_entry *rcache;	/* target values computed once per message */
+	enum gh_phase rule_phase;	 /* the phase rules are being decided at */
+	const struct address *rule_rcpt; /* at RCPT: the recipient being decided */
+	struct rule_cache_entry *rcache; /* target values computed once per message */
 	size_t nrcache, rcache_cap;
-	bool logged;		/* summary written when the verdict was taken */
+	bool logged; /* summary written when the verdict was taken */
 };
 
 struct session {
 	char id[SESSION_ID_MAX];
 	struct arena *conn_arena;
 	struct arena *msg_arena;
-	struct config_slot *slot;	/* where fresh snapshots come from; NULL in tests */
-	struct config *cfg;		/* snapshot in use (one reference held) */
+	struct config_slot *slot; /* where fresh snapshots come from; NULL in tests */
+	struct config *cfg;	  /* snapshot in use (one reference held) */
 	const struct logger *log;
-	struct dns_resolver *dns;	/* shared resolver; NULL: DNS checks do not run */
-	struct dkim_verifier *dkim;	/* shared verifier; NULL: DKIM is not checked */
-	const struct dmarc_checker *dmarc;	/* shared; NULL: DMARC is not checked */
-	struct dns_budget dns_budget;	/* restarted at each message */
+	struct dns_resolver *dns;	   /* shared resolver; NULL: DNS checks do not run */
+	struct dkim_verifier *dkim;	   /* shared verifier; NULL: DKIM is not checked */
+	const struct dmarc_checker *dmarc; /* shared; NULL: DMARC is not checked */
+	struct dns_budget dns_budget;	   /* restarted at each message */
 
-	const char *client_host;	/* name the MTA resolved, or "[ip]" */
-	const char *client_ip;		/* text form; "unknown" for local submissions */
+	const char *client_host; /* name the MTA resolved, or "[ip]" */
+	const char *client_ip;	 /* text form; "unknown" for local submissions */
 	const char *helo;
 	unsigned helo_count;
-	struct verdict conn_verdict;	/* decided at connect/helo: holds for every message */
-	struct verdict reply;		/* the answer to the callback being handled now */
+	struct verdict conn_verdict; /* decided at connect/helo: holds for every message */
+	struct verdict reply;	     /* the answer to the callback being handled now */
 	bool internal_error;
 
 	/* rules decided at connect or helo hold for every message */
 	bool rules_accepted_conn, rules_done_conn;
-	struct verdict conn_pending;	/* a quarantine decided at connect/helo */
-	struct rule_hit *conn_hits;	/* rule hits at connect/helo, copied into each message */
+	struct verdict conn_pending; /* a quarantine decided at connect/helo */
+	struct rule_hit *conn_hits;  /* rule hits at connect/helo, copied into each message */
 	size_t nconn_hits, conn_hits_cap;
-	struct rule_scratch *rule_scratch;	/* match state, reused across messages */
+	struct rule_scratch *rule_scratch; /* match state, reused across messages */
 	/* macro - the MTA's value of macro NAME ("j", "{daemon_name}"), or NULL */
 	const char *(*macro)(void *ctx, const char *name);
 	void *macro_ctx;
@@ -155,8 +155,8 @@ struct session {
  * session_new - a session with id ID, configuration from SLOT (or, when SLOT
  * is NULL, from CFG, whose reference moves into the session). NULL on OOM.
  */
-struct session *session_new(const char *id, struct config_slot *slot,
-			    struct config *cfg, const struct logger *log);
+struct session *session_new(const char *id, struct config_slot *slot, struct config *cfg,
+			    const struct logger *log);
 /* session_free - end any message and release everything; accepts NULL */
 void session_free(struct session *);
 
@@ -168,8 +168,8 @@ void session_message_end(struct session *, const char *end_state);
  * keep the message's memory: the caller still needs its reply and edits */
 void session_message_end_log(struct session *);
 /* session_log - a line about S: "session=ID qid=QID <text>" (the message's ids while one is active) */
-void session_log(const struct logger *log, const struct session *s, int prio,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void session_log(const struct logger *log, const struct session *s, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* session_log_id, session_log_qid - the ids S's log lines carry now (qid may be NULL) */
 const char *session_log_id(const struct session *s);
 const char *session_log_qid(const struct session *s);
@@ -182,11 +182,9 @@ void session_set_qid(struct session *, const char *qid);
 
 /* Append to the current message; each returns 0 or GH_ERR_NOMEM. */
 int session_add_rcpt(struct session *, const struct address *);
-int session_add_header(struct session *, const char *name, const char *value,
-		       size_t value_len);
-int session_add_edit(struct session *, enum hdr_edit_op op, const char *name,
-		     const char *value, unsigned index);
-int session_add_check(struct session *, const char *name, const char *result,
-		      const char *detail);
+int session_add_header(struct session *, const char *name, const char *value, size_t value_len);
+int session_add_edit(struct session *, enum hdr_edit_op op, const char *name, const char *value,
+		     unsigned index);
+int session_add_check(struct session *, const char *name, const char *result, const char *detail);
 
 #endif

@@ -27,10 +27,10 @@
 struct arena;
 
 struct address {
-	const char *addr;	/* "local@domain" without brackets; "" for the null path */
-	const char *local;	/* local part as written (quoted form kept) */
-	const char *domain;	/* domain, lower-cased for ASCII; "" for the null path */
-	bool is_null;		/* "<>": bounces and other null-sender mail */
+	const char *addr;   /* "local@domain" without brackets; "" for the null path */
+	const char *local;  /* local part as written (quoted form kept) */
+	const char *domain; /* domain, lower-cased for ASCII; "" for the null path */
+	bool is_null;	    /* "<>": bounces and other null-sender mail */
 };
 
 /*
@@ -39,7 +39,7 @@ struct address {
  * "<postmaster>" without a domain is accepted there, RFC 5321 4.1.1.3).
  * Returns 0, or -1 with *WHY set to a short static reason.
  */
-int address_parse_path(struct arena *arena, const char *path, size_t len,
-		       bool allow_null, struct address *out, const char **why);
+int address_parse_path(struct arena *arena, const char *path, size_t len, bool allow_null,
+		       struct address *out, const char **why);
 
 #endif

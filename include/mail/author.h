@@ -22,18 +22,18 @@ struct arena;
 struct header_field;
 
 enum author_status {
-	AUTHOR_OK,		/* exactly one From with exactly one mailbox */
-	AUTHOR_NO_FROM,		/* no From field */
-	AUTHOR_MULTIPLE_FIELDS,	/* two or more From fields */
-	AUTHOR_MULTIPLE_ADDRESSES,	/* a From with several mailboxes, or a group */
-	AUTHOR_UNPARSEABLE	/* a From without a usable address (no domain, garbage) */
+	AUTHOR_OK,		   /* exactly one From with exactly one mailbox */
+	AUTHOR_NO_FROM,		   /* no From field */
+	AUTHOR_MULTIPLE_FIELDS,	   /* two or more From fields */
+	AUTHOR_MULTIPLE_ADDRESSES, /* a From with several mailboxes, or a group */
+	AUTHOR_UNPARSEABLE	   /* a From without a usable address (no domain, garbage) */
 };
 
 struct author {
 	enum author_status status;
-	const char *address;	/* local@domain as written (OK only) */
-	const char *domain;	/* lower case, no trailing dot (OK only) */
-	const char *display;	/* display name, decoded to UTF-8, or NULL */
+	const char *address; /* local@domain as written (OK only) */
+	const char *domain;  /* lower case, no trailing dot (OK only) */
+	const char *display; /* display name, decoded to UTF-8, or NULL */
 };
 
 /* author_lib_init - initialize GMime; call once, before any thread uses author_find */

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define EML_CHUNK 65535	/* libmilter's MILTER_CHUNK_SIZE */
+#define EML_CHUNK 65535 /* libmilter's MILTER_CHUNK_SIZE */
 
 struct eml_callbacks {
 	int (*header)(void *ctx, const char *name, const char *value, size_t len);
@@ -30,10 +30,10 @@ struct eml_callbacks {
 };
 
 struct eml_stats {
-	size_t headers;		/* fields handed over */
-	size_t body_bytes;	/* bytes handed over, CRLF included */
-	bool no_separator;	/* header section ended by a non-header line */
-	bool stopped;		/* a callback stopped the feed */
+	size_t headers;	   /* fields handed over */
+	size_t body_bytes; /* bytes handed over, CRLF included */
+	bool no_separator; /* header section ended by a non-header line */
+	bool stopped;	   /* a callback stopped the feed */
 };
 
 /* eml_feed - read FP to the end (or until stopped); returns 0, or -1 on a read

@@ -15,8 +15,8 @@
 
 struct header_field {
 	const char *name;
-	const char *value;	/* as received: folding kept, no leading space */
-	size_t value_len;	/* may contain NUL bytes in test mode */
+	const char *value; /* as received: folding kept, no leading space */
+	size_t value_len;  /* may contain NUL bytes in test mode */
 };
 
 #endif

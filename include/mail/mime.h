@@ -27,14 +27,14 @@
 struct arena;
 
 struct mime_limits {
-	size_t text_limit;	/* bytes of decoded text kept */
-	unsigned max_depth;	/* nesting of multiparts and message/rfc822 */
-	unsigned max_parts;	/* parts walked */
+	size_t text_limit;  /* bytes of decoded text kept */
+	unsigned max_depth; /* nesting of multiparts and message/rfc822 */
+	unsigned max_parts; /* parts walked */
 };
 
 struct mime_attachment {
-	const char *filename;	/* decoded to UTF-8; "" when it has none */
-	const char *type;	/* "application/pdf", lower case */
+	const char *filename; /* decoded to UTF-8; "" when it has none */
+	const char *type;     /* "application/pdf", lower case */
 };
 
 struct mime_walk;

@@ -16,8 +16,15 @@
 #include <stddef.h>
 
 enum ar_result {
-	AR_UNSET = 0, AR_PASS, AR_FAIL, AR_SOFTFAIL, AR_NEUTRAL, AR_NONE,
-	AR_TEMPERROR, AR_PERMERROR, AR_POLICY
+	AR_UNSET = 0,
+	AR_PASS,
+	AR_FAIL,
+	AR_SOFTFAIL,
+	AR_NEUTRAL,
+	AR_NONE,
+	AR_TEMPERROR,
+	AR_PERMERROR,
+	AR_POLICY
 };
 
 /* ar_result_name - RFC 8601 word, or NULL for AR_UNSET */
@@ -26,21 +33,21 @@ const char *ar_result_name(enum ar_result);
 struct spf_identity {
 	enum ar_result result;
 	const char *domain;
-	const char *reason;	/* what matched or failed, one line */
-	const char *explanation;	/* from exp=, on fail */
+	const char *reason;	 /* what matched or failed, one line */
+	const char *explanation; /* from exp=, on fail */
 };
 
 struct dkim_result {
 	enum ar_result result;
 	const char *domain, *selector, *algorithm, *reason;
-	const char *b;		/* the first characters of b= (RFC 6008 header.b) */
-	unsigned key_bits;	/* 0 when the key was not loaded */
+	const char *b;	   /* the first characters of b= (RFC 6008 header.b) */
+	unsigned key_bits; /* 0 when the key was not loaded */
 };
 
 struct dmarc_result {
 	enum ar_result result;
 	const char *from_domain, *policy, *disposition;
-	const char *override;	/* why the policy was not enforced, or NULL */
+	const char *override; /* why the policy was not enforced, or NULL */
 };
 
 struct rule_hit {
@@ -50,9 +57,9 @@ struct rule_hit {
 
 /* A sanity or housekeeping check: name, outcome word, and a detail line. */
 struct check_record {
-	const char *name;	/* "sanity.from" */
-	const char *result;	/* "pass", "fail", "skipped", ... */
-	const char *detail;	/* one human line, may be NULL */
+	const char *name;   /* "sanity.from" */
+	const char *result; /* "pass", "fail", "skipped", ... */
+	const char *detail; /* one human line, may be NULL */
 };
 
 struct results {

@@ -27,21 +27,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mail/verdict.h"
 #include "rules/rule_ast.h"
 #include "rules/rule_target.h"
-#include "mail/verdict.h"
 
 struct arena;
 struct diag;
 
 enum rule_action {
-	RA_NONE,	/* only add-header: not terminal */
-	RA_MONITOR,	/* log and record the hit, change nothing */
-	RA_ACCEPT, RA_REJECT, RA_TEMPFAIL, RA_DISCARD, RA_QUARANTINE
+	RA_NONE,    /* only add-header: not terminal */
+	RA_MONITOR, /* log and record the hit, change nothing */
+	RA_ACCEPT,
+	RA_REJECT,
+	RA_TEMPFAIL,
+	RA_DISCARD,
+	RA_QUARANTINE
 };
 
 struct rule_header {
-	const char *name, *value;	/* value may hold %{...} variables */
+	const char *name, *value; /* value may hold %{...} variables */
 };
 
 struct rule {
@@ -49,17 +53,17 @@ struct rule {
 	unsigned line;
 	struct rnode *when;
 	enum rule_action action;
-	char code[4], ecode[16];	/* reject/tempfail; defaults filled in */
-	const char *text;		/* reply text or quarantine reason; may hold variables */
+	char code[4], ecode[16]; /* reject/tempfail; defaults filled in */
+	const char *text;	 /* reply text or quarantine reason; may hold variables */
 	struct rule_header *headers;
 	size_t nheaders;
-	enum gh_phase phase;		/* when it is decided */
-	unsigned index;			/* position in file order */
+	enum gh_phase phase; /* when it is decided */
+	unsigned index;	     /* position in file order */
 };
 
 struct rule_limits {
 	unsigned long match_limit, depth_limit, heap_limit_kb;
-	bool no_prefilter;	/* PCRE2 alone (for measuring the prefilter) */
+	bool no_prefilter; /* PCRE2 alone (for measuring the prefilter) */
 };
 
 struct rule_prefilter;
@@ -71,13 +75,13 @@ struct ruleset {
 	const struct rule **by_phase[GH_PH_EOM + 1];
 	size_t nby_phase[GH_PH_EOM + 1];
 	size_t nfiles;
-	unsigned need;			/* enum rule_need bits */
+	unsigned need; /* enum rule_need bits */
 	size_t nregex;
 	struct rule_regex **regexes;
-	struct rule_list **cidr_lists;	/* lists holding parsed networks (to free) */
+	struct rule_list **cidr_lists; /* lists holding parsed networks (to free) */
 	size_t ncidr_lists, cidr_lists_cap;
-	struct rule_prefilter *pf[2];	/* body, body.raw; NULL when none */
-	pcre2_match_context *mctx;	/* the limits; read-only */
+	struct rule_prefilter *pf[2]; /* body, body.raw; NULL when none */
+	pcre2_match_context *mctx;    /* the limits; read-only */
 };
 
 /*
@@ -85,15 +89,13 @@ struct ruleset {
  * error appended to ERRS ("FILE:LINE:COL: message") when any file fails;
  * an empty directory gives an empty rule set.
  */
-struct ruleset *ruleset_load(const char *dir, const struct rule_limits *lim,
-			     struct diag *errs);
+struct ruleset *ruleset_load(const char *dir, const struct rule_limits *lim, struct diag *errs);
 /*
  * ruleset_load_text - the same for one file's text (tests, fuzzing); FILE
  * names it in errors and BASEDIR resolves `list ... = file "x"`.
  */
 struct ruleset *ruleset_load_text(const char *file, const char *basedir, const char *text,
-				  size_t len, const struct rule_limits *lim,
-				  struct diag *errs);
+				  size_t len, const struct rule_limits *lim, struct diag *errs);
 void ruleset_free(struct ruleset *);
 
 /* rules_at - the rules decided at PHASE, file order; *N of them */
@@ -102,10 +104,10 @@ const struct rule *const *rules_at(const struct ruleset *rs, enum gh_phase phase
 /* Values of one target for one message, as the provider hands them over. */
 struct rule_values {
 	size_t n;
-	const char *const *s;	/* RK_TEXT/RK_IP: N strings */
-	const size_t *len;	/* their lengths; each string is also NUL-terminated */
-	long long num;		/* RK_NUM */
-	bool yes;		/* RK_BOOL */
+	const char *const *s; /* RK_TEXT/RK_IP: N strings */
+	const size_t *len;    /* their lengths; each string is also NUL-terminated */
+	long long num;	      /* RK_NUM */
+	bool yes;	      /* RK_BOOL */
 };
 
 struct rule_provider {

@@ -36,34 +36,37 @@
 #endif
 #include <pcre2.h>
 
-#include "util/cidr.h"
 #include "rules/rule_target.h"
+#include "util/cidr.h"
 
 enum rnode_kind { RN_AND, RN_OR, RN_NOT, RN_PRED };
 
 enum rule_op {
-	ROP_TRUE,	/* a yes/no target on its own */
-	ROP_MATCH,	/* ~ (negated: !~) */
-	ROP_EQ,		/* == (negated: !=), ASCII case-insensitive for text */
-	ROP_IN,		/* in (negated: not in) */
-	ROP_LT, ROP_LE, ROP_GT, ROP_GE
+	ROP_TRUE,  /* a yes/no target on its own */
+	ROP_MATCH, /* ~ (negated: !~) */
+	ROP_EQ,	   /* == (negated: !=), ASCII case-insensitive for text */
+	ROP_IN,	   /* in (negated: not in) */
+	ROP_LT,
+	ROP_LE,
+	ROP_GT,
+	ROP_GE
 };
 
 struct rule_regex {
 	const char *pattern, *flags;
 	pcre2_code *code;
-	unsigned id;		/* index among all regexes of the rule set */
-	enum rule_target_id target;	/* what it is matched against */
-	int pf_slot;		/* prefilter database it is in, or -1: always PCRE2 */
-	unsigned pf_id;		/* its id in that database */
-	unsigned line, col;	/* where the pattern starts (after the /) */
+	unsigned id;		    /* index among all regexes of the rule set */
+	enum rule_target_id target; /* what it is matched against */
+	int pf_slot;		    /* prefilter database it is in, or -1: always PCRE2 */
+	unsigned pf_id;		    /* its id in that database */
+	unsigned line, col;	    /* where the pattern starts (after the /) */
 };
 
 struct rule_list {
-	const char *name;	/* NULL for an inline list */
-	const char **items;	/* sorted, ASCII lower case, unique */
+	const char *name;   /* NULL for an inline list */
+	const char **items; /* sorted, ASCII lower case, unique */
 	size_t n;
-	struct cidr_list cidrs;	/* the same items as networks, when used with client.ip */
+	struct cidr_list cidrs; /* the same items as networks, when used with client.ip */
 	bool cidrs_ready;
 	unsigned line, col;
 	const char *file;
@@ -71,15 +74,15 @@ struct rule_list {
 
 struct rnode {
 	enum rnode_kind kind;
-	struct rnode *l, *r;	/* AND/OR: both; NOT: l */
+	struct rnode *l, *r; /* AND/OR: both; NOT: l */
 	/* RN_PRED */
 	struct rule_target_ref tgt;
 	enum rule_kind tkind;
 	enum rule_op op;
 	bool negate;
 	struct rule_regex *re;
-	const char *str;	/* ROP_EQ on text, dkim.pass domain */
-	long long num;		/* numeric comparisons and ROP_EQ on numbers */
+	const char *str; /* ROP_EQ on text, dkim.pass domain */
+	long long num;	 /* numeric comparisons and ROP_EQ on numbers */
 	struct rule_list *list;
 	unsigned line, col;
 };

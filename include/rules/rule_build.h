@@ -23,7 +23,7 @@ struct rule_def {
 
 struct rule_build {
 	struct ruleset *rs;
-	struct arena *a;	/* the rule set's arena */
+	struct arena *a; /* the rule set's arena */
 	const struct rule_limits *lim;
 	struct diag *errs;
 	unsigned nerrors;
@@ -42,8 +42,8 @@ void rule_build_error(struct rule_build *b, const char *file, unsigned line, uns
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* rule_parse_file - parse one file's TEXT into B; errors are recorded in B */
-void rule_parse_file(struct rule_build *b, const char *file, const char *basedir,
-		     const char *text, size_t len);
+void rule_parse_file(struct rule_build *b, const char *file, const char *basedir, const char *text,
+		     size_t len);
 
 /* rule_regex_compile - compile RE with PCRE2 (JIT when possible); errors
  * point at the pattern's offset in FILE. 0 or -1. */
@@ -51,8 +51,8 @@ int rule_regex_compile(struct rule_build *b, struct rule_regex *re, const char *
 
 /* rule_list_cidrs - L's items as networks (for client.ip); 0 or -1 (error
  * recorded at FILE:LINE:COL of the use) */
-int rule_list_cidrs(struct rule_build *b, struct rule_list *l, const char *file,
-		    unsigned line, unsigned col);
+int rule_list_cidrs(struct rule_build *b, struct rule_list *l, const char *file, unsigned line,
+		    unsigned col);
 
 /* rule_prefilter_build - Hyperscan databases over the body targets' regexes */
 int rule_prefilter_build(struct rule_build *b);

@@ -26,19 +26,34 @@
 struct arena;
 
 enum rtok {
-	RT_EOF = 0, RT_IDENT, RT_WORD, RT_STRING, RT_REGEX,
-	RT_LBRACE, RT_RBRACE, RT_LPAREN, RT_RPAREN, RT_COMMA,
-	RT_ASSIGN, RT_EQ, RT_NE, RT_MATCH, RT_NMATCH,
-	RT_LT, RT_LE, RT_GT, RT_GE
+	RT_EOF = 0,
+	RT_IDENT,
+	RT_WORD,
+	RT_STRING,
+	RT_REGEX,
+	RT_LBRACE,
+	RT_RBRACE,
+	RT_LPAREN,
+	RT_RPAREN,
+	RT_COMMA,
+	RT_ASSIGN,
+	RT_EQ,
+	RT_NE,
+	RT_MATCH,
+	RT_NMATCH,
+	RT_LT,
+	RT_LE,
+	RT_GT,
+	RT_GE
 };
 
 struct rtoken {
 	enum rtok kind;
-	const char *text;	/* NUL-terminated: identifier, word, unescaped string, pattern */
-	size_t len;		/* bytes in text (a string may hold no NUL: rejected) */
-	const char *flags;	/* regex only: the letters after the closing / */
+	const char *text;  /* NUL-terminated: identifier, word, unescaped string, pattern */
+	size_t len;	   /* bytes in text (a string may hold no NUL: rejected) */
+	const char *flags; /* regex only: the letters after the closing / */
 	unsigned line, col;
-	unsigned flags_col;	/* regex only: column of the first flag letter */
+	unsigned flags_col; /* regex only: column of the first flag letter */
 };
 
 struct rule_lexer {
@@ -46,7 +61,7 @@ struct rule_lexer {
 	size_t len, pos;
 	unsigned line, col;
 	struct arena *arena;
-	const char *error;	/* set when rule_lex_next fails */
+	const char *error; /* set when rule_lex_next fails */
 	unsigned err_line, err_col;
 };
 

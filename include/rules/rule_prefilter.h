@@ -21,8 +21,8 @@
 
 struct rule_prefilter {
 	hs_database_t *db;
-	hs_scratch_t *proto;	/* cloned per session */
-	unsigned n;		/* patterns in the database */
+	hs_scratch_t *proto; /* cloned per session */
+	unsigned n;	     /* patterns in the database */
 };
 
 /* rule_prefilter_slot - the slot for a target id, or -1 if it is not prefiltered */
@@ -33,7 +33,7 @@ int rule_prefilter_slot(int target_id);
  * pattern that may match. 0, or -1 when the scan failed (the caller then
  * treats every pattern as a candidate).
  */
-int rule_prefilter_scan(const struct rule_prefilter *pf, hs_scratch_t *scratch,
-			const char *text, size_t len, unsigned char *cand);
+int rule_prefilter_scan(const struct rule_prefilter *pf, hs_scratch_t *scratch, const char *text,
+			size_t len, unsigned char *cand);
 
 #endif

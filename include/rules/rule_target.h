@@ -20,17 +20,44 @@
 #include "mail/verdict.h"
 
 enum rule_target_id {
-	TGT_CLIENT_IP, TGT_CLIENT_HOST, TGT_HELO, TGT_AUTH, TGT_AUTHENTICATED,
-	TGT_INBOUND, TGT_OUTBOUND, TGT_MACRO,
-	TGT_MAIL_FROM, TGT_MAIL_FROM_LOCAL, TGT_MAIL_FROM_DOMAIN,
-	TGT_RCPT, TGT_RCPT_LOCAL, TGT_RCPT_DOMAIN, TGT_RCPT_COUNT,
-	TGT_HEADER, TGT_RAWHEADER, TGT_HEADER_COUNT,
-	TGT_ADDR_ADDRESS, TGT_ADDR_LOCAL, TGT_ADDR_DOMAIN, TGT_ADDR_DISPLAY,	/* arg: From, Reply-To, Sender */
-	TGT_SUBJECT, TGT_BODY, TGT_BODY_RAW, TGT_BODY_TRUNCATED,
-	TGT_ATT_NAME, TGT_ATT_TYPE, TGT_ATT_COUNT, TGT_SIZE,
-	TGT_SPF_MAILFROM, TGT_SPF_HELO,
-	TGT_DKIM_PASS, TGT_DKIM_RESULT, TGT_DKIM_DOMAIN,
-	TGT_DMARC_RESULT, TGT_DMARC_POLICY, TGT_DMARC_DOMAIN,
+	TGT_CLIENT_IP,
+	TGT_CLIENT_HOST,
+	TGT_HELO,
+	TGT_AUTH,
+	TGT_AUTHENTICATED,
+	TGT_INBOUND,
+	TGT_OUTBOUND,
+	TGT_MACRO,
+	TGT_MAIL_FROM,
+	TGT_MAIL_FROM_LOCAL,
+	TGT_MAIL_FROM_DOMAIN,
+	TGT_RCPT,
+	TGT_RCPT_LOCAL,
+	TGT_RCPT_DOMAIN,
+	TGT_RCPT_COUNT,
+	TGT_HEADER,
+	TGT_RAWHEADER,
+	TGT_HEADER_COUNT,
+	TGT_ADDR_ADDRESS,
+	TGT_ADDR_LOCAL,
+	TGT_ADDR_DOMAIN,
+	TGT_ADDR_DISPLAY, /* arg: From, Reply-To, Sender */
+	TGT_SUBJECT,
+	TGT_BODY,
+	TGT_BODY_RAW,
+	TGT_BODY_TRUNCATED,
+	TGT_ATT_NAME,
+	TGT_ATT_TYPE,
+	TGT_ATT_COUNT,
+	TGT_SIZE,
+	TGT_SPF_MAILFROM,
+	TGT_SPF_HELO,
+	TGT_DKIM_PASS,
+	TGT_DKIM_RESULT,
+	TGT_DKIM_DOMAIN,
+	TGT_DMARC_RESULT,
+	TGT_DMARC_POLICY,
+	TGT_DMARC_DOMAIN,
 	TGT_COUNT_
 };
 
@@ -38,24 +65,24 @@ enum rule_kind { RK_TEXT, RK_IP, RK_NUM, RK_BOOL };
 
 /* What the engine must collect for a rule set to be evaluable. */
 enum rule_need {
-	NEED_BODY = 1,		/* decoded text and attachments: run the MIME walk */
-	NEED_BODY_RAW = 2	/* keep the raw body (up to body_scan_limit) */
+	NEED_BODY = 1,	  /* decoded text and attachments: run the MIME walk */
+	NEED_BODY_RAW = 2 /* keep the raw body (up to body_scan_limit) */
 };
 
 struct rule_target_ref {
 	enum rule_target_id id;
-	const char *arg;	/* header or macro name, From/Reply-To/Sender; or NULL */
+	const char *arg; /* header or macro name, From/Reply-To/Sender; or NULL */
 };
 
 struct rule_target_info {
-	const char *name;	/* "subject", or a prefix "header." for suffixed ones */
+	const char *name; /* "subject", or a prefix "header." for suffixed ones */
 	enum rule_target_id id;
 	enum rule_kind kind;
 	enum gh_phase phase;
-	bool suffixed;		/* the name is a prefix and the rest is the argument */
-	const char *arg;	/* fixed argument (From for from.display) */
+	bool suffixed;	 /* the name is a prefix and the rest is the argument */
+	const char *arg; /* fixed argument (From for from.display) */
 	unsigned need;
-	const char *doc;	/* one line for gatehouse.rules(5) */
+	const char *doc; /* one line for gatehouse.rules(5) */
 };
 
 /*

@@ -30,8 +30,7 @@ char *arena_strdup(struct arena *, const char *s);
 /* arena_memdup - copy of LEN bytes plus a terminating NUL */
 char *arena_memdup(struct arena *, const void *p, size_t len);
 /* arena_printf - formatted string in the arena */
-char *arena_printf(struct arena *, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+char *arena_printf(struct arena *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* arena_grow - resize an array of N elements of SIZE to N*2 (min 8); the old
  * memory stays in the arena until reset. Returns the new array or NULL. */
 void *arena_grow(struct arena *, void *old, size_t *n, size_t size);

@@ -15,7 +15,7 @@
 
 struct cidr {
 	int family;		/* AF_INET or AF_INET6 */
-	unsigned char addr[16];	/* network address, host bits cleared */
+	unsigned char addr[16]; /* network address, host bits cleared */
 	unsigned prefix;
 };
 

@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 struct diag {
-	char **lines;	/* "FILE:LINE: message", owned */
+	char **lines; /* "FILE:LINE: message", owned */
 	size_t n, cap;
 };
 

@@ -13,11 +13,11 @@
 
 enum gh_rc {
 	GH_OK = 0,
-	GH_ERR_NOMEM = -1,	/* allocation failed: the message is tempfailed */
-	GH_ERR_INPUT = -2,	/* untrusted input was malformed or over a bound */
-	GH_ERR_CONFIG = -3,	/* configuration is invalid */
-	GH_ERR_IO = -4,		/* a file or socket operation failed */
-	GH_ERR_INTERNAL = -5	/* an invariant did not hold: tempfail, never accept */
+	GH_ERR_NOMEM = -1,   /* allocation failed: the message is tempfailed */
+	GH_ERR_INPUT = -2,   /* untrusted input was malformed or over a bound */
+	GH_ERR_CONFIG = -3,  /* configuration is invalid */
+	GH_ERR_IO = -4,	     /* a file or socket operation failed */
+	GH_ERR_INTERNAL = -5 /* an invariant did not hold: tempfail, never accept */
 };
 
 /* gh_rc_name - short lower-case name of a return code, for logs */

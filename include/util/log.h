@@ -29,9 +29,9 @@ enum log_sink { LOG_SINK_SYSLOG, LOG_SINK_STDERR, LOG_SINK_NONE };
 
 struct logger {
 	enum log_sink sink;
-	atomic_int level;	/* highest priority written; atomic: a reload changes it */
+	atomic_int level; /* highest priority written; atomic: a reload changes it */
 	int facility;
-	FILE *fp;		/* for LOG_SINK_STDERR (tests may point it elsewhere) */
+	FILE *fp; /* for LOG_SINK_STDERR (tests may point it elsewhere) */
 };
 
 /* log_init - set up LOG; opens syslog for LOG_SINK_SYSLOG */
@@ -42,8 +42,8 @@ void log_set_level(struct logger *log, int level);
 void log_msg(const struct logger *log, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* log_vids - a line "session=ID qid=QID <text>" (QID may be NULL) */
-void log_vids(const struct logger *log, const char *id, const char *qid, int prio,
-	      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+void log_vids(const struct logger *log, const char *id, const char *qid, int prio, const char *fmt,
+	      va_list ap) __attribute__((format(printf, 5, 0)));
 /* log_ids_prefix - append "session=ID" and, when QID is given, " qid=QID" to SB */
 void log_ids_prefix(struct strbuf *sb, const char *id, const char *qid);
 /* log_line - emit a finished LINE as it is (the caller escaped its values) */

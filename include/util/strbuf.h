@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 struct strbuf {
-	char *data;	/* always NUL-terminated when len > 0 or after init */
+	char *data; /* always NUL-terminated when len > 0 or after init */
 	size_t len, cap;
 	bool failed;
 };
@@ -26,8 +26,7 @@ void strbuf_reset(struct strbuf *);
 void strbuf_append(struct strbuf *, const void *p, size_t len);
 void strbuf_puts(struct strbuf *, const char *s);
 void strbuf_putc(struct strbuf *, char c);
-void strbuf_printf(struct strbuf *, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void strbuf_printf(struct strbuf *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* strbuf_cstr - the contents as a C string ("" when empty or failed) */
 const char *strbuf_cstr(const struct strbuf *);
 
