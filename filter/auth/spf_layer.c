@@ -38,7 +38,10 @@
 #define SPF_MAX_MX 10
 #define SPF_MAX_PTR 10
 
-/* spf_mechanisms - mechanisms in a normalized record (its terms but redirect=) */
+/* spf_mechanisms - what libspf2 counts as mechanisms in a normalized
+ * record: every mechanism, and redirect=, which libspf2 compiles as a
+ * mechanism too (a dropped redirect= would turn a fail into neutral); the
+ * other modifiers are kept apart and never dropped */
 static int spf_mechanisms(const char *norm)
 {
 	int n = 0;
@@ -49,7 +52,8 @@ static int spf_mechanisms(const char *norm)
 		while (*p == ' ')
 			p++;
 		len = strcspn(p, " ");
-		if (len > 0 && memchr(p, '=', len) == NULL)
+		if (len > 0 && (memchr(p, '=', len) == NULL ||
+				(len > 9 && strncasecmp(p, "redirect=", 9) == 0)))
 			n++;
 		p += len;
 	}

@@ -288,6 +288,19 @@ static char *spf_fixture_text(void)
 		strbuf_puts(&rec, " ip4:192.0.2.1 -all");
 		spf_txt(&sb, n == 62 ? "m64.test." : "m65.test.", strbuf_cstr(&rec), 200);
 	}
+	/* 63 and 64 ip4 mechanisms, then redirect=: libspf2 compiles redirect=
+	 * as a mechanism, so the second record is 65 of them and its
+	 * redirect= is the one dropped */
+	for (int n = 63; n <= 64; n++) {
+		strbuf_reset(&rec);
+		strbuf_puts(&rec, "v=spf1");
+		for (int i = 0; i < n; i++)
+			strbuf_printf(&rec, " ip4:10.0.%d.1", i);
+		strbuf_puts(&rec, " redirect=target.redir.test");
+		spf_txt(&sb, n == 63 ? "r64.redir.test." : "r65.redir.test.", strbuf_cstr(&rec),
+			200);
+	}
+	strbuf_puts(&sb, "target.redir.test. TXT \"v=spf1 -all\"\n");
 	/* a record of 450 mechanisms (about 8 KB) */
 	strbuf_reset(&rec);
 	strbuf_puts(&rec, "v=spf1");
@@ -549,6 +562,11 @@ static const struct spf_case spf_cases[] = {
 	{ "64 mechanisms, -all is the 64th", M, OUT, HELO, "a@m64.test", R(FAIL), NULL, 0 },
 	{ "65 mechanisms, the 64th matches", M, IN, HELO, "a@m65.test", R(PASS), NULL, 0 },
 	{ "65 mechanisms, -all is the 65th", M, OUT, HELO, "a@m65.test", TODAY(FAIL, PERMERROR), NULL, 0 },
+	/* redirect= counts as a mechanism too: 63 ip4 and a redirect= fit, and
+	 * the redirect's -all fails the client; with 64 ip4 the redirect= is
+	 * what libspf2 drops, and without noticing the answer was neutral */
+	{ "63 ip4 and redirect=: the target fails", M, "198.51.100.7", HELO, "a@r64.redir.test", R(FAIL), NULL, 0 },
+	{ "64 ip4 and redirect=: redirect= dropped", M, "198.51.100.7", HELO, "a@r65.redir.test", TODAY(FAIL, PERMERROR), "libspf2", 0 },
 	{ "26 ip6, then the client's ip4", M, IN, HELO, "a@ip6x26.test", TODAY(PASS, PERMERROR), NULL, 0 },
 	{ "26 ip6, then -all", M, OUT, HELO, "a@ip6x26.test", TODAY(FAIL, PERMERROR), NULL, 0 },
 	{ "record of 8 KB, 452 mechanisms", M, IN, HELO, "a@huge.test", TODAY(PASS, PERMERROR), NULL, 0 },
