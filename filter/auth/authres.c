@@ -127,6 +127,10 @@ int authres_build(struct arena *arena, const struct authres_input *in, const cha
 		put_value(&sb, in->helo);
 		add_item(&it, &sb);
 	}
+	if (r->dkim_checked && r->ndkim == 0) {
+		strbuf_puts(&sb, "dkim=none (no signature)"); /* RFC 8601 2.7.1 */
+		add_item(&it, &sb);
+	}
 	for (size_t i = 0; i < r->ndkim; i++) {
 		const struct dkim_result *d = &r->dkim[i];
 
@@ -151,24 +155,39 @@ int authres_build(struct arena *arena, const struct authres_input *in, const cha
 		add_item(&it, &sb);
 	}
 	if (r->dmarc.result != AR_UNSET && r->dmarc.from_domain != NULL) {
-		strbuf_printf(&sb, "dmarc=%s", ar_result_name(r->dmarc.result));
-		if (r->dmarc.policy && r->dmarc.override) {
+		const struct dmarc_result *dm = &r->dmarc;
+
+		strbuf_printf(&sb, "dmarc=%s", ar_result_name(dm->result));
+		if (dm->policy) {
+			/* which tag gave the policy, what was applied, and why
+			 * (np, t=y, a local override, ignored tags) */
 			struct strbuf c;
 
 			strbuf_init(&c);
-			strbuf_printf(&c, "p=%s dis=%s; not enforced: %s", r->dmarc.policy,
-				      r->dmarc.disposition ? r->dmarc.disposition : "none",
-				      r->dmarc.override);
+			strbuf_printf(&c, "%s=%s%s dis=%s", dm->policy_tag ? dm->policy_tag : "p",
+				      dm->policy, dm->testing ? " t=y" : "",
+				      dm->disposition ? dm->disposition : "none");
+			if (dm->why_policy)
+				strbuf_printf(&c, "; %s", dm->why_policy);
+			if (dm->override)
+				strbuf_printf(&c, "; not enforced: %s", dm->override);
+			if (dm->ignored)
+				strbuf_printf(&c, "; ignored: %s", dm->ignored);
 			put_comment(&sb, strbuf_cstr(&c));
 			strbuf_free(&c);
-		} else if (r->dmarc.policy) {
-			strbuf_printf(&sb, " (p=%s dis=%s)", r->dmarc.policy,
-				      r->dmarc.disposition ? r->dmarc.disposition : "none");
+		} else if (dm->reason && dm->result != AR_NONE) {
+			put_comment(&sb, dm->reason);
 		}
 		strbuf_puts(&sb, " header.from=");
-		put_value(&sb, r->dmarc.from_domain);
-		if (r->dmarc.policy)
-			strbuf_printf(&sb, " policy.dmarc=%s", r->dmarc.policy);
+		put_value(&sb, dm->from_domain);
+		/* RFC 8601 2.3's policy ptype: the policy the domain asks
+		 * receivers to apply to this author domain (t=y applied) */
+		if (dm->policy)
+			strbuf_printf(&sb, " policy.dmarc=%s",
+				      dm->testing && strcmp(dm->policy, "reject") == 0
+					      ? "quarantine"
+				      : dm->testing ? "none"
+						    : dm->policy);
 		add_item(&it, &sb);
 	}
 	strbuf_free(&sb);

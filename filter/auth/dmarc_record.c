@@ -1,10 +1,15 @@
 /*
- * dmarc_record.c - DMARC record syntax, RFC 7489 section 6.4 (see dmarc.h)
+ * dmarc_record.c - DMARC record syntax, RFC 9989 section 4.7 (see dmarc.h)
  *
  * The record is a tag-list: "v=DMARC1" first, then "tag=value" separated
- * by ';' with optional white space around. Values of known tags must be
- * valid; a record that breaks this is malformed (permerror) rather than
- * silently defaulted, so an admin sees the domain's mistake.
+ * by ';' with optional white space around. RFC 9989 keeps only the first
+ * rule strict: a record that does not start with v=DMARC1 is no DMARC
+ * record. Everything after it is read leniently, as the RFC asks: unknown
+ * tags are ignored, a tag with an invalid value is ignored and its default
+ * applies, and a record without a valid p= reads as p=none. A strict reading
+ * turned one stray token ("fo:0", ";;") into a permerror that policy
+ * accepted, so the domain's p=reject protected nothing. What was ignored is
+ * reported, so the admin still sees the domain's mistake.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -12,6 +17,10 @@
 #include <strings.h>
 
 #include "auth/dmarc.h"
+#include "util/arena.h"
+#include "util/strbuf.h"
+
+#define DMARC_IGNORED_MAX 240 /* characters of the "ignored" note */
 
 const char *dmarc_policy_name(enum dmarc_policy p)
 {
@@ -49,120 +58,209 @@ static enum dmarc_policy parse_policy(const char *v, size_t len)
 	return DMARC_P_UNSET;
 }
 
-/* one_tag - apply TAG=VALUE; NULL or a reason */
-static const char *one_tag(const char *tag, size_t tlen, const char *v, size_t vlen,
-			   struct dmarc_record *r, bool *seen_p, bool *seen_rua)
+/* is_tag_name - ALPHA *(ALPHA / DIGIT / "_") */
+static bool is_tag_name(const char *s, size_t len)
 {
-	if (span_eq(tag, tlen, "p")) {
-		if ((r->p = parse_policy(v, vlen)) == DMARC_P_UNSET)
-			return "p= must be none, quarantine or reject";
-		*seen_p = true;
-	} else if (span_eq(tag, tlen, "sp")) {
-		if ((r->sp = parse_policy(v, vlen)) == DMARC_P_UNSET)
-			return "sp= must be none, quarantine or reject";
-	} else if (span_eq(tag, tlen, "adkim") || span_eq(tag, tlen, "aspf")) {
-		if (vlen != 1 ||
-		    (tolower((unsigned char)v[0]) != 'r' && tolower((unsigned char)v[0]) != 's'))
-			return "adkim= and aspf= must be r or s";
-		*(tlen == 5 ? &r->adkim : &r->aspf) = (char)tolower((unsigned char)v[0]);
-	} else if (span_eq(tag, tlen, "pct")) {
-		long n = 0;
-
-		if (vlen == 0 || vlen > 3)
-			return "pct= must be 0..100";
-		for (size_t i = 0; i < vlen; i++) {
-			if (!isdigit((unsigned char)v[i]))
-				return "pct= must be 0..100";
-			n = n * 10 + (v[i] - '0');
-		}
-		if (n > 100)
-			return "pct= must be 0..100";
-		r->pct = (int)n;
-	} else if (span_eq(tag, tlen, "ri")) {
-		for (size_t i = 0; i < vlen; i++)
-			if (!isdigit((unsigned char)v[i]))
-				return "ri= must be a number";
-		if (vlen == 0)
-			return "ri= must be a number";
-	} else if (span_eq(tag, tlen, "v")) {
-		return "v= may only come first";
-	} else if (span_eq(tag, tlen, "rua") && vlen > 0)
-		*seen_rua = true;
-	/* ruf, fo, rf and unknown tags: not used for the decision */
-	return NULL;
+	if (len == 0 || !isalpha((unsigned char)s[0]))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
 }
 
-int dmarc_record_parse(const char *text, size_t len, struct dmarc_record *out, const char **why)
+/* value_ok - no control or non-ASCII byte (NUL included) */
+static bool value_ok(const char *v, size_t len)
 {
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+struct parse_state {
+	struct dmarc_record *r;
+	struct strbuf ignored;
+	bool seen_p, seen_sp, seen_np, seen_adkim, seen_aspf, seen_psd, seen_t;
+};
+
+/* note - append what was ignored: "WHAT (WHY)", printable ASCII only */
+static void note(struct parse_state *ps, const char *what, size_t len, const char *why)
+{
+	if (ps->ignored.len >= DMARC_IGNORED_MAX)
+		return;
+	if (ps->ignored.len > 0)
+		strbuf_puts(&ps->ignored, ", ");
+	for (size_t i = 0; i < len && i < 40; i++)
+		strbuf_putc(&ps->ignored,
+			    (unsigned char)what[i] >= 0x20 && (unsigned char)what[i] < 0x7f
+				    ? what[i]
+				    : '?');
+	if (len > 40)
+		strbuf_puts(&ps->ignored, "...");
+	strbuf_printf(&ps->ignored, " (%s)", why);
+	if (ps->ignored.len >= DMARC_IGNORED_MAX)
+		strbuf_puts(&ps->ignored, ", ...");
+}
+
+/* one_policy - p, sp or np: the first valid one counts */
+static bool one_policy(enum dmarc_policy *dst, bool *seen, const char *v, size_t vlen)
+{
+	enum dmarc_policy p = parse_policy(v, vlen);
+
+	if (*seen || p == DMARC_P_UNSET)
+		return false;
+	*dst = p;
+	*seen = true;
+	return true;
+}
+
+/* one_letter - a one-letter value out of CHOICES, ignoring case */
+static bool one_letter(char *dst, bool *seen, const char *v, size_t vlen, const char *choices)
+{
+	char c = vlen == 1 ? (char)tolower((unsigned char)v[0]) : '\0';
+
+	if (*seen || c == '\0' || strchr(choices, c) == NULL)
+		return false;
+	*dst = c;
+	*seen = true;
+	return true;
+}
+
+/* one_tag - apply TAG=VALUE, or say in the note why it was ignored */
+static void one_tag(struct parse_state *ps, const char *spec, size_t slen, const char *tag,
+		    size_t tlen, const char *v, size_t vlen)
+{
+	struct dmarc_record *r = ps->r;
+	char t = 'n';
+	bool ok;
+
+	if (!value_ok(v, vlen)) {
+		note(ps, spec, slen, "control or non-ASCII byte");
+		return;
+	}
+	if (span_eq(tag, tlen, "p"))
+		ok = one_policy(&r->p, &ps->seen_p, v, vlen);
+	else if (span_eq(tag, tlen, "sp"))
+		ok = one_policy(&r->sp, &ps->seen_sp, v, vlen);
+	else if (span_eq(tag, tlen, "np"))
+		ok = one_policy(&r->np, &ps->seen_np, v, vlen);
+	else if (span_eq(tag, tlen, "adkim"))
+		ok = one_letter(&r->adkim, &ps->seen_adkim, v, vlen, "rs");
+	else if (span_eq(tag, tlen, "aspf"))
+		ok = one_letter(&r->aspf, &ps->seen_aspf, v, vlen, "rs");
+	else if (span_eq(tag, tlen, "psd"))
+		ok = one_letter(&r->psd, &ps->seen_psd, v, vlen, "ynu");
+	else if (span_eq(tag, tlen, "t")) {
+		ok = one_letter(&t, &ps->seen_t, v, vlen, "yn");
+		if (ok)
+			r->testing = t == 'y';
+	} else if (span_eq(tag, tlen, "rua") || span_eq(tag, tlen, "ruf") ||
+		   span_eq(tag, tlen, "fo")) {
+		return; /* reporting: valid or not, nothing here depends on it */
+	} else if (span_eq(tag, tlen, "pct") || span_eq(tag, tlen, "rf") ||
+		   span_eq(tag, tlen, "ri")) {
+		note(ps, spec, slen, "not used since RFC 9989");
+		return;
+	} else if (span_eq(tag, tlen, "v")) {
+		note(ps, spec, slen, "v= only comes first");
+		return;
+	} else {
+		note(ps, spec, slen, "unknown tag");
+		return;
+	}
+	if (!ok)
+		note(ps, spec, slen, "invalid or repeated value, default applies");
+}
+
+int dmarc_record_parse(struct arena *arena, const char *text, size_t len, struct dmarc_record *out,
+		       const char **why)
+{
+	struct parse_state ps = { .r = out };
 	size_t i = 0;
-	bool first = true, seen_p = false, seen_rua = false;
+	bool first = true;
 
 	memset(out, 0, sizeof(*out));
 	out->adkim = out->aspf = 'r';
-	out->pct = 100;
+	out->psd = 'u';
 	*why = NULL;
-	if (memchr(text, '\0', len) != NULL) {
-		*why = "NUL byte in the record";
-		return -1;
-	}
-	while (i < len) {
-		size_t ts, te, vs, ve;
+	strbuf_init(&ps.ignored);
+	while (i <= len) {
+		size_t s = i, e, ts, te, vs, ve;
 
-		while (i < len && is_wsp(text[i]))
-			i++;
-		if (i == len)
-			break;
-		ts = i;
-		while (i < len && (isalnum((unsigned char)text[i]) || text[i] == '_'))
-			i++;
-		te = i;
-		while (i < len && is_wsp(text[i]))
-			i++;
-		if (te == ts || i >= len || text[i] != '=') {
-			*why = "expected tag=value";
-			return -1;
-		}
-		i++;
-		while (i < len && is_wsp(text[i]))
-			i++;
-		vs = i;
 		while (i < len && text[i] != ';')
 			i++;
-		ve = i;
-		while (ve > vs && is_wsp(text[ve - 1]))
-			ve--;
-		if (i < len)
-			i++; /* the ';' */
+		e = i++; /* the tag-spec is text[s..e); i is past its ';' */
+		while (s < e && is_wsp(text[s]))
+			s++;
+		while (e > s && is_wsp(text[e - 1]))
+			e--;
 		if (first) {
-			if (!span_eq(text + ts, te - ts, "v") ||
-			    !(ve - vs == 6 && strncmp(text + vs, "DMARC1", 6) == 0)) {
-				*why = "a DMARC record starts with v=DMARC1";
-				return -1;
-			}
+			/* v=DMARC1, exactly, is the one strict rule left */
+			const char *eq = memchr(text + s, '=', e - s);
+
 			first = false;
+			if (eq == NULL)
+				break;
+			te = (size_t)(eq - text);
+			while (te > s && is_wsp(text[te - 1]))
+				te--;
+			vs = (size_t)(eq - text) + 1;
+			while (vs < e && is_wsp(text[vs]))
+				vs++;
+			if (!span_eq(text + s, te - s, "v") || e - vs != 6 ||
+			    strncmp(text + vs, "DMARC1", 6) != 0)
+				break;
+			out->valid = true;
 			continue;
 		}
-		for (size_t k = vs; k < ve; k++)
-			if ((unsigned char)text[k] < 0x20 || (unsigned char)text[k] >= 0x7f) {
-				*why = "control or non-ASCII byte in a value";
-				return -1;
-			}
-		if ((*why = one_tag(text + ts, te - ts, text + vs, ve - vs, out, &seen_p,
-				    &seen_rua)) != NULL)
-			return -1;
+		if (s == e) {
+			if (i <= len) /* a trailing ';' is allowed; ";;" is noted */
+				note(&ps, ";;", 2, "empty tag");
+			continue;
+		}
+		ts = s;
+		te = s;
+		while (te < e && text[te] != '=')
+			te++;
+		if (te == e) {
+			note(&ps, text + s, e - s, "not tag=value");
+			continue;
+		}
+		vs = te + 1;
+		while (te > ts && is_wsp(text[te - 1]))
+			te--;
+		while (vs < e && is_wsp(text[vs]))
+			vs++;
+		ve = e;
+		if (!is_tag_name(text + ts, te - ts)) {
+			note(&ps, text + s, e - s, "not tag=value");
+			continue;
+		}
+		one_tag(&ps, text + s, e - s, text + ts, te - ts, text + vs, ve - vs);
 	}
-	if (first) {
+	if (!out->valid) {
+		strbuf_free(&ps.ignored);
 		*why = "a DMARC record starts with v=DMARC1";
 		return -1;
 	}
-	if (!seen_p) {
-		/* RFC 7489 6.6.3: without p=, a record with rua= acts as p=none;
-		 * without either it is no DMARC record at all */
-		if (!seen_rua) {
-			*why = "no p= tag";
-			return -1;
-		}
+	if (!ps.seen_p) {
+		/* RFC 9989: a record without a valid p= is read as p=none */
 		out->p = DMARC_P_NONE;
+		out->p_missing = true;
+		note(&ps, "p", 1, "missing or invalid: read as p=none");
 	}
+	if (ps.ignored.failed) {
+		strbuf_free(&ps.ignored);
+		*why = "out of memory";
+		return -1;
+	}
+	if (ps.ignored.len > 0 &&
+	    (out->ignored = arena_strdup(arena, strbuf_cstr(&ps.ignored))) == NULL) {
+		strbuf_free(&ps.ignored);
+		*why = "out of memory";
+		return -1;
+	}
+	strbuf_free(&ps.ignored);
 	return 0;
 }

@@ -107,7 +107,7 @@ static const char *check_word(const char *s)
 
 static const char *const spf_action_words[] = { "reject", "tempfail", "quarantine", "accept",
 						NULL };
-static const char *const reject_at_words[] = { "rcpt", "mail", NULL };
+static const char *const reject_at_words[] = { "dmarc", "rcpt", "mail", NULL };
 
 /* parse_spf_action - accept means accept and mark (the result is in the headers) */
 static int parse_spf_action(const char *w)
@@ -119,6 +119,8 @@ static int parse_spf_action(const char *w)
 
 static int parse_reject_at(const char *w)
 {
+	if (strcmp(w, "dmarc") == 0)
+		return GH_PH_EOM; /* decided at end of message, after DMARC */
 	return strcmp(w, "rcpt") == 0 ? GH_PH_RCPT : strcmp(w, "mail") == 0 ? GH_PH_MAIL : -1;
 }
 
@@ -302,9 +304,14 @@ const struct config_directive config_directives[] = {
 	CDIR_ROW_CHOICE(spf_helo_temperror, "spf", "tempfail", spf_action_words, parse_spf_action,
 			"HELO temperror."),
 	CDIR_ROW_CHOICE(
-		spf_reject_at, "spf", "rcpt", reject_at_words, parse_reject_at,
-		"Where an SPF reject or tempfail is answered: at rcpt (each recipient is refused, "
-		"which lets recipient rules exempt postmaster@ and abuse@) or at mail."),
+		spf_reject_at, "spf", "dmarc", reject_at_words, parse_reject_at,
+		"Where an SPF reject, tempfail or quarantine of MAIL FROM is answered. dmarc: at "
+		"the end of the message, after DKIM and DMARC, and only when DMARC did not pass "
+		"through an aligned DKIM signature, so a forwarded message that kept its "
+		"signature is delivered while a forgery is still refused (with 550 5.7.23, or "
+		"DMARC's own answer when DMARC refuses too); HELO's answers still come at RCPT. "
+		"rcpt: at each recipient, before any signature is seen (recipient rules can "
+		"exempt postmaster@ and abuse@). mail: at MAIL FROM."),
 	CDIR_ROW_BOOL(spf_received_header, "spf", "yes",
 		      "Add a Received-SPF header (RFC 7208 9.1) with the MAIL FROM result."),
 	CDIR_ROW_BOOL(
@@ -325,10 +332,10 @@ const struct config_directive config_directives[] = {
 		"Let a signature with l= pass when content follows the signed length. Off: such "
 		"a signature is policy, since appending a payload to a signed message is a known "
 		"spoofing trick."),
-	CDIR_ROW_STR(dmarc_psl_file, "dmarc", "/usr/share/publicsuffix/public_suffix_list.dat",
-		     check_abs_path,
-		     "The public suffix list that finds organizational domains (Debian package "
-		     "publicsuffix). Read at start."),
+	CDIR_ROW_STR(dmarc_psl_file, "dmarc", "", check_abs_path,
+		     "Obsolete and ignored: RFC 9989 finds organizational domains by a DNS tree "
+		     "walk, not a public suffix list. Still accepted so that a configuration "
+		     "written for an earlier gatehouse loads; remove it."),
 	CDIR_ROW_CHOICE(
 		dmarc_reject_action, "dmarc", "reject", spf_action_words, parse_spf_action,
 		"A message failing DMARC whose domain publishes p=reject: reject (550 5.7.1 naming "

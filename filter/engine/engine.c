@@ -144,7 +144,8 @@ static int engine_rough_address(struct session *s, const char *path, struct addr
 }
 
 /* engine_spf_policy - answer the SPF results: at MAIL, at each RCPT, or held
- * for eom (quarantine), as configured */
+ * for eom (quarantine; and every MAIL FROM answer with spf_reject_at =
+ * dmarc, whose HELO answers still come at RCPT), as configured */
 static enum gh_action engine_spf_policy(struct session *s)
 {
 	struct message *m = &s->msg;
@@ -154,6 +155,10 @@ static enum gh_action engine_spf_policy(struct session *s)
 
 	if (!verdict_is_final(a) || verdict_is_final(m->verdict.action))
 		return verdict_is_final(m->verdict.action) ? m->verdict.action : engine_continue(s);
+	if (at == GH_PH_EOM && v.phase == GH_PH_EOM) {
+		m->spf_deferred = v; /* decided at eom, after DMARC */
+		return engine_continue(s);
+	}
 	if (a == GH_ACT_QUARANTINE) {
 		m->pending = v;
 		return engine_continue(s);
@@ -218,8 +223,14 @@ enum gh_action engine_rcpt(struct session *s, const char *const *argv)
 
 	if (!m->active)
 		session_message_begin(s); /* RCPT without MAIL: an MTA quirk, not ours to fail on */
-	if (engine_decided(s, &a))
+	if (engine_decided(s, &a)) {
+		/* the MTA refuses this recipient with the answer repeated: count
+		 * it, so the summary line says what the MTA refused */
+		m->rcpts_seen++;
+		if (a == GH_ACT_REJECT || a == GH_ACT_TEMPFAIL)
+			m->rcpts_rejected++;
 		return a;
+	}
 	m->rcpts_seen++;
 	if (address_parse_path(s->msg_arena, path, strlen(path), false, &rcpt, &why) != 0) {
 		session_log(s->log, s, LOG_INFO, "bad RCPT TO %s: %s", path, why);
@@ -357,6 +368,38 @@ enum gh_action engine_body(struct session *s, const unsigned char *chunk, size_t
 
 enum gh_action engine_eom(struct session *s)
 {
+/* engine_spf_deferred - spf_reject_at = dmarc: MAIL FROM's SPF answer,
+ * held since MAIL, meets DMARC's (DA, DV). A message that DMARC passed
+ * through an aligned DKIM signature (a forward that kept its signature)
+ * is not refused for SPF; otherwise DMARC's own refusal or tempfail comes
+ * first (a DMARC temperror may hide a pass: the sender retries), then
+ * SPF's answer takes DMARC's place. GH_OK or GH_ERR_NOMEM. */
+static int engine_spf_deferred(struct session *s, enum gh_action *da, struct verdict *dv)
+{
+	struct message *m = &s->msg;
+	const struct verdict *v = &m->spf_deferred;
+
+	if (!verdict_is_final(v->action))
+		return GH_OK;
+	if (m->dmarc_dkim_aligned) {
+		session_log(s->log, s, LOG_INFO,
+			    "spf %s not applied: DMARC passed through an aligned DKIM signature",
+			    verdict_action_name(v->action));
+		return session_add_check(s, "spf.deferred", "pass",
+					 "DMARC passed through an aligned DKIM signature");
+	}
+	if (session_add_check(s, "spf.deferred", "fail",
+			      "no DMARC pass through an aligned DKIM signature") != GH_OK)
+		return GH_ERR_NOMEM;
+	if (*da == GH_ACT_REJECT || *da == GH_ACT_TEMPFAIL)
+		return GH_OK;
+	if (v->action == GH_ACT_QUARANTINE && *da == GH_ACT_QUARANTINE)
+		return GH_OK;
+	*da = v->action;
+	*dv = *v;
+	return GH_OK;
+}
+
 	struct message *m = &s->msg;
 	struct verdict dv;
 	enum gh_action a, da;
@@ -390,6 +433,8 @@ enum gh_action engine_eom(struct session *s)
 	if (!engine_rules_accepted(s)) { /* 7 */
 		if (da == GH_ACT_QUARANTINE) {
 			if (!verdict_is_final(m->pending.action))
+		if (engine_spf_deferred(s, &da, &dv) != GH_OK)
+			return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
 				m->pending = dv;
 		} else if (verdict_is_final(da)) {
 			s->reply = m->verdict = dv;

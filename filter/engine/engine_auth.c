@@ -19,10 +19,38 @@
 #include "engine/policy.h"
 #include "engine/session.h"
 #include "mail/author.h"
+#include "mail/idn.h"
 #include "util/arena.h"
 #include "util/cidr.h"
 #include "util/gh.h"
 #include "util/log.h"
+
+/* engine_auth_alabel_name - NAME in A-labels for DNS (RFC 8616); a name
+ * that is no valid IDN stays as it is, and DNS finds nothing under it.
+ * NULL only when memory ran out. */
+static const char *engine_auth_alabel_name(struct session *s, const char *name)
+{
+	const char *out, *why;
+	int rc = idn_domain(s->msg_arena, name, &out, &why);
+
+	if (rc < 0)
+		return NULL;
+	return rc == IDN_OK ? out : name;
+}
+
+/* engine_auth_alabel_address - local@domain with the domain in A-labels */
+static const char *engine_auth_alabel_address(struct session *s, const struct address *a)
+{
+	const char *d;
+
+	if (a->domain == NULL || *a->domain == '\0')
+		return a->addr;
+	if ((d = engine_auth_alabel_name(s, a->domain)) == NULL)
+		return NULL;
+	if (strcmp(d, a->domain) == 0)
+		return a->addr;
+	return arena_printf(s->msg_arena, "%s@%s", a->local, d);
+}
 
 /* engine_spf_one - evaluate one identity into DST */
 static int engine_spf_one(struct session *s, const struct spf_query *q, enum spf_which which,
@@ -47,12 +75,14 @@ int engine_auth_spf(struct session *s)
 	struct message *m = &s->msg;
 	struct spf_query q = {
 		.client_ip = s->client_ip,
-		.helo = s->helo ? s->helo : "",
-		.mailfrom = m->from.is_null ? "" : m->from.addr,
+		.helo = engine_auth_alabel_name(s, s->helo ? s->helo : ""),
+		.mailfrom = m->from.is_null ? "" : engine_auth_alabel_address(s, &m->from),
 		.receiver = s->cfg->authserv_id,
 	};
 	struct spf_outcome o;
 
+	if (q.helo == NULL || q.mailfrom == NULL)
+		return GH_ERR_NOMEM;
 	if (m->outbound)
 		return session_add_check(s, "spf", "skipped", "outbound mail");
 	if (cidr_list_match(&s->cfg->trusted_fwd, s->client_ip))
@@ -93,8 +123,12 @@ enum gh_action engine_auth_spf_policy(struct session *s, enum gh_phase at, struc
 	const char *sender = m->from.is_null ? "<>" : m->from.addr;
 	enum gh_action a = GH_ACT_CONTINUE;
 
+	/* spf_reject_at = dmarc holds only MAIL FROM's answer for eom; HELO's
+	 * is answered at RCPT, as before */
+	enum gh_phase helo_at = at == GH_PH_EOM ? GH_PH_RCPT : at;
+
 	if (m->results.spf_helo.result != AR_UNSET && !m->from.is_null)
-		a = policy_spf(s, true, &m->results.spf_helo, s->client_ip, sender, at, v);
+		a = policy_spf(s, true, &m->results.spf_helo, s->client_ip, sender, helo_at, v);
 	if (!verdict_is_final(a))
 		a = policy_spf(s, false, &m->results.spf_mailfrom, s->client_ip, sender, at, v);
 	return a;
@@ -144,6 +178,7 @@ int engine_auth_dkim_eom(struct session *s)
 
 	if (m->dkim == NULL)
 		return GH_OK;
+	r->dkim_checked = true;
 	if (dkim_msg_eom(m->dkim, &s->dns_budget, s->msg_arena, &r->dkim, &r->ndkim) != 0)
 		return GH_ERR_NOMEM;
 	for (size_t i = 0; i < r->ndkim; i++)
@@ -184,17 +219,58 @@ static bool list_has(const char *list, const char *word, bool local_parts)
 	return false;
 }
 
-/* engine_dmarc_override - a local reason not to enforce the domain's policy */
-static const char *engine_dmarc_override(struct session *s)
+/* engine_dmarc_override - a local reason not to enforce the domain's
+ * policy. An exemption never delivers a failing message to a recipient
+ * who is not exempt: dmarc_exempt_recipients holds only when every
+ * recipient is exempt, so the sender can still write to postmaster@ alone
+ * and a forgery sent to bob@ and postmaster@ together is refused for both.
+ * *PARTIAL gets the exempt recipients that did not hold, or NULL. */
+static const char *engine_dmarc_override(struct session *s, const char **partial)
 {
 	const struct message *m = &s->msg;
+	const char *exempt = NULL, *other = NULL;
 
+	*partial = NULL;
 	if (cidr_list_match(&s->cfg->trusted_fwd, s->client_ip))
 		return "trusted forwarder";
-	for (size_t i = 0; i < m->nrcpts; i++)
-		if (list_has(s->cfg->dmarc_exempt_recipients, m->rcpts[i].addr, true))
-			return arena_printf(s->msg_arena, "exempt recipient %s", m->rcpts[i].addr);
-	return NULL;
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		if (!list_has(s->cfg->dmarc_exempt_recipients, m->rcpts[i].addr, true))
+			other = other ? other : m->rcpts[i].addr;
+		else if (exempt == NULL)
+			exempt = m->rcpts[i].addr;
+	}
+	if (exempt == NULL)
+		return NULL;
+	if (other != NULL) {
+		*partial = arena_printf(s->msg_arena,
+					"exempt recipient %s, but %s is not: the policy applies "
+					"to the message",
+					exempt, other);
+		return NULL;
+	}
+	return m->nrcpts == 1 ? arena_printf(s->msg_arena, "exempt recipient %s", exempt)
+			      : arena_printf(s->msg_arena, "exempt recipients (%zu, all of them)",
+					     m->nrcpts);
+}
+
+/* engine_dmarc_record - the outcome into the results, for the headers,
+ * the report and the summary */
+static void engine_dmarc_record(struct session *s, const char *domain,
+				const struct dmarc_outcome *o)
+{
+	struct dmarc_result *d = &s->msg.results.dmarc;
+
+	d->result = o->result;
+	d->from_domain = domain;
+	d->policy = dmarc_policy_name(o->policy);
+	d->policy_tag = o->policy_tag;
+	d->testing = o->testing;
+	d->disposition = dmarc_policy_name(o->disposition);
+	d->why_policy = o->why_policy;
+	d->record_domain = o->record_domain;
+	d->org_domain = o->org_domain;
+	d->reason = o->reason;
+	d->ignored = o->ignored;
 }
 
 /* engine_auth_dmarc - the author, the policy, the verdict; not for outbound
@@ -206,57 +282,75 @@ int engine_auth_dmarc(struct session *s, enum gh_action *a, struct verdict *v)
 	struct author au;
 	struct dmarc_outcome o;
 	struct dmarc_input in;
-	const char *override;
+	const char *override, *partial;
 
-	if (s->dmarc == NULL || s->dns == NULL || m->outbound) {
-		*a = GH_ACT_CONTINUE;
+	*a = GH_ACT_CONTINUE;
+	if (s->dns == NULL || m->outbound)
 		return GH_OK;
-	}
 	if (author_find(m->headers, m->nheaders, s->msg_arena, &au) != GH_OK)
 		return GH_ERR_NOMEM;
+	if (au.status == AUTHOR_EMPTY && m->from_parsed && m->from.is_null) {
+		/* A bounce ("From: MAILER-DAEMON <>", MAIL FROM <>): there is
+		 * no author domain to protect, so there is no DMARC result to
+		 * enforce; not a malformed author. */
+		r->dmarc.result = AR_NONE;
+		r->dmarc.reason = "bounce with an empty From address";
+		return session_add_check(s, "dmarc.from", "none", r->dmarc.reason);
+	}
 	if (au.status != AUTHOR_OK) {
+		/* Any other From without one author keeps its answer; an empty
+		 * address outside a bounce reads as no usable address. */
+		enum author_status st = au.status == AUTHOR_EMPTY ? AUTHOR_UNPARSEABLE : au.status;
 		enum gh_action fa;
 
 		r->dmarc.result = AR_PERMERROR;
-		if (session_add_check(s, "dmarc.from", "fail", author_status_text(au.status)) !=
-		    GH_OK)
+		r->dmarc.reason = author_status_text(st);
+		if (session_add_check(s, "dmarc.from", "fail", author_status_text(st)) != GH_OK)
 			return GH_ERR_NOMEM;
-		fa = policy_fault(s, GH_PH_EOM, FAULT_BAD_FROM, author_status_text(au.status));
+		fa = policy_fault(s, GH_PH_EOM, FAULT_BAD_FROM, author_status_text(st));
 		*a = fa == GH_ACT_QUARANTINE ? GH_ACT_CONTINUE : fa;
 		return GH_OK;
 	}
 	in = (struct dmarc_input){
 		.from_domain = au.domain,
 		.spf = r->spf_mailfrom.result,
-		.spf_domain = r->spf_mailfrom.domain,
+		.spf_domain = engine_auth_alabel_name(
+			s, r->spf_mailfrom.domain ? r->spf_mailfrom.domain : ""),
 		.dkim = r->dkim,
 		.ndkim = r->ndkim,
-		.roll = arc4random_uniform(100),
 	};
-	if (dmarc_evaluate(s->dmarc, s->dns, &s->dns_budget, s->msg_arena, &in, &o) != 0)
+	if (in.spf_domain == NULL)
 		return GH_ERR_NOMEM;
-	if (o.result == AR_FAIL && o.policy == DMARC_P_NONE &&
+	if (dmarc_evaluate(s->dns, &s->dns_budget, s->msg_arena, &in, &o) != 0)
+		return GH_ERR_NOMEM;
+	if (o.result == AR_FAIL && o.disposition == DMARC_P_NONE &&
 	    list_has(s->cfg->dmarc_reject_when_none, au.domain, false)) {
 		o.disposition = DMARC_P_REJECT; /* local: p=none treated as reject */
-		o.reason = arena_printf(s->msg_arena, "%s (p=none treated as reject)", o.reason);
+		o.why_policy = "p=none treated as reject (dmarc_reject_when_none)";
 	}
-	r->dmarc.result = o.result;
-	r->dmarc.from_domain = au.domain;
-	r->dmarc.policy = dmarc_policy_name(o.policy);
-	r->dmarc.disposition = dmarc_policy_name(o.disposition);
-	session_log(s->log, s, LOG_DEBUG, "dmarc %s: %s p=%s disposition=%s (%s)", au.domain,
-		    ar_result_name(o.result), r->dmarc.policy ? r->dmarc.policy : "-",
-		    r->dmarc.disposition ? r->dmarc.disposition : "-", o.reason ? o.reason : "-");
-	if (o.result == AR_FAIL && o.disposition != DMARC_P_NONE &&
-	    (override = engine_dmarc_override(s)) != NULL) {
-		r->dmarc.disposition = "none";
-		r->dmarc.override = override;
-		session_log(s->log, s, LOG_NOTICE, "dmarc %s: %s not enforced: %s", au.domain,
-			    dmarc_policy_name(o.disposition), override);
-		if (session_add_check(s, "dmarc.override", "pass", override) != GH_OK)
-			return GH_ERR_NOMEM;
-		*a = GH_ACT_CONTINUE;
-		return GH_OK;
+	m->dmarc_dkim_aligned = o.result == AR_PASS && o.dkim_aligned;
+	engine_dmarc_record(s, au.domain, &o);
+	session_log(s->log, s, LOG_DEBUG, "dmarc %s: %s %s=%s disposition=%s (%s)%s%s", au.domain,
+		    ar_result_name(o.result), o.policy_tag ? o.policy_tag : "p",
+		    r->dmarc.policy ? r->dmarc.policy : "-",
+		    r->dmarc.disposition ? r->dmarc.disposition : "-", o.reason ? o.reason : "-",
+		    o.ignored ? "; ignored: " : "", o.ignored ? o.ignored : "");
+	if (o.result == AR_FAIL && o.disposition != DMARC_P_NONE) {
+		override = engine_dmarc_override(s, &partial);
+		if (partial != NULL) {
+			session_log(s->log, s, LOG_NOTICE, "dmarc %s: %s", au.domain, partial);
+			if (session_add_check(s, "dmarc.override", "fail", partial) != GH_OK)
+				return GH_ERR_NOMEM;
+		}
+		if (override != NULL) {
+			r->dmarc.disposition = "none";
+			r->dmarc.override = override;
+			session_log(s->log, s, LOG_NOTICE, "dmarc %s: %s not enforced: %s",
+				    au.domain, dmarc_policy_name(o.disposition), override);
+			if (session_add_check(s, "dmarc.override", "pass", override) != GH_OK)
+				return GH_ERR_NOMEM;
+			return GH_OK;
+		}
 	}
 	/* Decided here, applied by the caller after the eom rules (an accept
 	 * rule keeps DMARC from refusing). */

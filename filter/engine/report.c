@@ -83,6 +83,24 @@ static json_t *results_json_dkim(const struct results *r)
 	return a;
 }
 
+/* dmarc_json - the result, the policy applied and why (RFC 9989) */
+static json_t *dmarc_json(const struct dmarc_result *d)
+{
+	json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "result",
+			      jresult(d->result), "from_domain", jstr(d->from_domain), "policy",
+			      jstr(d->policy), "policy_tag", jstr(d->policy_tag), "disposition",
+			      jstr(d->disposition), "testing", d->testing, "why_policy",
+			      jstr(d->why_policy), "record_domain", jstr(d->record_domain));
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "org_domain", jstr(d->org_domain));
+	json_object_set_new(o, "reason", jstr(d->reason));
+	json_object_set_new(o, "ignored", jstr(d->ignored));
+	json_object_set_new(o, "override", jstr(d->override));
+	return o;
+}
+
 static json_t *results_json_rules(const struct results *r)
 {
 	json_t *a = json_array();
@@ -183,11 +201,8 @@ json_t *report_json(const struct session *s, const struct verdict *final,
 	json_object_set_new(o, "envelope", envelope_json(s, rcpts, nrcpts));
 	json_object_set_new(o, "spf", results_json_spf(r));
 	json_object_set_new(o, "dkim", results_json_dkim(r));
-	json_object_set_new(o, "dmarc",
-			    json_pack("{s:o, s:o, s:o, s:o}", "result", jresult(r->dmarc.result),
-				      "from_domain", jstr(r->dmarc.from_domain), "policy",
-				      jstr(r->dmarc.policy), "disposition",
-				      jstr(r->dmarc.disposition)));
+	json_object_set_new(o, "dmarc", dmarc_json(&r->dmarc));
+	json_object_set_new(o, "dns_queries", json_integer((json_int_t)s->dns_budget.queries));
 	json_object_set_new(o, "rules", results_json_rules(r));
 	json_object_set_new(o, "checks", results_json_checks(r));
 	edits_json(o, &s->msg);
@@ -242,7 +257,15 @@ void report_text(FILE *fp, const struct session *s, const struct verdict *final,
 			or_dash(r->dkim[i].reason));
 	if (r->ndkim == 0)
 		fprintf(fp, "dkim      -\n");
-	fprintf(fp, "dmarc     %s\n", or_dash(ar_result_name(r->dmarc.result)));
+	fprintf(fp, "dmarc     %s", or_dash(ar_result_name(r->dmarc.result)));
+	if (r->dmarc.policy)
+		fprintf(fp, " %s=%s%s dis=%s", or_dash(r->dmarc.policy_tag), r->dmarc.policy,
+			r->dmarc.testing ? " t=y" : "", or_dash(r->dmarc.disposition));
+	if (r->dmarc.reason)
+		fprintf(fp, " (%s)", r->dmarc.reason);
+	fputc('\n', fp);
+	if (r->dmarc.ignored)
+		fprintf(fp, "  ignored   %s\n", r->dmarc.ignored);
 	for (size_t i = 0; i < r->nrules; i++)
 		fprintf(fp, "rule      %s %s (%s:%u)\n", r->rules[i].name, r->rules[i].action,
 			r->rules[i].file, r->rules[i].line);

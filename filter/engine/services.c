@@ -7,7 +7,6 @@
 #include <stdlib.h>
 
 #include "auth/dkim.h"
-#include "auth/dmarc.h"
 #include "auth/spf.h"
 #include "conf/config.h"
 #include "dns/dns.h"
@@ -38,8 +37,7 @@ struct services *services_new(const struct config *c, const struct services_opti
 	svc->dns = dns_resolver_new(&dopts, errs);
 	if (svc->dns != NULL)
 		svc->dkim = dkim_verifier_new(svc->dns, errs);
-	svc->dmarc = dmarc_checker_new(c->dmarc_psl_file, errs);
-	if (svc->dns == NULL || svc->dkim == NULL || svc->dmarc == NULL) {
+	if (svc->dns == NULL || svc->dkim == NULL) {
 		services_free(svc);
 		return NULL;
 	}
@@ -50,7 +48,6 @@ void services_free(struct services *svc)
 {
 	if (svc == NULL)
 		return;
-	dmarc_checker_free(svc->dmarc);
 	dkim_verifier_free(svc->dkim);
 	dns_resolver_free(svc->dns);
 	free(svc);
@@ -60,5 +57,4 @@ void services_attach(const struct services *svc, struct session *s)
 {
 	s->dns = svc->dns;
 	s->dkim = svc->dkim;
-	s->dmarc = svc->dmarc;
 }

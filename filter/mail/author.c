@@ -2,6 +2,7 @@
  * author.c - From header to author domain with GMime (see author.h)
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -9,6 +10,7 @@
 
 #include "mail/author.h"
 #include "mail/header.h"
+#include "mail/idn.h"
 #include "util/arena.h"
 #include "util/gh.h"
 
@@ -30,6 +32,10 @@ const char *author_status_text(enum author_status s)
 		return "the From header names more than one address";
 	case AUTHOR_UNPARSEABLE:
 		return "the From header has no usable address";
+	case AUTHOR_EMPTY:
+		return "the From header has an empty address";
+	case AUTHOR_BAD_DOMAIN:
+		return "the From domain is not a valid domain name (IDNA 2008)";
 	}
 	return "?";
 }
@@ -58,12 +64,39 @@ static char *author_domain(struct arena *arena, const char *addr)
 	return len > 0 && strchr(d, '.') != NULL ? d : NULL;
 }
 
+/* author_empty_angle - VALUE is "[display name] <>": one mailbox whose
+ * address is empty, as bounces write it. GMime refuses it like garbage,
+ * so it is recognized here: exactly one "<>" at the end, no other angle
+ * bracket, no '@', no ',' (not a list). */
+static bool author_empty_angle(const char *v, size_t len)
+{
+	size_t end = len;
+
+	while (end > 0 && (v[end - 1] == ' ' || v[end - 1] == '\t' || v[end - 1] == '\r' ||
+			   v[end - 1] == '\n'))
+		end--;
+	if (end < 2 || v[end - 1] != '>')
+		return false;
+	end--;
+	while (end > 0 && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+		end--;
+	if (end == 0 || v[end - 1] != '<')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((v[i] == '<' && i != end - 1) || (v[i] == '>' && i < end) || v[i] == '@' ||
+		    v[i] == ',')
+			return false;
+	return true;
+}
+
 int author_find(const struct header_field *h, size_t n, struct arena *arena, struct author *out)
 {
 	const struct header_field *from = NULL;
 	InternetAddressList *list;
 	InternetAddress *ia;
 	size_t count = 0;
+	const char *domain, *why;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < n; i++)
@@ -81,6 +114,11 @@ int author_find(const struct header_field *h, size_t n, struct arena *arena, str
 	}
 	if (memchr(from->value, '\0', from->value_len) != NULL) {
 		out->status = AUTHOR_UNPARSEABLE;
+		return GH_OK;
+	}
+	if (author_empty_angle(from->value, from->value_len)) {
+		out->status = AUTHOR_EMPTY;
+		out->address = "";
 		return GH_OK;
 	}
 	list = internet_address_list_parse(NULL, from->value);
@@ -109,7 +147,18 @@ int author_find(const struct header_field *h, size_t n, struct arena *arena, str
 	g_object_unref(list);
 	if (out->address == NULL)
 		return GH_ERR_NOMEM;
-	out->domain = author_domain(arena, out->address);
-	out->status = out->domain != NULL ? AUTHOR_OK : AUTHOR_UNPARSEABLE;
+	if (*out->address == '\0') {
+		out->status = AUTHOR_EMPTY;
+		return GH_OK;
+	}
+	domain = author_domain(arena, out->address);
+	if (domain == NULL) {
+		out->status = AUTHOR_UNPARSEABLE;
+		return GH_OK;
+	}
+	rc = idn_domain(arena, domain, &out->domain, &why);
+	if (rc < 0)
+		return GH_ERR_NOMEM;
+	out->status = rc == IDN_OK ? AUTHOR_OK : AUTHOR_BAD_DOMAIN;
 	return GH_OK;
 }

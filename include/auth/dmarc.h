@@ -1,21 +1,28 @@
 /*
- * dmarc.h - DMARC (RFC 7489): record syntax, policy discovery, alignment
+ * dmarc.h - DMARC (RFC 9989): record syntax, policy discovery, alignment
  *
- * dmarc_record_parse() reads one "v=DMARC1; ..." record strictly: v first,
- * tags separated by ';', known tags with valid values (p, sp, adkim, aspf,
- * pct, fo, rf, ri, rua, ruf); unknown tags are ignored; anything else is
- * malformed, which dmarc_evaluate() reports as permerror.
+ * dmarc_record_parse() reads one "v=DMARC1; ..." record as RFC 9989 4.7
+ * says: v=DMARC1 must come first (else it is no DMARC record); after it,
+ * unknown tags, removed tags (pct, rf, ri) and tags with invalid values are
+ * ignored, their defaults apply, and the record says what it ignored; a
+ * record without a valid p= reads as p=none.
  *
- * dmarc_evaluate() discovers the policy (_dmarc.<author domain>, then
- * _dmarc.<organizational domain> from the public suffix list by libpsl),
- * checks SPF and DKIM alignment (relaxed: same organizational domain;
- * strict: same domain) and returns the RFC 7489 result with the policy
- * that applies (p, or sp for a subdomain found through the organizational
- * record) and the disposition after pct. It decides nothing about the
- * mail: policy.c does, with local overrides.
+ * dmarc_evaluate() finds the policy and the organizational domains by the
+ * DNS tree walk of RFC 9989 4.10 (at most 8 queries per walk; psd=y and
+ * psd=n end it), no public suffix list. The author domain's own record
+ * gives p; a record found above it (its organizational domain's, or a
+ * public suffix domain's) gives sp, or np when the author domain does not
+ * exist (NXDOMAIN, RFC 8020). t=y (testing) applies the next milder
+ * policy. Alignment: strict is the same name, relaxed the same
+ * organizational domain. It decides nothing about the mail: policy.c does,
+ * with local overrides.
  *
- * Threads: a struct dmarc_checker (the loaded public suffix list) is shared
- * read-only. Memory: strings in the result live in ARENA.
+ * Every domain given in struct dmarc_input must already be in A-label form
+ * and lower case (mail/idn.h): the same domain in U-labels and A-labels
+ * must get one answer.
+ *
+ * Threads: no shared state; every call keeps its own. Memory: strings in
+ * the result live in ARENA.
  */
 #ifndef DMARC_H
 #define DMARC_H
@@ -28,50 +35,61 @@
 struct arena;
 struct dns_budget;
 struct dns_resolver;
-struct diag;
+
+#define DMARC_MAX_WALK 8 /* queries of one tree walk (RFC 9989 4.10.1) */
 
 enum dmarc_policy { DMARC_P_UNSET = 0, DMARC_P_NONE, DMARC_P_QUARANTINE, DMARC_P_REJECT };
 
 struct dmarc_record {
-	enum dmarc_policy p, sp; /* sp UNSET: as p */
-	char adkim, aspf;	 /* 'r' or 's' */
-	int pct;		 /* 0..100 */
+	bool valid;		     /* v=DMARC1 first: a DMARC record at all */
+	enum dmarc_policy p, sp, np; /* sp, np UNSET: not published */
+	char adkim, aspf;	     /* 'r' or 's' */
+	char psd;		     /* 'y', 'n' or 'u' (the default) */
+	bool testing;		     /* t=y */
+	bool p_missing;		     /* no valid p=: read as p=none */
+	const char *ignored;	     /* what was ignored and why; NULL if nothing */
 };
 
-/* dmarc_record_parse - TEXT (LEN bytes) into OUT; 0, or -1 with *WHY */
-int dmarc_record_parse(const char *text, size_t len, struct dmarc_record *out, const char **why);
-/* dmarc_policy_name - "none", "quarantine", "reject" */
+/* dmarc_record_parse - TEXT (LEN bytes) into OUT; 0, or -1 with *WHY when
+ * it is no DMARC record (or memory ran out); OUT->ignored lives in ARENA */
+int dmarc_record_parse(struct arena *arena, const char *text, size_t len, struct dmarc_record *out,
+		       const char **why);
+/* dmarc_policy_name - "none", "quarantine", "reject" (NULL for UNSET) */
 const char *dmarc_policy_name(enum dmarc_policy p);
 
-struct dmarc_checker;
-
-/* dmarc_checker_new - load the public suffix list at PSL_FILE; NULL with the reason in ERRS */
-struct dmarc_checker *dmarc_checker_new(const char *psl_file, struct diag *errs);
-void dmarc_checker_free(struct dmarc_checker *);
-/* dmarc_org_domain - the organizational domain of DOMAIN (in ARENA); DOMAIN itself if none */
-const char *dmarc_org_domain(const struct dmarc_checker *c, struct arena *arena,
-			     const char *domain);
+/*
+ * dmarc_org_domain - the organizational domain of DOMAIN by the tree walk:
+ * 0 with *OUT (in ARENA), or -1 when DNS failed (*WHY says how) or memory
+ * ran out (*OUT NULL, *WHY NULL)
+ */
+int dmarc_org_domain(struct dns_resolver *dns, struct dns_budget *b, struct arena *arena,
+		     const char *domain, const char **out, const char **why);
 
 struct dmarc_input {
-	const char *from_domain; /* the author domain (lower case) */
+	const char *from_domain; /* the author domain (A-labels, lower case) */
 	enum ar_result spf;	 /* SPF result of the MAIL FROM identity */
 	const char *spf_domain;	 /* its domain (MAIL FROM, or HELO for <>) */
 	const struct dkim_result *dkim;
 	size_t ndkim;
-	unsigned roll; /* 0..99, for pct sampling */
 };
 
 struct dmarc_outcome {
-	enum ar_result result;	       /* pass, fail, none, temperror, permerror */
-	enum dmarc_policy policy;      /* the policy that applies (UNSET when none) */
-	enum dmarc_policy disposition; /* after pct: what the domain asks for this message */
+	enum ar_result result;	       /* pass, fail, none, temperror */
+	enum dmarc_policy policy;      /* the published policy that applies (UNSET: none) */
+	const char *policy_tag;	       /* "p", "sp" or "np": where it came from */
+	bool testing;		       /* t=y: the policy is applied one level milder */
+	enum dmarc_policy disposition; /* what the domain asks for this message */
 	const char *record_domain;     /* where the record was found */
+	const char *org_domain;	       /* the author domain's organizational domain */
+	const char *why_policy;	       /* why that tag and disposition, or NULL */
+	const char *ignored;	       /* what the record's parser ignored, or NULL */
 	const char *reason;
 	bool spf_aligned, dkim_aligned;
+	const char *dkim_aligned_domain; /* d= of the aligned passing signature */
 };
 
 /* dmarc_evaluate - discover and evaluate; always fills OUT; -1 on OOM */
-int dmarc_evaluate(const struct dmarc_checker *c, struct dns_resolver *dns, struct dns_budget *b,
-		   struct arena *arena, const struct dmarc_input *in, struct dmarc_outcome *out);
+int dmarc_evaluate(struct dns_resolver *dns, struct dns_budget *b, struct arena *arena,
+		   const struct dmarc_input *in, struct dmarc_outcome *out);
 
 #endif

@@ -73,7 +73,7 @@ struct config {
 	int spf_mailfrom_fail, spf_mailfrom_softfail, spf_mailfrom_permerror,
 		spf_mailfrom_temperror;
 	int spf_helo_fail, spf_helo_softfail, spf_helo_permerror, spf_helo_temperror;
-	int spf_reject_at; /* GH_PH_MAIL or GH_PH_RCPT */
+	int spf_reject_at; /* GH_PH_MAIL, GH_PH_RCPT or GH_PH_EOM (dmarc) */
 	bool spf_received_header;
 	bool spf_explanation_in_reply;
 
@@ -83,7 +83,7 @@ struct config {
 	bool dkim_allow_body_length;
 
 	/* DMARC: actions are enum gh_action (CONTINUE = accept and mark) */
-	char *dmarc_psl_file;
+	char *dmarc_psl_file; /* obsolete, ignored (RFC 9989 tree walk) */
 	int dmarc_reject_action, dmarc_quarantine_action;
 	int dmarc_temperror_action, dmarc_permerror_action;
 	int dmarc_bad_from_action;     /* no From, several From, several addresses */

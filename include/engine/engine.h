@@ -33,7 +33,10 @@
  *     answered here through policy (a quarantine is held).
  *  6. The eom rules: reject, tempfail or discard end the message; a
  *     quarantine is held; accept keeps step 7 from applying.
- *  7. DMARC's verdict, unless an accept rule holds: a quarantine is held
+ *  7. DMARC's verdict, unless an accept rule holds: with spf_reject_at =
+ *     dmarc, MAIL FROM's held SPF answer first meets DMARC's (dropped when
+ *     DMARC passed through an aligned DKIM signature, else it answers when
+ *     DMARC does not refuse or tempfail itself); a quarantine is held
  *     (unless one already is), reject or tempfail end the message.
  *     - outbound checks, when they come: here, while a refusal is possible.
  *  8. Header edits (engine_edits_eom): Received-SPF, the status header,

@@ -36,7 +36,9 @@ int engine_auth_spf(struct session *s);
 /*
  * engine_auth_spf_policy - what the SPF results mean when answered at AT
  * (spf_reject_at): CONTINUE (accept and mark), or a final action whose reply
- * is in *V. A failure inside policy is already answered (S->msg.verdict).
+ * is in *V, V->phase saying when it is answered (with AT = GH_PH_EOM, a
+ * HELO answer still comes at GH_PH_RCPT). A failure inside policy is
+ * already answered (S->msg.verdict).
  */
 enum gh_action engine_auth_spf_policy(struct session *s, enum gh_phase at, struct verdict *v);
 
@@ -53,14 +55,17 @@ void engine_auth_dkim_body(struct session *s, const unsigned char *chunk, size_t
 int engine_auth_dkim_eom(struct session *s);
 
 /*
- * engine_auth_dmarc - RFC 7489 at end of message (after the DKIM results):
+ * engine_auth_dmarc - RFC 9989 at end of message (after the DKIM results):
  * the author, the domain's policy, the local overrides. Returns GH_OK with
  * *A the action DMARC asks for: CONTINUE (nothing to enforce, an override,
  * outbound mail), or a final action whose reply is in *V, to be applied by
  * the caller. A From without a single author is answered through
  * policy_fault() (dmarc_bad_from_action) and *A is its action (CONTINUE when
- * that is a quarantine, held in S->msg.pending). GH_ERR_NOMEM: *A and *V
- * are untouched.
+ * that is a quarantine, held in S->msg.pending); a bounce whose From has an
+ * empty address ("MAILER-DAEMON <>" with MAIL FROM <>) is dmarc=none.
+ * dmarc_exempt_recipients exempts the message only when every recipient
+ * is exempt. S->msg.dmarc_dkim_aligned says whether DMARC passed through
+ * an aligned DKIM signature. GH_ERR_NOMEM: *V is untouched.
  */
 int engine_auth_dmarc(struct session *s, enum gh_action *a, struct verdict *v);
 

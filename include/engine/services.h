@@ -28,9 +28,8 @@ struct diag;
 struct session;
 
 struct services {
-	struct dns_resolver *dns;    /* the one resolver, never NULL once built */
-	struct dkim_verifier *dkim;  /* libopendkim over DNS */
-	struct dmarc_checker *dmarc; /* DMARC policy discovery */
+	struct dns_resolver *dns;   /* the one resolver, never NULL once built */
+	struct dkim_verifier *dkim; /* libopendkim over DNS */
 };
 
 struct services_options {

@@ -39,7 +39,11 @@
  *                       (a quarantine rule; the connection's quarantine at
  *                       each message), session.c (cleared)
  *   msg.rcpt_refusal  engine.c (SPF at MAIL with spf_reject_at = rcpt,
- *                       answered at each RCPT), session.c (cleared)
+ *                       and HELO's with spf_reject_at = dmarc, answered at
+ *                       each RCPT), session.c (cleared)
+ *   msg.spf_deferred  engine.c (MAIL FROM's SPF answer with spf_reject_at =
+ *                       dmarc, applied at eom unless DMARC passed through an
+ *                       aligned DKIM signature), session.c (cleared)
  *
  * engine_auth.c writes none itself: it only calls policy, whose
  * policy_fault() writes reply, msg.verdict or msg.pending (no single author
@@ -64,7 +68,6 @@ struct arena;
 struct config;
 struct dkim_msg;
 struct dkim_verifier;
-struct dmarc_checker;
 struct config_slot;
 struct logger;
 struct mime_walk;
@@ -98,6 +101,8 @@ struct message {
 	struct verdict pending;	     /* a quarantine decided early, applied at eom */
 	struct verdict rcpt_refusal; /* decided at MAIL, answered at each RCPT */
 	bool outbound;		     /* authenticated client or internal network */
+	struct verdict spf_deferred; /* spf_reject_at = dmarc: SPF's answer, held for eom */
+	bool dmarc_dkim_aligned;     /* DMARC passed through an aligned DKIM signature */
 	const char *received_spf;    /* Received-SPF value to add at eom, or NULL */
 	struct dkim_msg *dkim;	     /* verification in progress, or NULL */
 	struct timespec start;
@@ -124,10 +129,9 @@ struct session {
 	struct config_slot *slot; /* where fresh snapshots come from; NULL in tests */
 	struct config *cfg;	  /* snapshot in use (one reference held) */
 	const struct logger *log;
-	struct dns_resolver *dns;	   /* shared resolver; NULL: DNS checks do not run */
-	struct dkim_verifier *dkim;	   /* shared verifier; NULL: DKIM is not checked */
-	const struct dmarc_checker *dmarc; /* shared; NULL: DMARC is not checked */
-	struct dns_budget dns_budget;	   /* restarted at each message */
+	struct dns_resolver *dns;     /* shared resolver; NULL: DNS checks do not run */
+	struct dkim_verifier *dkim;   /* shared verifier; NULL: DKIM is not checked */
+	struct dns_budget dns_budget; /* restarted at each message */
 
 	const char *client_host; /* name the MTA resolved, or "[ip]" */
 	const char *client_ip;	 /* text form; "unknown" for local submissions */

@@ -13,6 +13,7 @@
 #ifndef RESULTS_H
 #define RESULTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum ar_result {
@@ -46,8 +47,17 @@ struct dkim_result {
 
 struct dmarc_result {
 	enum ar_result result;
-	const char *from_domain, *policy, *disposition;
-	const char *override; /* why the policy was not enforced, or NULL */
+	const char *from_domain;   /* the author domain, A-labels */
+	const char *policy;	   /* the published policy that applies ("reject") */
+	const char *policy_tag;	   /* the tag it came from: "p", "sp" or "np" */
+	bool testing;		   /* t=y: applied one level milder */
+	const char *disposition;   /* what is applied to this message */
+	const char *why_policy;	   /* why that tag and disposition, or NULL */
+	const char *record_domain; /* where the record was found, or NULL */
+	const char *org_domain;	   /* the author domain's organizational domain, or NULL */
+	const char *reason;	   /* what the evaluation found, one line */
+	const char *ignored;	   /* what the record's parser ignored, or NULL */
+	const char *override;	   /* why the policy was not enforced, or NULL */
 };
 
 struct rule_hit {
@@ -64,6 +74,7 @@ struct check_record {
 
 struct results {
 	struct spf_identity spf_helo, spf_mailfrom;
+	bool dkim_checked; /* verification ran (an unsigned message has ndkim 0) */
 	struct dkim_result *dkim;
 	size_t ndkim, dkim_cap;
 	struct dmarc_result dmarc;

@@ -151,6 +151,7 @@ publish _dmarc.broken.example "v=DMARC1; p=rejectt"
 publish _dmarc.nop.example "v=DMARC1; rua=mailto:r@nop.example"
 publish _dmarc.monitor.example "v=DMARC1; p=none"
 echo "_dmarc.slow.example. TIMEOUT" >>"$TMP/zone"
+echo "slowspf.example. TIMEOUT" >>"$TMP/zone"
 publish spf.example "v=spf1 ip4:192.0.2.0/24 -all"
 publish _dmarc.spf.example "v=DMARC1; p=reject"
 publish strict.example "v=spf1 ip4:192.0.2.0/24 -all"
@@ -187,10 +188,11 @@ printf 'From: friends: a@example.org, b@example.net;\nSubject: group\n\nx\n' >"$
 
 # d NAME FILE FROM IP JQ-EXPR [extra gatehouse args] - DMARC case
 d() {
-	local name=$1 file=$2 from=$3 ip=$4 expr=$5 out="$TMP/out.json" rc
+	local name=$1 file=$2 from=$3 ip=$4 expr=$5 out="$TMP/out.json" rc a rcpt=(--rcpt bob@example.net)
 	shift 5
+	for a in "$@"; do [ "$a" = --rcpt ] && rcpt=(); done	# the case names its own recipients
 	"$GH" test --dns-fixture "$TMP/zone" --ip "$ip" --helo mx.example.org \
-		--from "$from" --rcpt bob@example.net --json "$@" "$TMP/$file" >"$out" 2>"$TMP/err"
+		--from "$from" "${rcpt[@]+"${rcpt[@]}"}" --json "$@" "$TMP/$file" >"$out" 2>"$TMP/err"
 	rc=$?
 	if [ "$rc" -le 4 ] && jq -e 'type == "object"' "$out" >/dev/null 2>&1 &&
 	   jq -e --argjson rc "$rc" "$expr" "$out" >/dev/null 2>&1; then
@@ -216,20 +218,117 @@ d "spoofed From, p=reject: 550 5.7.1 naming the domain" d-spoof.eml x@other.test
 d "SPF pass of another domain does not rescue the author" d-spoof.eml x@spf.example $IN '.spf.mailfrom.result == "pass" and .dmarc.result == "fail" and .verdict.action == "reject"'
 d "p=quarantine: accept and mark by default" d-quar.eml x@other.test $OUT '.dmarc.result == "fail" and .dmarc.disposition == "quarantine" and .verdict.action == "accept"'
 d "p=quarantine with dmarc_quarantine_action = quarantine: held" d-quar.eml x@other.test $OUT '.verdict.action == "quarantine" and $rc == 4' -c "$TMP/quarantine.conf"
-d "pct=0: p=reject applies as quarantine" d-pct.eml x@other.test $OUT '.dmarc.policy == "reject" and .dmarc.disposition == "quarantine" and .verdict.action == "accept"'
+d "pct=0 is ignored (RFC 9989): p=reject applies, the note says so" d-pct.eml x@other.test $OUT '.dmarc.policy == "reject" and .dmarc.disposition == "reject" and .verdict.action == "reject" and (.dmarc.ignored | test("pct=0"))'
 d "subdomain without a record: organizational sp= applies" d-sub.eml x@other.test $OUT '.dmarc.result == "fail" and .dmarc.policy == "none" and .verdict.action == "accept"'
 d "no DMARC record: none" d-none.eml x@other.test $OUT '.dmarc.result == "none" and .verdict.action == "accept"'
-d "malformed record: permerror, accepted" d-broken.eml x@other.test $OUT '.dmarc.result == "permerror" and .verdict.action == "accept"'
+d "invalid p= (p=rejectt): read as p=none, noted" d-broken.eml x@other.test $OUT '.dmarc.result == "fail" and .dmarc.policy == "none" and .verdict.action == "accept" and (.dmarc.ignored | test("rejectt"))'
 d "record without p= but with rua=: p=none" d-nop.eml x@other.test $OUT '.dmarc.result == "fail" and .dmarc.policy == "none"'
 d "DNS times out on _dmarc: tempfail 451 4.4.3" d-slow.eml x@other.test $OUT '.dmarc.result == "temperror" and .verdict.action == "tempfail" and .verdict.smtp_code == "451" and .verdict.enhanced_code == "4.4.3" and $rc == 2'
 d "two From fields: 550 5.7.1" d-twofrom.eml x@other.test $OUT '.verdict.action == "reject" and .verdict.enhanced_code == "5.7.1" and (.verdict.text | test("more than one From"))'
 d "one From, two addresses: 550 5.7.1" d-twoaddr.eml x@other.test $OUT '.verdict.action == "reject" and (.verdict.text | test("more than one address"))'
 d "a group in From: 550 5.7.1" d-group.eml x@other.test $OUT '.verdict.action == "reject"'
-d "exempt recipient (postmaster@): accepted, override recorded" d-spoof.eml x@other.test $OUT '.verdict.action == "accept" and any(.checks[]; .name == "dmarc.override")' --rcpt postmaster@example.net
+d "exempt recipient (postmaster@) alone: accepted, override recorded" d-spoof.eml x@other.test $OUT '.verdict.action == "accept" and any(.checks[]; .name == "dmarc.override" and .result == "pass")' --rcpt postmaster@example.net
+d "exempt recipients only (postmaster@, abuse@): accepted" d-spoof.eml x@other.test $OUT '.verdict.action == "accept" and .dmarc.override != null' --rcpt postmaster@example.net --rcpt abuse@example.com
+d "postmaster@ and bob@ together: refused for both (550 5.7.1)" d-spoof.eml x@other.test $OUT '.verdict.action == "reject" and .verdict.enhanced_code == "5.7.1" and .dmarc.override == null and any(.checks[]; .name == "dmarc.override" and .result == "fail" and (.detail | test("bob@example.net is not")))' --rcpt bob@example.net --rcpt postmaster@example.net
+d "bob@ and postmaster@ (the other order): refused too" d-spoof.eml x@other.test $OUT '.verdict.action == "reject"' --rcpt postmaster@example.net --rcpt bob@example.net
 d "trusted forwarder: accepted, override recorded" d-spoof.eml x@other.test $OUT '.verdict.action == "accept" and any(.checks[]; .name == "dmarc.override" and (.detail | test("forwarder")))' -c "$TMP/fwd.conf"
 d "dmarc_reject_when_none: p=none treated as reject" d-monitor.eml x@other.test $OUT '.verdict.action == "reject"' -c "$TMP/rwn.conf"
 d "p=none without the override: accepted" d-monitor.eml x@other.test $OUT '.dmarc.result == "fail" and .verdict.action == "accept"'
 d "outbound (authenticated) mail is not judged" d-spoof.eml x@other.test $OUT '.dmarc.result == null and .verdict.action == "accept"' --auth alice
+
+# ------------------------------------------------- DMARC as RFC 9989 says
+# Records with one stray token: RFC 9989 ignores what it does not know, so
+# p=reject still protects these domains (a strict parser made them
+# permerror, which was accepted).
+publish _dmarc.stray.example "v=DMARC1; p=reject; fo:0"
+publish _dmarc.semi.example "v=DMARC1;; p=reject"
+publish _dmarc.rfafrf.example "v=DMARC1; p=reject; rf:afrf"
+publish _dmarc.badsp.example "v=DMARC1; p=reject; sp=bogus; adkim=x"
+publish _dmarc.nov.example "p=reject; v=DMARC1"
+author r-stray.eml a@stray.example
+author r-semi.eml a@semi.example
+author r-rfafrf.eml a@rfafrf.example
+author r-badsp.eml a@sub.badsp.example
+author r-nov.eml a@nov.example
+d "record with a stray 'fo:0': p=reject enforced, the token noted" r-stray.eml x@other.test $OUT '.dmarc.result == "fail" and .verdict.action == "reject" and (.dmarc.ignored | test("fo:0"))'
+d "record with ';;': p=reject enforced" r-semi.eml x@other.test $OUT '.verdict.action == "reject" and (.dmarc.ignored | test("empty"))'
+d "record with 'rf:afrf': p=reject enforced" r-rfafrf.eml x@other.test $OUT '.verdict.action == "reject" and (.dmarc.ignored | test("rf:afrf"))'
+d "invalid sp= ignored: p=reject applies to the subdomain" r-badsp.eml x@other.test $OUT '.dmarc.policy_tag == "p" and .verdict.action == "reject" and (.dmarc.ignored | test("sp=bogus"))'
+d "v= not first: no DMARC record" r-nov.eml x@other.test $OUT '.dmarc.result == "none" and .verdict.action == "accept"'
+
+# The tree walk: a record between the author domain and the top is found
+# (a public suffix list would have jumped over it), psd=y makes every
+# name under it its own organization, and a walk asks at most 8 times.
+publish _dmarc.mid.walk.example "v=DMARC1; p=reject"
+publish _dmarc.psd.example "v=DMARC1; p=reject; psd=y"
+publish s1._domainkey.other.psd.example "$(pubrec rsa rsa)"
+publish s1._domainkey.corp.psd.example "$(pubrec rsa rsa)"
+author w-mid.eml a@x.y.mid.walk.example
+author w-psd.eml a@corp.psd.example other.psd.example
+author w-psd-own.eml a@corp.psd.example corp.psd.example
+author w-long.eml a@a.b.c.d.e.f.g.h.i.deep.example
+author w-short.eml a@deep.example
+d "tree walk: the record of mid.walk.example (3 labels up) applies" w-mid.eml x@other.test $OUT '.dmarc.record_domain == "mid.walk.example" and .dmarc.org_domain == "mid.walk.example" and .dmarc.policy_tag == "p" and .verdict.action == "reject"'
+d "psd=y: d=other.psd.example does not align with corp.psd.example" w-psd.eml x@other.test $OUT '.dkim[0].result == "pass" and .dmarc.result == "fail" and .dmarc.org_domain == "corp.psd.example" and .dmarc.record_domain == "psd.example" and .verdict.action == "reject"'
+d "psd=y: d=corp.psd.example aligns with itself" w-psd-own.eml x@other.test $OUT '.dmarc.result == "pass"'
+d11=$(jq -r .dns_queries "$TMP/out.json")
+"$GH" test --dns-fixture "$TMP/zone" --ip $OUT --helo mx.example.org --from '<>' --rcpt bob@example.net --json "$TMP/w-short.eml" >"$TMP/short.json" 2>/dev/null
+"$GH" test --dns-fixture "$TMP/zone" --ip $OUT --helo mx.example.org --from '<>' --rcpt bob@example.net --json "$TMP/w-long.eml" >"$TMP/long.json" 2>/dev/null
+qs=$(jq -r .dns_queries "$TMP/short.json") ql=$(jq -r .dns_queries "$TMP/long.json")
+if [ -n "$d11" ] && [ "$qs" != null ] && [ $((ql - qs)) -eq 6 ] && jq -e '.dmarc.result == "none"' "$TMP/long.json" >/dev/null; then
+	passed=$((passed + 1)); echo "ok - dmarc: an 11-label author domain costs 8 _dmarc queries (2-label: 2; measured $ql and $qs queries in all)"
+else
+	failed=$((failed + 1)); echo "not ok - dmarc: an 11-label author domain costs 8 _dmarc queries (got $ql, 2-label $qs; want a difference of 6)"
+fi
+
+# np= for a subdomain that does not exist, t=y one level milder
+publish _dmarc.np.example "v=DMARC1; p=none; sp=none; np=reject"
+echo "real.np.example. 300 IN A 192.0.2.77" >>"$TMP/zone"
+publish _dmarc.testing.example "v=DMARC1; p=reject; t=y"
+publish _dmarc.testq.example "v=DMARC1; p=quarantine; t=y"
+author n-ghost.eml a@ghost.np.example
+author n-real.eml a@real.np.example
+author t-reject.eml a@testing.example
+author t-quar.eml a@testq.example
+d "np=reject: a From subdomain that does not exist is refused" n-ghost.eml x@other.test $OUT '.dmarc.policy_tag == "np" and .dmarc.policy == "reject" and .verdict.action == "reject" and (.dmarc.why_policy | test("does not exist"))'
+d "np=reject, existing subdomain: sp=none applies" n-real.eml x@other.test $OUT '.dmarc.policy_tag == "sp" and .dmarc.policy == "none" and .verdict.action == "accept"'
+d "t=y with p=reject: applied as quarantine (accepted and marked by default)" t-reject.eml x@other.test $OUT '.dmarc.testing and .dmarc.policy == "reject" and .dmarc.disposition == "quarantine" and .verdict.action == "accept" and any(.headers_added[]; .name == "Authentication-Results" and (.value | test("dmarc=fail \\(p=reject t=y dis=quarantine; t=y[^)]*\\) header.from=testing.example policy.dmarc=quarantine")))'
+d "t=y with p=reject and dmarc_quarantine_action = quarantine: held" t-reject.eml x@other.test $OUT '.verdict.action == "quarantine" and $rc == 4' -c "$TMP/quarantine.conf"
+d "t=y with p=quarantine: applied as none" t-quar.eml x@other.test $OUT '.dmarc.disposition == "none" and .verdict.action == "accept"' -c "$TMP/quarantine.conf"
+
+# Internationalized author domains: the U-label and the A-label form are
+# one domain, looked up and aligned in A-labels (IDNA 2008, libidn2)
+publish _dmarc.xn--mnchen-3ya.example "v=DMARC1; p=reject"
+publish s1._domainkey.xn--mnchen-3ya.example "$(pubrec rsa rsa)"
+publish xn--mnchen-3ya.example "v=spf1 ip4:192.0.2.0/24 -all"
+author i-alabel.eml user@xn--mnchen-3ya.example
+author i-ulabel.eml user@münchen.example
+author i-ulabel-signed.eml user@münchen.example xn--mnchen-3ya.example
+author i-alabel-signed.eml user@XN--MNCHEN-3YA.example xn--mnchen-3ya.example
+printf 'From: user@xn--bad--.example\nSubject: x\n\nx\n' >"$TMP/i-bad.eml"
+d "IDN: From in A-labels, p=reject found and enforced" i-alabel.eml x@other.test $OUT '.dmarc.from_domain == "xn--mnchen-3ya.example" and .verdict.action == "reject"'
+d "IDN: From in U-labels, the same policy" i-ulabel.eml x@other.test $OUT '.dmarc.from_domain == "xn--mnchen-3ya.example" and .verdict.action == "reject"'
+d "IDN: U-label From, d= in A-labels: aligned pass" i-ulabel-signed.eml x@other.test $OUT '.dkim[0].result == "pass" and .dmarc.result == "pass"'
+d "IDN: upper-case A-label From, d= in A-labels: aligned pass" i-alabel-signed.eml x@other.test $OUT '.dmarc.result == "pass"'
+d "IDN: MAIL FROM in U-labels: SPF asks in A-labels and aligns" i-ulabel.eml 'x@münchen.example' $IN '.spf.mailfrom.result == "pass" and .dmarc.result == "pass"'
+d "IDN: a From domain that is no valid IDN: 550 5.7.1" i-bad.eml x@other.test $OUT '.verdict.action == "reject" and .verdict.enhanced_code == "5.7.1" and (.verdict.text | test("IDNA"))'
+
+# A bounce whose From has no address is not a malformed author
+printf 'From: MAILER-DAEMON <>\nSubject: Undelivered Mail Returned to Sender\n\nx\n' >"$TMP/b-empty.eml"
+d "bounce (MAIL FROM <>) with From: MAILER-DAEMON <>: dmarc=none, accepted" b-empty.eml '<>' $OUT '.dmarc.result == "none" and .verdict.action == "accept"'
+d "the same From with a MAIL FROM: 550 5.7.1 as before" b-empty.eml x@other.test $OUT '.verdict.action == "reject" and (.verdict.text | test("no usable address"))'
+
+# spf_reject_at = dmarc (the default): a forward breaks SPF, an aligned
+# DKIM signature still passes DMARC, so SPF's fail does not refuse it
+publish fwd.example "v=spf1 ip4:192.0.2.0/24 -all"
+author f-signed.eml someone@example.org example.org
+author f-other.eml someone@example.org example.com
+printf 'spf_reject_at = rcpt\n' >"$TMP/rcpt.conf"
+d "SPF fail of MAIL FROM, aligned DKIM pass: delivered (spf_reject_at = dmarc)" f-signed.eml x@fwd.example $OUT '.spf.mailfrom.result == "fail" and .dmarc.result == "pass" and .verdict.action == "accept" and any(.checks[]; .name == "spf.deferred" and .result == "pass")'
+d "SPF fail, aligned DKIM pass, spf_reject_at = rcpt: refused at RCPT" f-signed.eml x@fwd.example $OUT '.verdict.action == "reject" and .verdict.phase == "rcpt" and .verdict.enhanced_code == "5.7.23"' -c "$TMP/rcpt.conf"
+d "SPF fail, DKIM pass not aligned (p=reject): DMARC's 550 5.7.1 at eom" f-other.eml x@fwd.example $OUT '.verdict.action == "reject" and .verdict.phase == "eom" and .verdict.by == "dmarc"'
+d "SPF fail, no DMARC record: SPF's 550 5.7.23 at eom" d-none.eml x@fwd.example $OUT '.verdict.action == "reject" and .verdict.phase == "eom" and .verdict.by == "spf.mailfrom" and .verdict.enhanced_code == "5.7.23"'
+d "SPF temperror, aligned DKIM pass: delivered" f-signed.eml x@slowspf.example $OUT '.spf.mailfrom.result == "temperror" and .verdict.action == "accept"'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (au.status == AUTHOR_OK && (au.domain == NULL || strchr(au.domain, '@') != NULL))
 		abort();
-	(void)dmarc_record_parse(text, size, &rec, &why);
+	(void)dmarc_record_parse(a, text, size, &rec, &why);
 	(void)authres_authserv_id(a, text, size);
 
 	/* results whose strings come from the input */

@@ -14,67 +14,100 @@
 
 struct dmarc_case {
 	const char *record;
-	int ok;				/* 1 parses, 0 malformed */
-	enum dmarc_policy p, sp;
-	int pct;
+	int ok;				/* 1 a DMARC record, 0 not one (v=DMARC1 is not first) */
+	enum dmarc_policy p, sp, np;
+	const char *ignored;		/* a fragment of the note, or NULL for none */
 };
 
+/* RFC 9989 4.7: after v=DMARC1 the record is read leniently; what is
+ * ignored is noted (real-world mistakes come from published records) */
 static const struct dmarc_case dmarc_cases[] = {
-	{ "v=DMARC1; p=reject", 1, DMARC_P_REJECT, DMARC_P_UNSET, 100 },
-	{ "v=DMARC1;p=none", 1, DMARC_P_NONE, DMARC_P_UNSET, 100 },
-	{ "v=DMARC1; p=quarantine; sp=reject; pct=25; adkim=s; aspf=r", 1, DMARC_P_QUARANTINE, DMARC_P_REJECT, 25 },
-	{ "v=DMARC1; p = Reject ;", 1, DMARC_P_REJECT, DMARC_P_UNSET, 100 },
-	{ "v=DMARC1; p=reject; rua=mailto:a@example.org,mailto:b@example.net; ruf=mailto:f@example.org; fo=1; rf=afrf; ri=86400", 1, DMARC_P_REJECT, DMARC_P_UNSET, 100 },
-	{ "v=DMARC1; p=none; future=thing", 1, DMARC_P_NONE, DMARC_P_UNSET, 100 },	/* unknown tag: ignored */
-	{ "v=DMARC1; rua=mailto:r@example.org", 1, DMARC_P_NONE, DMARC_P_UNSET, 100 },	/* 6.6.3 */
-	{ "v=DMARC1; p=reject; pct=0", 1, DMARC_P_REJECT, DMARC_P_UNSET, 0 },
-	/* real-world mistakes */
-	{ "v=DMARC1 p=reject", 0, 0, 0, 0 },		/* missing ';' */
-	{ "v=DMARC1; p=rejectt", 0, 0, 0, 0 },
-	{ "v=DMARC1; p=reject; pct=110", 0, 0, 0, 0 },
-	{ "v=DMARC1; p=reject; pct=-1", 0, 0, 0, 0 },
-	{ "v=DMARC1; p=reject; pct=50%", 0, 0, 0, 0 },
-	{ "v=DMARC1; p=none; aspf=x", 0, 0, 0, 0 },
-	{ "v=DMARC1; p=none; adkim=relaxed", 0, 0, 0, 0 },
-	{ "v=DMARC1; p=reject; sp=no", 0, 0, 0, 0 },
-	{ "p=reject; v=DMARC1", 0, 0, 0, 0 },		/* v not first */
-	{ "v=DMARC1; p=reject; v=DMARC1", 0, 0, 0, 0 },
-	{ "v=dmarc1; p=reject", 0, 0, 0, 0 },		/* the version is exact */
-	{ "v=DMARC2; p=reject", 0, 0, 0, 0 },
-	{ "v=DMARC1; pct=50", 0, 0, 0, 0 },		/* no p, no rua */
-	{ "v=DMARC1;; p=reject", 0, 0, 0, 0 },
-	{ "v=DMARC1; p=reject; ri=1d", 0, 0, 0, 0 },
-	{ "v=DMARC1; p=\"reject\"", 0, 0, 0, 0 },
-	{ "", 0, 0, 0, 0 },
-	{ "v=DMARC1", 0, 0, 0, 0 },
+	{ "v=DMARC1; p=reject", 1, DMARC_P_REJECT, DMARC_P_UNSET, DMARC_P_UNSET, NULL },
+	{ "v=DMARC1;p=none", 1, DMARC_P_NONE, DMARC_P_UNSET, DMARC_P_UNSET, NULL },
+	{ "v=DMARC1; p=quarantine; sp=reject; np=none; adkim=s; aspf=r; psd=n; t=n", 1, DMARC_P_QUARANTINE, DMARC_P_REJECT, DMARC_P_NONE, NULL },
+	{ "v=DMARC1; p = Reject ;", 1, DMARC_P_REJECT, DMARC_P_UNSET, DMARC_P_UNSET, NULL },
+	{ "v = DMARC1 ; p=reject", 1, DMARC_P_REJECT, DMARC_P_UNSET, DMARC_P_UNSET, NULL },
+	{ "v=DMARC1; p=reject; rua=mailto:a@example.org,mailto:b@example.net; ruf=mailto:f@example.org; fo=1", 1, DMARC_P_REJECT, DMARC_P_UNSET, DMARC_P_UNSET, NULL },
+	{ "v=DMARC1; p=none; future=thing", 1, DMARC_P_NONE, DMARC_P_UNSET, DMARC_P_UNSET, "future=thing (unknown tag)" },
+	{ "v=DMARC1; rua=mailto:r@example.org", 1, DMARC_P_NONE, DMARC_P_UNSET, DMARC_P_UNSET, "read as p=none" },
+	{ "v=DMARC1", 1, DMARC_P_NONE, DMARC_P_UNSET, DMARC_P_UNSET, "read as p=none" },
+	{ "v=DMARC1; pct=50", 1, DMARC_P_NONE, DMARC_P_UNSET, DMARC_P_UNSET, "pct=50 (not used since RFC 9989)" },
+	{ "v=DMARC1; p=reject; rf=afrf; ri=86400", 1, DMARC_P_REJECT, DMARC_P_UNSET, DMARC_P_UNSET, "ri=86400" },
+	/* real-world mistakes: ignored, the rest applies */
+	{ "v=DMARC1; p=reject; fo:0", 1, DMARC_P_REJECT, DMARC_P_UNSET, DMARC_P_UNSET, "fo:0 (not tag=value)" },
+	{ "v=DMARC1;; p=reject", 1, DMARC_P_REJECT, DMARC_P_UNSET, DMARC_P_UNSET, "empty tag" },
+	{ "v=DMARC1; p=reject; rf:afrf", 1, DMARC_P_REJECT, DMARC_P_UNSET, DMARC_P_UNSET, "rf:afrf" },
+	{ "v=DMARC1; p=rejectt", 1, DMARC_P_NONE, DMARC_P_UNSET, DMARC_P_UNSET, "p=rejectt" },
+	{ "v=DMARC1; p=reject; pct=110", 1, DMARC_P_REJECT, DMARC_P_UNSET, DMARC_P_UNSET, "pct=110" },
+	{ "v=DMARC1; p=none; aspf=x", 1, DMARC_P_NONE, DMARC_P_UNSET, DMARC_P_UNSET, "aspf=x" },
+	{ "v=DMARC1; p=reject; sp=no", 1, DMARC_P_REJECT, DMARC_P_UNSET, DMARC_P_UNSET, "sp=no" },
+	{ "v=DMARC1; p=reject; np=bogus", 1, DMARC_P_REJECT, DMARC_P_UNSET, DMARC_P_UNSET, "np=bogus" },
+	{ "v=DMARC1; p=reject; v=DMARC1", 1, DMARC_P_REJECT, DMARC_P_UNSET, DMARC_P_UNSET, "only comes first" },
+	{ "v=DMARC1; p=\"reject\"", 1, DMARC_P_NONE, DMARC_P_UNSET, DMARC_P_UNSET, "p=\"reject\"" },
+	{ "v=DMARC1; p=none; p=reject", 1, DMARC_P_NONE, DMARC_P_UNSET, DMARC_P_UNSET, "repeated" },
+	/* the one strict rule: v=DMARC1 first, exactly */
+	{ "v=DMARC1 p=reject", 0, 0, 0, 0, NULL },		/* missing ';' */
+	{ "p=reject; v=DMARC1", 0, 0, 0, 0, NULL },
+	{ "v=dmarc1; p=reject", 0, 0, 0, 0, NULL },
+	{ "v=DMARC2; p=reject", 0, 0, 0, 0, NULL },
+	{ "", 0, 0, 0, 0, NULL },
 };
 
 START_TEST(dmarc_records)
 {
 	const struct dmarc_case *c = &dmarc_cases[_i];
+	struct arena *a = arena_new();
 	struct dmarc_record r;
 	const char *why = NULL;
-	int rc = dmarc_record_parse(c->record, strlen(c->record), &r, &why);
+	int rc = dmarc_record_parse(a, c->record, strlen(c->record), &r, &why);
 
-	ck_assert_msg((rc == 0) == c->ok, "%s: got %s (%s)", c->record, rc == 0 ? "ok" : "malformed",
+	ck_assert_msg((rc == 0) == c->ok, "%s: got %s (%s)", c->record, rc == 0 ? "ok" : "not a record",
 		      why ? why : "-");
 	if (c->ok) {
 		ck_assert_int_eq(r.p, c->p);
 		ck_assert_int_eq(r.sp, c->sp);
-		ck_assert_int_eq(r.pct, c->pct);
+		ck_assert_int_eq(r.np, c->np);
+		if (c->ignored == NULL)
+			ck_assert_msg(r.ignored == NULL, "%s: ignored %s", c->record, r.ignored);
+		else
+			ck_assert_msg(r.ignored != NULL && strstr(r.ignored, c->ignored) != NULL,
+				      "%s: ignored %s, want %s", c->record, r.ignored ? r.ignored : "-",
+				      c->ignored);
 	} else {
 		ck_assert_ptr_nonnull(why);
 	}
+	arena_free(a);
+}
+END_TEST
+
+START_TEST(dmarc_record_tags)
+{
+	struct arena *a = arena_new();
+	struct dmarc_record r;
+	const char *why;
+	static const char rec[] = "v=DMARC1; p=reject; t=Y; psd=y; adkim=S";
+
+	ck_assert_int_eq(dmarc_record_parse(a, rec, sizeof(rec) - 1, &r, &why), 0);
+	ck_assert(r.testing);
+	ck_assert_int_eq(r.psd, 'y');
+	ck_assert_int_eq(r.adkim, 's');
+	ck_assert_int_eq(r.aspf, 'r');
+	arena_free(a);
 }
 END_TEST
 
 START_TEST(dmarc_record_nul)
 {
+	/* a NUL byte makes that tag's value invalid: ignored, the next p= counts */
 	static const char rec[] = "v=DMARC1; p=none\0; p=reject";
+	struct arena *a = arena_new();
 	struct dmarc_record r;
 	const char *why;
 
-	ck_assert_int_eq(dmarc_record_parse(rec, sizeof(rec) - 1, &r, &why), -1);
+	ck_assert_int_eq(dmarc_record_parse(a, rec, sizeof(rec) - 1, &r, &why), 0);
+	ck_assert_int_eq(r.p, DMARC_P_REJECT);
+	ck_assert_ptr_nonnull(strstr(r.ignored, "control or non-ASCII"));
+	arena_free(a);
 }
 END_TEST
 
@@ -97,6 +130,16 @@ static const struct author_case author_cases[] = {
 	{ { "undisclosed" }, AUTHOR_UNPARSEABLE, NULL },
 	{ { "alice@localhost" }, AUTHOR_UNPARSEABLE, NULL },	/* no organizational domain */
 	{ { "" }, AUTHOR_UNPARSEABLE, NULL },
+	/* RFC 8616: U-labels and A-labels are one author domain, in A-labels */
+	{ { "user@xn--mnchen-3ya.de" }, AUTHOR_OK, "xn--mnchen-3ya.de" },
+	{ { "user@m\xc3\xbcnchen.de" }, AUTHOR_OK, "xn--mnchen-3ya.de" },
+	{ { "User <user@M\xc3\x9cNCHEN.DE>" }, AUTHOR_OK, "xn--mnchen-3ya.de" },
+	{ { "user@XN--MNCHEN-3YA.DE" }, AUTHOR_OK, "xn--mnchen-3ya.de" },
+	{ { "user@xn--zz.de" }, AUTHOR_BAD_DOMAIN, NULL },
+	/* a bounce's empty address is not garbage */
+	{ { "MAILER-DAEMON <>" }, AUTHOR_EMPTY, NULL },
+	{ { "<>" }, AUTHOR_EMPTY, NULL },
+	{ { "a <b> <>" }, AUTHOR_UNPARSEABLE, NULL },
 };
 
 START_TEST(author_cases_test)
@@ -235,6 +278,7 @@ static Suite *authn_suite(void)
 
 	tcase_add_loop_test(tc, dmarc_records, 0, sizeof(dmarc_cases) / sizeof(dmarc_cases[0]));
 	tcase_add_test(tc, dmarc_record_nul);
+	tcase_add_test(tc, dmarc_record_tags);
 	tcase_add_loop_test(tc, author_cases_test, 0, sizeof(author_cases) / sizeof(author_cases[0]));
 	tcase_add_test(tc, authserv_ids);
 	tcase_add_test(tc, received_spf_receivers);
