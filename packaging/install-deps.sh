@@ -16,6 +16,31 @@ python3 python3-yaml python3-spf unbound openssl ldnsutils"
 if [ "${1:-}" = "--bench" ]; then
 	PACKAGES="$PACKAGES opendkim opendmarc dbconfig-no-thanks linux-perf"
 fi
+# The Sendmail tests build sendmail.cf with m4 and run Debian's Sendmail,
+# which needs libldap (Sendmail itself is downloaded, never installed: see
+# sendmail_debs); the package tests build the .deb and run lintian on it.
+PACKAGES="$PACKAGES m4 libldap-2.5-0 debhelper lintian"
+
+# sendmail_debs - Debian's Sendmail packages for tests/lib/sendmail.sh,
+# downloaded (not installed: the machine's MTA stays Postfix) into
+# SENDMAIL_DEBS_DIR unless they are there already
+SENDMAIL_DEBS_DIR=${SENDMAIL_DEBS_DIR:-/var/cache/gatehouse-tests/sendmail}
+sendmail_debs() {
+	set -- sendmail-bin sendmail-base sendmail-cf libwrap0
+	for p in "$@"; do
+		ls "$SENDMAIL_DEBS_DIR/${p}_"*.deb >/dev/null 2>&1 || break
+		shift
+	done
+	[ $# -gt 0 ] || return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "install-deps: not downloading Sendmail for the tests (needs root)" >&2
+		return 0
+	fi
+	mkdir -p "$SENDMAIL_DEBS_DIR"
+	dl="apt-get download -q -o APT::Sandbox::User=root sendmail-bin sendmail-base sendmail-cf libwrap0"
+	(cd "$SENDMAIL_DEBS_DIR" && { $dl >/dev/null || { apt-get update -qq && $dl >/dev/null; }; })
+	echo "install-deps: downloaded Sendmail's packages into $SENDMAIL_DEBS_DIR"
+}
 
 missing=""
 for p in $PACKAGES; do
@@ -24,6 +49,7 @@ for p in $PACKAGES; do
 done
 if [ -z "$missing" ]; then
 	echo "install-deps: all packages present"
+	sendmail_debs
 	exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -36,3 +62,4 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 echo "install-deps: installed$missing"
+sendmail_debs

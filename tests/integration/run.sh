@@ -19,6 +19,7 @@
 #   spf.sh         SPF with a real DNS server (j)
 #   dkim_dmarc.sh  DKIM, DMARC, Authentication-Results (k; dkim_dmarc_lib.sh)
 #   rules.sh       the rule language (l; rules_lib.sh)
+#   sendmail.sh    a real Sendmail in front of gatehouse (m; tests/lib/sendmail.sh)
 #   final.sh       checks over the whole run
 #
 # GH_IT_KEEP=1 keeps the temp dir (it is always kept when a test failed).
@@ -78,6 +79,8 @@ chmod 755 "$IT_DIR"	# smtpd (user postfix) reaches the unix socket in here
 . "$IT_HERE/rules_lib.sh"
 # shellcheck source=rules.sh source-path=SCRIPTDIR
 . "$IT_HERE/rules.sh"
+# shellcheck source=sendmail.sh source-path=SCRIPTDIR
+. "$IT_HERE/sendmail.sh"
 # shellcheck source=final.sh source-path=SCRIPTDIR
 . "$IT_HERE/final.sh"
 
@@ -86,7 +89,7 @@ cleanup() {
 	for p in "${IT_BG_PIDS[@]}"; do
 		stop_pid "$p"
 	done
-	for n in main unix spf dkim rules; do
+	for n in main unix spf dkim rules sendmail; do
 		stop_pid "$(gh_pid "$n")"
 	done
 	stop_pid "${IT_DNS_PID:-}"
@@ -152,6 +155,7 @@ IT_TESTS=(
 	test_spf_dns	# spf.sh
 	test_dkim_dmarc	# dkim_dmarc.sh
 	test_rules	# rules.sh
+	test_sendmail	# sendmail.sh
 	test_never_delivered	# final.sh
 	test_no_internal_errors
 )
