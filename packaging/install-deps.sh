@@ -8,13 +8,13 @@
 set -eu
 
 PACKAGES="build-essential pkg-config clang-format
-libmilter-dev libconfuse-dev libjansson-dev check libsubunit-dev
+libconfuse-dev libjansson-dev check libsubunit-dev
 libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libldns-dev libidn2-dev
 libgmime-3.0-dev libhyperscan-dev
 postfix swaks miltertest jq iproute2 util-linux procps
 python3 python3-yaml python3-spf unbound openssl ldnsutils"
 if [ "${1:-}" = "--bench" ]; then
-	PACKAGES="$PACKAGES opendkim opendmarc dbconfig-no-thanks linux-perf"
+	PACKAGES="$PACKAGES opendkim opendmarc dbconfig-no-thanks linux-perf libmilter-dev"
 fi
 # The Sendmail tests build sendmail.cf with m4 and run Debian's Sendmail,
 # which needs libldap (Sendmail itself is downloaded, never installed: see

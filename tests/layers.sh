@@ -10,7 +10,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 ALLOWED='
-daemon:   engine outbound auth dns mail conf rules util
+daemon:   milter engine outbound auth dns mail conf rules util
+milter:   engine outbound auth dns mail conf rules util
 engine:   outbound auth dns mail conf rules util
 outbound: auth dns mail conf rules util
 auth:     dns mail util

@@ -240,8 +240,17 @@ const struct config_directive config_directives[] = {
 		"for at most this long, then exits 0. The MTA tempfails anything still "
 		"unfinished."),
 	CDIR_ROW_INT(milter_timeout_s, "daemon", "300", 1, 86400,
-		     "How long libmilter waits on the MTA for the next command before dropping the "
-		     "connection."),
+		     "How long gatehouse waits on the MTA for the next command, or for the MTA to "
+		     "take a reply, before dropping the connection (the MTA then applies its "
+		     "default action)."),
+	CDIR_ROW_INT(milter_workers, "daemon", "32", 1, 1024,
+		     "Threads that run the checks. A connection costs a thread only while one of "
+		     "its commands is being answered (a DNS wait included); idle connections cost "
+		     "a descriptor and a few kilobytes. Read at start."),
+	CDIR_ROW_INT(milter_max_connections, "daemon", "4096", 1, 1000000,
+		     "Milter connections open at once; one more is closed at once and logged (the "
+		     "MTA applies its default action). gatehouse raises its descriptor limit to "
+		     "the hard limit at start (LimitNOFILE in the unit). Read at start."),
 	CDIR_ROW_INT(listen_backlog, "daemon", "128", 1, 65535,
 		     "Listen queue length of the milter socket."),
 	CDIR_ROW_CHOICE(log_level, "logging", "info", log_levels, log_level_parse,

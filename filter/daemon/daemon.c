@@ -128,3 +128,37 @@ int daemon_reload(struct daemon *d)
 		d->config_path ? d->config_path : "(defaults)", fresh->generation);
 	return 0;
 }
+
+static void daemon_env_session_id(void *ctx, char *buf, size_t len)
+{
+	daemon_session_id(ctx, buf, len);
+}
+
+static bool daemon_env_opened(void *ctx)
+{
+	return daemon_conn_opened(ctx);
+}
+
+static void daemon_env_closed(void *ctx)
+{
+	daemon_conn_closed(ctx);
+}
+
+static bool daemon_env_draining(void *ctx)
+{
+	return daemon_draining(ctx);
+}
+
+void daemon_milter_env(struct daemon *d, struct milter_env *env)
+{
+	*env = (struct milter_env){
+		.slot = &d->slot,
+		.log = &d->log,
+		.svc = d->svc,
+		.ctx = d,
+		.session_id = daemon_env_session_id,
+		.conn_opened = daemon_env_opened,
+		.conn_closed = daemon_env_closed,
+		.draining = daemon_env_draining,
+	};
+}

@@ -1,16 +1,12 @@
 /*
  * main.c - command line, daemon start, privilege drop, signals
  *
- * Signals. libmilter starts its own thread that sigwait()s for SIGHUP,
- * SIGTERM and SIGINT and stops the milter on any of them, which would make
- * SIGHUP a stop instead of a reload. So smfi_main runs in a thread of its
- * own started with those signals blocked (libmilter's signal thread and
- * workers inherit the mask), and only the main thread leaves them
- * unblocked, with a handler that writes the signal number into a pipe.
- * Linux delivers a process-directed signal to the thread-group leader first
- * whenever that thread accepts it, so libmilter's thread never sees them.
- * The main thread reads the pipe and reloads (HUP) or drains and exits
- * (TERM, INT).
+ * Signals. The event loop (loop.c) runs in a thread of its own, started
+ * with SIGHUP, SIGTERM and SIGINT blocked (its workers inherit the mask);
+ * only the main thread leaves them unblocked, with a handler that writes
+ * the signal number into a pipe. The main thread reads the pipe and reloads
+ * (HUP) or drains and exits (TERM, INT), so no signal ever interrupts a
+ * worker in the middle of a command.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,21 +18,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "conf/config.h"
 #include "daemon/daemon.h"
-#include "daemon/milter.h"
+#include "daemon/listen.h"
+#include "daemon/loop.h"
 #include "daemon/testmode.h"
+#include "milter/conv.h"
 #include "util/gh.h"
 #include "util/log.h"
 
 /* Write end of the self-pipe; a signal handler can reach nothing else. */
 static volatile sig_atomic_t main_signal_fd = -1;
 
-#define MAIN_MILTER_EXITED 0xff /* byte the milter thread writes when smfi_main returns */
+#define MAIN_MILTER_EXITED 0xff /* byte the loop thread writes when loop_run returns */
 
 struct main_opts {
 	const char *config_path;
@@ -142,14 +141,34 @@ static void main_on_signal(int sig)
 	errno = saved;
 }
 
-static void *main_milter_thread(void *arg)
-{
-	unsigned char b = MAIN_MILTER_EXITED;
-	int fd = *(int *)arg;
+struct main_loop_arg {
+	struct loop *loop;
+	int fd; /* the self-pipe: tells the main thread if the loop ends */
+};
 
-	milter_run();
-	(void)!write(fd, &b, 1);
+static void *main_loop_thread(void *arg)
+{
+	struct main_loop_arg *a = arg;
+	unsigned char b = MAIN_MILTER_EXITED;
+
+	loop_run(a->loop);
+	(void)!write(a->fd, &b, 1);
 	return NULL;
+}
+
+/* main_raise_nofile - the descriptor limit up to its hard limit: every
+ * milter connection is a descriptor, and the default 1,024 is less than a
+ * busy MTA (or a local flood) opens */
+static void main_raise_nofile(struct daemon *d)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_msg(&d->log, LOG_WARNING, "cannot raise the descriptor limit: %s",
+			strerror(errno));
 }
 
 /* main_drop_privileges - become USER after the socket is open */
@@ -186,14 +205,15 @@ static int main_write_pid(struct daemon *d, const char *path)
 	return 0;
 }
 
-/* main_serve - run the milter and answer signals until told to stop */
-static int main_serve(struct daemon *d, const struct config *c)
+/* main_serve - run the event loop and answer signals until told to stop */
+static int main_serve(struct daemon *d, const struct config *c, struct loop *loop)
 {
 	sigset_t block, old;
 	struct sigaction sa;
 	pthread_t tid;
 	int pfd[2];
 	int status = 0;
+	struct main_loop_arg la = { .loop = loop };
 
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		log_msg(&d->log, LOG_ERR, "pipe: %s", strerror(errno));
@@ -214,7 +234,8 @@ static int main_serve(struct daemon *d, const struct config *c)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	if (pthread_create(&tid, NULL, main_milter_thread, &pfd[1]) != 0) {
+	la.fd = pfd[1];
+	if (pthread_create(&tid, NULL, main_loop_thread, &la) != 0) {
 		log_msg(&d->log, LOG_ERR, "cannot start the milter thread");
 		return EX_OSERR;
 	}
@@ -248,11 +269,9 @@ static int main_serve(struct daemon *d, const struct config *c)
 			log_msg(&d->log, LOG_NOTICE,
 				"%s: no new connections; draining for up to %ld ms",
 				b == SIGTERM ? "SIGTERM" : "SIGINT", bound);
-			/* Not smfi_stop(): Debian's libmilter (worker pool) stops
-			 * serving connections in flight as soon as it is told to
-			 * stop, and smfi_stop() itself waits out the listener's
-			 * 5 s poll. New connections are refused by milter_connect
-			 * once draining has begun; the process exits afterwards. */
+			/* The loop keeps serving while sessions in flight finish;
+			 * a new session is answered 421 4.3.2 at CONNECT (conv.c)
+			 * once draining has begun. */
 			left = daemon_drain(d, bound);
 			if (left > 0)
 				log_msg(&d->log, LOG_WARNING,
@@ -265,6 +284,8 @@ static int main_serve(struct daemon *d, const struct config *c)
 			break;
 		}
 	}
+	loop_stop(loop);
+	pthread_join(tid, NULL);
 	return status;
 }
 
@@ -274,7 +295,9 @@ int main(int argc, char **argv)
 	struct daemon d;
 	struct config *c;
 	const char *unix_path;
-	int rc;
+	struct milter_env env;
+	struct loop *loop;
+	int rc, listen_fd;
 
 	if (argc > 1 && strcmp(argv[1], "test") == 0)
 		return testmode_main(argc - 1, argv + 1);
@@ -322,23 +345,40 @@ int main(int argc, char **argv)
 		if (d.svc == NULL)
 			return EX_CONFIG;
 	}
-	if (milter_open(&d) != 0)
+	main_raise_nofile(&d);
+	listen_fd = listen_open(c, &d.log);
+	if (listen_fd < 0)
 		return EX_UNAVAILABLE;
+	daemon_milter_env(&d, &env);
+	{
+		const struct loop_options lo = {
+			.listen_fd = listen_fd,
+			.workers = c->milter_workers,
+			.max_connections = c->milter_max_connections,
+			.timeout_s = c->milter_timeout_s,
+		};
+
+		loop = loop_new(&lo, &env, &d.log);
+		if (loop == NULL)
+			return EX_OSERR;
+	}
 	/* The pid file first: the user we switch to usually cannot write /run. */
 	if (main_write_pid(&d, c->pid_file) != 0 || main_drop_privileges(&d, c->user) != 0)
 		return EX_NOPERM;
 	if (geteuid() == 0)
 		log_msg(&d.log, LOG_WARNING, "running as root: set 'user' to drop privileges");
-	rc = main_serve(&d, c);
-	/* libmilter's threads may still be winding down: leave without running
-	 * exit handlers under them. The socket file and pid file go first. */
-	unix_path = strncmp(c->socket, "unix:", 5) == 0	   ? c->socket + 5
-		    : strncmp(c->socket, "local:", 6) == 0 ? c->socket + 6
-							   : NULL;
+	rc = main_serve(&d, c, loop);
+	/* The socket file and pid file go first: the MTA must not reach a
+	 * process that no longer answers. */
+	unix_path = listen_unix_path(c->socket);
 	if (unix_path != NULL)
 		unlink(unix_path);
 	if (c->pid_file[0] != '\0')
 		unlink(c->pid_file);
+	close(listen_fd);
+	loop_free(loop); /* sessions cut by the drain timeout log their summaries */
+	services_free(d.svc);
+	d.svc = NULL;
 	fflush(NULL);
 	_exit(rc);
 }

@@ -48,8 +48,10 @@ struct config {
 	char *user;	       /* drop privileges to this user; "" = stay */
 	char *pid_file;	       /* "" = none */
 	long drain_timeout_ms; /* SIGTERM: how long in-flight connections may finish */
-	long milter_timeout_s; /* libmilter I/O timeout towards the MTA */
+	long milter_timeout_s; /* I/O timeout towards the MTA */
 	long listen_backlog;
+	long milter_workers;	     /* threads answering commands (read at start) */
+	long milter_max_connections; /* milter connections open at once (read at start) */
 
 	/* logging */
 	int log_level;	  /* LOG_ERR .. LOG_DEBUG from <syslog.h> */

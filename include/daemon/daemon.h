@@ -16,6 +16,7 @@
 
 #include "conf/config.h"
 #include "engine/services.h"
+#include "milter/conv.h"
 #include "util/log.h"
 
 struct daemon {
@@ -37,6 +38,9 @@ void daemon_init(struct daemon *d, struct config *c, const char *config_path);
 void daemon_destroy(struct daemon *d);
 /* daemon_session_id - a new session id, unique across restarts in practice */
 void daemon_session_id(struct daemon *d, char *buf, size_t len);
+/* daemon_milter_env - what every milter conversation borrows from D (ids,
+ * drain, the snapshot, the services); D outlives every conversation */
+void daemon_milter_env(struct daemon *d, struct milter_env *env);
 /* daemon_conn_opened - count a new connection; false once draining has
  * begun (the caller refuses the connection) */
 bool daemon_conn_opened(struct daemon *d);

@@ -1,0 +1,47 @@
+/*
+ * loop.h - the milter's event loop: one epoll thread, a small worker pool
+ *
+ * The loop thread accepts connections and waits, with epoll, for any of them
+ * to become readable; it then hands that connection to a worker. The worker
+ * reads what arrived, feeds it to the connection's conversation (conv.h),
+ * which may run the checks (and wait on DNS), writes the replies, and hands
+ * the connection back to epoll (EPOLLONESHOT: a connection is in one worker
+ * at a time, so its commands are answered one at a time, in order). An idle
+ * connection costs a descriptor and its conversation, never a thread.
+ *
+ * Bounds: at most max_connections open (one more is closed at once, logged
+ * at most once a minute); a connection silent for timeout_s, or one that
+ * does not take a reply within timeout_s, is closed; a frame over the
+ * protocol's limit ends its connection (wire.h).
+ *
+ * Threads: loop_run() runs in the calling thread and starts the workers;
+ * loop_stop() may be called from any thread (it writes an eventfd).
+ */
+#ifndef DAEMON_LOOP_H
+#define DAEMON_LOOP_H
+
+#include <stddef.h>
+
+struct milter_env;
+struct logger;
+
+struct loop_options {
+	int listen_fd;
+	long workers;
+	long max_connections;
+	long timeout_s;
+};
+
+struct loop;
+
+/* loop_new - a loop over O.listen_fd for conversations lent ENV; NULL with the reason logged */
+struct loop *loop_new(const struct loop_options *o, const struct milter_env *env,
+		      const struct logger *log);
+/* loop_run - serve until loop_stop(); 0, or -1 when epoll itself failed */
+int loop_run(struct loop *l);
+/* loop_stop - make loop_run return (workers finish the command in hand) */
+void loop_stop(struct loop *l);
+/* loop_free - close every connection (sessions end, summaries logged) and free */
+void loop_free(struct loop *l);
+
+#endif
