@@ -20,7 +20,9 @@
 #include <opendkim/dkim.h>
 
 #include "auth/dkim.h"
+#include "auth/dkim_sig.h"
 #include "dns/dns.h"
+#include "mail/idn.h"
 #include "util/arena.h"
 #include "util/diag.h"
 #include "util/strbuf.h"
@@ -36,8 +38,16 @@ struct dkim_msg {
 	struct dkim_verifier *v;
 	struct dkim_options opt;
 	DKIM *dkim;
-	DKIM_STAT status; /* first error from feeding, if any */
-	bool broken;	  /* libopendkim refused the message: no results */
+	DKIM_STAT status;     /* first error from feeding, if any */
+	DKIM_STAT eoh_status; /* what dkim_eoh() said */
+	/* every DKIM-Signature field in header order, as we read it: the
+	 * results follow this list, so no field goes unanswered */
+	struct dkim_sig_info *fields;
+	size_t nfields, fields_cap;
+	DKIM_SIGINFO **orig; /* libopendkim's signatures in header order */
+	int norig;
+	char *author; /* the From domain (A-labels): aligned signatures go first */
+	struct dkim_bodylen bodylen;
 };
 
 /* The message's DNS budget while dkim_msg_eom() runs on this thread: the
@@ -49,6 +59,31 @@ struct dkim_query {
 	size_t bytes;
 };
 
+/* dkim_query_name - ask for NAME in A-labels: a d= in U-labels (RFC 8616)
+ * is looked up under its A-label form; -1 when memory ran out */
+static int dkim_query_name(struct dns_resolver *dns, const char *name, int type,
+			   struct dns_result *res)
+{
+	struct arena *a;
+	const char *al = name, *why;
+	bool ascii = true;
+	int rc;
+
+	for (const char *p = name; *p && ascii; p++)
+		ascii = (unsigned char)*p < 0x80;
+	if (ascii) {
+		dns_query(dns, name, type, dkim_budget, res);
+		return 0;
+	}
+	if ((a = arena_new()) == NULL)
+		return -1;
+	rc = idn_domain(a, name, &al, &why);
+	if (rc >= 0)
+		dns_query(dns, rc == IDN_OK ? al : name, type, dkim_budget, res);
+	arena_free(a);
+	return rc < 0 ? -1 : 0;
+}
+
 static int dkim_dns_start(void *srv, int type, unsigned char *query, unsigned char *buf,
 			  size_t buflen, void **qh)
 {
@@ -57,7 +92,10 @@ static int dkim_dns_start(void *srv, int type, unsigned char *query, unsigned ch
 
 	if (q == NULL)
 		return DKIM_DNS_ERROR;
-	dns_query(srv, (const char *)query, type, dkim_budget, &res);
+	if (dkim_query_name(srv, (const char *)query, type, &res) != 0) {
+		free(q);
+		return DKIM_DNS_ERROR;
+	}
 	q->status = DKIM_DNS_ERROR;
 	if (res.status != DNS_TEMPFAIL && res.packet != NULL && res.packet_len <= buflen) {
 		/* answer, NXDOMAIN, no data: the reply says which */
@@ -93,14 +131,76 @@ static int dkim_dns_cancel(void *srv, void *qh)
 	return 0;
 }
 
-/* dkim_prescreen - check the first max_signatures signatures; the rest are
- * ignored (and reported as not checked) */
+/* dkim_maybe_aligned - D may align with the From domain A: the same name,
+ * or one under the other. Only an order of work: DMARC decides alignment
+ * with the organizational domains, which need DNS this early. */
+static bool dkim_maybe_aligned(const char *d, const char *a)
+{
+	size_t dl, al;
+
+	if (d == NULL || a == NULL)
+		return false;
+	dl = strlen(d);
+	al = strlen(a);
+	if (dl == al)
+		return strcasecmp(d, a) == 0;
+	if (dl > al)
+		return d[dl - al - 1] == '.' && strcasecmp(d + dl - al, a) == 0;
+	return a[al - dl - 1] == '.' && strcasecmp(a + al - dl, d) == 0;
+}
+
+/*
+ * dkim_prescreen - remember libopendkim's signatures in header order (our
+ * results follow it), then decide which max_signatures are checked: those
+ * whose d= may align with the From domain first, then the rest in order,
+ * so one valid aligned signature below dozens of junk ones is still found
+ * while the work (one key lookup each) stays bounded. Fields our own
+ * reading refused are never checked. The others are ignored, and reported
+ * as not checked.
+ */
 static DKIM_CBSTAT dkim_prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 {
 	struct dkim_msg *m = (struct dkim_msg *)dkim_get_user_context(dkim);
+	DKIM_SIGINFO **order;
+	int k = 0, checked = 0;
 
-	for (int i = (int)m->opt.max_signatures; i < nsigs; i++)
-		dkim_sig_ignore(sigs[i]);
+	free(m->orig);
+	m->norig = 0;
+	m->orig = malloc((size_t)nsigs * sizeof(*m->orig));
+	order = malloc((size_t)nsigs * sizeof(*order));
+	if (m->orig == NULL || order == NULL || (size_t)nsigs != m->nfields) {
+		/* out of memory, or libopendkim saw other fields than we
+		 * did: no mapping, so every field is reported unevaluated */
+		free(order);
+		free(m->orig);
+		m->orig = NULL;
+		for (int i = 0; i < nsigs; i++)
+			dkim_sig_ignore(sigs[i]);
+		return DKIM_CBSTAT_CONTINUE;
+	}
+	memcpy(m->orig, sigs, (size_t)nsigs * sizeof(*sigs));
+	m->norig = nsigs;
+	for (int pass = 0; pass < 3; pass++)
+		for (int i = 0; i < nsigs; i++) {
+			const struct dkim_sig_info *f = &m->fields[i];
+			bool bad = f->error != NULL;
+			bool al = !bad && dkim_maybe_aligned(f->domain, m->author);
+
+			if ((pass == 0 && al) || (pass == 1 && !bad && !al) || (pass == 2 && bad))
+				order[k++] = m->orig[i];
+		}
+	for (int i = 0; i < nsigs; i++) {
+		int idx = 0;
+
+		while (m->orig[idx] != order[i])
+			idx++;
+		sigs[i] = order[i];
+		if (m->fields[idx].error != NULL || checked >= (int)m->opt.max_signatures)
+			dkim_sig_ignore(sigs[i]);
+		else
+			checked++;
+	}
+	free(order);
 	return DKIM_CBSTAT_CONTINUE;
 }
 
@@ -112,7 +212,12 @@ static void dkim_error(struct diag *errs, const char *what)
 struct dkim_verifier *dkim_verifier_new(struct dns_resolver *dns, struct diag *errs)
 {
 	struct dkim_verifier *v = calloc(1, sizeof(*v));
-	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF;
+	/* BADSIGHANDLES: a signature libopendkim cannot parse stays in its
+	 * list with its error, instead of vanishing. DELAYSIGPROC: keys are
+	 * fetched in dkim_eom(), inside the message's DNS budget, not in
+	 * dkim_eoh(), where no budget reached the DNS hooks */
+	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF | DKIM_LIBFLAGS_BADSIGHANDLES |
+			     DKIM_LIBFLAGS_DELAYSIGPROC;
 	u_int bits = 1; /* the key size floor is ours (per message), not the library's */
 
 	if (v == NULL)
@@ -177,7 +282,37 @@ void dkim_msg_free(struct dkim_msg *m)
 		return;
 	if (m->dkim != NULL)
 		dkim_free(m->dkim);
+	for (size_t i = 0; i < m->nfields; i++)
+		dkim_sig_info_free(&m->fields[i]);
+	free(m->fields);
+	free(m->orig);
+	free(m->author);
 	free(m);
+}
+
+int dkim_msg_set_author(struct dkim_msg *m, const char *domain)
+{
+	free(m->author);
+	m->author = domain != NULL ? strdup(domain) : NULL;
+	return domain != NULL && m->author == NULL ? -1 : 0;
+}
+
+/* dkim_msg_field - our own reading of one DKIM-Signature field */
+static int dkim_msg_field(struct dkim_msg *m, const char *value, size_t len)
+{
+	if (m->nfields == m->fields_cap) {
+		size_t cap = m->fields_cap ? m->fields_cap * 2 : 4;
+		struct dkim_sig_info *f = realloc(m->fields, cap * sizeof(*f));
+
+		if (f == NULL)
+			return -1;
+		m->fields = f;
+		m->fields_cap = cap;
+	}
+	if (dkim_sig_check(value, len, &m->fields[m->nfields]) != 0)
+		return -1;
+	m->nfields++;
+	return 0;
 }
 
 /* dkim_feed_status - remember the first refusal: a message libopendkim
@@ -194,7 +329,7 @@ int dkim_msg_header(struct dkim_msg *m, const char *name, const char *value, siz
 	struct strbuf sb;
 	int rc;
 
-	if (m->broken)
+	if (strcasecmp(name, "DKIM-Signature") == 0 && dkim_msg_field(m, value, len) != 0)
 		return -1;
 	/* The MTA took the space after the colon away; the field is signed
 	 * with it. Folded lines reach us joined by a bare LF; the signature
@@ -219,6 +354,7 @@ int dkim_msg_eoh(struct dkim_msg *m)
 {
 	DKIM_STAT st = dkim_eoh(m->dkim);
 
+	m->eoh_status = st;
 	if (st == DKIM_STAT_NOSIG)
 		return 0;
 	return dkim_feed_status(m, st);
@@ -226,6 +362,7 @@ int dkim_msg_eoh(struct dkim_msg *m)
 
 int dkim_msg_body(struct dkim_msg *m, const unsigned char *chunk, size_t len)
 {
+	dkim_bodylen_feed(&m->bodylen, chunk, len);
 	return dkim_feed_status(m, dkim_body(m->dkim, (u_char *)chunk, len));
 }
 
@@ -265,19 +402,17 @@ static enum ar_result dkim_error_result(int err)
 	}
 }
 
-/* dkim_one - the result of one signature */
-static void dkim_one(struct dkim_msg *m, DKIM_SIGINFO *sig, struct arena *a, struct dkim_result *r)
+/* dkim_one - the result of one signature libopendkim evaluated; F is our
+ * reading of the same field */
+static void dkim_one(struct dkim_msg *m, DKIM_SIGINFO *sig, const struct dkim_sig_info *f,
+		     struct arena *a, struct dkim_result *r)
 {
 	unsigned int flags = dkim_sig_getflags(sig);
 	int err = dkim_sig_geterror(sig);
-	const u_char *b = dkim_sig_gettagvalue(sig, false, (u_char *)"b");
 	u_int bits = 0;
-	ssize_t msglen = -1, canonlen = -1, signlen = -1;
+	long long canon;
 
-	r->domain = arena_strdup(a, (const char *)dkim_sig_getdomain(sig));
-	r->selector = arena_strdup(a, (const char *)dkim_sig_getselector(sig));
 	r->algorithm = dkim_alg_name(sig);
-	r->b = b ? arena_memdup(a, b, strnlen((const char *)b, DKIM_B_PREFIX)) : NULL;
 	if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
 		r->key_bits = bits;
 	if (flags & DKIM_SIGFLAG_IGNORE) {
@@ -288,8 +423,9 @@ static void dkim_one(struct dkim_msg *m, DKIM_SIGINFO *sig, struct arena *a, str
 	}
 	if (!(flags & DKIM_SIGFLAG_PROCESSED)) {
 		r->result = AR_PERMERROR;
-		r->reason = arena_strdup(a, err != DKIM_SIGERROR_OK ? dkim_sig_geterrorstr(err)
-								    : "signature not processed");
+		r->reason = arena_strdup(a, err != DKIM_SIGERROR_OK && err != DKIM_SIGERROR_UNKNOWN
+						    ? dkim_sig_geterrorstr(err)
+						    : "signature not evaluated");
 		return;
 	}
 	if (err == DKIM_SIGERROR_BADSIG && dkim_sig_getbh(sig) == DKIM_SIGBH_MISMATCH) {
@@ -325,11 +461,14 @@ static void dkim_one(struct dkim_msg *m, DKIM_SIGINFO *sig, struct arena *a, str
 					 bits, m->opt.min_key_bits);
 		return;
 	}
-	if (dkim_sig_getcanonlen(m->dkim, sig, &msglen, &canonlen, &signlen) == DKIM_STAT_OK &&
-	    signlen >= 0 && msglen > canonlen && !m->opt.allow_body_length) {
+	/* l= against the body after this signature's canonicalization, not the
+	 * raw body: trailing spaces and empty lines are not content */
+	canon = dkim_bodylen_total(&m->bodylen, f->relaxed_body);
+	if (f->length >= 0 && canon > f->length && !m->opt.allow_body_length) {
 		r->result = AR_POLICY;
-		r->reason = arena_printf(a, "l= signs %zd of %zd body bytes; the rest is unsigned",
-					 canonlen, msglen);
+		r->reason = arena_printf(a,
+					 "l= signs %lld of %lld body bytes; the rest is unsigned",
+					 f->length, canon);
 		return;
 	}
 	r->result = AR_PASS;
@@ -339,24 +478,46 @@ static void dkim_one(struct dkim_msg *m, DKIM_SIGINFO *sig, struct arena *a, str
 int dkim_msg_eom(struct dkim_msg *m, struct dns_budget *budget, struct arena *arena,
 		 struct dkim_result **out, size_t *n)
 {
-	DKIM_SIGINFO **sigs = NULL;
-	int nsigs = 0;
-	DKIM_STAT st;
+	const char *refused = NULL;
 
 	*out = NULL;
 	*n = 0;
+	if (m->nfields == 0)
+		return 0; /* unsigned */
 	dkim_budget = budget;
-	st = dkim_eom(m->dkim, NULL);
+	(void)dkim_eom(m->dkim, NULL);
 	dkim_budget = NULL;
-	if (st == DKIM_STAT_NOSIG)
-		return 0;
-	if (dkim_getsiglist(m->dkim, &sigs, &nsigs) != DKIM_STAT_OK || nsigs <= 0)
-		return 0;
-	*out = arena_alloc(arena, (size_t)nsigs * sizeof(**out));
+	if (m->orig == NULL) {
+		/* libopendkim refused the message before it looked at any
+		 * signature (at end of header, say): each one is permerror */
+		const char *e = dkim_geterror(m->dkim);
+
+		refused = arena_printf(arena, "libopendkim cannot evaluate the message%s%s",
+				       e != NULL && *e ? ": " : "", e != NULL ? e : "");
+		if (refused == NULL)
+			return -1;
+	}
+	*out = arena_alloc(arena, m->nfields * sizeof(**out));
 	if (*out == NULL)
 		return -1;
-	for (int i = 0; i < nsigs; i++)
-		dkim_one(m, sigs[i], arena, &(*out)[i]);
-	*n = (size_t)nsigs;
+	memset(*out, 0, m->nfields * sizeof(**out));
+	for (size_t i = 0; i < m->nfields; i++) {
+		const struct dkim_sig_info *f = &m->fields[i];
+		struct dkim_result *r = &(*out)[i];
+
+		r->domain = f->domain ? arena_strdup(arena, f->domain) : NULL;
+		r->selector = f->selector ? arena_strdup(arena, f->selector) : NULL;
+		r->b = f->b ? arena_memdup(arena, f->b, strnlen(f->b, DKIM_B_PREFIX)) : NULL;
+		if (f->error != NULL) {
+			r->result = AR_PERMERROR; /* RFC 6376 6.1.1 */
+			r->reason = f->error;
+		} else if (refused != NULL) {
+			r->result = AR_PERMERROR;
+			r->reason = refused;
+		} else {
+			dkim_one(m, m->orig[i], f, arena, r);
+		}
+	}
+	*n = m->nfields;
 	return 0;
 }

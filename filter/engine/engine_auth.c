@@ -161,8 +161,16 @@ void engine_auth_dkim_header(struct session *s, const char *name, const char *va
 
 void engine_auth_dkim_eoh(struct session *s)
 {
-	if (s->msg.dkim != NULL)
-		(void)dkim_msg_eoh(s->msg.dkim);
+	struct author au;
+
+	if (s->msg.dkim == NULL)
+		return;
+	/* the From domain orders the signatures to check (dkim.h); without
+	 * memory for it they are checked in header order */
+	if (author_find(s->msg.headers, s->msg.nheaders, s->msg_arena, &au) == GH_OK &&
+	    au.status == AUTHOR_OK)
+		(void)dkim_msg_set_author(s->msg.dkim, au.domain);
+	(void)dkim_msg_eoh(s->msg.dkim);
 }
 
 void engine_auth_dkim_body(struct session *s, const unsigned char *chunk, size_t len)

@@ -5,17 +5,26 @@
  * gatehouse's resolver (its DNS hooks answer from dns_query(), never from
  * the system resolver) and is shared by all threads. A struct dkim_msg
  * follows one message: header fields and body chunks are fed as they
- * arrive, and dkim_msg_eom() returns one result per signature.
+ * arrive, and dkim_msg_eom() returns one result per DKIM-Signature field,
+ * in header order: none is dropped. A field that cannot be evaluated (a
+ * required tag missing, d= or s= invalid, b= or bh= with characters
+ * outside base64, an unknown v=; dkim_sig.h reads these itself) or a
+ * message libopendkim refuses is permerror with the reason (RFC 6376
+ * 6.1.1), never a pass.
  *
  * What counts as a pass: the header hash verifies AND the body hash matches
  * (libopendkim sets its "passed" flag on the header alone), the algorithm
  * is rsa-sha256 or ed25519-sha256 (rsa-sha1 is "policy", RFC 8301), the key
  * has at least min_key_bits ("policy" below), and, unless allow_body_length
  * is set, no content follows the length an l= tag signed ("policy":
- * appended content is a known spoofing trick). Key lookups: NXDOMAIN, no
- * record or a revoked key are permerror; DNS trouble is temperror. At most
- * max_signatures signatures are checked; the others are reported with
- * result neutral and reason "not checked", never dropped silently.
+ * appended content is a known spoofing trick; l= is compared with the body
+ * after the signature's own body canonicalization). Key lookups: NXDOMAIN,
+ * no record or a revoked key are permerror; DNS trouble is temperror; a
+ * d= in U-labels is looked up in A-labels. At most max_signatures
+ * signatures are checked, those whose d= may align with the From domain
+ * (dkim_msg_set_author) first, then the rest in header order; the others
+ * are reported with result neutral and reason "not checked", never
+ * dropped silently. Result domains are in A-labels, lower case.
  *
  * Threads: dkim_msg_* calls for one message come from one thread at a time
  * (libmilter's guarantee), which is what lets the message's DNS budget
@@ -55,6 +64,9 @@ struct dkim_msg *dkim_msg_new(struct dkim_verifier *v, const struct dkim_options
 			      const char *id);
 /* dkim_msg_header - one field as the MTA gave it (VALUE without the space after the colon) */
 int dkim_msg_header(struct dkim_msg *m, const char *name, const char *value, size_t len);
+/* dkim_msg_set_author - the From domain (A-labels), before dkim_msg_eoh(),
+ * so that signatures that may align with it are checked first; -1 on OOM */
+int dkim_msg_set_author(struct dkim_msg *m, const char *domain);
 int dkim_msg_eoh(struct dkim_msg *m);
 int dkim_msg_body(struct dkim_msg *m, const unsigned char *chunk, size_t len);
 /* dkim_msg_eom - verify; *OUT gets an arena array of *N results (N is 0 without signatures).

@@ -8,8 +8,8 @@
 set -u
 GH=${1:?usage: $0 gatehouse dkim_sign}
 SIGN=${2:?usage: $0 gatehouse dkim_sign}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-dkim.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+TMP=${GH_KEEP_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-dkim.XXXXXX")}
+trap '[ -n "${GH_KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 passed=0 failed=0
 
 # key NAME ALG [BITS] - a private key in $TMP/NAME.pem
@@ -136,7 +136,57 @@ t "two signatures, one bad" two.eml "(.dkim | length) == 2 and ([.dkim[] | selec
 t "l= covering the whole body passes" l.eml "$one and .dkim[0].result == \"pass\""
 t "l= with appended text: policy, not a pass" l-appended.eml "$one and .dkim[0].result == \"policy\" and (.dkim[0].reason | test(\"l=\"))"
 t "40 signatures: 8 checked, 32 reported not checked" forty.eml "(.dkim | length) == 40 and ([.dkim[] | select(.result == \"pass\")] | length) == 8 and ([.dkim[] | select(.result == \"neutral\" and (.reason | test(\"not checked\")))] | length) == 32"
-t "unsigned message: no DKIM results" plain.eml '(.dkim | length) == 0'
+t "unsigned message: no DKIM results, dkim=none in Authentication-Results" plain.eml '(.dkim | length) == 0 and any(.headers_added[]; .name == "Authentication-Results" and (.value | test("\tdkim=none")))'
+
+# Every signature gets an answer (RFC 6376 6.1.1): a field that cannot be
+# evaluated is permerror with the reason, never dropped, never a pass.
+tab=$(printf '\t')
+sed "s/^${tab}b=/${tab}b=!#/" "$TMP/pass.eml" >"$TMP/b-junk.eml"
+sed "s/ bh=/ bh=*/" "$TMP/pass.eml" >"$TMP/bh-junk.eml"
+sed "s/ s=s1;//" "$TMP/pass.eml" >"$TMP/no-s.eml"
+sed "s/ d=example.org;/ d=-bad..example;/" "$TMP/pass.eml" >"$TMP/bad-d.eml"
+sed "s/^DKIM-Signature: v=1;/DKIM-Signature: v=2;/" "$TMP/pass.eml" >"$TMP/v2.eml"
+sed "s/ s=s1;/ s=s1; s=s1;/" "$TMP/pass.eml" >"$TMP/dup.eml"
+# the junk-b= message with a good signature under it: both answered
+sign b-junk-two.eml b-junk.eml rsa example.org s1
+PERM() { printf '(.dkim | length) == 1 and .dkim[0].result == "permerror" and (.dkim[0].reason | test("%s")) and .dmarc.result != "pass" and any(.headers_added[]; .name == "Authentication-Results" and (.value | test("dkim=permerror")))' "$1"; }
+t "b= with characters outside base64: permerror, not a pass" b-junk.eml "$(PERM 'b= holds')"
+t "bh= with characters outside base64: permerror" bh-junk.eml "$(PERM 'bh= holds')"
+t "s= missing: permerror, not dropped" no-s.eml "$(PERM 'required tag')"
+t "d= invalid: permerror" bad-d.eml "$(PERM 'd= is not')"
+t "v=2: permerror" v2.eml "$(PERM 'version')"
+t "a tag twice: permerror" dup.eml "$(PERM 'twice')"
+t "a junk signature and a good one: permerror and pass, both reported" b-junk-two.eml '(.dkim | length) == 2 and .dkim[0].result == "pass" and .dkim[1].result == "permerror"'
+if "$GH" test -v --dns-fixture "$TMP/zone" --ip 192.0.2.5 --helo mx.example.org --from alice@example.org \
+	--rcpt bob@example.net "$TMP/b-junk.eml" 2>&1 | grep -q 'dkim=example.org:permerror'; then
+	passed=$((passed + 1)); echo "ok - the summary line says dkim=example.org:permerror"
+else
+	failed=$((failed + 1)); echo "not ok - the summary line says dkim=example.org:permerror"
+fi
+
+# l= equal to the body after relaxed canonicalization (trailing spaces and
+# empty lines are not content): a plain pass
+printf 'From: Alice <alice@example.org>\nSubject: l= relaxed\nDate: Mon, 23 Nov 2026 06:00:00 +0000\n\nHello Bob,   \n\n\n' >"$TMP/ltrail.in"
+sign l-relaxed.eml ltrail.in rsa example.org s1 -c relaxed -l 12
+sign l-short.eml ltrail.in rsa example.org s1 -c relaxed -l 6
+t "l= equal to the relaxed canonical length (raw body longer): pass" l-relaxed.eml "$one and .dkim[0].result == \"pass\""
+t "l= shorter than the relaxed canonical length: policy" l-short.eml "$one and .dkim[0].result == \"policy\" and (.dkim[0].reason | test(\"6 of 12\"))"
+
+# One valid aligned signature below 30 junk ones: checked first, so found;
+# still only dkim_max_signatures (8) key lookups
+cp "$TMP/pass.eml" "$TMP/junk30.eml"
+for i in $(seq 1 30); do
+	sign tmp.eml junk30.eml rsa "junk$i.example" s1 && mv "$TMP/tmp.eml" "$TMP/junk30.eml"
+done
+t "30 junk signatures above an aligned one: the aligned one passes, 23 not checked" junk30.eml '(.dkim | length) == 31 and .dkim[30].result == "pass" and .dkim[30].domain == "example.org" and ([.dkim[] | select(.result == "neutral" and (.reason | test("not checked")))] | length) == 23'
+q31=$(jq -r .dns_queries "$TMP/out.json")
+t "one signature: the baseline for counting" pass.eml '.dkim[0].result == "pass"'
+q1=$(jq -r .dns_queries "$TMP/out.json")
+if [ "$q31" != null ] && [ "$q1" != null ] && [ $((q31 - q1)) -eq 7 ]; then
+	passed=$((passed + 1)); echo "ok - 31 signatures cost 7 DNS queries more than one (8 key lookups; $q31 and $q1 queries in all)"
+else
+	failed=$((failed + 1)); echo "not ok - 31 signatures cost 7 DNS queries more than one (got $q31 and $q1)"
+fi
 t "summary verdict stays accept (DKIM alone decides nothing)" body-changed.eml '.verdict.action == "accept"'
 
 # ---------------------------------------------------------------- DMARC
