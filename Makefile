@@ -15,7 +15,7 @@ CC       ?= cc
 # Sub-makes without "Entering/Leaving directory": the last line of make test
 # is then the integration suite's "N passed, M failed".
 MAKEFLAGS += --no-print-directory
-PKGS     := libconfuse jansson libunbound ldns opendkim gmime-3.0 libidn2 libpcre2-8 libhs
+PKGS     := libconfuse jansson libunbound ldns opendkim gmime-3.0 libidn2 libpcre2-8 libhs libsystemd
 LIBS_NOPC := -lspf2	# libspf2 ships no .pc file
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(LIBS_NOPC)
@@ -46,7 +46,10 @@ SYSCONFDIR ?= /etc
 # The engine library: everything but the daemon's main and the libmilter glue,
 # so unit tests, test mode and fuzzers link exactly the code the daemon runs.
 # Layers are folders (filter/README.md); objects mirror them under $(BUILD)/obj.
-DAEMON_ONLY := filter/daemon/main.c filter/daemon/loop.c filter/daemon/listen.c
+# The daemon's own files (sockets, signals, systemd) stay out of the library
+# the tests and fuzzers link; test mode and the shared daemon state are in
+# it (the tests drive them).
+DAEMON_ONLY := $(filter-out filter/daemon/testmode.c filter/daemon/daemon.c,$(wildcard filter/daemon/*.c))
 ENGINE_SRC := $(filter-out $(DAEMON_ONLY),$(wildcard filter/*/*.c))
 RULES_SRC  := $(wildcard rules/*.c)
 ENGINE_OBJ := $(patsubst filter/%.c,$(BUILD)/obj/%.o,$(ENGINE_SRC)) \

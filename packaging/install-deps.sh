@@ -8,7 +8,7 @@
 set -eu
 
 PACKAGES="build-essential pkg-config clang-format
-libconfuse-dev libjansson-dev check libsubunit-dev
+libconfuse-dev libjansson-dev libsystemd-dev check libsubunit-dev
 libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libldns-dev libidn2-dev
 libgmime-3.0-dev libhyperscan-dev
 postfix swaks miltertest jq iproute2 util-linux procps

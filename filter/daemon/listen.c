@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -63,6 +64,84 @@ static int listen_chown(const struct config *c, const struct logger *log, const 
 	return 0;
 }
 
+/* listen_dir - the directory of PATH (new memory) */
+static char *listen_dir(const char *path)
+{
+	char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+
+	if (slash == NULL) {
+		free(dir);
+		return NULL;
+	}
+	if (slash == dir)
+		slash[1] = '\0'; /* "/x.sock": the root */
+	else
+		*slash = '\0';
+	return dir;
+}
+
+/* listen_make_dir - create the socket's directory when it is missing: mode
+ * 0750, owned by the user gatehouse runs as and socket_group, so the MTA's
+ * group can reach the socket and nobody else can (under systemd the unit's
+ * RuntimeDirectory= usually made it already) */
+static int listen_make_dir(const struct config *c, const struct logger *log, const char *path)
+{
+	char *dir = listen_dir(path);
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct stat st;
+	int rc = 0;
+
+	if (dir == NULL || stat(dir, &st) == 0) {
+		free(dir);
+		return 0;
+	}
+	if (mkdir(dir, 0750) != 0) {
+		log_msg(log, LOG_ERR, "cannot create the socket directory %s: %s", dir,
+			strerror(errno));
+		free(dir);
+		return -1;
+	}
+	if (c->user[0] != '\0') {
+		struct passwd *pw = getpwnam(c->user);
+
+		if (pw != NULL)
+			uid = pw->pw_uid;
+	}
+	if (c->socket_group[0] != '\0') {
+		struct group *gr = getgrnam(c->socket_group);
+
+		if (gr != NULL)
+			gid = gr->gr_gid;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(dir, uid, gid) != 0) {
+		log_msg(log, LOG_ERR, "chown %s: %s", dir, strerror(errno));
+		rc = -1;
+	} else {
+		log_msg(log, LOG_NOTICE, "created the socket directory %s (mode 0750)", dir);
+	}
+	free(dir);
+	return rc;
+}
+
+void listen_check(const struct config *c, FILE *fp)
+{
+	const char *path = listen_unix_path(c->socket);
+	char *dir = path ? listen_dir(path) : NULL;
+	struct stat st;
+
+	if (dir != NULL && stat(dir, &st) != 0)
+		fprintf(fp,
+			"%s: note: the socket directory %s does not exist; gatehouse creates it "
+			"at start (mode 0750, owner '%s', group '%s')\n",
+			c->path, dir, c->user[0] ? c->user : "root",
+			c->socket_group[0] ? c->socket_group : "root");
+	else if (dir != NULL && !S_ISDIR(st.st_mode))
+		fprintf(fp, "%s: warning: %s is not a directory: the socket cannot be created\n",
+			c->path, dir);
+	free(dir);
+}
+
 static int listen_unix(const struct config *c, const struct logger *log, const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -75,6 +154,8 @@ static int listen_unix(const struct config *c, const struct logger *log, const c
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
+	if (listen_make_dir(c, log, path) != 0)
+		return -1;
 	/* A socket file left by an earlier run would make bind fail; anything
 	 * else at that path is not ours to remove. */
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))

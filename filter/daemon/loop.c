@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct conn {
 	struct milter_conv *conv;
 	time_t last_active;	  /* CLOCK_MONOTONIC seconds */
 	bool busy;		  /* a worker owns it (queued or running) */
+	time_t queued_at;	  /* when the loop thread queued it */
 	struct conn *prev, *next; /* every open connection, under the lock */
 	struct conn *qnext;	  /* the work queue */
 };
@@ -55,6 +57,7 @@ struct loop {
 	long nconns;
 	bool stopping;
 	time_t last_full_log;
+	atomic_llong tick; /* the loop thread's last turn (CLOCK_MONOTONIC s) */
 	pthread_t *threads;
 	long nthreads;
 };
@@ -78,6 +81,7 @@ struct loop *loop_new(const struct loop_options *o, const struct milter_env *env
 	l->o = *o;
 	l->env = env;
 	l->log = log;
+	atomic_init(&l->tick, (long long)loop_now());
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->epfd < 0 || l->stopfd < 0) {
@@ -366,6 +370,7 @@ int loop_run(struct loop *l)
 	for (;;) {
 		int n = epoll_wait(l->epfd, ev, LOOP_EVENTS, 1000);
 
+		atomic_store(&l->tick, (long long)loop_now());
 		if (n < 0 && errno != EINTR) {
 			log_msg(l->log, LOG_ERR, "epoll_wait: %s", strerror(errno));
 			rc = -1;
@@ -382,6 +387,7 @@ int loop_run(struct loop *l)
 				goto out;
 			pthread_mutex_lock(&l->lock);
 			c->busy = true;
+			c->queued_at = loop_now();
 			c->qnext = NULL;
 			if (l->qtail)
 				l->qtail->qnext = c;
@@ -404,6 +410,19 @@ out:
 	for (long i = 0; i < l->nthreads; i++)
 		pthread_join(l->threads[i], NULL);
 	return rc;
+}
+
+bool loop_alive(struct loop *l, long max_wait_s)
+{
+	time_t now = loop_now();
+	bool ok;
+
+	if (now - atomic_load(&l->tick) > 5)
+		return false; /* the loop thread turns at least once a second */
+	pthread_mutex_lock(&l->lock);
+	ok = l->qhead == NULL || now - l->qhead->queued_at <= max_wait_s;
+	pthread_mutex_unlock(&l->lock);
+	return ok;
 }
 
 void loop_stop(struct loop *l)

@@ -10,8 +10,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -24,10 +24,14 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "daemon/cli.h"
 #include "daemon/daemon.h"
+#include "daemon/detach.h"
 #include "daemon/listen.h"
 #include "daemon/loop.h"
+#include "daemon/notify.h"
 #include "daemon/testmode.h"
+#include "engine/services.h"
 #include "milter/conv.h"
 #include "util/gh.h"
 #include "util/log.h"
@@ -37,80 +41,8 @@ static volatile sig_atomic_t main_signal_fd = -1;
 
 #define MAIN_MILTER_EXITED 0xff /* byte the loop thread writes when loop_run returns */
 
-struct main_opts {
-	const char *config_path;
-	bool path_given, foreground, check_only, verbose;
-	const char *dump;   /* -D sample | man | effective */
-	const char *socket; /* -p overrides the config */
-};
-
-static void main_usage(FILE *fp)
-{
-	fputs("usage: gatehouse [-c FILE] [-f] [-v] [-p SOCKET]    run the milter\n"
-	      "       gatehouse -n [-c FILE]                        check the configuration\n"
-	      "       gatehouse -D sample|man|rule-targets|effective [-c FILE]  print docs\n"
-	      "       gatehouse test ...                            run one message (see test -h)\n"
-	      "       gatehouse -V                                  print the version\n"
-	      "  -c FILE   configuration file (default " CONFIG_DEFAULT_PATH ", if present)\n"
-	      "  -f        stay in the foreground and log to standard error\n"
-	      "  -v        log at debug level\n"
-	      "  -p SOCKET listen here instead of the configured socket\n",
-	      fp);
-}
-
-static int main_parse(int argc, char **argv, struct main_opts *o)
-{
-	int ch;
-
-	while ((ch = getopt(argc, argv, "c:fnvD:p:Vh")) != -1) {
-		switch (ch) {
-		case 'c':
-			o->config_path = optarg;
-			o->path_given = true;
-			break;
-		case 'f':
-			o->foreground = true;
-			break;
-		case 'n':
-			o->check_only = true;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'D':
-			o->dump = optarg;
-			break;
-		case 'p':
-			o->socket = optarg;
-			break;
-		case 'V':
-			printf("gatehouse %s\n", GH_VERSION);
-			return -1;
-		case 'h':
-			main_usage(stdout);
-			return -1;
-		default:
-			main_usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "gatehouse: unexpected argument '%s'\n", argv[optind]);
-		main_usage(stderr);
-		return EX_USAGE;
-	}
-	if (o->dump && strcmp(o->dump, "sample") != 0 && strcmp(o->dump, "man") != 0 &&
-	    strcmp(o->dump, "effective") != 0 && strcmp(o->dump, "rule-targets") != 0) {
-		fprintf(stderr, "gatehouse: -D takes sample, man, rule-targets or effective\n");
-		return EX_USAGE;
-	}
-	if (!o->path_given && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
-		o->config_path = CONFIG_DEFAULT_PATH;
-	return 0;
-}
-
 /* main_load - the first snapshot; prints every error as FILE:LINE: message */
-static struct config *main_load(const struct main_opts *o)
+static struct config *main_load(const struct cli_opts *o)
 {
 	struct diag errs = { 0 };
 	struct config *c = config_load(o->config_path, &errs);
@@ -205,9 +137,33 @@ static int main_write_pid(struct daemon *d, const char *path)
 	return 0;
 }
 
-/* main_serve - run the event loop and answer signals until told to stop */
-static int main_serve(struct daemon *d, const struct config *c, struct loop *loop)
+/* main_watchdog - WATCHDOG=1 only while the event loop, the workers and the
+ * DNS pump answer; otherwise say why, and systemd restarts us when it
+ * stays so */
+static void main_watchdog(struct daemon *d, struct loop *loop)
 {
+	struct config *c = config_slot_get(&d->slot);
+	/* a worker may wait on DNS for its budget, and the rules take their
+	 * time: only a queue stuck well past that means every worker is stuck */
+	long stall_s = c->dns_budget_ms / 1000 + 60;
+
+	config_unref(c);
+	if (!loop_alive(loop, stall_s)) {
+		log_msg(&d->log, LOG_ERR, "watchdog: the event loop or every worker is stuck");
+		return;
+	}
+	if (!services_alive(d->svc, 10)) {
+		log_msg(&d->log, LOG_ERR, "watchdog: the DNS resolver thread is stuck");
+		return;
+	}
+	notify_watchdog();
+}
+
+/* main_serve - run the event loop and answer signals until told to stop;
+ * READY_FD (>= 0) is the pipe to a waiting parent (detach.h) */
+static int main_serve(struct daemon *d, const struct config *c, struct loop *loop, int ready_fd)
+{
+	long watchdog_ms = notify_watchdog_interval_ms();
 	sigset_t block, old;
 	struct sigaction sa;
 	pthread_t tid;
@@ -241,11 +197,22 @@ static int main_serve(struct daemon *d, const struct config *c, struct loop *loo
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	log_msg(&d->log, LOG_NOTICE, "gatehouse %s started (config %s)", GH_VERSION, c->path);
+	if (ready_fd >= 0)
+		detach_done(ready_fd); /* the parent exits 0: the start succeeded */
+	d->log.echo = NULL;
+	notify_ready();
 
 	for (;;) {
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
 		unsigned char b;
-		ssize_t n = read(pfd[0], &b, 1);
+		ssize_t n;
+		int pr = poll(&p, 1, watchdog_ms > 0 ? (int)watchdog_ms : -1);
 
+		if (pr == 0) {
+			main_watchdog(d, loop);
+			continue;
+		}
+		n = pr > 0 ? read(pfd[0], &b, 1) : -1;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0 || b == MAIN_MILTER_EXITED) {
@@ -256,7 +223,9 @@ static int main_serve(struct daemon *d, const struct config *c, struct loop *loo
 		if (b == SIGHUP) {
 			log_msg(&d->log, LOG_NOTICE, "SIGHUP: reloading %s",
 				d->config_path ? d->config_path : "(defaults)");
+			notify_reloading();
 			daemon_reload(d);
+			notify_ready();
 			continue;
 		}
 		/* SIGTERM / SIGINT: stop accepting, let connections in flight finish. */
@@ -266,6 +235,7 @@ static int main_serve(struct daemon *d, const struct config *c, struct loop *loo
 			int left;
 
 			config_unref(now);
+			notify_stopping(bound);
 			log_msg(&d->log, LOG_NOTICE,
 				"%s: no new connections; draining for up to %ld ms",
 				b == SIGTERM ? "SIGTERM" : "SIGINT", bound);
@@ -289,25 +259,44 @@ static int main_serve(struct daemon *d, const struct config *c, struct loop *loo
 	return status;
 }
 
+/* main_log_sink - stderr in the foreground, but syslog when stderr is the
+ * systemd journal (JOURNAL_STREAM names it): then every line keeps its
+ * priority and the configured facility, so `journalctl -p err` and the
+ * mail log (beside Postfix's lines) see it */
+static enum log_sink main_log_sink(bool foreground)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!foreground)
+		return LOG_SINK_SYSLOG;
+	if (js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
+	    (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino)
+		return LOG_SINK_SYSLOG;
+	return LOG_SINK_STDERR;
+}
+
 int main(int argc, char **argv)
 {
-	struct main_opts o = { 0 };
+	struct cli_opts o = { 0 };
 	struct daemon d;
 	struct config *c;
 	const char *unix_path;
 	struct milter_env env;
 	struct loop *loop;
-	int rc, listen_fd;
+	int rc, listen_fd, ready_fd = -1;
 
 	if (argc > 1 && strcmp(argv[1], "test") == 0)
 		return testmode_main(argc - 1, argv + 1);
-	rc = main_parse(argc, argv, &o);
+	rc = cli_parse(argc, argv, &o);
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
 	c = main_load(&o);
 	if (c == NULL)
 		return EX_CONFIG;
 	if (o.check_only) {
+		listen_check(c, stdout);
 		printf("%s: configuration OK\n", c->path);
 		config_unref(c);
 		return 0;
@@ -324,8 +313,11 @@ int main(int argc, char **argv)
 		config_unref(c);
 		return 0;
 	}
-	if (!o.foreground && daemon(0, 0) != 0) {
-		perror("gatehouse: daemon");
+	/* Detach only once everything below worked: a failed start is
+	 * reported on stderr with a non-zero status (detach.h). Before any
+	 * thread exists, so the fork is clean. */
+	if (!o.foreground && (ready_fd = detach_start()) < 0) {
+		perror("gatehouse: fork");
 		config_unref(c);
 		return EX_OSERR;
 	}
@@ -333,8 +325,10 @@ int main(int argc, char **argv)
 	 * because the socket and pid file it cleans up at exit are the ones it
 	 * opened, whatever later snapshots say. */
 	daemon_init(&d, config_ref(c), o.config_path);
-	log_init(&d.log, o.foreground ? LOG_SINK_STDERR : LOG_SINK_SYSLOG,
-		 o.verbose ? LOG_DEBUG : c->log_level, c->log_facility);
+	log_init(&d.log, main_log_sink(o.foreground), o.verbose ? LOG_DEBUG : c->log_level,
+		 c->log_facility);
+	if (ready_fd >= 0)
+		d.log.echo = stderr; /* until detached: errors reach whoever started us */
 	{
 		struct diag errs = { 0 };
 
@@ -367,7 +361,7 @@ int main(int argc, char **argv)
 		return EX_NOPERM;
 	if (geteuid() == 0)
 		log_msg(&d.log, LOG_WARNING, "running as root: set 'user' to drop privileges");
-	rc = main_serve(&d, c, loop);
+	rc = main_serve(&d, c, loop, ready_fd);
 	/* The socket file and pid file go first: the MTA must not reach a
 	 * process that no longer answers. */
 	unix_path = listen_unix_path(c->socket);

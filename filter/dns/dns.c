@@ -17,9 +17,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ldns/ldns.h>
@@ -41,6 +43,7 @@ struct dns_resolver {
 	struct dns_faults faults;
 	pthread_t pump;
 	bool pump_running;
+	atomic_llong pump_beat; /* CLOCK_MONOTONIC seconds of the pump's last turn */
 	int stop_pipe[2];
 };
 
@@ -84,7 +87,13 @@ static void *dns_pump(void *arg)
 	};
 
 	for (;;) {
-		if (poll(p, 2, -1) < 0) {
+		struct timespec now;
+
+		/* A turn at least every second, so dns_resolver_alive() can
+		 * tell a quiet pump from a stuck one (the systemd watchdog). */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		atomic_store(&r->pump_beat, (long long)now.tv_sec);
+		if (poll(p, 2, 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -95,6 +104,16 @@ static void *dns_pump(void *arg)
 			ub_process(r->ctx);
 	}
 	return NULL;
+}
+
+bool dns_resolver_alive(const struct dns_resolver *r, long max_age_s)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return r->pump_running &&
+	       (long long)now.tv_sec - atomic_load(&((struct dns_resolver *)r)->pump_beat) <=
+		       max_age_s;
 }
 
 /* dns_setup_forwarders - "IP[@PORT], ..." or the system's resolv.conf */

@@ -58,3 +58,8 @@ void services_attach(const struct services *svc, struct session *s)
 	s->dns = svc->dns;
 	s->dkim = svc->dkim;
 }
+
+bool services_alive(const struct services *svc, long max_age_s)
+{
+	return dns_resolver_alive(svc->dns, max_age_s);
+}

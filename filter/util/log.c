@@ -22,6 +22,7 @@ void log_init(struct logger *log, enum log_sink sink, int level, int facility)
 	atomic_init(&log->level, level);
 	log->facility = facility;
 	log->fp = stderr;
+	log->echo = NULL;
 	if (sink == LOG_SINK_SYSLOG)
 		openlog("gatehouse", LOG_PID | LOG_NDELAY, facility);
 }
@@ -53,6 +54,8 @@ static const char *prio_name(int prio)
 /* log_emit - write one finished line to the sink */
 static void log_emit(const struct logger *log, int prio, const char *line)
 {
+	if (log->echo != NULL && prio <= LOG_WARNING && log->sink != LOG_SINK_STDERR)
+		fprintf(log->echo, "gatehouse: %s: %s\n", prio_name(prio), line);
 	switch (log->sink) {
 	case LOG_SINK_SYSLOG:
 		syslog(prio, "%s", line);

@@ -20,6 +20,7 @@
 #ifndef DAEMON_LOOP_H
 #define DAEMON_LOOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct milter_env;
@@ -39,6 +40,9 @@ struct loop *loop_new(const struct loop_options *o, const struct milter_env *env
 		      const struct logger *log);
 /* loop_run - serve until loop_stop(); 0, or -1 when epoll itself failed */
 int loop_run(struct loop *l);
+/* loop_alive - the loop thread turned lately and no connection has waited
+ * for a worker longer than MAX_WAIT_S (every worker stuck): for the watchdog */
+bool loop_alive(struct loop *l, long max_wait_s);
 /* loop_stop - make loop_run return (workers finish the command in hand) */
 void loop_stop(struct loop *l);
 /* loop_free - close every connection (sessions end, summaries logged) and free */

@@ -85,6 +85,8 @@ struct dns_resolver;
 
 /* dns_resolver_new - a resolver; NULL with the reasons in ERRS (fixture lines as FILE:LINE: message) */
 struct dns_resolver *dns_resolver_new(const struct dns_options *opts, struct diag *errs);
+/* dns_resolver_alive - the pump thread took a turn in the last MAX_AGE_S seconds */
+bool dns_resolver_alive(const struct dns_resolver *r, long max_age_s);
 /* dns_resolver_free - stop the pump thread and release everything; accepts NULL */
 void dns_resolver_free(struct dns_resolver *);
 

@@ -23,6 +23,8 @@
 #ifndef SERVICES_H
 #define SERVICES_H
 
+#include <stdbool.h>
+
 struct config;
 struct diag;
 struct session;
@@ -45,6 +47,9 @@ struct services *services_new(const struct config *c, const struct services_opti
 			      struct diag *errs);
 /* services_free - tear down what services_new built; accepts NULL */
 void services_free(struct services *svc);
+/* services_alive - every service's own threads answer (the DNS pump turned
+ * within MAX_AGE_S seconds): for the systemd watchdog */
+bool services_alive(const struct services *svc, long max_age_s);
 /* services_attach - point session S at SVC (which outlives S) */
 void services_attach(const struct services *svc, struct session *s);
 

@@ -31,7 +31,9 @@ struct logger {
 	enum log_sink sink;
 	atomic_int level; /* highest priority written; atomic: a reload changes it */
 	int facility;
-	FILE *fp; /* for LOG_SINK_STDERR (tests may point it elsewhere) */
+	FILE *fp;   /* for LOG_SINK_STDERR (tests may point it elsewhere) */
+	FILE *echo; /* when set, warnings and errors go here too: a daemon that
+		     * has not detached yet reports a failed start on stderr */
 };
 
 /* log_init - set up LOG; opens syslog for LOG_SINK_SYSLOG */

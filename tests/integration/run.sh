@@ -69,6 +69,8 @@ chmod 755 "$IT_DIR"	# smtpd (user postfix) reaches the unix socket in here
 . "$IT_HERE/reload.sh"
 # shellcheck source=unix.sh source-path=SCRIPTDIR
 . "$IT_HERE/unix.sh"
+# shellcheck source=daemon.sh source-path=SCRIPTDIR
+. "$IT_HERE/daemon.sh"
 # shellcheck source=spf.sh source-path=SCRIPTDIR
 . "$IT_HERE/spf.sh"
 # shellcheck source=dkim_dmarc_lib.sh source-path=SCRIPTDIR
@@ -150,6 +152,8 @@ IT_TESTS=(
 	test_sighup	# reload.sh
 	test_load
 	test_unix_socket	# unix.sh
+	test_daemon_start	# daemon.sh
+	test_sd_notify
 	test_milter_down	# reload.sh
 	test_sigterm_drain
 	test_spf_dns	# spf.sh

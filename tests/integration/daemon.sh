@@ -1,0 +1,127 @@
+# shellcheck shell=bash
+# daemon.sh - group o: gatehouse as a service: a start without -f that
+# fails is reported on stderr with a non-zero status and one that succeeds
+# detaches with 0; --help and --version; -n notes a missing socket
+# directory, which the start creates; the sd_notify protocol (READY,
+# RELOADING, STOPPING, WATCHDOG) against a stand-in for systemd's socket.
+# Sourced by run.sh; the helpers are lib.sh's.
+
+# notify_count FILE LINE - how many times LINE was notified
+notify_count() {
+	grep -cxF "$2" "$1" 2>/dev/null || true
+}
+
+notify_at_least() {
+	[ "$(notify_count "$1" "$2")" -ge "$3" ]
+}
+
+test_daemon_start() {
+	local name conf=$IT_DIR/gh-daemon.conf out rc pid
+	name="o: --version and --help answer on stdout with status 0"
+	out=$("$IT_GH" --version 2>&1)
+	rc=$?
+	if [ $rc -ne 0 ] || ! [[ $out =~ ^gatehouse\ [0-9] ]]; then
+		not_ok "$name" "--version: exit $rc, '$out'"
+	elif ! "$IT_GH" --help 2>&1 | grep -q -- '--foreground'; then
+		not_ok "$name" "--help does not list --foreground"
+	else
+		ok "$name"
+	fi
+
+	name="o: without -f, a socket in use is reported on stderr and the exit status is not 0"
+	gh_conf daemon <<EOF2
+socket = "inet:$IT_MILTER_PORT@127.0.0.1"
+pid_file = "$IT_DIR/gh-daemon.pid"
+EOF2
+	out=$("$IT_GH" -c "$conf" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		not_ok "$name" "exit 0 although port $IT_MILTER_PORT is taken by the main instance"
+	elif ! [[ $out == *"Address already in use"* ]]; then
+		not_ok "$name" "exit $rc, but stderr says: $out"
+	else
+		ok "$name"
+	fi
+
+	name="o: -n notes a missing socket directory; the start creates it (0750) and detaches with 0"
+	gh_conf daemon <<EOF2
+socket = "unix:$IT_DIR/rundir/gh.sock"
+socket_group = "postfix"
+pid_file = "$IT_DIR/gh-daemon.pid"
+log_level = "info"
+EOF2
+	rm -rf "$IT_DIR/rundir"
+	out=$("$IT_GH" -n -c "$conf" 2>&1)
+	if ! [[ $out == *"socket directory $IT_DIR/rundir does not exist"* ]]; then
+		not_ok "$name" "-n says: $out"
+		return
+	fi
+	out=$("$IT_GH" -c "$conf" 2>&1)
+	rc=$?
+	pid=$(cat "$IT_DIR/gh-daemon.pid" 2>/dev/null)
+	if [ $rc -ne 0 ]; then
+		not_ok "$name" "exit $rc: $out"
+	elif [ -z "$pid" ] || ! pid_alive "$pid"; then
+		not_ok "$name" "no daemon running after the start (pid file: '$pid')"
+	elif [ "$(stat -c '%a %G' "$IT_DIR/rundir" 2>&1)" != "750 postfix" ]; then
+		not_ok "$name" "the directory is $(stat -c '%a %G' "$IT_DIR/rundir" 2>&1), expected 750 postfix"
+	elif [ ! -S "$IT_DIR/rundir/gh.sock" ]; then
+		not_ok "$name" "no socket at $IT_DIR/rundir/gh.sock"
+	else
+		ok "$name"
+	fi
+	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait_until 10 pid_gone "$pid"
+}
+
+test_sd_notify() {
+	local name nsock=$IT_DIR/notify.sock nout=$IT_DIR/notify.out npid pid log=$IT_DIR/gh-notify.log
+	name="o: sd_notify: READY=1 once listening, RELOADING=1 then READY=1 on SIGHUP, WATCHDOG=1, STOPPING=1 on SIGTERM"
+	: >"$nout"
+	"$IT_PYTHON" "$IT_HERE/notify_listen.py" "$nsock" "$nout" &
+	npid=$!
+	IT_BG_PIDS+=("$npid")
+	if ! wait_until 5 test -S "$nsock"; then
+		not_ok "$name" "the stand-in notify socket did not appear"
+		return
+	fi
+	gh_conf notify <<EOF2
+socket = "unix:$IT_DIR/gh-notify.sock"
+socket_group = ""
+drain_timeout_ms = 2000
+EOF2
+	# WATCHDOG_PID names the process systemd would have started: $BASHPID
+	# of the subshell that execs gatehouse
+	(
+		export NOTIFY_SOCKET=$nsock WATCHDOG_USEC=1000000
+		WATCHDOG_PID=$BASHPID
+		export WATCHDOG_PID
+		exec "$IT_GH" -f -c "$IT_DIR/gh-notify.conf" >>"$log" 2>&1
+	) &
+	pid=$!
+	if ! wait_until 10 notify_at_least "$nout" "READY=1" 1; then
+		not_ok "$name" "no READY=1 ($(tr '\n' ' ' <"$nout"))"
+	elif [ ! -S "$IT_DIR/gh-notify.sock" ]; then
+		not_ok "$name" "READY=1 came before the socket existed"
+	elif ! wait_until 5 notify_at_least "$nout" "WATCHDOG=1" 2; then
+		not_ok "$name" "no WATCHDOG=1 at half of WATCHDOG_USEC=1 s ($(tr '\n' ' ' <"$nout"))"
+	else
+		kill -HUP "$pid"
+		if ! wait_until 10 notify_at_least "$nout" "READY=1" 2; then
+			not_ok "$name" "no READY=1 after SIGHUP ($(tr '\n' ' ' <"$nout"))"
+		elif [ "$(notify_count "$nout" "RELOADING=1")" -ne 1 ]; then
+			not_ok "$name" "RELOADING=1 seen $(notify_count "$nout" "RELOADING=1") times"
+		else
+			kill -TERM "$pid"
+			if ! wait_until 10 notify_at_least "$nout" "STOPPING=1" 1; then
+				not_ok "$name" "no STOPPING=1 on SIGTERM ($(tr '\n' ' ' <"$nout"))"
+			elif ! grep -q '^EXTEND_TIMEOUT_USEC=[0-9]' "$nout"; then
+				not_ok "$name" "STOPPING=1 without EXTEND_TIMEOUT_USEC"
+			else
+				ok "$name"
+			fi
+		fi
+	fi
+	kill -TERM "$pid" 2>/dev/null
+	wait_until 10 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null
+	stop_pid "$npid"
+}
