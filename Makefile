@@ -42,6 +42,13 @@ PREFIX   ?= /usr/local
 SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+DOCDIR   ?= $(PREFIX)/share/doc/gatehouse
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+ifeq ($(PREFIX),/usr)
+UNITDIR  ?= /lib/systemd/system
+else
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+endif
 
 # The engine library: everything but the daemon's main and the libmilter glue,
 # so unit tests, test mode and fuzzers link exactly the code the daemon runs.
@@ -220,18 +227,34 @@ run: deps
 	$(MAKE) all
 	$(BUILD)/gatehouse -f $(RUN_ARGS)
 
+# make install PREFIX=/usr DESTDIR=... gives the tree the shipped unit starts:
+# $(SBINDIR)/gatehouse; $(SYSCONFDIR)/gatehouse/gatehouse.conf, the sample
+# (every directive at its default: inet:8891@127.0.0.1), never overwritten;
+# the unit, with its /usr/sbin and /etc paths rewritten for SBINDIR and
+# SYSCONFDIR; the system user for systemd-sysusers; man pages; the rule
+# sets, the sample and the MTA snippets as examples. The unit goes where
+# Debian 12's systemd looks for packaged units (pkg-config systemd:
+# /lib/systemd/system until the /usr merge is finished) when PREFIX is /usr,
+# else under PREFIX (systemd also reads /usr/local/lib/systemd/system).
+# Without a package, create the user once: systemd-sysusers.
 install: $(BUILD)/gatehouse
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(SYSCONFDIR)/gatehouse
+		$(DESTDIR)$(SYSCONFDIR)/gatehouse $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(DOCDIR)/examples/rules
 	install -m 0755 $(BUILD)/gatehouse $(DESTDIR)$(SBINDIR)/gatehouse
 	install -m 0644 packaging/gatehouse.8 $(DESTDIR)$(MANDIR)/man8/gatehouse.8
 	install -m 0644 packaging/gatehouse.conf.5 $(DESTDIR)$(MANDIR)/man5/gatehouse.conf.5
 	install -m 0644 packaging/gatehouse.rules.5 $(DESTDIR)$(MANDIR)/man5/gatehouse.rules.5
-	install -d $(DESTDIR)$(SYSCONFDIR)/gatehouse/rules.sample
-	install -m 0644 rules/*.rules rules/*.list $(DESTDIR)$(SYSCONFDIR)/gatehouse/rules.sample/
-	install -m 0644 packaging/gatehouse.conf $(DESTDIR)$(SYSCONFDIR)/gatehouse/gatehouse.conf.sample
-	install -d $(DESTDIR)/lib/systemd/system
-	install -m 0644 packaging/gatehouse.service $(DESTDIR)/lib/systemd/system/gatehouse.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/gatehouse/gatehouse.conf ] || \
+		install -m 0644 packaging/gatehouse.conf $(DESTDIR)$(SYSCONFDIR)/gatehouse/gatehouse.conf
+	sed -e 's|/usr/sbin/gatehouse|$(SBINDIR)/gatehouse|g' -e 's|/etc/gatehouse/|$(SYSCONFDIR)/gatehouse/|g' \
+		packaging/gatehouse.service >$(DESTDIR)$(UNITDIR)/gatehouse.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/gatehouse.service
+	install -m 0644 packaging/gatehouse.sysusers $(DESTDIR)$(SYSUSERSDIR)/gatehouse.conf
+	install -m 0644 packaging/gatehouse.conf $(DESTDIR)$(DOCDIR)/examples/gatehouse.conf.sample
+	install -m 0644 packaging/postfix-main.cf.snippet packaging/sendmail.mc.snippet \
+		$(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 rules/*.rules rules/*.list $(DESTDIR)$(DOCDIR)/examples/rules/
 
 clean:
 	rm -rf build
