@@ -20,6 +20,7 @@
 #   dkim_dmarc.sh  DKIM, DMARC, Authentication-Results (k; dkim_dmarc_lib.sh)
 #   rules.sh       the rule language (l; rules_lib.sh)
 #   sendmail.sh    a real Sendmail in front of gatehouse (m; tests/lib/sendmail.sh)
+#   chroot.sh      Debian's chrooted smtpd, README's unix socket (n)
 #   final.sh       checks over the whole run
 #
 # GH_IT_KEEP=1 keeps the temp dir (it is always kept when a test failed).
@@ -50,6 +51,13 @@ PATH=$PATH:/usr/sbin:/sbin
 # every python3 start can cost a second on a busy machine.
 IT_PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
 [ -x "$IT_PYTHON" ] || IT_PYTHON=python3
+
+# A mount namespace of its own too (the Makefile gives the network one):
+# group n mounts a private /var/spool/postfix, which nothing outside the
+# suite may see and which must end with it.
+if [ "${GH_IT_MOUNT_NS:-}" != 1 ]; then
+	GH_IT_MOUNT_NS=1 exec unshare --mount --propagation private -- "$0" "$@"
+fi
 
 IT_GH=$(readlink -f "$1")
 IT_HERE=$(cd "$(dirname "$0")" && pwd)
@@ -83,6 +91,8 @@ chmod 755 "$IT_DIR"	# smtpd (user postfix) reaches the unix socket in here
 . "$IT_HERE/rules.sh"
 # shellcheck source=sendmail.sh source-path=SCRIPTDIR
 . "$IT_HERE/sendmail.sh"
+# shellcheck source=chroot.sh source-path=SCRIPTDIR
+. "$IT_HERE/chroot.sh"
 # shellcheck source=final.sh source-path=SCRIPTDIR
 . "$IT_HERE/final.sh"
 
@@ -91,7 +101,7 @@ cleanup() {
 	for p in "${IT_BG_PIDS[@]}"; do
 		stop_pid "$p"
 	done
-	for n in main unix spf dkim rules sendmail; do
+	for n in main unix spf dkim rules sendmail chroot; do
 		stop_pid "$(gh_pid "$n")"
 	done
 	stop_pid "${IT_DNS_PID:-}"
@@ -160,6 +170,7 @@ IT_TESTS=(
 	test_dkim_dmarc	# dkim_dmarc.sh
 	test_rules	# rules.sh
 	test_sendmail	# sendmail.sh
+	test_chroot_postfix	# chroot.sh
 	test_never_delivered	# final.sh
 	test_no_internal_errors
 )
