@@ -59,6 +59,36 @@ static void put_value(struct strbuf *sb, const char *v)
 	strbuf_putc(sb, '"');
 }
 
+/* is_token - S is a token of RFC 2045 5.1, the bare form of an
+ * authserv-id (RFC 8601 2.2): no space, control or tspecial */
+static bool is_token(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    strchr("()<>@,;:\\\"/[]?=", *p) != NULL)
+			return false;
+	return true;
+}
+
+/* put_authserv_id - ID as a token, or as a quoted-string when it is not one
+ * (the configuration refuses what neither form can hold) */
+static void put_authserv_id(struct strbuf *sb, const char *id)
+{
+	if (is_token(id)) {
+		strbuf_puts(sb, id);
+		return;
+	}
+	strbuf_putc(sb, '"');
+	for (const char *p = id; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			strbuf_putc(sb, '\\');
+		strbuf_putc(sb, *p);
+	}
+	strbuf_putc(sb, '"');
+}
+
 /* put_comment - "(TEXT)" with characters a comment cannot hold dropped */
 static void put_comment(struct strbuf *sb, const char *text)
 {
@@ -204,8 +234,10 @@ int authres_build(struct arena *arena, const struct authres_input *in, const cha
 								  AUTHRES_MAX_HEADER);
 
 		if (flush && (hdr.len > 0 || (i == it.n && nvals == 0))) {
-			if (hdr.len == 0)
-				strbuf_printf(&hdr, "%s; none", in->authserv_id); /* nothing ran */
+			if (hdr.len == 0) {
+				put_authserv_id(&hdr, in->authserv_id);
+				strbuf_puts(&hdr, "; none"); /* nothing ran */
+			}
 			if (nvals == cap) {
 				const char **v = arena_grow(arena, vals, &cap, sizeof(*v));
 
@@ -222,7 +254,7 @@ int authres_build(struct arena *arena, const struct authres_input *in, const cha
 		if (i == it.n)
 			break;
 		if (hdr.len == 0)
-			strbuf_puts(&hdr, in->authserv_id);
+			put_authserv_id(&hdr, in->authserv_id);
 		/* A single item longer than a line is cut: the limits of RFC
 		 * 5322 win over completeness of a comment or a value. */
 		strbuf_puts(&hdr, ";\n\t");
@@ -283,6 +315,43 @@ const char *authres_authserv_id(struct arena *arena, const char *value, size_t l
 	while (i > start + 1 && value[i - 1] == '.')
 		i--;
 	return i > start ? arena_memdup(arena, value + start, i - start) : NULL;
+}
+
+/* lenient_claim - what a lax reader takes for the authserv-id: after CFWS,
+ * everything up to white space, ';' or '(', quotes and trailing dots off */
+static bool lenient_claim(const char *value, size_t len, const char *id)
+{
+	size_t i = skip_cfws(value, len, 0), start = i, idlen = strlen(id);
+
+	while (i < len && !isspace((unsigned char)value[i]) && value[i] != ';' && value[i] != '(')
+		i++;
+	if (i - start >= 2 && value[start] == '"' && value[i - 1] == '"') {
+		start++;
+		i--;
+	}
+	while (i > start + 1 && value[i - 1] == '.')
+		i--;
+	return i - start == idlen && strncasecmp(value + start, id, idlen) == 0;
+}
+
+bool authres_claims(struct arena *arena, const char *value, size_t len, const char *id)
+{
+	const char *claim = authres_authserv_id(arena, value, len);
+
+	return (claim != NULL && strcasecmp(claim, id) == 0) || lenient_claim(value, len, id);
+}
+
+bool authres_received_spf_claims(struct arena *arena, const char *value, size_t len, const char *id)
+{
+	const char *r = authres_received_spf_receiver(arena, value, len);
+	size_t n;
+
+	if (r == NULL)
+		return false;
+	n = strlen(r);
+	if (n >= 2 && r[0] == '"' && r[n - 1] == '"')
+		return n - 2 == strlen(id) && strncasecmp(r + 1, id, n - 2) == 0;
+	return strcasecmp(r, id) == 0;
 }
 
 const char *authres_received_spf_receiver(struct arena *arena, const char *value, size_t len)

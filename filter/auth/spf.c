@@ -47,6 +47,7 @@
 #define _DEFAULT_SOURCE
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
+#include <ctype.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -335,6 +336,21 @@ static void spf_comment(struct strbuf *sb, const char *text)
 	}
 }
 
+/* spf_dot_atom - TEXT is a dot-atom (RFC 5322 3.2.3) */
+static bool spf_dot_atom(const char *text)
+{
+	if (*text == '\0' || *text == '.')
+		return false;
+	for (const char *p = text; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '.' ? p[1] == '.' || p[1] == '\0'
+			     : !(isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL))
+			return false;
+	}
+	return true;
+}
+
 char *spf_received_header(struct arena *arena, const struct spf_outcome *out,
 			  const struct spf_query *q, const char *receiver)
 {
@@ -351,7 +367,10 @@ char *spf_received_header(struct arena *arena, const struct spf_outcome *out,
 	}
 	spf_comment(&sb, out->reason ? out->reason : "no reason given");
 	strbuf_puts(&sb, ")\n\treceiver=");
-	spf_comment(&sb, receiver);
+	if (spf_dot_atom(receiver))
+		strbuf_puts(&sb, receiver);
+	else
+		spf_quote(&sb, receiver); /* RFC 7208 9.1: dot-atom or quoted-string */
 	strbuf_printf(&sb, "; client-ip=%s; envelope-from=", q->client_ip ? q->client_ip : "");
 	spf_quote(&sb, out->sender ? out->sender : "");
 	strbuf_puts(&sb, ";\n\thelo=");

@@ -96,6 +96,18 @@ static const char *check_header_name(const char *s)
 	return strlen(s) > 64 ? "header name longer than 64 characters" : NULL;
 }
 
+/* check_authserv_id - printable ASCII that RFC 8601 can write as a token or,
+ * with tspecials in it, as a quoted-string; quotes, backslashes and spaces
+ * are refused, so that every reader takes it for the same name */
+static const char *check_authserv_id(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= 32 || (unsigned char)*p >= 127 || *p == '"' || *p == '\\')
+			return "must be printable ASCII without spaces, quotes or backslashes "
+			       "(RFC 8601 writes it as a token or a quoted-string)";
+	return NULL;
+}
+
 /* check_word - a user, group or host name: no spaces or control characters */
 static const char *check_word(const char *s)
 {
@@ -375,7 +387,7 @@ const struct config_directive config_directives[] = {
 	CDIR_ROW_STR(dmarc_reject_when_none, "dmarc", "", NULL,
 		     "Domains (comma-separated) whose p=none is treated as p=reject: for heavily "
 		     "spoofed domains that have not moved to enforcement yet."),
-	CDIR_ROW_STR(authserv_id, "identity", "", check_word,
+	CDIR_ROW_STR(authserv_id, "identity", "", check_authserv_id,
 		     "The name gatehouse signs its results with (the authserv-id of RFC 8601). "
 		     "Empty: this host's name."),
 	CDIR_ROW_STR(

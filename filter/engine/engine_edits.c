@@ -40,11 +40,11 @@ static int engine_status_edits(struct session *s)
 	return session_add_edit(s, HDR_INSERT, name, value, 0);
 }
 
-/* engine_remove_claims - delete the incoming NAME fields whose claimant, as
- * CLAIMANT reads it, is our authserv-id; from the highest index down, so no
+/* engine_remove_claims - delete the incoming NAME fields that CLAIMS says
+ * claim our authserv-id, in any form; from the highest index down, so no
  * deletion renumbers the next (the bug class of CVE-2022-48521) */
 static int engine_remove_claims(struct session *s, const char *name,
-				const char *(*claimant)(struct arena *, const char *, size_t))
+				bool (*claims)(struct arena *, const char *, size_t, const char *))
 {
 	struct message *m = &s->msg;
 	const char *id = s->cfg->authserv_id;
@@ -52,13 +52,10 @@ static int engine_remove_claims(struct session *s, const char *name,
 	size_t nforged = 0, cap = 0;
 
 	for (size_t i = 0; i < m->nheaders; i++) {
-		const char *claim;
-
 		if (!sanity_is_header(m->headers[i].name, name))
 			continue;
 		idx++;
-		claim = claimant(s->msg_arena, m->headers[i].value, m->headers[i].value_len);
-		if (claim == NULL || strcasecmp(claim, id) != 0)
+		if (!claims(s->msg_arena, m->headers[i].value, m->headers[i].value_len, id))
 			continue; /* someone else's: kept */
 		if (nforged == cap &&
 		    (forged = arena_grow(s->msg_arena, forged, &cap, sizeof(*forged))) == NULL)
@@ -83,8 +80,8 @@ static int engine_authres_edits(struct session *s)
 	const char **vals;
 	size_t nvals;
 
-	if (engine_remove_claims(s, "Authentication-Results", authres_authserv_id) != GH_OK ||
-	    engine_remove_claims(s, "Received-SPF", authres_received_spf_receiver) != GH_OK)
+	if (engine_remove_claims(s, "Authentication-Results", authres_claims) != GH_OK ||
+	    engine_remove_claims(s, "Received-SPF", authres_received_spf_claims) != GH_OK)
 		return GH_ERR_NOMEM;
 	/* Ours only for inbound mail, and only where checks could run at
 	 * all (a resolver): the daemon and test mode always have one. */

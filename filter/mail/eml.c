@@ -28,15 +28,27 @@ static size_t strip_eol(const char *line, size_t len)
 	return len;
 }
 
-/* field_name_len - length of the field name if LINE starts "name:", else 0 */
-static size_t field_name_len(const char *line, size_t len)
+/* field_name_len - length of the field name if LINE starts "name:", or
+ * "name WSP* :" (RFC 5322 4.5.1's obsolete form, whose white space Postfix
+ * strips before the milter sees the name), else 0; *COLON gets the
+ * colon's index */
+static size_t field_name_len(const char *line, size_t len, size_t *colon)
 {
+	size_t name = 0;
+
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)line[i];
 
-		if (c == ':')
-			return i;
-		if (c < 33 || c > 126)
+		if (c == ':') {
+			*colon = i;
+			return name > 0 ? name : i;
+		}
+		if (c == ' ' || c == '\t') {
+			if (name == 0)
+				name = i; /* white space after the name: only more may follow */
+			continue;
+		}
+		if (c < 33 || c > 126 || name > 0)
 			return 0;
 	}
 	return 0;
@@ -87,10 +99,11 @@ static int body_line(struct eml_state *es, const char *line, size_t len)
 	return flush_body(es, false);
 }
 
-/* start_field - "Name: value" begins a new field */
-static void start_field(struct eml_state *es, const char *line, size_t len, size_t nlen)
+/* start_field - "Name: value" begins a new field (the colon at COLON) */
+static void start_field(struct eml_state *es, const char *line, size_t len, size_t nlen,
+			size_t colon)
 {
-	size_t v = nlen + 1;
+	size_t v = colon + 1;
 
 	/* Postfix strips exactly one space after the colon; a tab, or a
 	 * second space, is part of the value the milter sees. */
@@ -122,8 +135,9 @@ int eml_feed(FILE *fp, const struct eml_callbacks *cb, void *ctx, struct eml_sta
 			rc = body_line(&es, line, len);
 			continue;
 		}
-		if (lineno == 1 && len >= 5 && memcmp(line, "From ", 5) == 0)
-			continue; /* mbox separator, not part of the message */
+		if (lineno == 1 && len >= 5 && memcmp(line, "From ", 5) == 0 &&
+		    field_name_len(line, len, &(size_t){ 0 }) == 0)
+			continue; /* mbox separator ("From : x" is an obsolete field) */
 		if (len > 0 && (line[0] == ' ' || line[0] == '\t') && es.have_field) {
 			strbuf_putc(&es.value, '\n');
 			strbuf_append(&es.value, line, len);
@@ -136,10 +150,10 @@ int eml_feed(FILE *fp, const struct eml_callbacks *cb, void *ctx, struct eml_sta
 			rc = cb->eoh(ctx);
 			continue;
 		}
-		size_t nlen = field_name_len(line, len);
+		size_t colon = 0, nlen = field_name_len(line, len, &colon);
 
 		if (nlen > 0) {
-			start_field(&es, line, len, nlen);
+			start_field(&es, line, len, nlen, colon);
 			continue;
 		}
 		/* Not a field: the header section ends here and this line is

@@ -3,7 +3,8 @@
  *
  * authres_build() writes the results of SPF (smtp.mailfrom, smtp.helo),
  * DKIM (header.d, header.s, header.a, header.b per signature) and DMARC
- * (header.from, policy.dmarc) under our authserv-id, one result per line
+ * (header.from, policy.dmarc) under our authserv-id (a token, or a
+ * quoted-string when it needs one, RFC 8601 2.2), one result per line
  * folded with LF+TAB (libmilter's convention). When the header would pass
  * AUTHRES_MAX_HEADER characters it is split into several headers, each
  * with the authserv-id (RFC 8601 allows several); no line passes 998.
@@ -18,6 +19,7 @@
 #ifndef AUTHRES_H
 #define AUTHRES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "mail/results.h"
@@ -42,6 +44,15 @@ int authres_build(struct arena *arena, const struct authres_input *in, const cha
 /* authres_authserv_id - the authserv-id of header VALUE (LEN bytes) in
  * ARENA, without comments and version; NULL if it has none */
 const char *authres_authserv_id(struct arena *arena, const char *value, size_t len);
+
+/* authres_claims - does header VALUE (LEN bytes) claim to come from ID, in
+ * any form a reader could take for it: token, quoted-string, or a bare run
+ * that is no valid token ("id/1", which a lax parser reads whole)? */
+bool authres_claims(struct arena *arena, const char *value, size_t len, const char *id);
+/* authres_received_spf_claims - does a Received-SPF value name ID as its
+ * receiver=, bare or quoted? */
+bool authres_received_spf_claims(struct arena *arena, const char *value, size_t len,
+				 const char *id);
 
 /* authres_received_spf_receiver - the receiver= of a Received-SPF value
  * (RFC 7208 9.1) in ARENA, or NULL when it names none */

@@ -6,8 +6,11 @@
  * Postfix's cleanup and milter client do: an mbox "From " line is dropped;
  * a header field ends at the next line that does not start with white space,
  * and its folded lines reach the engine joined by "\n" with the one space
- * after the colon stripped (a tab stays, as in Postfix 3.7); the first line that is neither a field nor a
- * continuation (no colon, or a space in the name) ends the header section
+ * after the colon stripped (a tab stays, as in Postfix 3.7); white space
+ * between the name and its colon (RFC 5322's obsolete "Name WSP* :") is
+ * stripped, as Postfix does before a milter sees the name; the first line
+ * that is neither a field nor a continuation (no colon, or a space inside
+ * the name) ends the header section
  * and starts the body, as Postfix does; the body arrives with CRLF line ends
  * in chunks of at most EML_CHUNK bytes. NUL bytes are passed through.
  *

@@ -3,7 +3,10 @@
  * input: a From header value (GMime, via author_find), a DMARC record
  * (dmarc_record_parse) and an incoming Authentication-Results value
  * (authres_authserv_id); and authres_build on results made from the input,
- * whose output must respect the line and header limits.
+ * whose output must respect the line and header limits. Issue 11 adds the
+ * DKIM-Signature tag-list check (dkim_sig_check: a field it accepts has a
+ * valid d=, s= and b=) and the canonical body length counter (a relaxed
+ * body is never longer than the simple one plus 2, and never negative).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 #include "util/arena.h"
 #include "mail/author.h"
 #include "auth/authres.h"
+#include "auth/dkim_sig.h"
 #include "auth/dmarc.h"
 #include "engine/session.h"
 
@@ -46,6 +50,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (au.status == AUTHOR_OK && (au.domain == NULL || strchr(au.domain, '@') != NULL))
 		abort();
 	(void)dmarc_record_parse(a, text, size, &rec, &why);
+	{
+		struct dkim_sig_info si;
+		struct dkim_bodylen bl = { 0 };
+		long long simple, relaxed;
+
+		if (dkim_sig_check(text, size, &si) != 0)
+			abort();
+		if (si.error == NULL && (si.domain == NULL || si.selector == NULL || si.b == NULL ||
+					 strchr(si.domain, '.') == NULL))
+			abort();
+		dkim_sig_info_free(&si);
+		dkim_bodylen_feed(&bl, data, size);
+		simple = dkim_bodylen_total(&bl, false);
+		relaxed = dkim_bodylen_total(&bl, true);
+		if (relaxed < 0 || simple < 2 || relaxed > simple)
+			abort();
+	}
 	(void)authres_authserv_id(a, text, size);
 
 	/* results whose strings come from the input */

@@ -43,6 +43,8 @@ _dmarc.signed.example. 300 IN TXT "v=DMARC1; p=reject"
 $(k_txt s1._domainkey.signed.example "v=DKIM1; k=rsa; p=$pub")
 bank.example. 300 IN TXT "v=spf1 -all"
 _dmarc.bank.example. 300 IN TXT "v=DMARC1; p=reject"
+_dmarc.stray.example. 300 IN TXT "v=DMARC1; p=reject; fo:0"
+_dmarc.xn--mnchen-3ya.example. 300 IN TXT "v=DMARC1; p=reject"
 EOF
 	then
 		not_ok "$name" "bad unbound config"
@@ -264,6 +266,8 @@ EOF
 			ok "$name"
 		fi
 	fi
+
+	k_issue11 "$d"
 
 	name="k: the dkim instance exits 0 on SIGTERM"
 	if gh_stop dkim; then

@@ -209,3 +209,113 @@ k_ar_case() {
 		ok "$name"
 	fi
 }
+
+# send_k_from ID FROM RCPTS FILE - like send_k with MAIL FROM FROM ("<>" for
+# a bounce) and RCPTS (comma-separated)
+send_k_from() {
+	SWAKS_HELO=mx.example send_swaks "$IT_SMTPD_DKIM_PORT" --local-interface "$IT_SPF_CLIENT_IP" \
+		-f "$2" -t "$3" --data "@$4"
+}
+
+# k_plain ID FROM_HEADER - an unsigned message with X-Test-Id ID
+k_plain() {
+	cat <<EOF
+From: $2
+To: <rcpt@example.org>
+Subject: issue 11 ($1)
+Date: Mon, 1 Jan 2024 00:00:00 +0000
+Message-ID: <$1@test.example>
+X-Test-Id: $1
+
+body
+EOF
+}
+
+# k_issue11 DIR - the holes of issue 11 through Postfix: an exemption
+# that must hold for every recipient, a forwarded message whose SPF fails
+# but whose aligned DKIM signature passes (spf_reject_at = dmarc, the
+# default), a bounce with an empty From address, a DMARC record with a
+# stray token, an A-label From domain, and dkim=none for unsigned mail
+k_issue11() {
+	local d=$1 name id reply f ours
+	name="k: forged From: ceo@bank.example to rcpt@ and postmaster@ together: 550 5.7.1 at end of DATA, delivered to neither (an exemption holds only when every recipient is exempt)"
+	id=$(k_new_id exempt2)
+	IT_NEVER_IDS+=("$id")
+	sed "s/^X-Test-Id: .*/X-Test-Id: $id/" "$d/bank.txt" >"$d/exempt2.txt"
+	send_k_from "$id" "$id@$IT_K_SENDER_DOMAIN" "rcpt@example.org,postmaster@$IT_DOMAIN" "$(k_msg exempt2)"
+	k_refused "$name" "$id" '.*bank\.example' && ok "$name"
+
+	name="k: forwarded: MAIL FROM of signed.example (SPF -all) from a host it does not list, aligned DKIM pass: delivered (spf_reject_at = dmarc)"
+	id=$(k_new_id fwd)
+	sed "s/^X-Test-Id: .*/X-Test-Id: $id/" "$d/signed.txt" >"$d/fwd.in"
+	k_sign "$d/fwd.in" "$d/fwd.txt"
+	send_k_from "$id" "$id@signed.example" rcpt@example.org "$(k_msg fwd)"
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC; reply to RCPT: $(swaks_reply_to '^ -> RCPT TO'); to the dot: $(swaks_reply_to '^ -> \.$')"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	else
+		ours=$(ar_ours "$(ar_report "$(delivered_file "$id")")")
+		if ! grep -q '; spf=fail ' <<<"$ours" || ! grep -q '; dmarc=pass ' <<<"$ours"; then
+			not_ok "$name" "expected spf=fail and dmarc=pass in ours: $ours"
+		else
+			ok "$name"
+		fi
+	fi
+
+	name="k: the same forward unsigned: 550 at end of DATA (SPF's refusal, held for DMARC)"
+	id=$(k_new_id fwdbad)
+	IT_NEVER_IDS+=("$id")
+	k_plain "$id" "Someone <someone@signed.example>" >"$d/fwdbad.txt"
+	send_k_from "$id" "$id@signed.example" rcpt@example.org "$(k_msg fwdbad)"
+	reply=$(swaks_reply_to '^ -> \.$')
+	if [ "$SWAKS_RC" -ne 26 ] || ! grep -Eq '^550 5\.7\.(1|23) ' <<<"$reply"; then
+		not_ok "$name" "swaks exit $SWAKS_RC, reply to the dot: $reply"
+	elif sink_has "X-Test-Id: $id"; then
+		not_ok "$name" "the message reached the sink"
+	else
+		ok "$name"
+	fi
+
+	name="k: a bounce (MAIL FROM <>) with From: MAILER-DAEMON <>: delivered"
+	id=$(k_new_id bounce)
+	k_plain "$id" "MAILER-DAEMON <>" >"$d/bounce.txt"
+	send_k_from "$id" "<>" rcpt@example.org "$(k_msg bounce)"
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC; reply to the dot: $(swaks_reply_to '^ -> \.$')"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	else
+		ok "$name"
+	fi
+
+	name="k: From: a@stray.example, whose record is \"v=DMARC1; p=reject; fo:0\": 550 5.7.1 (the stray token is ignored, RFC 9989)"
+	id=$(k_new_id stray)
+	IT_NEVER_IDS+=("$id")
+	k_plain "$id" "Someone <a@stray.example>" >"$d/stray.txt"
+	send_k "$id" rcpt@example.org "$(k_msg stray)"
+	k_refused "$name" "$id" '.*stray\.example' && ok "$name"
+
+	name="k: From: user@xn--mnchen-3ya.example (p=reject): 550 5.7.1, the policy found under the A-label"
+	id=$(k_new_id idn)
+	IT_NEVER_IDS+=("$id")
+	k_plain "$id" "User <user@xn--mnchen-3ya.example>" >"$d/idn.txt"
+	send_k "$id" rcpt@example.org "$(k_msg idn)"
+	k_refused "$name" "$id" '.*xn--mnchen-3ya\.example' && ok "$name"
+
+	name="k: an unsigned message: dkim=none in our Authentication-Results"
+	id=$(k_new_id unsigned)
+	k_plain "$id" "Someone <someone@plain.example>" >"$d/unsigned.txt"
+	send_k "$id" rcpt@example.org "$(k_msg unsigned)"
+	if [ "$SWAKS_RC" -ne 0 ] || ! wait_delivered "$id"; then
+		not_ok "$name" "swaks exit $SWAKS_RC, or not delivered"
+	else
+		f=$(delivered_file "$id")
+		ours=$(ar_ours "$(ar_report "$f")")
+		if grep -q '; dkim=none ' <<<"$ours"; then
+			ok "$name"
+		else
+			not_ok "$name" "no dkim=none in ours: $ours"
+		fi
+	fi
+}
