@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,15 +242,31 @@ static void config_free(struct config *c)
 	free(c);
 }
 
-/* config_default_authserv_id - this host's name, when authserv_id is empty */
+/* config_default_authserv_id - this host's fully qualified name, when
+ * authserv_id is empty: gethostname() when it has a dot, else the canonical
+ * name the resolver (/etc/hosts first) gives for it, else the short name.
+ * Postfix's myhostname comes out the same way, so our Authentication-Results
+ * and Postfix's Received lines name one host. */
 static char *config_default_authserv_id(void)
 {
 	char host[HOST_NAME_MAX + 1];
+	struct addrinfo hints = { .ai_flags = AI_CANONNAME, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+	char *name;
 
 	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
 		return strdup("localhost");
 	host[sizeof(host) - 1] = '\0';
-	return strdup(host);
+	if (strchr(host, '.') != NULL)
+		return strdup(host);
+	if (getaddrinfo(host, NULL, &hints, &res) == 0 && res != NULL &&
+	    res->ai_canonname != NULL && strchr(res->ai_canonname, '.') != NULL)
+		name = strdup(res->ai_canonname);
+	else
+		name = strdup(host);
+	if (res != NULL)
+		freeaddrinfo(res);
+	return name;
 }
 
 /*

@@ -389,12 +389,17 @@ const struct config_directive config_directives[] = {
 		     "spoofed domains that have not moved to enforcement yet."),
 	CDIR_ROW_STR(authserv_id, "identity", "", check_authserv_id,
 		     "The name gatehouse signs its results with (the authserv-id of RFC 8601). "
-		     "Empty: this host's name."),
+		     "Empty: this host's fully qualified name (as Postfix's myhostname would be)."),
 	CDIR_ROW_STR(
 		status_header, "identity", "X-Gatehouse", check_header_name,
 		"Header added to every message gatehouse passes, naming the host and the session "
 		"id that is in the logs. Headers of this name that arrive with the message are "
 		"removed first, so nobody downstream sees a forged one. Empty: add none."),
+	CDIR_ROW_BOOL(
+		status_header_outbound, "identity", "no",
+		"Add the status header to outbound mail too. Off: outbound mail leaves without "
+		"it (forged copies are still removed), so the internal host name and session "
+		"ids stay inside."),
 	CDIR_ROW_BOOL(require_from, "sanity", "yes",
 		      "Refuse a message without a From header (see require_from_action). RFC 5322 "
 		      "requires one, and without it no author domain can be checked."),

@@ -366,8 +366,6 @@ enum gh_action engine_body(struct session *s, const unsigned char *chunk, size_t
 	return engine_continue(s);
 }
 
-enum gh_action engine_eom(struct session *s)
-{
 /* engine_spf_deferred - spf_reject_at = dmarc: MAIL FROM's SPF answer,
  * held since MAIL, meets DMARC's (DA, DV). A message that DMARC passed
  * through an aligned DKIM signature (a forward that kept its signature)
@@ -400,6 +398,8 @@ static int engine_spf_deferred(struct session *s, enum gh_action *da, struct ver
 	return GH_OK;
 }
 
+enum gh_action engine_eom(struct session *s)
+{
 	struct message *m = &s->msg;
 	struct verdict dv;
 	enum gh_action a, da;
@@ -431,10 +431,10 @@ static int engine_spf_deferred(struct session *s, enum gh_action *da, struct ver
 	if (verdict_is_final(a = engine_rules(s, GH_PH_EOM, NULL))) /* 6 */
 		return engine_finish(s, a);
 	if (!engine_rules_accepted(s)) { /* 7 */
-		if (da == GH_ACT_QUARANTINE) {
-			if (!verdict_is_final(m->pending.action))
 		if (engine_spf_deferred(s, &da, &dv) != GH_OK)
 			return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
+		if (da == GH_ACT_QUARANTINE) {
+			if (!verdict_is_final(m->pending.action))
 				m->pending = dv;
 		} else if (verdict_is_final(da)) {
 			s->reply = m->verdict = dv;

@@ -18,7 +18,9 @@
 
 /* engine_status_edits - remove arriving copies of our status header (from
  * the highest index down, so removing one does not renumber the next), then
- * put ours on top */
+ * put ours on top: on inbound mail, and on outbound mail only when
+ * status_header_outbound asks (it names this host and a session id, which
+ * need not leave the site) */
 static int engine_status_edits(struct session *s)
 {
 	const char *name = s->cfg->status_header;
@@ -33,6 +35,8 @@ static int engine_status_edits(struct session *s)
 	for (unsigned idx = count; idx >= 1; idx--)
 		if (session_add_edit(s, HDR_REMOVE, name, NULL, idx) != GH_OK)
 			return GH_ERR_NOMEM;
+	if (s->msg.outbound && !s->cfg->status_header_outbound)
+		return GH_OK;
 	value = arena_printf(s->msg_arena, "%s (gatehouse %s); session=%s", s->cfg->authserv_id,
 			     GH_VERSION, s->msg.id);
 	if (value == NULL)

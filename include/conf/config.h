@@ -93,8 +93,9 @@ struct config {
 	char *dmarc_reject_when_none;  /* domains whose p=none counts as reject */
 
 	/* identity */
-	char *authserv_id;   /* our name in added headers; default: host name */
-	char *status_header; /* header added to passed mail; "" disables */
+	char *authserv_id;	     /* our name in added headers; default: host name */
+	char *status_header;	     /* header added to passed mail; "" disables */
+	bool status_header_outbound; /* and to outbound mail too */
 
 	/* message sanity, the foundation's policy */
 	bool require_from;	     /* no From header -> require_from_action */

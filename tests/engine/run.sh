@@ -143,6 +143,8 @@ t "plain message accepted"               0 accept     -     -      eom    plain.
 t "multipart message accepted"           0 accept     -     -      eom    multipart.eml              -- "$ADDED_OURS and .size.body_bytes > 500"
 t "forged X-Gatehouse removed"           0 accept     -     -      eom    forged-status.eml          -- "$ADDED_OURS and .headers_removed == [{\"name\":\"X-Gatehouse\",\"index\":2},{\"name\":\"X-Gatehouse\",\"index\":1}]"
 t "no status header when disabled"       0 accept     -     -      eom    forged-status.eml          -c "$DATA/no-status-header.conf" -- "$NO_EDITS"
+t "outbound: forged removed, none added"  0 accept     -     -      eom    forged-status.eml          --auth alice -- "([.headers_added[] | select(.name == \"X-Gatehouse\")] | length) == 0 and .headers_removed == [{\"name\":\"X-Gatehouse\",\"index\":2},{\"name\":\"X-Gatehouse\",\"index\":1}]"
+t "outbound with status_header_outbound" 0 accept     -     -      eom    forged-status.eml          --auth alice -c "$DATA/status-outbound.conf" -- "$ADDED_OURS"
 t "no From refused at eoh"               1 reject     550   5.7.1  eoh    no-from.eml                -- "$NO_EDITS and .verdict.by == \"sanity.from\" and $(CHECK sanity.from fail)"
 t "no From allowed by config"            0 accept     -     -      eom    no-from.eml                -c "$DATA/no-from-allowed.conf" -- "$ADDED_OURS and $(CHECK sanity.from fail)"
 t "no From quarantined by config"        4 quarantine -     -      eom    no-from.eml                -c "$DATA/no-from-quarantine.conf" -- "$(CHECK sanity.from fail)"
