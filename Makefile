@@ -6,6 +6,7 @@
 #   make run             install packages, build, run in the foreground with defaults
 #   make SANITIZER=address check   (or undefined, or address,undefined)
 #   make install DESTDIR=/tmp/stage
+#   make package-test    build the .deb, lintian, start the installed unit's commands (root)
 #   make bench           benchmarks against OpenDKIM + OpenDMARC (root)
 #   make format          apply .clang-format to the product code
 #   make docs            regenerate packaging/gatehouse.conf and the generated man page sections
@@ -67,7 +68,8 @@ UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check layers-check format format-check unit engine-tests test run deps install docs docs-check clean \
-        integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests integration-asan dnssec-tests bench bench-rules
+        integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests integration-asan dnssec-tests bench bench-rules \
+        package-test
 
 all: $(BUILD)/gatehouse
 
@@ -178,6 +180,13 @@ docs: $(BUILD)/gatehouse
 integration: $(BUILD)/gatehouse
 	unshare --net -- tests/integration/run.sh $(abspath $(BUILD)/gatehouse)
 
+# Root-only: the .deb built from a copy of the tree (dpkg-buildpackage,
+# nocheck: make test runs make check itself), lintian, and the installed
+# unit's own commands starting the installed binary against a private
+# Postfix, in network and mount namespaces of its own (tests/packaging).
+package-test:
+	unshare --net --mount -- tests/packaging/run.sh
+
 # Root-only: DNSSEC validation against a zone signed at test time (unbound in
 # a network namespace).
 dnssec-tests: $(BUILD)/gatehouse
@@ -220,6 +229,7 @@ test: deps
 	$(MAKE) sanitize
 	$(MAKE) integration-asan
 	$(MAKE) dnssec-tests
+	$(MAKE) package-test
 	$(MAKE) integration
 
 # Sub-makes: pkg-config flags are read only after deps has installed the packages.
