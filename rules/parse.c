@@ -101,6 +101,38 @@ static struct rnode *node_new(struct parser *p, enum rnode_kind kind, const stru
 	return n;
 }
 
+/* size_add - A + B, saturating: 64 nested defines would overflow otherwise */
+static unsigned long long size_add(unsigned long long a, unsigned long long b)
+{
+	return a > ULLONG_MAX - b ? ULLONG_MAX : a + b;
+}
+
+/* node_derive - N's phase, need and size from its children (set already) */
+static void node_derive(struct rnode *n)
+{
+	const struct rule_target_info *ti;
+
+	switch (n->kind) {
+	case RN_AND:
+	case RN_OR:
+		n->phase = n->l->phase > n->r->phase ? n->l->phase : n->r->phase;
+		n->need = n->l->need | n->r->need;
+		n->size = size_add(1, size_add(n->l->size, n->r->size));
+		break;
+	case RN_NOT:
+		n->phase = n->l->phase;
+		n->need = n->l->need;
+		n->size = size_add(1, n->l->size);
+		break;
+	case RN_PRED:
+		ti = rule_target_info(n->tgt.id);
+		n->phase = ti->phase;
+		n->need = ti->need;
+		n->size = 1;
+		break;
+	}
+}
+
 static struct rule_def *find_def(struct rule_build *b, const char *name)
 {
 	for (size_t i = 0; i < b->ndefs; i++)
@@ -346,6 +378,7 @@ static struct rnode *parse_predicate(struct parser *p)
 	n->tgt.id = ti->id;
 	n->tgt.arg = arg ? arena_strdup(p->b->a, arg) : NULL;
 	n->tkind = ti->kind;
+	node_derive(n);
 	next(p);
 	if (ti->kind == RK_BOOL) {
 		n->op = ROP_TRUE;
@@ -449,6 +482,7 @@ static struct rnode *parse_unary(struct parser *p)
 		next(p);
 		if (n == NULL || (n->l = parse_unary(p)) == NULL)
 			return NULL;
+		node_derive(n);
 		return n;
 	}
 	if (at.kind == RT_LPAREN) {
@@ -484,6 +518,7 @@ static struct rnode *parse_binary(struct parser *p, const char *word, enum rnode
 		n->l = l;
 		if ((n->r = sub(p)) == NULL)
 			return NULL;
+		node_derive(n);
 		l = n;
 	}
 	return l;
@@ -699,6 +734,45 @@ static bool name_ok(struct parser *p, const struct rtoken *t, const char *what)
 	return true;
 }
 
+/*
+ * within_budget - does WHEN, with every define written out, still fit the
+ * rule set's size budget? A define is shared, so the rule set stays small
+ * in memory; but a rule's meaning is the written-out tree, and `define dN =
+ * dN-1 or dN-1` doubles it per level: a rule set the budget refuses is a
+ * mistake or an attack, and is said so at load instead of costing every
+ * message. Reported once, at the rule that crosses the budget.
+ */
+static bool within_budget(struct parser *p, const struct rtoken *name, const struct rnode *when)
+{
+	struct rule_build *b = p->b;
+	unsigned long budget = b->lim->max_size ? b->lim->max_size : RULE_DEFAULT_MAX_SIZE;
+	unsigned long long total = size_add(b->size, when->size);
+	char *why;
+
+	if (total <= budget) {
+		b->size = total;
+		return true;
+	}
+	if (b->over_budget) {
+		p->failed = true;
+		return false;
+	}
+	b->over_budget = true;
+	why = b->size == 0 ? arena_printf(b->a,
+					  "rule set too large after expanding definitions: rule "
+					  "'%s' holds %llu conditions with its defines written "
+					  "out, over the budget of %lu (rules_max_size)",
+					  name->text, when->size, budget)
+			   : arena_printf(b->a,
+					  "rule set too large after expanding definitions: rule "
+					  "'%s' holds %llu conditions with its defines written "
+					  "out, the rules before it %llu, over the budget of %lu "
+					  "(rules_max_size)",
+					  name->text, when->size, b->size, budget);
+	perr(p, name, "%s", why ? why : "rule set too large after expanding definitions");
+	return false;
+}
+
 static void parse_rule(struct parser *p)
 {
 	struct rule_build *b = p->b;
@@ -745,6 +819,8 @@ static void parse_rule(struct parser *p)
 		     name.text);
 		return;
 	}
+	if (!within_budget(p, &name, r.when))
+		return;
 	next(p); /* } */
 	r.name = name.text;
 	r.file = p->file;
@@ -772,6 +848,9 @@ static void parse_define(struct parser *p)
 	if (b->ndefs == b->defs_cap &&
 	    (b->defs = arena_grow(b->a, b->defs, &b->defs_cap, sizeof(*b->defs))) == NULL)
 		return;
+	/* Its answer is cached per message (eval.c); `define b = a` shares a's slot. */
+	if (n->def_slot == 0)
+		n->def_slot = ++b->ndef_slots;
 	b->defs[b->ndefs].name = name.text;
 	b->defs[b->ndefs++].node = n;
 }

@@ -31,28 +31,6 @@ void rule_build_error(struct rule_build *b, const char *file, unsigned line, uns
 	va_end(ap);
 }
 
-/* node_phase - when everything under N is known; NEED collects what to gather */
-static enum gh_phase node_phase(const struct rnode *n, unsigned *need)
-{
-	enum gh_phase a, b;
-	const struct rule_target_info *ti;
-
-	switch (n->kind) {
-	case RN_AND:
-	case RN_OR:
-		a = node_phase(n->l, need);
-		b = node_phase(n->r, need);
-		return a > b ? a : b;
-	case RN_NOT:
-		return node_phase(n->l, need);
-	case RN_PRED:
-		ti = rule_target_info(n->tgt.id);
-		*need |= ti->need;
-		return ti->phase;
-	}
-	return GH_PH_EOM;
-}
-
 /* ruleset_index - phases and the per-phase lists */
 static int ruleset_index(struct rule_build *b)
 {
@@ -62,10 +40,13 @@ static int ruleset_index(struct rule_build *b)
 	rs->nrules = b->nrules;
 	rs->regexes = b->regexes;
 	rs->nregex = b->nregex;
+	rs->ndef_slots = b->ndef_slots;
+	rs->size = b->size;
 	for (size_t i = 0; i < rs->nrules; i++) {
 		struct rule *r = &rs->rules[i];
 
-		r->phase = node_phase(r->when, &rs->need);
+		r->phase = r->when->phase; /* derived as the parser built it (rule_ast.h) */
+		rs->need |= r->when->need;
 		/* Header edits belong to a message: a rule that adds one and
 		 * could be decided at connect or helo is decided at MAIL, for
 		 * each message of the connection. */

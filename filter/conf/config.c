@@ -209,6 +209,7 @@ static int config_load_rules(struct config *c, const char *path, struct diag *er
 		.depth_limit = (unsigned long)c->rules_depth_limit,
 		.heap_limit_kb = (unsigned long)c->rules_heap_limit_kb,
 		.no_prefilter = !c->rules_prefilter,
+		.max_size = (unsigned long)c->rules_max_size,
 	};
 	char *dir = NULL, *real;
 

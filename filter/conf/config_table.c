@@ -129,6 +129,15 @@ static int parse_spf_action(const char *w)
 	return strcmp(w, "discard") == 0 ? -1 : parse_fault_action(w);
 }
 
+static const char *const rules_fault_words[] = { "tempfail", "reject", "quarantine", "no-match",
+						 NULL };
+
+/* parse_rules_fault - no-match is the old answer: the rule did not match */
+static int parse_rules_fault(const char *w)
+{
+	return strcmp(w, "no-match") == 0 ? GH_ACT_CONTINUE : parse_spf_action(w);
+}
+
 static int parse_reject_at(const char *w)
 {
 	if (strcmp(w, "dmarc") == 0)
@@ -445,12 +454,34 @@ const struct config_directive config_directives[] = {
 	CDIR_ROW_INT(
 		rules_match_limit, "rules", "1000000", 1000, 100000000,
 		"PCRE2 match limit for one pattern on one value: a pattern that needs more steps "
-		"(catastrophic backtracking) counts as no match and is logged with its rule."),
+		"(catastrophic backtracking) has no answer, which rules_fault_action decides for "
+		"its rule; logged with the rule."),
 	CDIR_ROW_INT(rules_depth_limit, "rules", "10000", 100, 10000000,
 		     "PCRE2 backtracking depth limit (the interpreter; JIT uses its own stack), "
 		     "same treatment."),
 	CDIR_ROW_INT(rules_heap_limit_kb, "rules", "16384", 64, 4194304,
 		     "PCRE2 heap limit in KiB for one match, same treatment."),
+	CDIR_ROW_CHOICE(
+		rules_fault_action, "rules", "tempfail", rules_fault_words, parse_rules_fault,
+		"What a rule that rejects, tempfails, discards or quarantines answers when it "
+		"cannot be decided: one of its patterns hit a PCRE2 limit above (or the "
+		"prefilter failed) and the rest of its condition does not decide it. tempfail "
+		"(451 4.7.1) lets the sender retry while you fix the rule; reject (550 5.7.1); "
+		"quarantine; no-match counts the rule as not matching, so whoever can make a "
+		"pattern backtrack gets past it. Accept, monitor and add-header rules always "
+		"count it as no match. Logged with the rule either way."),
+	CDIR_ROW_INT(
+		rules_budget_ms, "rules", "2000", 1, 60000,
+		"Time all rules together may take for one message, over all its phases (at "
+		"connect and helo: for each of those steps). Past it the message is tempfailed "
+		"(451 4.7.1) and the rule being evaluated is logged. Keep it, together with "
+		"dns_budget_ms, below the MTA's milter timeouts."),
+	CDIR_ROW_INT(
+		rules_max_size, "rules", "1000000", 1000, 1000000000,
+		"Conditions (comparisons, and, or, not) all rules may hold with every define "
+		"written out where it is named. A define costs its size at each use: `define d2 = "
+		"d1 or d1` doubles d1. A larger rule set is refused at load with "
+		"FILE:LINE:COL: rule set too large after expanding definitions."),
 	CDIR_ROW_BOOL(
 		rules_prefilter, "rules", "yes",
 		"Find the body patterns that may match in one Hyperscan pass before PCRE2 confirms "

@@ -358,8 +358,7 @@ static void on_limit(void *ctx, const struct rule *r, const char *what)
 	struct session *s = ctx;
 
 	s->msg.rule_limit_hits++;
-	session_log(s->log, s, LOG_WARNING,
-		    "rule %s (%s:%u): a pattern hit the PCRE2 %s; counted as no match", r->name,
+	session_log(s->log, s, LOG_WARNING, "rule %s (%s:%u): a pattern has no answer: %s", r->name,
 		    r->file, r->line, what);
 	(void)session_add_check(s, "rules.limit", "fail",
 				arena_printf(s->msg_arena, "rule %s: %s", r->name, what));
@@ -467,25 +466,72 @@ edits:
 	return GH_OK;
 }
 
+/* refuses - does A refuse, hold or drop mail? Such a rule left without an
+ * answer must not let the mail through. */
+static bool refuses(enum rule_action a)
+{
+	return a == RA_REJECT || a == RA_TEMPFAIL || a == RA_DISCARD || a == RA_QUARANTINE;
+}
+
+/* settle - the terminal answer A (reply V) at PHASE: the rules stop, and V
+ * goes where PHASE and A put it */
+static enum gh_action settle(struct session *s, enum gh_phase phase, enum gh_action a,
+			     struct verdict *v, bool *failed)
+{
+	struct message *m = &s->msg;
+	bool conn = phase <= GH_PH_HELO;
+	bool one_rcpt = phase == GH_PH_RCPT && (a == GH_ACT_REJECT || a == GH_ACT_TEMPFAIL);
+
+	if (conn)
+		s->rules_done_conn = true;
+	else if (!one_rcpt)
+		m->rules_done = true; /* a refused recipient leaves the others to the rules */
+	if (conn) {
+		/* Connection-lived: copied out of the message arena, which is
+		 * reset when each message ends. */
+		bool had_text = v->text != NULL, had_reason = v->reason != NULL;
+
+		v->text = v->text ? arena_strdup(s->conn_arena, v->text) : NULL;
+		v->reason = v->reason ? arena_strdup(s->conn_arena, v->reason) : NULL;
+		v->source = arena_strdup(s->conn_arena, v->source);
+		if ((had_text && v->text == NULL) || (had_reason && v->reason == NULL) ||
+		    v->source == NULL) {
+			*failed = true;
+			return GH_ACT_CONTINUE;
+		}
+	}
+	if (conn && (a == GH_ACT_QUARANTINE || a == GH_ACT_DISCARD)) {
+		s->conn_pending = *v; /* message actions: applied to each message at MAIL */
+		return GH_ACT_CONTINUE;
+	}
+	if (a == GH_ACT_QUARANTINE) {
+		m->pending = *v;
+		return GH_ACT_CONTINUE;
+	}
+	s->reply = *v;
+	if (conn)
+		s->conn_verdict = *v;
+	else if (one_rcpt)
+		m->rcpts_rejected++; /* this recipient only */
+	else
+		m->verdict = *v;
+	return a;
+}
+
 /* apply - R's terminal action at PHASE */
 static enum gh_action apply(struct session *s, const struct rule *r, enum gh_phase phase,
 			    bool *failed)
 {
 	struct message *m = &s->msg;
-	bool conn = phase <= GH_PH_HELO;
 	enum gh_action a = to_action(r->action);
 	const char *text;
 	struct verdict v;
 
-	if (conn)
-		s->rules_done_conn = true;
-	else if (!(phase == GH_PH_RCPT && (a == GH_ACT_REJECT || a == GH_ACT_TEMPFAIL)))
-		m->rules_done = true; /* a refused recipient leaves the others to the rules */
 	if (a == GH_ACT_ACCEPT) {
-		if (conn)
-			s->rules_accepted_conn = true;
+		if (phase <= GH_PH_HELO)
+			s->rules_done_conn = s->rules_accepted_conn = true;
 		else
-			m->rules_accepted = true;
+			m->rules_done = m->rules_accepted = true;
 		return GH_ACT_CONTINUE;
 	}
 	text = r->text ? expand(s, r, r->text) : NULL;
@@ -497,32 +543,118 @@ static enum gh_action apply(struct session *s, const struct rule *r, enum gh_pha
 		return GH_ACT_CONTINUE;
 	}
 	v.reason = v.text;
-	if (conn) {
-		/* Connection-lived: copied out of the message arena, which is
-		 * reset when each message ends. */
-		v.text = v.reason = v.text ? arena_strdup(s->conn_arena, v.text) : NULL;
-		v.source = arena_strdup(s->conn_arena, v.source);
-		if ((text != NULL && v.text == NULL) || v.source == NULL) {
+	return settle(s, phase, a, &v, failed);
+}
+
+/* undecided - R, which refuses, has no answer (WHY): rules_fault_action */
+static enum gh_action undecided(struct session *s, const struct rule *r, enum gh_phase phase,
+				const char *why, bool *failed)
+{
+	enum gh_action a = (enum gh_action)s->cfg->rules_fault_action;
+	const char *text, *reason;
+	struct verdict v;
+
+	why = why ? why : "no answer";
+	session_log(s->log, s, LOG_WARNING,
+		    "rule %s (%s:%u) undecided at %s (%s): answered %s (rules_fault_action)",
+		    r->name, r->file, r->line, verdict_phase_name(phase), why,
+		    verdict_action_name(a));
+	text = a == GH_ACT_TEMPFAIL
+		       ? arena_printf(s->msg_arena,
+				      "Rule %s could not be decided (%s); try again later", r->name,
+				      why)
+		       : arena_printf(s->msg_arena, "Rule %s could not be decided (%s)", r->name,
+				      why);
+	reason = arena_printf(s->msg_arena, "rule %s (%s:%u) undecided: %s", r->name, r->file,
+			      r->line, why);
+	if (text == NULL || reason == NULL ||
+	    verdict_set(&v, s->msg_arena, a, phase,
+			a == GH_ACT_TEMPFAIL ? "451"
+			: a == GH_ACT_REJECT ? "550"
+					     : NULL,
+			a == GH_ACT_TEMPFAIL ? "4.7.1"
+			: a == GH_ACT_REJECT ? "5.7.1"
+					     : NULL,
+			text, "rules.limit") != 0) {
+		*failed = true;
+		return GH_ACT_CONTINUE;
+	}
+	v.reason = reason;
+	return settle(s, phase, a, &v, failed);
+}
+
+/* overtime - the message's rules_budget_ms ran out at rule R: tempfail */
+static enum gh_action overtime(struct session *s, const struct rule *r, enum gh_phase phase,
+			       bool *failed)
+{
+	struct verdict v;
+	const char *reason;
+
+	session_log(s->log, s, LOG_WARNING,
+		    "rule %s (%s:%u): the rules used up rules_budget_ms (%ld ms) at %s; tempfail",
+		    r->name, r->file, r->line, s->cfg->rules_budget_ms, verdict_phase_name(phase));
+	(void)session_add_check(s, "rules.budget", "fail",
+				arena_printf(s->msg_arena, "rule %s: %ld ms used up", r->name,
+					     s->cfg->rules_budget_ms));
+	reason = arena_printf(s->msg_arena, "rule %s (%s:%u): rules_budget_ms used up", r->name,
+			      r->file, r->line);
+	if (reason == NULL || verdict_set(&v, s->msg_arena, GH_ACT_TEMPFAIL, phase, "451", "4.7.1",
+					  "Rules took too long for this message; try again later",
+					  "rules.budget") != 0) {
+		*failed = true;
+		return GH_ACT_CONTINUE;
+	}
+	v.reason = reason;
+	return settle(s, phase, GH_ACT_TEMPFAIL, &v, failed);
+}
+
+/* rules_off - no rule is decided any more: an accept or a terminal action holds */
+static bool rules_off(const struct session *s)
+{
+	const struct message *m = &s->msg;
+
+	return s->rules_accepted_conn || s->rules_done_conn || m->rules_accepted || m->rules_done;
+}
+
+/* decide - one round: PHASE's rules in file order, the first terminal answer */
+static enum gh_action decide(struct session *s, enum gh_phase phase, struct rule_eval_state *st,
+			     bool *failed)
+{
+	const struct rule *const *list;
+	size_t n;
+
+	list = rules_at(st->rs, phase, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct rule *r = list[i];
+
+		switch (rule_eval(st, r)) {
+		case RULE_FAILED:
+			*failed = true;
+			return GH_ACT_CONTINUE;
+		case RULE_OVERTIME:
+			return overtime(s, r, phase, failed);
+		case RULE_UNKNOWN:
+			if (refuses(r->action) && s->cfg->rules_fault_action != GH_ACT_CONTINUE)
+				return undecided(s, r, phase, st->unknown_why, failed);
+			session_log(s->log, s, LOG_WARNING,
+				    "rule %s (%s:%u) undecided at %s (%s): counted as no match",
+				    r->name, r->file, r->line, verdict_phase_name(phase),
+				    st->unknown_why ? st->unknown_why : "no answer");
+			continue;
+		case RULE_NO:
+			continue;
+		case RULE_YES:
+			break;
+		}
+		if (record(s, r) != GH_OK) {
 			*failed = true;
 			return GH_ACT_CONTINUE;
 		}
+		if (r->action == RA_MONITOR || r->action == RA_NONE)
+			continue;
+		return apply(s, r, phase, failed);
 	}
-	if (conn && (a == GH_ACT_QUARANTINE || a == GH_ACT_DISCARD)) {
-		s->conn_pending = v; /* message actions: applied to each message at MAIL */
-		return GH_ACT_CONTINUE;
-	}
-	if (a == GH_ACT_QUARANTINE) {
-		m->pending = v;
-		return GH_ACT_CONTINUE;
-	}
-	s->reply = v;
-	if (conn)
-		s->conn_verdict = v;
-	else if (phase == GH_PH_RCPT && (a == GH_ACT_REJECT || a == GH_ACT_TEMPFAIL))
-		m->rcpts_rejected++; /* this recipient only */
-	else
-		m->verdict = v;
-	return a;
+	return GH_ACT_CONTINUE;
 }
 
 enum gh_action engine_rules_phase(struct session *s, enum gh_phase phase,
@@ -532,7 +664,8 @@ enum gh_action engine_rules_phase(struct session *s, enum gh_phase phase,
 	struct message *m = &s->msg;
 	struct rule_provider p = { .ctx = s, .get = provide, .on_limit = on_limit };
 	struct rule_eval_state st;
-	const struct rule *const *list;
+	unsigned long long t0, budget, used;
+	bool per_msg = m->active && phase > GH_PH_HELO;
 	enum gh_action a;
 	size_t n;
 
@@ -544,9 +677,7 @@ enum gh_action engine_rules_phase(struct session *s, enum gh_phase phase,
 	if (m->active && verdict_is_final(s->conn_pending.action) &&
 	    !verdict_is_final(m->pending.action))
 		m->pending = s->conn_pending;
-	list = rules_at(rs, phase, &n);
-	if (n == 0 || s->rules_accepted_conn || s->rules_done_conn || m->rules_accepted ||
-	    m->rules_done)
+	if (rules_at(rs, phase, &n) == NULL || rules_off(s))
 		return GH_ACT_CONTINUE;
 	if ((s->rule_scratch = rule_scratch_for(s->rule_scratch, rs)) == NULL) {
 		*failed = true;
@@ -554,25 +685,24 @@ enum gh_action engine_rules_phase(struct session *s, enum gh_phase phase,
 	}
 	if (phase == GH_PH_EOM || phase == GH_PH_EOH)
 		rule_scratch_reset(s->rule_scratch); /* the prefilter scans this message's body */
+	else
+		rule_scratch_forget(s->rule_scratch); /* another phase or recipient: defines anew */
+	/* The budget is the message's, over all its phases; connect and helo,
+	 * which belong to no message, get one each. */
+	t0 = rule_clock_ns();
+	budget = (unsigned long long)s->cfg->rules_budget_ms * 1000000ULL;
+	used = per_msg ? m->rule_ns : 0;
 	m->rule_phase = phase;
 	m->rule_rcpt = rcpt;
-	st = (struct rule_eval_state){ .rs = rs, .scratch = s->rule_scratch, .p = &p };
-	for (size_t i = 0; i < n; i++) {
-		const struct rule *r = list[i];
-		int hit = rule_eval(&st, r);
-
-		if (hit < 0 || (hit && record(s, r) != GH_OK)) {
-			*failed = true;
-			break;
-		}
-		if (!hit || r->action == RA_MONITOR || r->action == RA_NONE)
-			continue;
-		a = apply(s, r, phase, failed);
-		m->rule_rcpt = NULL;
-		return a;
-	}
+	st = (struct rule_eval_state){ .rs = rs,
+				       .scratch = s->rule_scratch,
+				       .p = &p,
+				       .deadline_ns = t0 + (used < budget ? budget - used : 0) };
+	a = decide(s, phase, &st, failed);
 	m->rule_rcpt = NULL;
-	return GH_ACT_CONTINUE;
+	if (per_msg)
+		m->rule_ns += rule_clock_ns() - t0;
+	return a;
 }
 
 /* header_named - the first value of field NAME, NUL-terminated in the arena */
@@ -591,8 +721,7 @@ int engine_rules_body(struct session *s, const unsigned char *chunk, size_t len)
 	struct message *m = &s->msg;
 	size_t limit = (size_t)s->cfg->body_scan_limit;
 
-	if (rs == NULL || s->rules_accepted_conn || s->rules_done_conn || m->rules_accepted ||
-	    m->rules_done)
+	if (rs == NULL || rules_off(s))
 		return 0;
 	if (rs->need & NEED_BODY_RAW) {
 		size_t room = limit - m->raw_body.len;

@@ -113,7 +113,11 @@ struct config {
 	long mime_max_depth, mime_max_parts;
 	long rules_match_limit, rules_depth_limit, rules_heap_limit_kb;
 	bool rules_prefilter;
-	struct ruleset *rules; /* compiled from rules_dir; NULL when none */
+	int rules_fault_action; /* enum gh_action: a refusing rule left without an
+				 * answer (a limit); CONTINUE = counted as no match */
+	long rules_budget_ms;	/* rule evaluation time per message */
+	long rules_max_size;	/* conditions, every define written out */
+	struct ruleset *rules;	/* compiled from rules_dir; NULL when none */
 };
 
 /*

@@ -14,6 +14,15 @@
  *  - monitor and add-header record the hit and go on.
  * Every hit is in results.rules (name, action, file, line) and the log.
  *
+ * A rule without an answer (a pattern at a PCRE2 limit, a failed prefilter
+ * scan, and the rest of the condition does not decide): a rule that
+ * rejects, tempfails, discards or quarantines answers rules_fault_action
+ * instead (tempfail 451 4.7.1 by default, source "rules.limit"); accept,
+ * monitor and add-header rules count it as no match. Rules share one time
+ * budget per message (rules_budget_ms); past it the answer is tempfail 451
+ * 4.7.1 (source "rules.budget"), at rcpt for that recipient. Both are logged
+ * with the rule and recorded as checks (rules.limit, rules.budget).
+ *
  * engine_rules_body() feeds the MIME walk and the raw body copy, only when
  * the rule set looks at them.
  */

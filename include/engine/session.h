@@ -119,7 +119,8 @@ struct message {
 	const struct address *rule_rcpt; /* at RCPT: the recipient being decided */
 	struct rule_cache_entry *rcache; /* target values computed once per message */
 	size_t nrcache, rcache_cap;
-	bool logged; /* summary written when the verdict was taken */
+	unsigned long long rule_ns; /* time the rules took for this message */
+	bool logged;		    /* summary written when the verdict was taken */
 };
 
 struct session {

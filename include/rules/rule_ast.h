@@ -5,7 +5,11 @@
  * compiler (rules/compile.c) fills in the compiled regexes, the list lookups
  * and each rule's phase; the evaluator (rules/eval.c) walks them. Nodes are
  * immutable once the rule set is built, and shared read-only by every
- * thread. A `define` is a subtree that several rules point to.
+ * thread. A `define` is a subtree that several rules point to: the nodes
+ * form a graph without cycles, and every walk over it must either be
+ * bounded by a node's `size` or remember what it has seen (nested defines
+ * double the paths per level). So each node carries what its subtree needs
+ * (phase, need, size) from the moment it is built.
  *
  * Grammar (whitespace and newlines are free; `#` comments):
  *   file      := item*
@@ -85,6 +89,11 @@ struct rnode {
 	long long num;	 /* numeric comparisons and ROP_EQ on numbers */
 	struct rule_list *list;
 	unsigned line, col;
+	/* of the subtree, set when the node is built */
+	enum gh_phase phase;	 /* when everything under it is known */
+	unsigned need;		 /* enum rule_need bits of its targets */
+	unsigned long long size; /* nodes with every define written out; saturates */
+	unsigned def_slot;	 /* a define's root: 1 + its answer's cache slot; else 0 */
 };
 
 #endif

@@ -35,6 +35,9 @@ struct rule_build {
 	size_t nrules, rules_cap;
 	struct rule_regex **regexes;
 	size_t nregex, regex_cap;
+	unsigned ndef_slots;	 /* defines numbered so far (their cache slots) */
+	unsigned long long size; /* conditions of the rules so far, defines written out */
+	bool over_budget;	 /* "too large" was reported: once is enough */
 };
 
 /* rule_build_error - record "FILE:LINE:COL: message" */

@@ -3,7 +3,9 @@
 #
 # Each shipped rule has a message that must hit it and one that must not;
 # the language cases show each phase deciding, each action, the variables
-# in reply texts, and a pattern that hits the PCRE2 limit.
+# in reply texts, and a pattern that hits the PCRE2 limit. Then what bounds
+# rules (issue 16): a rule left without an answer by a limit, the time
+# budget, the size budget.
 
 RULES="$DATA/rules.conf"
 LANG_CONF="$DATA/rules-lang.conf"
@@ -67,7 +69,73 @@ t "rules: size and body together"            1 reject     552   5.3.4  eom    "$
 t "rules: size below the limit"              0 accept     -     -      eom    "$small" $L -- "$(nohit big_padding)"
 t "rules: rcpt.count at eoh"                 1 reject     550   5.7.1  eoh    "$blast" $L --rcpt a@example.net --rcpt b@example.net --rcpt c@example.net -- "$(lhit blast reject)"
 t "rules: rcpt.count below"                  0 accept     -     -      eom    "$blast" $L --rcpt a@example.net --rcpt b@example.net -- "$(nohit blast)"
-t "rules: catastrophic backtracking limited" 0 accept     -     -      eom    "$bt" $L -- "$(nohit backtrack) and ([.checks[] | select(.name == \"rules.limit\" and (.detail | test(\"backtrack\")))] | length == 1)"
+t "rules: reject rule at the PCRE2 limit"    2 tempfail   451   4.7.1  eoh    "$bt" $L -- "$(nohit backtrack) and .verdict.by == \"rules.limit\" and ([.checks[] | select(.name == \"rules.limit\" and (.detail | test(\"backtrack\")))] | length == 1)"
 }
 u "rules: broken rule file"                  78 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net -c "$DATA/rules-bad.conf" "$DATA/plain.eml" -- "rules-lang/bad/broken.rules:3:30: bad regex"
 u "rules: every rule error reported"         78 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net -c "$DATA/rules-bad.conf" "$DATA/plain.eml" -- "rules-lang/bad/broken.rules:6:19: unknown target 'no.such'"
+
+# A pattern at its PCRE2 limit has no answer (rules-limits/): a rule that
+# refuses answers rules_fault_action, one that accepts, monitors or adds a
+# header counts it as no match. The value: forty a, then "!ab", which does
+# match /(a+)+b/ (PCRE2 gives up first).
+EVIL="$(head -c 40 /dev/zero | tr '\0' a)!ab"
+lim_msg() { # lim_msg NAME HEADER-LINE... - a message with these fields
+	local f
+	f=$(gen "$1")
+	shift
+	{ printf 'From: Sender <sender@example.org>\nDate: Mon, 1 Jan 2024 10:00:00 +0000\nMessage-ID: <lim@example.org>\n'; printf '%s\n' "$@"; printf '\nbody\n'; } >"$f"
+	printf '%s' "$f"
+}
+LIMC="$DATA/rules-limits.conf"
+LIMIT_OF() { printf 'any(.checks[]; .name == "rules.limit" and .result == "fail" and .detail == "rule %s: match limit")' "$1"; }
+m_evil=$(lim_msg evil-subject.eml "Subject: $EVIL")
+m_watch=$(lim_msg evil-watch.eml "Subject: watch" "X-Watch: $EVIL")
+m_tag=$(lim_msg evil-tag.eml "Subject: tag" "X-Tag: $EVIL")
+m_allow=$(lim_msg evil-allow.eml "Subject: $EVIL" "X-Allow: $EVIL")
+m_decided=$(lim_msg evil-decided.eml "Subject: decided" "X-Decided: $EVIL")
+m_notdec=$(lim_msg evil-not-decided.eml "Subject: not decided" "X-Not-Decided: $EVIL")
+m_body=$(gen evil-body.eml)
+{ printf 'From: Sender <sender@example.org>\nSubject: body\n\n%s\n' "$EVIL"; } >"$m_body"
+EVIL_TEXT='.verdict.text == "Rule evil could not be decided (match limit); try again later"'
+# shellcheck disable=SC2016
+{
+t "limits: reject rule at the limit tempfails"   2 tempfail   451   4.7.1  eoh    "$m_evil"    -c "$LIMC" -- "$EVIL_TEXT and .verdict.by == \"rules.limit\" and $(LIMIT_OF evil) and .rules == []"
+t "limits: rules_fault_action = reject"          1 reject     550   5.7.1  eoh    "$m_evil"    -c "$DATA/rules-limits-reject.conf" -- ".verdict.text == \"Rule evil could not be decided (match limit)\" and $(LIMIT_OF evil)"
+t "limits: rules_fault_action = quarantine"      4 quarantine -     -      eom    "$m_evil"    -c "$DATA/rules-limits-quarantine.conf" -- ".verdict.by == \"rules.limit\" and $(LIMIT_OF evil)"
+t "limits: rules_fault_action = no-match"        0 accept     -     -      eom    "$m_evil"    -c "$DATA/rules-limits-no-match.conf" -- ".rules == [] and $(LIMIT_OF evil)"
+t "limits: quarantine rule on the body"          2 tempfail   451   4.7.1  eom    "$m_body"    -c "$LIMC" -- ".verdict.text == \"Rule evil_body could not be decided (match limit); try again later\" and $(LIMIT_OF evil_body)"
+t "limits: monitor rule counts it as no match"   0 accept     -     -      eom    "$m_watch"   -c "$LIMC" -- ".rules == [] and $(LIMIT_OF watch)"
+t "limits: add-header rule counts no match"      0 accept     -     -      eom    "$m_tag"     -c "$LIMC" -- ".rules == [] and $(LIMIT_OF tag) and ([.headers_added[] | select(.name == \"X-Tagged\")] | length == 0)"
+t "limits: accept rule does not accept"          2 tempfail   451   4.7.1  eoh    "$m_allow"   -c "$LIMC" -- "$EVIL_TEXT and $(LIMIT_OF allow) and $(LIMIT_OF evil)"
+t "limits: the other side of or decides"         1 reject     550   5.7.1  eoh    "$m_decided" -c "$LIMC" -- ".verdict.text == \"decided anyway\" and $(lhit decided reject) and $(LIMIT_OF decided)"
+t "limits: the other side of and decides"        0 accept     -     -      eom    "$m_notdec"  -c "$LIMC" -- ".rules == [] and $(LIMIT_OF not_decided)"
+}
+# ...and in the text report and the log, with the rule's name and place.
+"$GH" test -c "$LIMC" --dns-fixture "$DATA/dns/empty.zone" --ip 192.0.2.1 --from sender@example.org \
+	--rcpt rcpt@example.net "$m_evil" >"$TMP/out.txt" 2>"$TMP/err.txt"
+if ! grep -qx 'verdict   tempfail 451 4.7.1 Rule evil could not be decided (match limit); try again later (phase eoh)' "$TMP/out.txt"; then
+	fail "limits: text report" "$(grep '^verdict' "$TMP/out.txt")"
+elif ! grep -q 'check     rules.limit            fail  rule evil: match limit' "$TMP/out.txt"; then
+	fail "limits: text report" "no rules.limit check: $(grep '^check' "$TMP/out.txt")"
+elif ! grep -q "warning: session=test.1 rule evil ($DATA/rules-limits/limits.rules:13) undecided at eoh (match limit): answered tempfail (rules_fault_action)" "$TMP/err.txt"; then
+	fail "limits: text report" "log: $(cat "$TMP/err.txt")"
+else
+	pass "limits: text report and log name the rule"
+fi
+
+# The time budget (rules-budget/): past rules_budget_ms the message is
+# tempfailed and the rule being evaluated is named. Timing is not asserted:
+# the rules take tens of milliseconds against a budget of one.
+m_slow=$(gen slow-body.eml)
+{ printf 'From: Sender <sender@example.org>\nSubject: slow\n\n'; head -c 30000 /dev/zero | tr '\0' a; printf '!\n'; } >"$m_slow"
+t "budget: rules over rules_budget_ms tempfail"  2 tempfail   451   4.7.1  eom    "$m_slow"    -c "$DATA/rules-budget.conf" -- ".verdict.by == \"rules.budget\" and .verdict.text == \"Rules took too long for this message; try again later\" and any(.checks[]; .name == \"rules.budget\" and .result == \"fail\" and (.detail | test(\"^rule heavy[1-3]: 1 ms used up$\")))"
+
+# The size budget: 27 nested defines are refused at load, where they are.
+if "$GH" -n -c "$DATA/rules-deep.conf" >"$TMP/out.txt" 2>&1; then
+	fail "size: gatehouse -n refuses 27 nested defines" "exit 0: $(head -c 300 "$TMP/out.txt")"
+elif ! grep -q "rules-deep/deep.rules:30:6: rule set too large after expanding definitions: rule 'deep' holds 268435455 conditions" "$TMP/out.txt"; then
+	fail "size: gatehouse -n refuses 27 nested defines" "$(head -c 300 "$TMP/out.txt")"
+else
+	pass "size: gatehouse -n refuses 27 nested defines (FILE:LINE:COL)"
+fi
+

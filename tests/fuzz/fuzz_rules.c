@@ -2,9 +2,13 @@
  * fuzz_rules.c - libFuzzer target: the rule language from text to verdicts.
  * The input is one rule file. It must load or fail with "FILE:LINE:COL:
  * message" lines, never crash or leak; when it loads, every rule is
- * evaluated against a fixed mock message twice, with the Hyperscan
- * prefilter and with PCRE2 alone, and the two answers must agree (the
- * prefilter may only ever skip patterns that cannot match).
+ * evaluated against a fixed mock message twice, with the scratch (the
+ * Hyperscan prefilter and the cache of define answers) and without (PCRE2
+ * alone, every define evaluated where it is named). The answers must agree,
+ * except that PCRE2 alone may say "unknown" (a pattern at its limit) where
+ * the prefilter knew the pattern cannot match; and asking again in the same
+ * round (from the cache) must give the scratch's answer again. The size
+ * budget keeps the evaluation without a cache bounded.
  *
  * Inputs naming an absolute list file ("/...") are skipped: `list x = file
  * "/dev/zero"` would only test the machine. Relative names resolve under a
@@ -23,7 +27,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Tight limits: a catastrophic pattern costs little, and still takes the limit path. */
-static const struct rule_limits fz_lim = { 20000, 2000, 1024 };
+static const struct rule_limits fz_lim = { 20000, 2000, 1024, false, 20000 };
 
 /* The mock message: two values for most text targets, so any/none semantics run. */
 static const char *const fz_text[] = { "Hello World from mx.example.org", "bob@Example.NET" };
@@ -87,12 +91,15 @@ static void fz_eval(const struct ruleset *rs, struct rule_scratch *sc)
 	rule_scratch_reset(sc);
 	for (size_t i = 0; i < rs->nrules; i++) {
 		struct rule_eval_state with = { rs, sc, &p, 0 }, without = { rs, NULL, &p, 0 };
-		int a = rule_eval(&with, &rs->rules[i]);
-		int b = rule_eval(&without, &rs->rules[i]);
+		enum rule_answer a = rule_eval(&with, &rs->rules[i]);
+		enum rule_answer b = rule_eval(&without, &rs->rules[i]);
+		enum rule_answer again = rule_eval(&with, &rs->rules[i]);
 
-		if (a != b || a < 0) {
-			fprintf(stderr, "rule %s (line %u): prefilter %d, PCRE2 alone %d\n",
-				rs->rules[i].name, rs->rules[i].line, a, b);
+		if ((a != b && b != RULE_UNKNOWN) || a == RULE_FAILED || a == RULE_OVERTIME ||
+		    b == RULE_FAILED || b == RULE_OVERTIME || again != a ||
+		    (a == RULE_UNKNOWN && with.unknown_why == NULL)) {
+			fprintf(stderr, "rule %s (line %u): scratch %d (again %d), PCRE2 alone %d\n",
+				rs->rules[i].name, rs->rules[i].line, a, again, b);
 			abort();
 		}
 	}

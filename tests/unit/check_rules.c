@@ -7,8 +7,11 @@
  * in one load, a bad regex at PCRE2's own column; each rule decided at the
  * latest phase of its targets; the evaluator's semantics over a mock
  * provider (multi-value any/none, case, flags, numbers, networks, DKIM); the
- * Hyperscan prefilter changing no answer; and a catastrophic pattern ending
- * on a PCRE2 limit as "no match", reported and counted.
+ * Hyperscan prefilter changing no answer; a catastrophic pattern ending on
+ * a PCRE2 limit (or a failed prefilter scan) as "unknown", reported and
+ * counted, with Kleene's three-valued and/or/not around it; a define's
+ * answer computed once per round however deeply defines nest, the size
+ * budget refusing what they would expand to, and the deadline.
  *
  * The mock provider below stands in for the engine: it hands out values per
  * target (and argument) from a small table, so the evaluator is tested
@@ -16,6 +19,7 @@
  * under test is fixed; each says what it expects and why.
  */
 #include <dirent.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 
@@ -1471,8 +1475,10 @@ END_TEST
 
 START_TEST(eval_pathological_regex)
 {
-	/* Catastrophic backtracking ends on a PCRE2 limit: no match, reported
-	 * through on_limit with the rule, counted; the next rule is unaffected. */
+	/* Catastrophic backtracking ends on a PCRE2 limit: no answer (unknown,
+	 * never "no match", which would let a reject rule be walked past),
+	 * reported through on_limit with the rule, counted; the next rule is
+	 * unaffected. */
 	static const struct rule_limits lim = { 100000, 1000, 1024 };
 	char subject[4096];
 	struct mock m;
@@ -1490,37 +1496,38 @@ START_TEST(eval_pathological_regex)
 	subject[sizeof(subject) - 1] = '\0';
 	mock_init(&m);
 	mock_text(&m, TGT_SUBJECT, NULL, subject, NULL);
-	ck_assert_int_eq(eval_rule(rs, sc, &m, find_rule(rs, "nested"), &hits), 0);
+	ck_assert_int_eq(eval_rule(rs, sc, &m, find_rule(rs, "nested"), &hits), RULE_UNKNOWN);
 	ck_assert_uint_eq(hits, 1);
 	ck_assert_uint_eq(m.limits, 1);
 	ck_assert_ptr_eq(m.limit_rule, find_rule(rs, "nested"));
 	ck_assert_msg(strstr(m.limit_what, "limit") != NULL, "on_limit said '%s'", m.limit_what);
-	ck_assert_int_eq(eval_rule(rs, sc, &m, find_rule(rs, "fine"), &hits), 1);
+	ck_assert_int_eq(eval_rule(rs, sc, &m, find_rule(rs, "fine"), &hits), RULE_YES);
 	ck_assert_uint_eq(hits, 0);
 	/* The same with tighter limits. */
-	ck_assert_int_eq(eval_rule(strict, NULL, &m, &strict->rules[0], &hits), 0);
+	ck_assert_int_eq(eval_rule(strict, NULL, &m, &strict->rules[0], &hits), RULE_UNKNOWN);
 	ck_assert_uint_eq(hits, 1);
 	ck_assert_uint_eq(m.limits, 2);
 
-	/* Two values that both hit the limit count twice; the rule is still no
-	 * match. The y at the end gets past PCRE2's required-character check. */
+	/* Two values that both hit the limit count twice; the rule is still
+	 * unknown. The y at the end gets past PCRE2's required-character check. */
 	memset(subject, 'x', sizeof(subject) - 3);
 	memcpy(subject + sizeof(subject) - 3, "!y", 3);
 	mock_init(&m);
 	mock_text(&m, TGT_SUBJECT, NULL, subject, NULL);
 	mock_text(&m, TGT_HEADER, "X-Y", subject, NULL);
 	mock_text(&m, TGT_BODY, NULL, subject, NULL);
-	ck_assert_int_eq(eval_rule(rs, sc, &m, find_rule(rs, "xy"), &hits), 0);
+	ck_assert_int_eq(eval_rule(rs, sc, &m, find_rule(rs, "xy"), &hits), RULE_UNKNOWN);
 	ck_assert_uint_eq(hits, 2);
 	ck_assert_uint_eq(m.limits, 2);
 	ck_assert_ptr_eq(m.limit_rule, find_rule(rs, "xy"));
 	/* In the body with PCRE2 alone, the limit path too... */
-	ck_assert_int_eq(eval_rule(rs, NULL, &m, find_rule(rs, "body_xy"), &hits), 0);
+	ck_assert_int_eq(eval_rule(rs, NULL, &m, find_rule(rs, "body_xy"), &hits), RULE_UNKNOWN);
 	ck_assert_uint_eq(hits, 1);
-	/* ...and with the prefilter, which knows there is no y: PCRE2 never runs. */
+	/* ...and with the prefilter, which knows there is no y: PCRE2 never
+	 * runs, and its "no" is a real answer. */
 	if (rs->pf[0] != NULL) {
 		rule_scratch_reset(sc);
-		ck_assert_int_eq(eval_rule(rs, sc, &m, find_rule(rs, "body_xy"), &hits), 0);
+		ck_assert_int_eq(eval_rule(rs, sc, &m, find_rule(rs, "body_xy"), &hits), RULE_NO);
 		ck_assert_uint_eq(hits, 0);
 	}
 	rule_scratch_free(sc);
@@ -1682,6 +1689,315 @@ START_TEST(prefilter_per_message)
 }
 END_TEST
 
+/* eval_st - R over M with SC and a deadline (0: none); the whole answer */
+static enum rule_answer eval_st(const struct ruleset *rs, struct rule_scratch *sc, struct mock *m,
+				const struct rule *r, unsigned long long deadline_ns,
+				const char **why)
+{
+	const struct rule_provider p = { m, mock_get, mock_on_limit };
+	struct rule_eval_state st = { rs, sc, &p, 0 };
+	enum rule_answer a;
+
+	st.deadline_ns = deadline_ns;
+	a = rule_eval(&st, r);
+	if (why != NULL)
+		*why = st.unknown_why;
+	return a;
+}
+
+START_TEST(eval_unknown_logic)
+{
+	/* An unknown (a pattern at its limit) meets and, or, not as Kleene's
+	 * logic says: only the other side can decide. The issue's rule: a
+	 * Subject of forty a, then "!ab" does match /(a+)+b/, but PCRE2 gives
+	 * up on the forty a first. */
+	static const struct rule_limits lim = { 10000, 1000, 1024 };
+	struct ruleset *rs = load_in(
+		"/",
+		"define evil = subject ~ /(a+)+b/\n"
+		"rule r1 { when evil reject }\n"
+		"rule r2 { when evil or inbound reject }\n"
+		"rule r3 { when evil or outbound reject }\n"
+		"rule r4 { when evil and outbound reject }\n"
+		"rule r5 { when evil and inbound reject }\n"
+		"rule r6 { when not evil reject }\n"
+		"rule r7 { when subject !~ /(a+)+b/ reject }\n"
+		"rule r8 { when header.X-Two ~ /(a+)+b/ reject }\n"
+		"rule r9 { when header.X-Two !~ /(a+)+b/ reject }\n"
+		"rule r10 { when (evil or outbound) and (evil or inbound) reject }\n",
+		&lim);
+	struct rule_scratch *sc = rule_scratch_new(rs);
+	char subject[64];
+	struct mock m;
+	const char *why = NULL;
+	static const struct {
+		const char *rule;
+		enum rule_answer want;
+	} cases[] = {
+		{ "r1", RULE_UNKNOWN }, { "r2", RULE_YES },	{ "r3", RULE_UNKNOWN },
+		{ "r4", RULE_NO },	{ "r5", RULE_UNKNOWN }, { "r6", RULE_UNKNOWN },
+		{ "r7", RULE_UNKNOWN }, { "r8", RULE_YES },	{ "r9", RULE_NO },
+		{ "r10", RULE_UNKNOWN },
+	};
+
+	memset(subject, 'a', 40);
+	strcpy(subject + 40, "!ab");
+	mock_init(&m);
+	mock_text(&m, TGT_SUBJECT, NULL, subject, NULL);
+	/* one value at the limit, another that matches: any-match says yes */
+	mock_text(&m, TGT_HEADER, "X-Two", subject, "ab", NULL);
+	mock_yes(&m, TGT_INBOUND, true);
+	mock_yes(&m, TGT_OUTBOUND, false);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct rule *r = find_rule(rs, cases[i].rule);
+
+		/* with the scratch (define cache) and without, the same */
+		rule_scratch_forget(sc);
+		ck_assert_msg(eval_st(rs, sc, &m, r, 0, &why) == cases[i].want,
+			      "rule %s: %d, want %d", cases[i].rule, eval_st(rs, sc, &m, r, 0, NULL),
+			      cases[i].want);
+		ck_assert_int_eq(eval_st(rs, NULL, &m, r, 0, NULL), cases[i].want);
+		if (cases[i].want == RULE_UNKNOWN)
+			ck_assert_msg(why != NULL && strcmp(why, "match limit") == 0,
+				      "rule %s: unknown_why '%s'", cases[i].rule, why ? why : "(null)");
+	}
+	/* A short subject (a new message: the cache forgets) is decided: the
+	 * pattern itself is fine */
+	rule_scratch_reset(sc);
+	mock_init(&m);
+	mock_text(&m, TGT_SUBJECT, NULL, "aaaab", NULL);
+	ck_assert_int_eq(eval_st(rs, sc, &m, find_rule(rs, "r1"), 0, NULL), RULE_YES);
+	ck_assert_uint_eq(m.limits, 0);
+	rule_scratch_free(sc);
+	ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(eval_prefilter_failure)
+{
+	/* A failed prefilter scan leaves every pattern of its database without
+	 * an answer: unknown, reported as "prefilter failure", and PCRE2 is not
+	 * run instead. A text over 4 GB is one Hyperscan refuses; only its
+	 * length is ever read here. */
+	struct ruleset *rs = load_ok("rule word { when body ~ /forbidden/ reject }\n"
+				     "rule other { when subject ~ /x/ reject }\n");
+	struct rule_scratch *sc = rule_scratch_new(rs);
+	static const char text[] = "a forbidden word";
+	const char *why = NULL;
+	struct mock m;
+
+	if (rs->pf[0] == NULL || find_rule(rs, "word")->when->re->pf_slot != 0) {
+		rule_scratch_free(sc);
+		ruleset_free(rs);
+		return; /* no Hyperscan on this CPU: nothing to fail */
+	}
+	mock_init(&m);
+	mock_bytes(&m, TGT_BODY, text, (size_t)UINT_MAX + 1);
+	mock_text(&m, TGT_SUBJECT, NULL, "x", NULL);
+	ck_assert_int_eq(eval_st(rs, sc, &m, find_rule(rs, "word"), 0, &why), RULE_UNKNOWN);
+	ck_assert_str_eq(why, "prefilter failure");
+	ck_assert_uint_eq(m.limits, 1);
+	ck_assert_str_eq(m.limit_what, "prefilter failure");
+	ck_assert_ptr_eq(m.limit_rule, find_rule(rs, "word"));
+	/* the failure is the message's: asked again, the same answer, no rescan */
+	ck_assert_int_eq(eval_st(rs, sc, &m, find_rule(rs, "word"), 0, NULL), RULE_UNKNOWN);
+	ck_assert_int_eq(eval_st(rs, sc, &m, find_rule(rs, "other"), 0, NULL), RULE_YES);
+	/* a new message scans again */
+	rule_scratch_reset(sc);
+	m.e[0].len[0] = sizeof(text) - 1;
+	ck_assert_int_eq(eval_st(rs, sc, &m, find_rule(rs, "word"), 0, NULL), RULE_YES);
+	rule_scratch_free(sc);
+	ruleset_free(rs);
+}
+END_TEST
+
+/* nested_defines - LEVELS of `define dN = dN-1 or dN-1` over PRED, and a rule */
+static char *nested_defines(unsigned levels, const char *pred)
+{
+	char *text = NULL, *next;
+
+	ck_assert(asprintf(&text, "define d0 = %s\n", pred) > 0);
+	for (unsigned i = 1; i <= levels; i++) {
+		ck_assert(asprintf(&next, "%sdefine d%u = d%u or d%u\n", text, i, i - 1, i - 1) > 0);
+		free(text);
+		text = next;
+	}
+	ck_assert(asprintf(&next, "%srule deep { when d%u reject }\n", text, levels) > 0);
+	free(text);
+	return next;
+}
+
+START_TEST(eval_define_once_per_round)
+{
+	/* 40 levels of nested defines: 2^40 paths to one comparison, asked for
+	 * once per round with the scratch's define cache. Counting the
+	 * provider's calls shows it without timing anything. */
+	struct rule_limits big = lim_default;
+	char *text = nested_defines(40, "subject ~ /never/");
+	struct ruleset *rs;
+	struct rule_scratch *sc;
+	struct mock m;
+
+	big.max_size = ULONG_MAX;
+	rs = load_in("/", text, &big);
+	ck_assert_uint_eq(rs->ndef_slots, 41);
+	sc = rule_scratch_new(rs);
+	mock_init(&m);
+	mock_text(&m, TGT_SUBJECT, NULL, "a subject", NULL);
+	ck_assert_int_eq(eval_st(rs, sc, &m, &rs->rules[0], 0, NULL), RULE_NO);
+	ck_assert_uint_eq(m.gets, 1);
+	/* the same round: from the cache, the provider is not asked */
+	ck_assert_int_eq(eval_st(rs, sc, &m, &rs->rules[0], 0, NULL), RULE_NO);
+	ck_assert_uint_eq(m.gets, 1);
+	/* another round (another recipient, another phase): asked again, once,
+	 * and the new value counts */
+	rule_scratch_forget(sc);
+	m.e[0].s[0] = "never again";
+	m.e[0].len[0] = strlen(m.e[0].s[0]);
+	ck_assert_int_eq(eval_st(rs, sc, &m, &rs->rules[0], 0, NULL), RULE_YES);
+	ck_assert_uint_eq(m.gets, 2);
+	/* a new message, too */
+	rule_scratch_reset(sc);
+	m.e[0].s[0] = "plain";
+	m.e[0].len[0] = 5;
+	ck_assert_int_eq(eval_st(rs, sc, &m, &rs->rules[0], 0, NULL), RULE_NO);
+	ck_assert_uint_eq(m.gets, 3);
+	rule_scratch_free(sc);
+	ruleset_free(rs);
+	free(text);
+
+	/* Two rules sharing a define, an alias of it, and an unknown answer
+	 * cached with its reason. */
+	{
+		static const struct rule_limits lim = { 10000, 1000, 1024 };
+		char subject[64];
+		const char *why = NULL;
+
+		rs = load_in("/",
+			     "define evil = subject ~ /(a+)+b/\n"
+			     "define alias = evil\n"
+			     "rule one { when evil and inbound reject }\n"
+			     "rule two { when alias or outbound reject }\n",
+			     &lim);
+		ck_assert_uint_eq(rs->ndef_slots, 1);
+		sc = rule_scratch_new(rs);
+		memset(subject, 'a', 40);
+		strcpy(subject + 40, "!ab");
+		mock_init(&m);
+		mock_text(&m, TGT_SUBJECT, NULL, subject, NULL);
+		mock_yes(&m, TGT_INBOUND, true);
+		mock_yes(&m, TGT_OUTBOUND, false);
+		ck_assert_int_eq(eval_st(rs, sc, &m, find_rule(rs, "one"), 0, &why), RULE_UNKNOWN);
+		ck_assert_uint_eq(m.limits, 1);
+		ck_assert_int_eq(eval_st(rs, sc, &m, find_rule(rs, "two"), 0, &why), RULE_UNKNOWN);
+		ck_assert_uint_eq(m.limits, 1); /* PCRE2 did not run again */
+		ck_assert_str_eq(why, "match limit");
+		rule_scratch_free(sc);
+		ruleset_free(rs);
+	}
+}
+END_TEST
+
+START_TEST(load_size_budget)
+{
+	/* The issue's file: 27 nested defines expand to 2^28 - 1 conditions.
+	 * Refused at load, at the rule, once. */
+	char *text = nested_defines(27, "subject ~ /never/");
+	struct rule_limits small = lim_default;
+	struct ruleset *rs;
+	struct diag errs = { 0 };
+
+	rs = ruleset_load_text(FILE_NAME, "/", text, strlen(text), &lim_default, &errs);
+	ck_assert_ptr_null(rs);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.lines[0],
+			 "t.rules:29:6: rule set too large after expanding definitions: rule "
+			 "'deep' holds 268435455 conditions with its defines written out, over "
+			 "the budget of 1000000 (rules_max_size)");
+	diag_clear(&errs);
+	free(text);
+
+	/* 18 levels fit the default (2^19 - 1); the budget counts every rule */
+	text = nested_defines(18, "subject ~ /never/");
+	rs = load_in("/", text, &lim_default);
+	ck_assert_uint_eq(rs->size, 524287);
+	ck_assert_int_eq(rs->rules[0].phase, GH_PH_EOH);
+	ruleset_free(rs);
+	small.max_size = 1000;
+	{
+		char *two;
+
+		ck_assert(asprintf(&two,
+				   "define a = subject ~ /x/ or subject ~ /y/\n"	  /* 3 */
+				   "define b = a and a and a and a\n"			  /* 15 */
+				   "rule one { when b or b or b or b or b or b or b or b reject }\n" /* 127 */
+				   "%s"
+				   "rule three { when b reject }\n"
+				   "rule four { when b and b and b and b and b and b and b and b and b "
+				   "and b and b and b and b and b and b and b and b and b and b and b "
+				   "and b and b and b and b and b and b and b and b and b and b and b "
+				   "and b and b and b and b and b and b and b and b and b and b and b "
+				   "and b and b and b and b and b and b and b and b and b and b and b "
+				   "and b and b and b and b and b and b and b and b and b and b and b "
+				   "and b and b and b and b reject }\n"
+				   "rule five { when b and b and b and b and b and b and b and b and b "
+				   "and b and b and b and b and b and b and b and b and b and b and b "
+				   "and b and b and b and b and b and b and b and b and b and b and b "
+				   "and b and b and b and b and b and b and b and b and b and b and b "
+				   "and b and b and b and b and b and b and b and b and b and b and b "
+				   "and b and b and b and b and b and b and b and b and b and b and b "
+				   "and b and b and b and b reject }\n",
+				   "rule two { when b reject }\n") > 0);
+		/* one 127, two 15, three 15: 157; four: 68 b = 68 * 15 + 67 = 1087 */
+		memset(&errs, 0, sizeof(errs));
+		rs = ruleset_load_text(FILE_NAME, "/", two, strlen(two), &small, &errs);
+		ck_assert_ptr_null(rs);
+		ck_assert_uint_eq(errs.n, 1); /* five is over too: said once */
+		ck_assert_str_eq(errs.lines[0],
+				 "t.rules:6:6: rule set too large after expanding definitions: rule "
+				 "'four' holds 1087 conditions with its defines written out, the "
+				 "rules before it 157, over the budget of 1000 (rules_max_size)");
+		diag_clear(&errs);
+		free(two);
+	}
+	free(text);
+
+	/* Saturation: 70 levels would overflow 64 bits */
+	text = nested_defines(70, "inbound");
+	memset(&errs, 0, sizeof(errs));
+	rs = ruleset_load_text(FILE_NAME, "/", text, strlen(text), &lim_default, &errs);
+	ck_assert_ptr_null(rs);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_msg(strstr(errs.lines[0], "holds 18446744073709551615 conditions") != NULL, "%s",
+		      errs.lines[0]);
+	diag_clear(&errs);
+	free(text);
+}
+END_TEST
+
+START_TEST(eval_deadline)
+{
+	/* Past the deadline the answer is RULE_OVERTIME, before any value is
+	 * asked for; no deadline (0) never stops. The clock is the caller's. */
+	struct ruleset *rs = load_ok("rule r { when subject ~ /x/ or inbound reject }\n");
+	struct rule_scratch *sc = rule_scratch_new(rs);
+	unsigned long long now = rule_clock_ns();
+	struct mock m;
+
+	mock_init(&m);
+	mock_text(&m, TGT_SUBJECT, NULL, "x", NULL);
+	ck_assert_uint_gt(now, 0);
+	ck_assert_int_eq(eval_st(rs, sc, &m, &rs->rules[0], 1, NULL), RULE_OVERTIME);
+	ck_assert_int_eq(eval_st(rs, NULL, &m, &rs->rules[0], now, NULL), RULE_OVERTIME);
+	ck_assert_uint_eq(m.gets, 0);
+	ck_assert_int_eq(eval_st(rs, sc, &m, &rs->rules[0], 0, NULL), RULE_YES);
+	ck_assert_int_eq(eval_st(rs, sc, &m, &rs->rules[0], now + 3600ULL * 1000000000ULL, NULL),
+			 RULE_YES);
+	rule_scratch_free(sc);
+	ruleset_free(rs);
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
@@ -1723,6 +2039,11 @@ static Suite *rules_suite(void)
 	tcase_add_test(eval, eval_logic);
 	tcase_add_test(eval, eval_short_circuit_and_failure);
 	tcase_add_test(eval, eval_pathological_regex);
+	tcase_add_test(eval, eval_unknown_logic);
+	tcase_add_test(eval, eval_define_once_per_round);
+	tcase_add_test(eval, eval_deadline);
+	tcase_add_test(pf, eval_prefilter_failure);
+	tcase_add_test(parse, load_size_budget);
 	tcase_add_test(pf, prefilter_same_answers);
 	tcase_add_test(pf, prefilter_per_message);
 	tcase_add_test(parse, parse_nul_in_regex);
