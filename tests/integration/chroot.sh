@@ -117,6 +117,9 @@ socket = "unix:$IT_CHROOT_SOCKET"
 authserv_id = "$IT_AUTHSERV"
 log_level = "info"
 drain_timeout_ms = 3000
+# the suite's client counts as inbound, so the status header (inbound mail
+# only, by default) marks what went through gatehouse
+internal_networks = ""
 EOF
 	# gatehouse as IT_CHROOT_USER: gh_start runs IT_GH, here a wrapper
 	gh_real=$IT_GH
