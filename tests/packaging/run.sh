@@ -6,6 +6,8 @@
 # runs it as
 #   unshare --net --mount -- tests/packaging/run.sh
 # Steps, one "ok"/"not ok" line each, then "N passed, M failed":
+#   0. debian/control's Build-Depends name the -dev packages install-deps.sh
+#      installs, no more and no fewer (add a library in both places);
 #   1. copy the source tree (without build/ and .git) to a temp dir and
 #      run dpkg-buildpackage -b -us -uc there, so no build output lands in
 #      the checkout; DEB_BUILD_OPTIONS=nocheck unless GH_PKG_CHECK=1 (make
@@ -210,6 +212,29 @@ summary_logged() {
 delivered() {
 	grep -lqF "X-Test-Id: $1" "$PK_DIR"/pf/sink/m.* 2>/dev/null
 }
+
+# ---------------------------------------------------------------- 0. in step
+
+# dev_packages_of_install_deps - the -dev packages of install-deps.sh's
+# PACKAGES="..." (what building needs; not the --bench extras)
+dev_packages_of_install_deps() {
+	awk '/^PACKAGES="/ { on = 1 } on { print } on && /"$/ && !/^PACKAGES="$/ { exit }' \
+		"$PK_TOP/packaging/install-deps.sh" | tr ' "' '\n' | grep -- '-dev$' | sort -u
+}
+
+# dev_packages_of_control - the -dev packages of debian/control's Build-Depends
+dev_packages_of_control() {
+	sed -n '/^Build-Depends:/,/^$/p' "$PK_TOP/debian/control" | tr ' ,' '\n' |
+		grep -- '-dev$' | sort -u
+}
+
+name="debian/control's Build-Depends and packaging/install-deps.sh name the same -dev packages"
+drift=$(diff <(dev_packages_of_install_deps) <(dev_packages_of_control) | grep '^[<>]' | tr '\n' ' ')
+if [ -n "$drift" ]; then
+	not_ok "$name" "< only in install-deps.sh, > only in debian/control: $drift"
+else
+	ok "$name ($(dev_packages_of_control | wc -l) packages)"
+fi
 
 # ---------------------------------------------------------------- 1. build
 
