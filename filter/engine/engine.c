@@ -254,8 +254,8 @@ enum gh_action engine_rcpt(struct session *s, const char *const *argv)
 		/* Decided at MAIL (SPF), answered here so that the refusal is
 		 * tied to recipients, as spf_reject_at = rcpt asks. */
 		m->rcpts_rejected++;
-		s->reply = m->verdict = m->rcpt_refusal;
-		return engine_finish(s, s->reply.action);
+		s->reply = m->rcpt_refusal;
+		return s->reply.action;
 	}
 	if (s->cfg->max_recipients > 0 && m->nrcpts >= (size_t)s->cfg->max_recipients) {
 		m->rcpts_rejected++;

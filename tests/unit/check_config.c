@@ -585,7 +585,7 @@ START_TEST(config_effective_reloads)
 	struct config *c = unit_config_ok("socket = \"unix:/run/g.sock\"\nsocket_mode = \"0640\"\n"
 					  "log_facility = local5\nrequire_from = no\n"
 					  "max_recipients = 7\n"
-					  "authserv_id = \"mx\\\\a\\\"b\\${HOME}#c//d\"\n");
+					  "dmarc_reject_when_none = \"mx\\\\a\\\"b\\${HOME}#c//d\"\n");
 	struct config *again;
 
 	/* what -n prints is itself a config that loads to the same values */
@@ -613,9 +613,10 @@ START_TEST(config_effective_reloads)
 		}
 	}
 	ck_assert_int_eq(again->socket_mode, 0640);
-	ck_assert_str_eq(c->authserv_id, "mx\\a\"b${HOME}#c//d");
-	/* quotes, backslashes and "${" come back as they were */
-	ck_assert_str_eq(again->authserv_id, "mx\\a\"b${HOME}#c//d");
+	ck_assert_str_eq(c->dmarc_reject_when_none, "mx\\a\"b${HOME}#c//d");
+	/* quotes, backslashes and "${" come back as they were (a free-text
+	 * directive: authserv_id refuses quotes and backslashes) */
+	ck_assert_str_eq(again->dmarc_reject_when_none, "mx\\a\"b${HOME}#c//d");
 	config_unref(again);
 	config_unref(c);
 	free(eff);
