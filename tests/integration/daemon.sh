@@ -125,3 +125,35 @@ EOF2
 	wait_until 10 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null
 	stop_pid "$npid"
 }
+
+# -- o: 1,100 idle milter connections from a local process: Postfix's mail
+# still gets its answers (libmilter spent a thread and, at the default
+# descriptor limit of 1,024, every slot on them: each message waited 15 s
+# and was tempfailed)
+test_idle_flood() {
+	local name fpid ready=$IT_DIR/flood.ready id n
+	name="o: 1,100 idle milter connections: a message through Postfix is still checked and delivered"
+	"$IT_PYTHON" "$IT_HERE/idle_flood.py" "$IT_MILTER_PORT" 1100 "$ready" &
+	fpid=$!
+	IT_BG_PIDS+=("$fpid")
+	if ! wait_until 30 test -s "$ready"; then
+		not_ok "$name" "the flood did not open its connections"
+		stop_pid "$fpid"
+		return
+	fi
+	n=$(cat "$ready")
+	id=$(new_id flood)
+	send_swaks "$IT_SMTPD_PORT" -f sender@example.net -t rcpt@example.org --add-header "X-Test-Id: $id"
+	if [ "$n" -lt 1100 ]; then
+		not_ok "$name" "only $n connections could be opened"
+	elif [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC; reply: $(grep '^<\*\*' "$IT_DIR/last-client.out" | head -n 1)"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	elif [ "$(status_header_count "$(delivered_file "$id")")" -ne 1 ]; then
+		not_ok "$name" "the delivered message has no X-Gatehouse: gatehouse did not check it"
+	else
+		ok "$name"
+	fi
+	stop_pid "$fpid"
+}

@@ -239,6 +239,11 @@ gh_conf() {
 		cat
 		printf '\n# added by gh_conf: no network DNS in these tests\ndns_fixture = "%s"\n' \
 			"$IT_DIR/empty.zone"
+		# The suite's clients are on loopback, which internal_networks
+		# counts as outbound, and outbound mail gets no status header by
+		# default: these tests read it to see that gatehouse checked a
+		# message, so ask for it.
+		printf 'status_header_outbound = yes\n'
 	} >"$IT_DIR/gh-$1.conf"
 }
 

@@ -164,6 +164,7 @@ IT_TESTS=(
 	test_unix_socket	# unix.sh
 	test_daemon_start	# daemon.sh
 	test_sd_notify
+	test_idle_flood
 	test_milter_down	# reload.sh
 	test_sigterm_drain
 	test_spf_dns	# spf.sh
