@@ -473,6 +473,38 @@ static bool refuses(enum rule_action a)
 	return a == RA_REJECT || a == RA_TEMPFAIL || a == RA_DISCARD || a == RA_QUARANTINE;
 }
 
+struct rule_exemption {
+	size_t at;	  /* the index the recipient gets in msg.rcpts, if accepted */
+	const char *addr; /* its address (the pointer msg.rcpts[at] will hold) */
+};
+
+/* exempt - an accept rule at RCPT: this recipient only (see engine_rules.h) */
+static int exempt(struct session *s, const struct address *rcpt)
+{
+	struct message *m = &s->msg;
+
+	if (rcpt == NULL)
+		return GH_OK;
+	if (m->nrule_exempt == m->rule_exempt_cap &&
+	    (m->rule_exempt = arena_grow(s->msg_arena, m->rule_exempt, &m->rule_exempt_cap,
+					 sizeof(*m->rule_exempt))) == NULL)
+		return GH_ERR_NOMEM;
+	m->rule_exempt[m->nrule_exempt++] = (struct rule_exemption){ m->nrcpts, rcpt->addr };
+	return GH_OK;
+}
+
+/* every_rcpt_exempt - each recipient the message still has was exempted */
+static bool every_rcpt_exempt(const struct session *s)
+{
+	const struct message *m = &s->msg;
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->nrule_exempt; i++)
+		k += m->rule_exempt[i].at < m->nrcpts &&
+		     m->rcpts[m->rule_exempt[i].at].addr == m->rule_exempt[i].addr;
+	return m->nrcpts > 0 && k == m->nrcpts;
+}
+
 /* settle - the terminal answer A (reply V) at PHASE: the rules stop, and V
  * goes where PHASE and A put it */
 static enum gh_action settle(struct session *s, enum gh_phase phase, enum gh_action a,
@@ -528,10 +560,16 @@ static enum gh_action apply(struct session *s, const struct rule *r, enum gh_pha
 	struct verdict v;
 
 	if (a == GH_ACT_ACCEPT) {
-		if (phase <= GH_PH_HELO)
+		if (phase <= GH_PH_HELO) {
 			s->rules_done_conn = s->rules_accepted_conn = true;
-		else
+		} else if (phase == GH_PH_RCPT) {
+			/* This recipient only: the others still get their rules
+			 * and checks, whatever their order. */
+			if (exempt(s, m->rule_rcpt) != GH_OK)
+				*failed = true;
+		} else {
 			m->rules_done = m->rules_accepted = true;
+		}
 		return GH_ACT_CONTINUE;
 	}
 	text = r->text ? expand(s, r, r->text) : NULL;
@@ -608,12 +646,14 @@ static enum gh_action overtime(struct session *s, const struct rule *r, enum gh_
 	return settle(s, phase, GH_ACT_TEMPFAIL, &v, failed);
 }
 
-/* rules_off - no rule is decided any more: an accept or a terminal action holds */
-static bool rules_off(const struct session *s)
+/* rules_off - no rule is decided any more: an accept or a terminal action
+ * holds (after RCPT, an accept of every recipient counts as one) */
+static bool rules_off(const struct session *s, enum gh_phase phase)
 {
 	const struct message *m = &s->msg;
 
-	return s->rules_accepted_conn || s->rules_done_conn || m->rules_accepted || m->rules_done;
+	return s->rules_accepted_conn || s->rules_done_conn || m->rules_accepted || m->rules_done ||
+	       (phase > GH_PH_RCPT && every_rcpt_exempt(s));
 }
 
 /* decide - one round: PHASE's rules in file order, the first terminal answer */
@@ -677,7 +717,7 @@ enum gh_action engine_rules_phase(struct session *s, enum gh_phase phase,
 	if (m->active && verdict_is_final(s->conn_pending.action) &&
 	    !verdict_is_final(m->pending.action))
 		m->pending = s->conn_pending;
-	if (rules_at(rs, phase, &n) == NULL || rules_off(s))
+	if (rules_at(rs, phase, &n) == NULL || rules_off(s, phase))
 		return GH_ACT_CONTINUE;
 	if ((s->rule_scratch = rule_scratch_for(s->rule_scratch, rs)) == NULL) {
 		*failed = true;
@@ -721,7 +761,7 @@ int engine_rules_body(struct session *s, const unsigned char *chunk, size_t len)
 	struct message *m = &s->msg;
 	size_t limit = (size_t)s->cfg->body_scan_limit;
 
-	if (rs == NULL || rules_off(s))
+	if (rs == NULL || rules_off(s, GH_PH_BODY))
 		return 0;
 	if (rs->need & NEED_BODY_RAW) {
 		size_t room = limit - m->raw_body.len;
@@ -754,5 +794,17 @@ int engine_rules_body(struct session *s, const unsigned char *chunk, size_t len)
 
 bool engine_rules_accepted(const struct session *s)
 {
-	return s->rules_accepted_conn || s->msg.rules_accepted;
+	return s->rules_accepted_conn || s->msg.rules_accepted || every_rcpt_exempt(s);
+}
+
+bool engine_rules_exempt(const struct session *s, const struct address *rcpt)
+{
+	const struct message *m = &s->msg;
+
+	if (s->rules_accepted_conn || m->rules_accepted)
+		return true;
+	for (size_t i = m->nrule_exempt; rcpt != NULL && i-- > 0;) /* the latest first */
+		if (m->rule_exempt[i].addr == rcpt->addr)
+			return true;
+	return false;
 }

@@ -10,7 +10,14 @@
  *    (at connect/helo: every message of the connection);
  *  - discard ends the message; quarantine is held to eom;
  *  - accept stops rule evaluation and keeps checks (SPF, DMARC) from refusing
- *    the message; their results are still recorded and added as headers;
+ *    the message; their results are still recorded and added as headers.
+ *    At rcpt it exempts that recipient only: the next recipients get their
+ *    rules, and whatever refuses per recipient refuses them. A decision for
+ *    the whole message (eoh and eom rules, DMARC, SPF decided at eom) counts
+ *    the exemptions only when every recipient the message still has was
+ *    exempted; otherwise it runs as if no recipient had been. The two
+ *    questions the engine asks are engine_rules_exempt() (one recipient)
+ *    and engine_rules_accepted() (the message);
  *  - monitor and add-header record the hit and go on.
  * Every hit is in results.rules (name, action, file, line) and the log.
  *
@@ -47,7 +54,13 @@ enum gh_action engine_rules_phase(struct session *s, enum gh_phase phase,
 				  const struct address *rcpt, bool *failed);
 /* engine_rules_body - a body chunk for the rules; 0 or -1 (out of memory) */
 int engine_rules_body(struct session *s, const unsigned char *chunk, size_t len);
-/* engine_rules_accepted - an accept rule holds for this message */
+/* engine_rules_accepted - an accept rule holds for the whole message: one
+ * decided at connect, helo, mail, eoh or eom, or rcpt accepts that exempted
+ * every recipient the message has (at MAIL: none yet, so only the former) */
 bool engine_rules_accepted(const struct session *s);
+/* engine_rules_exempt - an accept rule holds for recipient RCPT (the one
+ * engine_rules_phase() was just given at RCPT, or one of msg.rcpts): the
+ * message's accept, or one decided for RCPT itself */
+bool engine_rules_exempt(const struct session *s, const struct address *rcpt);
 
 #endif

@@ -72,6 +72,7 @@ struct config_slot;
 struct logger;
 struct mime_walk;
 struct rule_cache_entry;
+struct rule_exemption;
 struct rule_scratch;
 
 #define SESSION_ID_MAX 32
@@ -119,6 +120,8 @@ struct message {
 	const struct address *rule_rcpt; /* at RCPT: the recipient being decided */
 	struct rule_cache_entry *rcache; /* target values computed once per message */
 	size_t nrcache, rcache_cap;
+	struct rule_exemption *rule_exempt; /* recipients an accept rule exempted at RCPT */
+	size_t nrule_exempt, rule_exempt_cap;
 	unsigned long long rule_ns; /* time the rules took for this message */
 	bool logged;		    /* summary written when the verdict was taken */
 };

@@ -5,7 +5,8 @@
 # the language cases show each phase deciding, each action, the variables
 # in reply texts, and a pattern that hits the PCRE2 limit. Then what bounds
 # rules (issue 16): a rule left without an answer by a limit, the time
-# budget, the size budget.
+# budget, the size budget; and recipient accept rules (issue 11), which
+# exempt their recipient only, whatever the order.
 
 RULES="$DATA/rules.conf"
 LANG_CONF="$DATA/rules-lang.conf"
@@ -139,3 +140,25 @@ else
 	pass "size: gatehouse -n refuses 27 nested defines (FILE:LINE:COL)"
 fi
 
+# Recipient accept rules (rules-rcpt/, spf_reject_at = rcpt, DNS from
+# rules-rcpt.zone): an accept for postmaster@ or abuse@ exempts that
+# recipient only; the others get what they would get without it, in either
+# order. A decision for the whole message (DMARC) counts the exemption only
+# when every recipient left is exempt.
+RC="-c $DATA/rules-rcpt.conf --dns-fixture $DATA/rules-rcpt.zone"
+R() { printf '[.envelope.rcpts[] | [.address, .action, .smtp_code]] == %s' "$1"; }
+BOB_SPF='["bob@example.net","reject","550"]'
+PM='["postmaster@example.net","accept",null]'
+BOB='["bob@example.net","accept",null]'
+# shellcheck disable=SC2086
+{
+t "exempt: SPF fail, bob then postmaster"       0 accept     -     -      eom    rules/from-spf-fail.eml $RC --from x@spf-fail.example --rcpt bob@example.net --rcpt postmaster@example.net -- "$(R "[$BOB_SPF,$PM]") and .dmarc.result == \"fail\" and $(lhit exempt_role accept) and (.envelope.rcpts[0].enhanced_code == \"5.7.23\")"
+t "exempt: SPF fail, postmaster then bob"       0 accept     -     -      eom    rules/from-spf-fail.eml $RC --from x@spf-fail.example --rcpt postmaster@example.net --rcpt bob@example.net -- "$(R "[$PM,$BOB_SPF]") and .dmarc.result == \"fail\" and (.envelope.rcpts[1].enhanced_code == \"5.7.23\")"
+t "exempt: SPF fail, bob alone"                 1 reject     550   5.7.23 rcpt   rules/from-spf-fail.eml $RC --from x@spf-fail.example --rcpt bob@example.net -- "$(nohit exempt_role)"
+t "exempt: DMARC fail, bob then postmaster"     1 reject     550   5.7.1  eom    rules/from-spf-pass.eml $RC --from x@relay.example --rcpt bob@example.net --rcpt postmaster@example.net -- ".verdict.by == \"dmarc\" and $(lhit exempt_role accept)"
+t "exempt: DMARC fail, postmaster then bob"     1 reject     550   5.7.1  eom    rules/from-spf-pass.eml $RC --from x@relay.example --rcpt postmaster@example.net --rcpt bob@example.net -- ".verdict.by == \"dmarc\""
+t "exempt: DMARC fail, postmaster alone"        0 accept     -     -      eom    rules/from-spf-pass.eml $RC --from x@relay.example --rcpt postmaster@example.net -- ".dmarc.result == \"fail\" and $(lhit exempt_role accept)"
+t "exempt: DMARC fail, postmaster and abuse"    0 accept     -     -      eom    rules/from-spf-pass.eml $RC --from x@relay.example --rcpt postmaster@example.net --rcpt abuse@example.net -- ".dmarc.result == \"fail\""
+t "exempt: the next recipient gets its rules"   0 accept     -     -      eom    rules/from-spf-pass.eml $RC --from x@relay.example --rcpt postmaster@example.net --rcpt blocked@example.net --rcpt abuse@example.net -- "$(R "[$PM,[\"blocked@example.net\",\"reject\",\"550\"],[\"abuse@example.net\",\"accept\",null]]") and $(lhit block reject)"
+t "exempt: no exemption, both delivered"        0 accept     -     -      eom    rules/from-spf-pass.eml $RC --from x@spf-pass.example --rcpt bob@example.net --rcpt postmaster@example.net -- "$(R "[$BOB,$PM]") and .dmarc.result == \"pass\""
+}

@@ -9,20 +9,27 @@
 # the milter of its own smtpd (IT_SMTPD_RULES_PORT), so its rules touch no
 # other group. Its config names rules_dir = "rules-l", a path relative to
 # the config file (IT_DIR), while the suite runs in another directory. DNS
-# comes from the empty fixture (gh_conf): SPF none, nothing but the rules
-# and the sanity checks decide. Every message has MAIL FROM <ID@example.net>,
-# so its summary line is found by the id.
+# comes from a fixture (rules.zone, l_zone) that knows only the domains of
+# the recipient-exemption cases: for everything else SPF is none and mail
+# from 127.0.0.1 is outbound anyway, so nothing but the rules and the sanity
+# checks decide. Every message has MAIL FROM <ID@example.net> (those cases:
+# ID@ their domain), so its summary line is found by the id.
 
 IT_RULES_DIR=	# IT_DIR/rules-l, set by test_rules
 
 gh_rules_conf() {
-	gh_conf rules <<EOF
+	l_zone >"$IT_DIR/rules.zone"
+	gh_conf_dns rules <<EOF
 # gatehouse instance "rules" of the integration suite (group l)
 socket = "inet:$IT_MILTER_RULES_PORT@127.0.0.1"
 authserv_id = "$IT_AUTHSERV"
 log_level = "info"
 drain_timeout_ms = 3000
 rules_dir = "rules-l"
+# recipient exemptions: SPF answered at each RCPT, and only the rules exempt
+spf_reject_at = rcpt
+dmarc_exempt_recipients = ""
+dns_fixture = "$IT_DIR/rules.zone"
 EOF
 }
 
@@ -347,6 +354,22 @@ EOF
 
 	name="l: after the reloads the untouched rules still apply (block_rcpt refuses blocked@ at RCPT)"
 	l_rcpt_pair "$name" "$(new_id rrcpt2)" good@example.org blocked@example.org
+
+	# 9: a recipient accept rule (role_accounts) exempts its recipient only,
+	# whatever the order; sent from IT_SPF_CLIENT_IP (not loopback, which
+	# is internal and which libspf2 passes anyway)
+	if ! ip addr replace "$IT_SPF_CLIENT_IP/32" dev lo; then
+		not_ok "l: recipient exemptions" "cannot add $IT_SPF_CLIENT_IP to lo"
+	else
+		l_exempt_spf "l: SPF fail (spf_reject_at = rcpt), RCPT bob@ then postmaster@: bob@ refused 550 5.7.23 at RCPT, postmaster@ accepted (role_accounts), delivered to postmaster@ alone past DMARC p=reject" \
+			"$(new_id rexspf1)" bob@example.org postmaster@example.org
+		l_exempt_spf "l: SPF fail, RCPT postmaster@ then bob@: the same, bob@ refused, delivered to postmaster@ alone" \
+			"$(new_id rexspf2)" postmaster@example.org bob@example.org
+		l_exempt_dmarc "l: SPF pass, DMARC fail (p=reject), RCPT bob@ then postmaster@: both accepted at RCPT, the message refused 550 5.7.1 at the end of DATA, delivered to nobody" \
+			"$(new_id rexdm1)" bob@example.org postmaster@example.org
+		l_exempt_dmarc "l: DMARC fail, RCPT postmaster@ then bob@: the same" \
+			"$(new_id rexdm2)" postmaster@example.org bob@example.org
+	fi
 
 	name="l: the rules instance exits 0 on SIGTERM"
 	if gh_stop rules; then

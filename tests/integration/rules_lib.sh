@@ -49,6 +49,12 @@ EOF
 # l_more_rules - 20-more.rules: actions that keep the message
 l_more_rules() {
 	cat <<'EOF'
+# An accept at RCPT exempts that recipient only (l_exempt_spf, l_exempt_dmarc).
+rule role_accounts {
+    when rcpt.local in { "postmaster", "abuse" }
+    accept
+}
+
 rule tag_it {
     when subject ~ /tag me/
     add-header "X-Rule-Tag" "tagged by %{rule}"
@@ -228,5 +234,92 @@ l_rcpt_pair() {
 		else
 			ok "$name"
 		fi
+	fi
+}
+
+# l_zone - the rules instance's DNS fixture: spf-fail.example fails SPF from
+# anywhere, spf-pass.example and relay.example pass from IT_SPF_CLIENT_IP;
+# both From domains ask DMARC receivers to reject
+l_zone() {
+	cat <<EOF
+spf-fail.example. TXT "v=spf1 -all"
+_dmarc.spf-fail.example. TXT "v=DMARC1; p=reject"
+spf-pass.example. TXT "v=spf1 ip4:$IT_SPF_CLIENT_IP -all"
+_dmarc.spf-pass.example. TXT "v=DMARC1; p=reject"
+relay.example. TXT "v=spf1 ip4:$IT_SPF_CLIENT_IP -all"
+EOF
+}
+
+# l_exempt_send ID ENVDOMAIN FROMDOMAIN FIRST SECOND - one message from
+# IT_SPF_CLIENT_IP, MAIL FROM <ID@ENVDOMAIN>, From: <ID@FROMDOMAIN>, RCPT
+# FIRST then SECOND; sets L_LINE to its summary line
+l_exempt_send() {
+	local id=$1 m
+	m=$(printf '%s\n' "From: <$id@$3>" "To: <$4>, <$5>" "Subject: exemption test" \
+		'Date: Mon, 1 Jan 2024 00:00:00 +0000' "Message-ID: <$id@client.gatehouse.test>" \
+		"X-Test-Id: $id" '' 'body' | msg_file "$id")
+	send_swaks "$IT_SMTPD_RULES_PORT" --local-interface "$IT_SPF_CLIENT_IP" -f "$id@$2" \
+		-t "$4,$5" --data "@$m"
+	wait_until 5 l_exempt_logged "$id"
+	L_LINE=$(grep -E " info: session=[0-9A-Z.]+ .* from=$id@[a-z.-]+ .*action=" \
+		"$IT_DIR/gh-rules.log" | tail -n 1)
+}
+
+l_exempt_logged() {
+	grep -qE " info: session=[0-9A-Z.]+ .* from=$1@[a-z.-]+ .*action=" "$IT_DIR/gh-rules.log"
+}
+
+# l_exempt_spf NAME ID FIRST SECOND - MAIL FROM spf-fail.example to bob@ and
+# postmaster@ (in the order given): bob@ refused at RCPT for SPF,
+# postmaster@ exempt, the message delivered to postmaster@ alone
+l_exempt_spf() {
+	local name=$1 id=$2 rb rp f
+	l_exempt_send "$id" spf-fail.example spf-fail.example "$3" "$4"
+	rb=$(swaks_reply_to '^ -> RCPT TO:<bob@example\.org>')
+	rp=$(swaks_reply_to '^ -> RCPT TO:<postmaster@example\.org>')
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC, expected 0; RCPT replies: bob '$rb', postmaster '$rp'"
+	elif ! grep -Eq '^550 5\.7\.23 SPF fail: spf-fail\.example does not allow ' <<<"$rb"; then
+		not_ok "$name" "reply to RCPT TO:<bob@example.org>: '$rb'"
+	elif ! grep -q '^250 ' <<<"$rp"; then
+		not_ok "$name" "reply to RCPT TO:<postmaster@example.org>: '$rp', expected 250"
+	elif ! wait_delivered "X-Test-Id: $id"; then
+		not_ok "$name" "message $id did not reach the sink; reply to the dot: $(swaks_reply_to '^ -> \.$')"
+	else
+		f=$(delivered_file "$id")
+		if [ "$(sink_files_with "X-Test-Id: $id" | wc -l)" -ne 1 ] ||
+		   [ "$(grep -c '^X-Rcpt-Args:' "$f")" -ne 1 ] ||
+		   ! grep -q '^X-Rcpt-Args: <postmaster@example.org>' "$f"; then
+			not_ok "$name" "copies at the sink: $(sink_files_with "X-Test-Id: $id" | wc -l); recipients: $(sink_files_with "X-Test-Id: $id" | xargs grep -h '^X-Rcpt-Args:' | tr -d '\r' | tr '\n' ' ')"
+		elif ! grep -q " rcpts=postmaster@example.org nrcpt=1 rcpt_refused=1 .* spf=fail .*dmarc=fail .*rules=role_accounts .*action=accept " <<<"$L_LINE"; then
+			not_ok "$name" "summary line lacks rcpts=postmaster@example.org nrcpt=1 rcpt_refused=1 ... spf=fail ... dmarc=fail ... rules=role_accounts ... action=accept: ${L_LINE:-none}"
+		else
+			ok "$name"
+		fi
+	fi
+}
+
+# l_exempt_dmarc NAME ID FIRST SECOND - MAIL FROM relay.example (SPF pass),
+# From: spf-pass.example (DMARC fail, p=reject) to bob@ and postmaster@:
+# both accepted at RCPT, the message refused at the dot, delivered to nobody
+l_exempt_dmarc() {
+	local name=$1 id=$2 rb rp reply
+	IT_NEVER_IDS+=("$id")
+	l_exempt_send "$id" relay.example spf-pass.example "$3" "$4"
+	rb=$(swaks_reply_to '^ -> RCPT TO:<bob@example\.org>')
+	rp=$(swaks_reply_to '^ -> RCPT TO:<postmaster@example\.org>')
+	reply=$(swaks_reply_to '^ -> \.$')
+	if [ "$SWAKS_RC" -ne 26 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC, expected 26; RCPT replies: bob '$rb', postmaster '$rp'; dot: '$reply'"
+	elif ! grep -q '^250 ' <<<"$rb" || ! grep -q '^250 ' <<<"$rp"; then
+		not_ok "$name" "RCPT replies: bob '$rb', postmaster '$rp'; expected 250 for both"
+	elif ! grep -Eq '^550 5\.7\.1 DMARC: spf-pass\.example asks receivers to reject' <<<"$reply"; then
+		not_ok "$name" "reply to the final dot: '$reply'"
+	elif ! grep -q ' dmarc=fail .*action=reject phase=eom code=550 ecode=5.7.1 by=dmarc ' <<<"$L_LINE"; then
+		not_ok "$name" "summary line lacks dmarc=fail ... action=reject phase=eom code=550 ecode=5.7.1 by=dmarc: ${L_LINE:-none}"
+	elif sleep 1 && sink_has "X-Test-Id: $id"; then
+		not_ok "$name" "the message reached the sink"
+	else
+		ok "$name"
 	fi
 }
