@@ -303,6 +303,23 @@ k_issue11() {
 	send_k "$id" rcpt@example.org "$(k_msg idn)"
 	k_refused "$name" "$id" '.*xn--mnchen-3ya\.example' && ok "$name"
 
+	name="k: signed by signed.example, then junk put into b=: dkim=permerror, so DMARC fails and p=reject refuses it (550 5.7.1)"
+	id=$(k_new_id bjunk)
+	IT_NEVER_IDS+=("$id")
+	sed "s/^X-Test-Id: .*/X-Test-Id: $id/" "$d/signed.txt" >"$d/bjunk.in"
+	k_sign "$d/bjunk.in" "$d/bjunk.signed"
+	sed "s/^$(printf '\t')b=/$(printf '\t')b=!#/" "$d/bjunk.signed" >"$d/bjunk.txt"
+	send_k "$id" rcpt@example.org "$(k_msg bjunk)"
+	if ! grep -q "$(printf '\t')b=!#" "$d/bjunk.txt"; then
+		not_ok "$name" "the signature's b= line was not found to spoil"
+	elif k_refused "$name" "$id" '.*signed\.example'; then
+		if grep -q ' dkim=signed\.example:permerror ' <<<"$K_LINE"; then
+			ok "$name"
+		else
+			not_ok "$name" "summary line lacks dkim=signed.example:permerror: $K_LINE"
+		fi
+	fi
+
 	name="k: an unsigned message: dkim=none in our Authentication-Results"
 	id=$(k_new_id unsigned)
 	k_plain "$id" "Someone <someone@plain.example>" >"$d/unsigned.txt"
