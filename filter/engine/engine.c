@@ -250,9 +250,10 @@ enum gh_action engine_rcpt(struct session *s, const char *const *argv)
 	a = engine_rules(s, GH_PH_RCPT, &rcpt);
 	if (verdict_is_final(a))
 		return engine_finish(s, a); /* a reject or tempfail here is this recipient's only */
-	if (verdict_is_final(m->rcpt_refusal.action) && !engine_rules_accepted(s)) {
+	if (verdict_is_final(m->rcpt_refusal.action) && !engine_rules_exempt(s, &rcpt)) {
 		/* Decided at MAIL (SPF), answered here so that the refusal is
-		 * tied to recipients, as spf_reject_at = rcpt asks. */
+		 * tied to recipients, as spf_reject_at = rcpt asks: this one
+		 * only, and an exempt one (a recipient accept rule) not at all. */
 		m->rcpts_rejected++;
 		s->reply = m->rcpt_refusal;
 		return s->reply.action;

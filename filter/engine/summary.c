@@ -54,12 +54,6 @@ void summary_log(const struct logger *log, const struct session *s)
 	    verdict_is_final(m->rcpt_refusal.action))
 		v = &m->rcpt_refusal;
 
-	/* Every recipient refused at RCPT, where SPF's refusal answers each
-	 * one alone (spf_reject_at = rcpt): that is what happened to the mail. */
-	if (!verdict_is_final(v->action) && m->nrcpts == 0 && m->rcpts_rejected > 0 &&
-	    verdict_is_final(m->rcpt_refusal.action))
-		v = &m->rcpt_refusal;
-
 	if (!log_wants(log, LOG_INFO))
 		return;
 	strbuf_init(&sb);
