@@ -6,12 +6,14 @@
 # unbound come from tests/lib, shared with the integration suite.
 #
 # Layout of B_DIR:
-#   build/                 loadgen, dkim_sign (unless BUILD is set)
+#   build/                 loadgen, idle_conns, noop_milter, dkim_sign (unless BUILD is set)
 #   corpus/                manifest.tsv, msg/*.eml, keys/, zone.txt (gen_corpus.py)
 #   rules100/ rules1000/   *.rules (gen_rules.py)
 #   dns/                   unbound.conf, logs
 #   opendkim.conf/.sock/.log, opendmarc.conf/.sock/.log, noop.sock/.log
-#   gh-NAME.conf/.sock/.log  gatehouse instance NAME
+#   gh-NAME.conf/.sock/.log  gatehouse instance NAME (NAME ghlm*: the libmilter
+#                          build, BENCH_GH_LIBMILTER, when given)
+#   idle-NAME.out          idle_conns' output for instance NAME
 #   postfix/ queue/ data/  the private Postfix; postfix.log
 #   sink/                  smtp-sink's dump of every delivered message
 #   results.jsonl          one JSON line per measurement; meta.json
@@ -25,8 +27,8 @@
 
 # ---------------------------------------------------------------- tools
 
-# build_tools - loadgen, noop_milter and tests/tools/dkim_sign with cc,
-# flags from pkg-config
+# build_tools - loadgen, idle_conns, noop_milter and tests/tools/dkim_sign
+# with cc, flags from pkg-config
 build_tools() {
 	local milter_cflags milter_libs dkim_flags
 	milter_cflags=$(pkg-config --cflags milter)
@@ -36,6 +38,8 @@ build_tools() {
 	# shellcheck disable=SC2086 # pkg-config output is meant to be split
 	if ! cc -std=c11 -O2 -g -Wall -Wextra -o "$B_BUILD/loadgen" "$B_HERE/loadgen.c" \
 		"$B_HERE/mclient.c" "$B_HERE/corpus.c" $milter_cflags -pthread >>"$B_LOG" 2>&1 ||
+	   ! cc -std=c11 -O2 -g -Wall -Wextra -o "$B_BUILD/idle_conns" "$B_HERE/idle_conns.c" \
+		"$B_HERE/mclient.c" $milter_cflags >>"$B_LOG" 2>&1 ||
 	   ! cc -std=c11 -O2 -Wall -Wextra -o "$B_BUILD/noop_milter" "$B_HERE/noop_milter.c" \
 		$milter_cflags $milter_libs -pthread >>"$B_LOG" 2>&1 ||
 	   ! cc -std=c11 -O2 -Wall -o "$B_BUILD/dkim_sign" "$B_TOP/tests/tools/dkim_sign.c" \
@@ -182,10 +186,11 @@ EOF
 	} >"$B_DIR/gh-$1.conf"
 }
 
-# gh_start NAME - run gatehouse -f with gh-NAME.conf; waits for its socket
+# gh_start NAME [BINARY] - run gatehouse (B_GH, or BINARY: the libmilter
+# build) -f with gh-NAME.conf; waits for its socket
 gh_start() {
 	local pid
-	"$B_GH" -f -c "$B_DIR/gh-$1.conf" >>"$B_DIR/gh-$1.log" 2>&1 &
+	"${2:-$B_GH}" -f -c "$B_DIR/gh-$1.conf" >>"$B_DIR/gh-$1.log" 2>&1 &
 	pid=$!
 	printf -v "B_GH_PID_${1//[^a-z0-9]/_}" '%s' "$pid"
 	B_SOCK_PID[unix:$B_DIR/gh-$1.sock]=$pid
@@ -206,7 +211,7 @@ gh_pid() {
 
 # postfix_setup - the benchmark's Postfix (tests/lib/postfix.sh): relays
 # bench-rcpt.example to smtp-sink and nothing else; one smtpd per milter
-# configuration, on B_SMTPD_IP
+# configuration, on B_SMTPD_IP (the libmilter build's only when B_GHLM is set)
 postfix_setup() {
 	local peers
 	postfix_instance_setup "$B_DIR" bench-rcpt.example "$B_PORT_SINK" <<EOF
@@ -231,10 +236,17 @@ $B_SMTPD_IP:$B_PORT_DKIM inet n - n - - smtpd
 $B_SMTPD_IP:$B_PORT_NOOP inet n - n - - smtpd
   -o smtpd_milters=unix:$B_DIR/noop.sock
 EOF
+	if [ -n "$B_GHLM" ]; then
+		cat >>"$B_DIR/postfix/master.cf" <<EOF
+$B_SMTPD_IP:$B_PORT_GHLM inet n - n - - smtpd
+  -o smtpd_milters=unix:$B_DIR/gh-ghlm.sock
+EOF
+	fi
 }
 
 postfix_start() {
-	postfix_instance_start "$B_DIR" "$B_PORT_PLAIN" "$B_PORT_PEERS" "$B_PORT_GH" "$B_PORT_DKIM" "$B_PORT_NOOP"
+	postfix_instance_start "$B_DIR" "$B_PORT_PLAIN" "$B_PORT_PEERS" "$B_PORT_GH" "$B_PORT_DKIM" \
+		"$B_PORT_NOOP" ${B_GHLM:+"$B_PORT_GHLM"}
 }
 
 postfix_stop() {

@@ -139,17 +139,18 @@ validate_loadgen() {
 # B_PF_SESSIONS sessions between them, one message per connection. Times
 # until every client is done, then waits until the sink has them all and
 # checks each carries the expected Authentication-Results (CHECK: none,
-# peers, gatehouse)
+# peers, gatehouse). The milter CPU counted is that of the milter processes
+# behind NAME (none for "no milter"). B_LEG_KIND names the JSON line's kind
+# (default postfix: the table).
 postfix_leg() {
 	local name=$1 port=$2 check=$3 nsrc=4 s t0 t1 pids=() idx
 	local pass=() failed=0 delivered verified p per mpids=() c0 c1
 	per=$((B_PF_MSGS / nsrc))
 	case $name in
 	"no-op milter") mpids=("$B_NOOP_PID") ;;
-	esac
-	case $check in
-	peers) mpids=("$B_OPENDKIM_PID" "$B_OPENDMARC_PID") ;;
+	opendkim+opendmarc) mpids=("$B_OPENDKIM_PID" "$B_OPENDMARC_PID") ;;
 	gatehouse) mpids=("$(gh_pid gh)") ;;
+	"gatehouse (libmilter)") mpids=("$(gh_pid ghlm)") ;;
 	esac
 	# the first passing message of each of the four sender domains (not
 	# the authenticated one: smtp-source does not log in)
@@ -185,29 +186,44 @@ postfix_leg() {
 	jq -nc --arg n "$name" --argjson m $((per * nsrc)) --argjson t0 "$t0" --argjson t1 "$t1" \
 		--argjson d "$delivered" --argjson v "$verified" --argjson f "$failed" \
 		--argjson ticks $((c1 - c0)) --argjson hz "$(getconf CLK_TCK)" \
-		'{kind: "postfix", config: $n, messages: $m, seconds: (($t1 - $t0) / 1e9),
+		--arg kind "${B_LEG_KIND:-postfix}" \
+		'{kind: $kind, config: $n, messages: $m, seconds: (($t1 - $t0) / 1e9),
 		  msgs_per_s: ($m / (($t1 - $t0) / 1e9)), delivered: $d, verified: $v, client_failures: $f,
 		  milter_cpu_ms_per_msg: ($ticks * 1000 / $hz / $m)}' |
 		tee -a "$B_JSON" | jq -r '"  \(.config): \(.msgs_per_s | floor) msg/s, \(.delivered) delivered, \(.verified) verified"'
 }
 
-# profile_gatehouse NAME CONFIG - perf samples of gatehouse instance NAME
-# during one more direct run; appends the top shared objects and functions
-# to profile.txt for the report
+# profile_gatehouse NAME CONFIG [postfix PORT] - perf samples of gatehouse
+# instance NAME during one more direct run (or, with "postfix PORT", one
+# more leg through Postfix's smtpd on PORT); appends the top shared objects
+# and functions to profile.txt for the report. BENCH_PERF_CALLGRAPH is
+# perf's --call-graph mode (fp; dwarf attributes time inside libc, e.g.
+# futex waits, to their callers, at the price of much bigger perf data)
 profile_gatehouse() {
-	local name=$1 cfg=$2 perf_pid data=$B_DIR/perf-$1.data
+	local name=$1 cfg=$2 via=${3:-direct} perf_pid data=$B_DIR/perf-$1-${3:-direct}.data what
 	command -v perf >/dev/null 2>&1 || { echo "(perf is not installed: no profile)" >"$B_DIR/profile.txt"; return 0; }
-	perf record -F 1999 -g -p "$(gh_pid "$name")" -o "$data" >>"$B_LOG" 2>&1 &
+	perf record -F 1999 --call-graph "${BENCH_PERF_CALLGRAPH:-fp}" -p "$(gh_pid "$name")" -o "$data" \
+		>>"$B_LOG" 2>&1 &
 	perf_pid=$!
 	sleep 1
-	loadgen_run "$cfg" profile "$B_CONC" "$B_MSGS" "unix:$B_DIR/gh-$name.sock" >/dev/null
+	if [ "$via" = postfix ]; then
+		B_LEG_KIND=profile postfix_leg "$cfg" "$4" gatehouse >/dev/null
+		what="one more leg through Postfix ($B_PF_MSGS messages, one per SMTP session, $B_PF_SESSIONS sessions at a time)"
+	else
+		loadgen_run "$cfg" profile "$B_CONC" "$B_MSGS" "unix:$B_DIR/gh-$name.sock" >/dev/null
+		what="one more direct run ($B_MSGS messages, $B_CONC connections)"
+	fi
 	kill -INT "$perf_pid"
 	wait "$perf_pid"
 	{
-		echo "### $cfg"
+		if [ "$via" = postfix ]; then
+			echo "### $cfg, through Postfix"
+		else
+			echo "### $cfg"
+		fi
 		echo
-		echo "perf record -F 1999 -g -p PID during one more direct run ($B_MSGS messages, $B_CONC"
-		echo "connections). Self time by shared object, then by function (top 25):"
+		echo "perf record -F 1999 --call-graph ${BENCH_PERF_CALLGRAPH:-fp} -p PID during $what."
+		echo "Self time by shared object, then by function (top 25):"
 		echo
 		perf report -i "$data" --stdio --no-children --sort dso -g none 2>/dev/null |
 			grep -E '^ +[0-9.]+%' | head -n 10 | sed 's/^/    /'
@@ -227,6 +243,19 @@ profile_gatehouse() {
 # rss_kb PID FIELD - VmHWM or VmRSS of PID in kB
 rss_kb() {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# fd_count PID - open descriptors of PID
+fd_count() {
+	find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
+}
+
+fd_count_at_least() {
+	[ "$(fd_count "$1")" -ge "$2" ]
+}
+
+fd_count_at_most() {
+	[ "$(fd_count "$1")" -le "$2" ]
 }
 
 # record_hwm NAME PID [WHEN] - the milter's peak RSS so far
@@ -258,6 +287,52 @@ memory_leg() {
 	record_hwm opendmarc "$B_OPENDMARC_PID" "200 connections (and everything before)"
 }
 
+# idle_leg NAME CONFIG BINARY - what B_IDLE_CONNS idle milter connections
+# cost a fresh gatehouse instance NAME run from BINARY: VmRSS, threads and
+# descriptors after a warm-up (400 messages over B_CONC connections, then
+# 200 over one), then with the connections open (idle_conns: each
+# negotiated, then silent), and again after they closed. While they are
+# open, one more connection sends 200 messages (kind "idle-load", the
+# warm-up's second run again): they must not be starved.
+idle_leg() {
+	local name=$1 cfg=$2 bin=$3 pid cpid out=$B_DIR/idle-$1.out opened=0 secs=0 want=$B_IDLE_CONNS
+	local rss0 thr0 fds0 rss1 thr1 fds1 rss2 thr2 fds2 limit
+	gh_write_conf "$name" "" && gh_start "$name" "$bin" || return 1
+	pid=$(gh_pid "$name")
+	# the same runs as before and during the measurement, so that every
+	# worker thread and malloc arena they touch is counted in "before"
+	loadgen_run "$cfg" idle-warmup "$B_CONC" 400 "unix:$B_DIR/gh-$name.sock" >/dev/null || return 1
+	loadgen_run "$cfg" idle-warmup 1 200 "unix:$B_DIR/gh-$name.sock" >/dev/null || return 1
+	sleep 1
+	rss0=$(rss_kb "$pid" VmRSS) thr0=$(rss_kb "$pid" Threads) fds0=$(fd_count "$pid")
+	limit=$(awk '/^Max open files/ { print $4 }' "/proc/$pid/limits")
+	"$B_BUILD/idle_conns" -n "$want" "unix:$B_DIR/gh-$name.sock" >"$out" 2>>"$B_LOG" &
+	cpid=$!
+	wait_until 180 grep -q '^open' "$out"
+	read -r _ opened _ secs < <(grep '^open' "$out") || :
+	# every accepted connection is a descriptor in the milter: wait until
+	# it holds them all, then let it settle
+	wait_until 30 fd_count_at_least "$pid" $((fds0 + ${opened:-0}))
+	sleep 2
+	rss1=$(rss_kb "$pid" VmRSS) thr1=$(rss_kb "$pid" Threads) fds1=$(fd_count "$pid")
+	loadgen_run "$cfg" idle-load 1 200 "unix:$B_DIR/gh-$name.sock" || return 1
+	kill -TERM "$cpid" 2>/dev/null
+	wait "$cpid"
+	wait_until 30 fd_count_at_most "$pid" $((fds0 + 2))
+	sleep 2
+	rss2=$(rss_kb "$pid" VmRSS) thr2=$(rss_kb "$pid" Threads) fds2=$(fd_count "$pid")
+	jq -nc --arg c "$cfg" --argjson want "$want" --argjson opened "${opened:-0}" --argjson secs "${secs:-0}" \
+		--argjson rss0 "$rss0" --argjson thr0 "$thr0" --argjson fds0 "$fds0" \
+		--argjson rss1 "$rss1" --argjson thr1 "$thr1" --argjson fds1 "$fds1" \
+		--argjson rss2 "$rss2" --argjson thr2 "$thr2" --argjson fds2 "$fds2" --arg limit "$limit" \
+		'{kind: "idle", config: $c, wanted: $want, opened: $opened, open_seconds: $secs, nofile_limit: $limit,
+		  before: {rss_kb: $rss0, threads: $thr0, fds: $fds0},
+		  idle: {rss_kb: $rss1, threads: $thr1, fds: $fds1},
+		  after: {rss_kb: $rss2, threads: $thr2, fds: $fds2}}' |
+		tee -a "$B_JSON" | jq -r '"  \(.config): \(.opened)/\(.wanted) idle connections open: VmRSS \(.before.rss_kb) -> \(.idle.rss_kb) kB (\(.idle.threads) threads, \(.idle.fds) fds), after closing \(.after.rss_kb) kB"'
+	stop_pid "$pid" 8
+}
+
 # write_meta - the machine, versions and commands, for the report
 write_meta() {
 	local cpu
@@ -266,6 +341,7 @@ write_meta() {
 		--arg mem "$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)" \
 		--arg kernel "$(uname -r)" \
 		--arg gh "$("$B_GH" -V 2>&1 | head -n 1) (${BENCH_GH_DESC:-$(git -C "$B_TOP" describe --always --dirty 2>/dev/null || echo '?')})" \
+		--arg ghlm "$([ -z "$B_GHLM" ] || echo "$("$B_GHLM" -V 2>&1 | head -n 1) (${BENCH_GH_LIBMILTER_DESC:-$(git -C "$(dirname "$B_GHLM")" describe --always --dirty 2>/dev/null || echo '?')}), $B_GHLM")" \
 		--arg opendkim "$(opendkim -V 2>&1 | head -n 1)" \
 		--arg opendmarc "$(opendmarc -V 2>&1 | head -n 1)" \
 		--arg libmilter "$(dpkg-query -W -f='${Version}' libmilter1.0.1 2>/dev/null)" \
@@ -273,15 +349,15 @@ write_meta() {
 		--arg unbound "$(unbound -V 2>&1 | head -n 1)" \
 		--arg quick "$B_QUICK" --argjson reps "$B_REPS" --argjson msgs "$B_MSGS" \
 		--argjson conc "$B_CONC" --argjson perconn "$B_PER_CONN" --argjson pfmsgs "$B_PF_MSGS" \
-		--argjson pfsess "$B_PF_SESSIONS" --arg corpus "$(corpus_summary)" \
+		--argjson pfsess "$B_PF_SESSIONS" --argjson idle "$B_IDLE_CONNS" --arg corpus "$(corpus_summary)" \
 		--arg cmd_run "unshare --net -- tests/bench/run.sh $B_GH   (what make bench runs$([ "$B_QUICK" = 1 ] && echo ', BENCH_QUICK=1'))" \
 		--arg cmd_loadgen "loadgen -m SOCKET [-m SOCKET2] -c $B_CONC -n $B_MSGS -p $B_PER_CONN -i $B_CLIENT_IP -H $B_HELO -j $B_AUTHSERV -l CONFIG corpus/manifest.tsv" \
 		--arg cmd_source "smtp-source -s $((B_PF_SESSIONS / 4)) -m $((B_PF_MSGS / 4)) -M $B_HELO -f FROM -t RCPT -F corpus/msg/NNN.eml $B_SMTPD_IP:PORT  (x 4 in parallel, one per sender domain)" \
 		'{date: $date, cpu: $cpu, cores: $cores, mem: $mem, kernel: $kernel,
-		  versions: {gatehouse: $gh, opendkim: $opendkim, opendmarc: $opendmarc, libmilter: $libmilter,
+		  versions: {gatehouse: $gh, gatehouse_libmilter: $ghlm, opendkim: $opendkim, opendmarc: $opendmarc, libmilter: $libmilter,
 		             postfix: $postfix, unbound: $unbound},
 		  quick: ($quick == "1"), reps: $reps, msgs: $msgs, conc: $conc, per_conn: $perconn,
-		  pf_msgs: $pfmsgs, pf_sessions: $pfsess, corpus: $corpus,
+		  pf_msgs: $pfmsgs, pf_sessions: $pfsess, corpus: $corpus, idle_conns: $idle,
 		  commands: [$cmd_run, $cmd_loadgen, $cmd_source]}' >"$B_DIR/meta.json"
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """report.py - the benchmark's table, from run.sh's measurements.
 
-usage: report.py RESULTS.jsonl META.json OUT.md [PROFILE.txt]
+usage: report.py RESULTS.jsonl META.json OUT.md [PROFILE.txt [RULES_BENCH.md]]
 
 Prints the table (Markdown, readable as text) and writes OUT.md with the
 date, the machine, the versions, the exact commands and, when given, the
@@ -9,6 +9,11 @@ profile of gatehouse, followed by ANALYSIS.md (next to this script), the
 hand-written reading of that profile. Medians over repetitions with min-max as the spread;
 ratios are gatehouse's median over the other's. Goals are reported as met
 or not, never turned into a failure.
+
+"gatehouse" is the build under test (its own milter protocol layer since
+a0d71af); "gatehouse (libmilter)" is an older, libmilter-based build run
+next to it when run.sh got BENCH_GH_LIBMILTER. Every table shows that
+column only when the run measured it.
 """
 import json
 import os
@@ -71,12 +76,16 @@ def direct_table(rows, out):
     p1 = [r for r in rows if r.get("kind") == "p1"]
     if p1:
         out.append("")
+        p1_order = []
+        for r in p1:
+            if r["config"] not in p1_order:
+                p1_order.append(r["config"])
         out.append("A new milter connection for every message (%d connections at a time, %d runs):" % (
-            p1[0]["concurrency"], len(p1) // 2))
+            p1[0]["concurrency"], len(p1) // len(p1_order)))
         out.append("")
         out.append("| configuration | msgs/s median (min-max) | milter CPU ms/msg | p50 ms | p99 ms |")
         out.append("|---|---|---|---|---|")
-        for c in ("opendkim+opendmarc", "gatehouse"):
+        for c in p1_order:
             rs = [r for r in p1 if r["config"] == c]
             if not rs:
                 continue
@@ -137,6 +146,129 @@ def memory_table(rows, out):
                        "(%+.1f MB)" % (r["rss_small_kb"] / 1024, r["small_msgs"],
                                        r["rss_big_kb"] / 1024, r["big_msgs"],
                                        (r["rss_big_kb"] - r["rss_small_kb"]) / 1024))
+
+
+def idle_table(rows, out):
+    idle = [r for r in rows if r.get("kind") == "idle"]
+    if not idle:
+        return
+    out.append("")
+    out.append("Idle milter connections: a fresh instance, warmed up (400 messages over %d connections, "
+               "200 over one); idle_conns opens them, each negotiated, then sends nothing; while they "
+               "are open one more connection sends 200 messages; then they close:" % (
+                   next((r["concurrency"] for r in rows if r.get("kind") == "direct"), 0)))
+    out.append("")
+    out.append("| build | opened / wanted | VmRSS before | with them open | per connection | after closing "
+               "| threads before / open | descriptor limit | 200 msgs meanwhile: msgs/s, milter CPU ms/msg, p99 ms |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for r in idle:
+        load = [x for x in rows if x.get("kind") == "idle-load" and x["config"] == r["config"]]
+        lat = "%.0f, %.3f, %.3f" % (load[0]["msgs_per_s"], load[0]["milter_cpu_ms_per_msg"],
+                                    load[0]["latency_ms"]["p99"]) if load else ""
+        per = (r["idle"]["rss_kb"] - r["before"]["rss_kb"]) / r["opened"] if r["opened"] else 0
+        out.append("| %s | %d / %d | %.1f MB | %.1f MB | %.2f kB | %.1f MB | %d / %d | %s | %s |" % (
+            r["config"], r["opened"], r["wanted"], r["before"]["rss_kb"] / 1024,
+            r["idle"]["rss_kb"] / 1024, per, r["after"]["rss_kb"] / 1024,
+            r["before"]["threads"], r["idle"]["threads"], r["nofile_limit"], lat))
+
+
+LAYER_COLS = ("gatehouse", "gatehouse (libmilter)", "no-op milter")
+LAYER_NAMES = {"gatehouse": "gatehouse (own layer)", "gatehouse (libmilter)": "gatehouse (libmilter)",
+               "no-op milter": "no-op milter (libmilter)"}
+
+
+def layer_table(rows, out):
+    """Issue 17: the same measurements for the new layer, the libmilter build and the no-op milter"""
+    cols = [c for c in LAYER_COLS if any(r.get("config") == c and r.get("kind") == "direct"
+                                          for r in rows)]
+
+    def pick(kind, c):
+        return [r for r in rows if r.get("kind") == kind and r.get("config") == c]
+
+    def cell(kind, c, f, fmt, spread_fmt=None):
+        rs = pick(kind, c)
+        if not rs:
+            return "-"
+        xs = [f(r) for r in rs]
+        return fmt % med(xs) + (spread(xs, spread_fmt) if spread_fmt else "")
+
+    pf_base = med([r["msgs_per_s"] for r in pick("postfix", "no milter")])
+    lines = [
+        ("**direct**, %s connections x %s messages: msgs/s" % (
+            pick("direct", "gatehouse")[0]["concurrency"], pick("direct", "gatehouse")[0]["per_conn"]),
+         lambda c: cell("direct", c, lambda r: r["msgs_per_s"], "%.0f", "{:.0f}")),
+        ("direct: milter CPU ms/msg",
+         lambda c: cell("direct", c, lambda r: r["milter_cpu_ms_per_msg"], "%.3f")),
+        ("direct: p50 / p99 ms",
+         lambda c: cell("direct", c, lambda r: r["latency_ms"]["p50"], "%.2f") + " / " +
+         cell("direct", c, lambda r: r["latency_ms"]["p99"], "%.2f")),
+        ("direct, a new connection per message: msgs/s",
+         lambda c: cell("p1", c, lambda r: r["msgs_per_s"], "%.0f", "{:.0f}")),
+        ("new connection per message: milter CPU ms/msg",
+         lambda c: cell("p1", c, lambda r: r["milter_cpu_ms_per_msg"], "%.3f")),
+        ("new connection per message: p50 / p99 ms",
+         lambda c: cell("p1", c, lambda r: r["latency_ms"]["p50"], "%.2f") + " / " +
+         cell("p1", c, lambda r: r["latency_ms"]["p99"], "%.2f")),
+        ("**through Postfix**, one message per SMTP session: milter CPU ms/msg",
+         lambda c: cell("postfix", c, lambda r: r["milter_cpu_ms_per_msg"], "%.3f")),
+        ("Postfix msgs/s with this milter",
+         lambda c: cell("postfix", c, lambda r: r["msgs_per_s"], "%.0f", "{:.0f}")),
+        ("÷ Postfix with no milter (%.0f msgs/s, same run)" % pf_base,
+         lambda c: cell("postfix", c, lambda r: 100 * r["msgs_per_s"] / pf_base, "%.0f%%")),
+    ]
+    idle = {r["config"]: r for r in rows if r.get("kind") == "idle"}
+    if idle:
+        n = next(iter(idle.values()))["wanted"]
+
+        def idle_cell(c, f):
+            return f(idle[c]) if c in idle else "-"
+        lines += [
+            ("**%d idle connections**: VmRSS (before -> open)" % n,
+             lambda c: idle_cell(c, lambda r: "%.1f -> %.1f MB%s" % (
+                 r["before"]["rss_kb"] / 1024, r["idle"]["rss_kb"] / 1024,
+                 "" if r["opened"] == r["wanted"] else " (%d opened)" % r["opened"]))),
+            ("idle connections: threads",
+             lambda c: idle_cell(c, lambda r: "%d" % r["idle"]["threads"])),
+            ("one more connection meanwhile: msgs/s, milter CPU ms/msg, p99 ms",
+             lambda c: (cell("idle-load", c, lambda r: r["msgs_per_s"], "%.0f") + ", " +
+                        cell("idle-load", c, lambda r: r["milter_cpu_ms_per_msg"], "%.3f") + ", " +
+                        cell("idle-load", c, lambda r: r["latency_ms"]["p99"], "%.2f"))
+             if pick("idle-load", c) else "-"),
+        ]
+    out.append("| | " + " | ".join(LAYER_NAMES[c] for c in cols) + " |")
+    out.append("|---|" + "---|" * len(cols))
+    for name, f in lines:
+        out.append("| %s | %s |" % (name, " | ".join(f(c) for c in cols)))
+
+
+def goals17(rows, direct, pf, pf_base, out):
+    def met(b):
+        return "met" if b else "**not met**"
+
+    def m(rs, f):
+        return med([f(r) for r in rs])
+
+    out.append("| goal | gatehouse (own layer) | | gatehouse (libmilter), same run |")
+    out.append("|---|---|---|---|")
+    lm = "gatehouse (libmilter)"
+    gh_pf, lm_pf = pf.get("gatehouse", []), pf.get(lm, [])
+    if gh_pf:
+        cpu = m(gh_pf, lambda r: r["milter_cpu_ms_per_msg"])
+        out.append("| through Postfix (one message per SMTP session): ≤ 0.6 ms milter CPU per message "
+                   "| %.3f ms | %s | %s |" % (
+                       cpu, met(cpu <= 0.6),
+                       "%.3f ms" % m(lm_pf, lambda r: r["milter_cpu_ms_per_msg"]) if lm_pf else "-"))
+        rel = m(gh_pf, lambda r: r["msgs_per_s"]) / pf_base
+        out.append("| Postfix with gatehouse ≥ 80%% of Postfix with no milter | %.0f%% (%.0f vs %.0f msgs/s) "
+                   "| %s | %s |" % (
+                       100 * rel, m(gh_pf, lambda r: r["msgs_per_s"]), pf_base, met(rel >= 0.8),
+                       "%.0f%%" % (100 * m(lm_pf, lambda r: r["msgs_per_s"]) / pf_base) if lm_pf else "-"))
+    gh = direct.get("gatehouse", [])
+    if gh:
+        rate = m(gh, lambda r: r["msgs_per_s"])
+        out.append("| directly driven, SPF+DKIM+DMARC: ≥ 3,500 msgs/s | %.0f (%.0f-%.0f) | %s | %s |" % (
+            rate, min(r["msgs_per_s"] for r in gh), max(r["msgs_per_s"] for r in gh), met(rate >= 3500),
+            "%.0f" % m(direct[lm], lambda r: r["msgs_per_s"]) if direct.get(lm) else "-"))
 
 
 def goals(rows, direct, pf, pf_base, pf_noop, out):
@@ -211,6 +343,17 @@ def main():
     table.append("Memory:")
     table.append("")
     memory_table(rows, table)
+    idle_table(rows, table)
+    if any(r.get("kind") == "direct" and r["config"] == "gatehouse" for r in rows):
+        table.append("")
+        table.append("Own milter protocol layer against libmilter, side by side (issue 17; medians "
+                     "of the runs above):")
+        table.append("")
+        layer_table(rows, table)
+        table.append("")
+        table.append("Goals (issue 17):")
+        table.append("")
+        goals17(rows, direct, pf, base, table)
     table.append("")
     table.append("Goals (issue 6):")
     table.append("")
@@ -233,6 +376,8 @@ def main():
            "- machine: %s cores, %s, %s RAM, Linux %s" % (meta["cores"], meta["cpu"], meta["mem"],
                                                          meta["kernel"]),
            "- gatehouse: %s" % meta["versions"]["gatehouse"],
+           ] + (["- gatehouse (libmilter): %s" % meta["versions"]["gatehouse_libmilter"]]
+                if meta["versions"].get("gatehouse_libmilter") else []) + [
            "- peers (Debian packages): %s; %s; libmilter %s" % (
                meta["versions"]["opendkim"], meta["versions"]["opendmarc"],
                meta["versions"]["libmilter"]),
@@ -258,6 +403,14 @@ def main():
            "- \"rejects seen/expected\": the corpus has messages that fail DMARC p=reject; every "
            "DMARC-enforcing configuration must reject exactly those (OpenDKIM alone rejects none). "
            "WRONG marks a run whose work differs from the corpus' truth.",
+           "- \"gatehouse\" speaks the milter protocol itself (filter/milter/, since a0d71af); "
+           "\"gatehouse (libmilter)\", when present, is the libmilter-based build named above, "
+           "with the same configuration and run in the same way in the same run.",
+           "- Idle connections: tests/bench/idle_conns.c opens them one after another on the "
+           "milter's socket, each negotiated (SMFIC_OPTNEG and its reply), raising its own "
+           "descriptor limit; VmRSS, Threads and the descriptor count come from /proc/PID of the "
+           "milter once it holds them all, and again after idle_conns sent SMFIC_QUIT and closed "
+           "them.",
            "- \"no-op milter\": tests/bench/noop_milter.c, a libmilter milter that takes every step, "
            "answers continue and changes nothing: the cost of the milter protocol itself, and the "
            "baseline the issue's Postfix goal is stated against.",

@@ -25,6 +25,14 @@
 #   BUILD=DIR         build the C tools in DIR/bench (default: in the temp dir)
 #   BENCH_GH_DESC=S   how the report names the gatehouse build (default: git
 #                     describe of this checkout)
+#   BENCH_GH_LIBMILTER=PATH  a libmilter-based gatehouse binary (a build of a
+#                     commit before a0d71af) measured next to GATEHOUSE_BINARY
+#                     in the same run: direct, through Postfix, idle connections.
+#                     Unset: that column is absent.
+#   BENCH_GH_LIBMILTER_DESC=S  how the report names it (default: git describe
+#                     of the checkout the binary is in)
+#   BENCH_IDLE_CONNS=N  idle milter connections for the RSS measurement (3000)
+#   BENCH_PERF_CALLGRAPH=dwarf  perf's call-graph mode for the profiles (fp)
 # B_CFG values are socket lists, split on purpose wherever they are used:
 # shellcheck disable=SC2086
 set -u
@@ -50,6 +58,15 @@ for tool in postfix postconf smtp-sink smtp-source unbound unbound-checkconf dri
 done
 
 B_GH=$(readlink -f "$1")
+B_GHLM=
+if [ -n "${BENCH_GH_LIBMILTER:-}" ]; then
+	if [ ! -x "$BENCH_GH_LIBMILTER" ]; then
+		echo "$0: BENCH_GH_LIBMILTER=$BENCH_GH_LIBMILTER is not an executable" >&2
+		exit 2
+	fi
+	B_GHLM=$(readlink -f "$BENCH_GH_LIBMILTER")
+fi
+B_IDLE_CONNS=${BENCH_IDLE_CONNS:-3000}
 B_TOP=$(cd "$B_HERE/../.." && pwd)
 B_QUICK=${BENCH_QUICK:-0}
 B_RESULTS=${BENCH_RESULTS:-$B_HERE/RESULTS.md}
@@ -74,6 +91,7 @@ B_HELO=mx.sender.example
 B_AUTHSERV=mx.bench.example
 B_SMTPD_IP=127.0.0.2		# Postfix listens here; connections to it come from B_CLIENT_IP
 B_PORT_PLAIN=10025 B_PORT_PEERS=10026 B_PORT_GH=10027 B_PORT_DKIM=10028 B_PORT_NOOP=10031 B_PORT_SINK=10030
+B_PORT_GHLM=10032		# gatehouse (libmilter), only with BENCH_GH_LIBMILTER
 
 ip link set lo up || { echo "$0: cannot bring up lo (run under unshare --net)" >&2; exit 2; }
 # The SMTP client address for the Postfix leg: smtp-source cannot bind a
@@ -143,6 +161,9 @@ start_noop || exit 1
 start_opendkim || exit 1
 start_opendmarc || exit 1
 gh_write_conf gh "" && gh_start gh || exit 1
+if [ -n "$B_GHLM" ]; then
+	gh_write_conf ghlm "" && gh_start ghlm "$B_GHLM" || exit 1
+fi
 B_RULES_OK=()
 for n in 100 1000; do
 	gh_write_conf "gh$n" "$B_DIR/rules$n"
@@ -175,6 +196,12 @@ declare -A B_CFG=(
 	[gatehouse]="unix:$B_DIR/gh-gh.sock"
 )
 B_ORDER=("no-op milter" opendkim opendmarc opendkim+opendmarc gatehouse)
+B_GH_CFGS=(gatehouse)		# the gatehouse builds: new layer, libmilter
+if [ -n "$B_GHLM" ]; then
+	B_CFG["gatehouse (libmilter)"]="unix:$B_DIR/gh-ghlm.sock"
+	B_ORDER+=("gatehouse (libmilter)")
+	B_GH_CFGS+=("gatehouse (libmilter)")
+fi
 for n in "${B_RULES_OK[@]}"; do
 	B_CFG[gatehouse+$n rules]="unix:$B_DIR/gh-gh$n.sock"
 	B_ORDER+=("gatehouse+$n rules")
@@ -193,12 +220,12 @@ for _ in $(seq 1 "$B_REPS"); do
 	done
 done
 say "unloaded latency: one connection"
-for c in opendkim+opendmarc gatehouse; do
+for c in opendkim+opendmarc "${B_GH_CFGS[@]}"; do
 	loadgen_run "$c" "c1" 1 $((B_MSGS / 4)) ${B_CFG[$c]} || exit 1
 done
 say "a new connection for every message (as most inbound MX traffic comes)"
 for _ in $(seq 1 "$B_REPS"); do
-	for c in opendkim+opendmarc gatehouse; do
+	for c in "no-op milter" opendkim+opendmarc "${B_GH_CFGS[@]}"; do
 		B_RUN_PER_CONN=1 loadgen_run "$c" "p1" "$B_CONC" $((B_MSGS / 2)) ${B_CFG[$c]} || exit 1
 	done
 done
@@ -218,7 +245,10 @@ for _ in $(seq 1 "$B_REPS"); do
 	postfix_leg "no-op milter" "$B_PORT_NOOP" none
 	postfix_leg "opendkim+opendmarc" "$B_PORT_PEERS" peers
 	postfix_leg "gatehouse" "$B_PORT_GH" gatehouse
+	[ -z "$B_GHLM" ] || postfix_leg "gatehouse (libmilter)" "$B_PORT_GHLM" gatehouse
 done
+say "profile of gatehouse through Postfix (perf)"
+profile_gatehouse gh gatehouse postfix "$B_PORT_GH"
 
 # ---------------------------------------------------------------- memory
 
@@ -227,10 +257,14 @@ record_hwm "no-op milter" "$B_NOOP_PID"
 record_hwm opendkim "$B_OPENDKIM_PID"
 record_hwm opendmarc "$B_OPENDMARC_PID"
 record_hwm gatehouse "$(gh_pid gh)"
+[ -z "$B_GHLM" ] || record_hwm "gatehouse (libmilter)" "$(gh_pid ghlm)"
 for n in "${B_RULES_OK[@]}"; do
 	record_hwm "gatehouse+$n rules" "$(gh_pid "gh$n")"
 done
 memory_leg
+say "memory: $B_IDLE_CONNS idle milter connections (a fresh instance of each gatehouse build)"
+idle_leg idle gatehouse "$B_GH" || exit 1
+[ -z "$B_GHLM" ] || idle_leg ghlmidle "gatehouse (libmilter)" "$B_GHLM" || exit 1
 
 # ---------------------------------------------------------------- report
 
