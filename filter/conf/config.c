@@ -20,6 +20,7 @@
 
 #include "conf/config.h"
 #include "conf/config_table.h"
+#include "conf/rate_spec.h"
 #include "rules/rule.h"
 #include "util/strbuf.h"
 
@@ -380,6 +381,8 @@ struct config *config_load(const char *path, struct diag *errs)
 	if (path != NULL) {
 		size_t len = 0;
 		char *text = config_read_uncommented(path, &len);
+		/* `ratelimit_login = 5000/1d burst 500` reads as written */
+		text = rate_spec_quote_values(text, &len);
 		FILE *fp = text ? fmemopen(text, len, "r") : NULL;
 
 		if (fp == NULL) {

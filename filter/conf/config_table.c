@@ -16,6 +16,7 @@
 
 #include "conf/config.h"
 #include "conf/config_table.h"
+#include "conf/rate_spec.h"
 #include "mail/verdict.h"
 #include "util/cidr.h"
 #include "util/log.h"
@@ -487,6 +488,52 @@ const struct config_directive config_directives[] = {
 		"Find the body patterns that may match in one Hyperscan pass before PCRE2 confirms "
 		"them. The answers are the same either way; \"no\" exists to measure the "
 		"difference."),
+	CDIR_ROW_STR(
+		ratelimit_login, "ratelimit", "", rate_spec_check,
+		"Messages one authenticated login ({auth_authen}) may send: N/PERIOD with an "
+		"optional burst, e.g. 200/1h or 5000/1d burst 500 (periods in s, m, h, d). The "
+		"burst is how many may go at once (default N); after it, one every PERIOD/N "
+		"(GCRA: no window edges, over any span S at most burst + S*N/PERIOD). Checked at "
+		"each RCPT (451 4.7.1 with the time to wait), charged at end of message only "
+		"for mail accepted. Empty: no limit."),
+	CDIR_ROW_STR(
+		ratelimit_login_rcpt, "ratelimit", "", rate_spec_check,
+		"Recipients one login may send to (accepted recipients of accepted mail), same "
+		"form; the recipient that would go over gets 451 4.7.1, earlier ones stay."),
+	CDIR_ROW_STR(ratelimit_sender_domain, "ratelimit", "", rate_spec_check,
+		     "Outbound messages per MAIL FROM domain (authenticated or from "
+		     "internal_networks), same form."),
+	CDIR_ROW_STR(ratelimit_sender_domain_rcpt, "ratelimit", "", rate_spec_check,
+		     "Outbound recipients per MAIL FROM domain, same form."),
+	CDIR_ROW_STR(ratelimit_client, "ratelimit", "", rate_spec_check,
+		     "Messages per client address for unauthenticated clients in "
+		     "internal_networks (relaying hosts), same form."),
+	CDIR_ROW_STR(ratelimit_client_rcpt, "ratelimit", "", rate_spec_check,
+		     "Recipients per client address for the same clients, same form."),
+	CDIR_ROW_STR(ratelimit_redis, "ratelimit", "", rate_spec_check_redis,
+		     "Redis that holds the counters for a fleet of hosts: unix:/PATH or HOST:PORT. "
+		     "Each check is one round trip (a Lua script, atomic). Empty: counters in "
+		     "process memory only. Read at start."),
+	CDIR_ROW_INT(
+		ratelimit_redis_timeout_ms, "ratelimit", "200", 1, 10000,
+		"Time to connect to Redis and for each command; past it the check falls back "
+		"(ratelimit_redis_fallback) and Redis is not tried again for a second. Read at "
+		"start."),
+	CDIR_ROW_CHOICE(ratelimit_redis_fallback, "ratelimit", "local", rate_spec_fallback_words,
+			rate_spec_fallback_parse,
+			"What a check does while Redis fails: local counts in this process "
+			"(each host then allows the full limit), accept lets mail through "
+			"unlimited, tempfail answers 451 4.7.1. Logged when Redis goes away and "
+			"when it is back."),
+	CDIR_ROW_INT(ratelimit_max_keys, "ratelimit", "1000000", 1000, 100000000,
+		     "Counters kept in process memory (about 100 bytes each). Idle ones are "
+		     "forgotten first (that loses nothing); when all are busy, the least recently "
+		     "used goes. Read at start."),
+	CDIR_ROW_STR(
+		control_socket, "ratelimit", "", rate_spec_check_path,
+		"Unix socket (mode 0600, owned by the daemon's user) on which the daemon "
+		"answers `gatehouse ratelimit show|reset` about its in-process counters. Empty: "
+		"none. Read at start."),
 	CDIR_ROW_CHOICE(
 		on_internal_error, "sanity", "tempfail", on_error_words, parse_on_error,
 		"What to answer when gatehouse itself fails on a message (out of memory, a broken "

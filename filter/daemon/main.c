@@ -25,11 +25,13 @@
 
 #include "conf/config.h"
 #include "daemon/cli.h"
+#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/detach.h"
 #include "daemon/listen.h"
 #include "daemon/loop.h"
 #include "daemon/notify.h"
+#include "daemon/ratelimit_cli.h"
 #include "daemon/testmode.h"
 #include "engine/services.h"
 #include "milter/conv.h"
@@ -285,10 +287,13 @@ int main(int argc, char **argv)
 	const char *unix_path;
 	struct milter_env env;
 	struct loop *loop;
+	struct control *ctl;
 	int rc, listen_fd, ready_fd = -1;
 
 	if (argc > 1 && strcmp(argv[1], "test") == 0)
 		return testmode_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "ratelimit") == 0)
+		return ratelimit_cli_main(argc - 1, argv + 1);
 	rc = cli_parse(argc, argv, &o);
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
@@ -356,6 +361,9 @@ int main(int argc, char **argv)
 		if (loop == NULL)
 			return EX_OSERR;
 	}
+	/* Before the privilege drop: its directory may be root's. Without
+	 * it the daemon runs on (logged): only `gatehouse ratelimit` misses it. */
+	ctl = control_open(c, &d.slot, d.svc, &d.log);
 	/* The pid file first: the user we switch to usually cannot write /run. */
 	if (main_write_pid(&d, c->pid_file) != 0 || main_drop_privileges(&d, c->user) != 0)
 		return EX_NOPERM;
@@ -371,6 +379,7 @@ int main(int argc, char **argv)
 		unlink(c->pid_file);
 	close(listen_fd);
 	loop_free(loop); /* sessions cut by the drain timeout log their summaries */
+	control_close(ctl);
 	services_free(d.svc);
 	d.svc = NULL;
 	fflush(NULL);

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/engine_auth.h"
 #include "engine/engine_edits.h"
+#include "engine/engine_ratelimit.h"
 #include "engine/engine_rules.h"
 #include "engine/policy.h"
 #include "engine/sanity.h"
@@ -220,6 +221,7 @@ enum gh_action engine_rcpt(struct session *s, const char *const *argv)
 	struct address rcpt;
 	const char *why = NULL;
 	enum gh_action a;
+	bool failed;
 
 	if (!m->active)
 		session_message_begin(s); /* RCPT without MAIL: an MTA quirk, not ours to fail on */
@@ -261,6 +263,13 @@ enum gh_action engine_rcpt(struct session *s, const char *const *argv)
 	if (s->cfg->max_recipients > 0 && m->nrcpts >= (size_t)s->cfg->max_recipients) {
 		m->rcpts_rejected++;
 		return policy_fault(s, GH_PH_RCPT, FAULT_TOO_MANY_RCPTS, NULL);
+	}
+	a = engine_ratelimit_rcpt(s, &failed);
+	if (failed)
+		return engine_finish(s, engine_internal(s, GH_PH_RCPT, "ratelimit: out of memory"));
+	if (verdict_is_final(a)) {
+		m->rcpts_rejected++; /* this recipient only: the earlier ones stay */
+		return a;
 	}
 	if (session_add_rcpt(s, &rcpt) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_RCPT, "out of memory"));
@@ -459,6 +468,9 @@ enum gh_action engine_eom(struct session *s)
 		m->verdict.phase = GH_PH_EOM;
 		s->reply = m->verdict;
 	}
+	/* 10. Rate limits: the accepted message and its recipients are charged. */
+	if (engine_ratelimit_eom(s) != GH_OK)
+		return engine_finish(s, engine_internal(s, GH_PH_EOM, "ratelimit: out of memory"));
 	/* (metrics go here, before engine_finish logs the summary) */
 	return engine_finish(s, m->verdict.action);
 }

@@ -13,6 +13,7 @@
 #include "engine/services.h"
 #include "engine/session.h"
 #include "mail/author.h"
+#include "outbound/ratelimit.h"
 #include "util/diag.h"
 
 struct services *services_new(const struct config *c, const struct services_options *opts,
@@ -24,6 +25,11 @@ struct services *services_new(const struct config *c, const struct services_opti
 		.forwarders = c->dns_forwarders,
 		.trust_anchor_file = c->dns_trust_anchor_file,
 		.fixture_file = opts && opts->dns_fixture ? opts->dns_fixture : c->dns_fixture,
+	};
+	const struct ratelimit_options rlopts = {
+		.redis = c->ratelimit_redis,
+		.redis_timeout_ms = c->ratelimit_redis_timeout_ms,
+		.max_keys = c->ratelimit_max_keys,
 	};
 
 	if (svc == NULL) {
@@ -37,7 +43,10 @@ struct services *services_new(const struct config *c, const struct services_opti
 	svc->dns = dns_resolver_new(&dopts, errs);
 	if (svc->dns != NULL)
 		svc->dkim = dkim_verifier_new(svc->dns, errs);
-	if (svc->dns == NULL || svc->dkim == NULL) {
+	/* Redis is not reached here: an outage at start is one more outage,
+	 * answered by ratelimit_redis_fallback, not a failed start. */
+	svc->ratelimit = ratelimit_new(&rlopts, errs);
+	if (svc->dns == NULL || svc->dkim == NULL || svc->ratelimit == NULL) {
 		services_free(svc);
 		return NULL;
 	}
@@ -48,6 +57,7 @@ void services_free(struct services *svc)
 {
 	if (svc == NULL)
 		return;
+	ratelimit_free(svc->ratelimit);
 	dkim_verifier_free(svc->dkim);
 	dns_resolver_free(svc->dns);
 	free(svc);
@@ -57,6 +67,7 @@ void services_attach(const struct services *svc, struct session *s)
 {
 	s->dns = svc->dns;
 	s->dkim = svc->dkim;
+	s->ratelimit = svc->ratelimit;
 }
 
 bool services_alive(const struct services *svc, long max_age_s)

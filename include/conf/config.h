@@ -33,6 +33,12 @@ struct ruleset;
 #define CONFIG_DEFAULT_PATH "/etc/gatehouse/gatehouse.conf"
 
 enum config_on_error { CONFIG_ON_ERROR_TEMPFAIL, CONFIG_ON_ERROR_ACCEPT };
+/* ratelimit_redis_fallback: what a check answers while Redis fails */
+enum config_rl_fallback {
+	CONFIG_RL_FALLBACK_LOCAL,
+	CONFIG_RL_FALLBACK_ACCEPT,
+	CONFIG_RL_FALLBACK_TEMPFAIL
+};
 
 /* Integer directives are all long, so the table can fill them uniformly. */
 struct config {
@@ -118,6 +124,16 @@ struct config {
 	long rules_budget_ms;	/* rule evaluation time per message */
 	long rules_max_size;	/* conditions, every define written out */
 	struct ruleset *rules;	/* compiled from rules_dir; NULL when none */
+
+	/* rate limits (outbound/ratelimit.h): "N/PERIOD [burst B]"; "" = none */
+	char *ratelimit_login, *ratelimit_login_rcpt;
+	char *ratelimit_sender_domain, *ratelimit_sender_domain_rcpt;
+	char *ratelimit_client, *ratelimit_client_rcpt;
+	char *ratelimit_redis;		 /* "unix:/path" or "host:port"; "" = in process */
+	long ratelimit_redis_timeout_ms; /* connect and each command (read at start) */
+	int ratelimit_redis_fallback;	 /* enum config_rl_fallback */
+	long ratelimit_max_keys;	 /* in-process counters (read at start) */
+	char *control_socket;		 /* unix socket for `gatehouse ratelimit`; "" = none */
 };
 
 /*

@@ -44,6 +44,9 @@
  *     - signing, when it comes: here, after the last edit it must cover.
  *  9. The verdict: the held quarantine, or accept, into S->reply and
  *     S->msg.verdict; the summary line is logged.
+ * 10. Rate limits (engine_ratelimit_eom): the message, accepted or held,
+ *     and its accepted recipients are charged to its counters; mail
+ *     refused at any step above costs nothing. (Checked at each RCPT.)
  *     - metrics, when they come: here, before the summary.
  * Which module may write which verdict slot is listed in session.h.
  *

@@ -30,8 +30,9 @@ struct diag;
 struct session;
 
 struct services {
-	struct dns_resolver *dns;   /* the one resolver, never NULL once built */
-	struct dkim_verifier *dkim; /* libopendkim over DNS */
+	struct dns_resolver *dns;    /* the one resolver, never NULL once built */
+	struct dkim_verifier *dkim;  /* libopendkim over DNS */
+	struct ratelimit *ratelimit; /* rate-limit counters, in process and Redis */
 };
 
 struct services_options {

@@ -71,6 +71,7 @@ struct dkim_verifier;
 struct config_slot;
 struct logger;
 struct mime_walk;
+struct ratelimit;
 struct rule_cache_entry;
 struct rule_exemption;
 struct rule_scratch;
@@ -135,6 +136,7 @@ struct session {
 	const struct logger *log;
 	struct dns_resolver *dns;     /* shared resolver; NULL: DNS checks do not run */
 	struct dkim_verifier *dkim;   /* shared verifier; NULL: DKIM is not checked */
+	struct ratelimit *ratelimit;  /* shared counters; NULL: no rate limits */
 	struct dns_budget dns_budget; /* restarted at each message */
 
 	const char *client_host; /* name the MTA resolved, or "[ip]" */

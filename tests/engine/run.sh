@@ -255,6 +255,8 @@ u "directory as -c config"               78 --ip 192.0.2.1 --from sender@example
 # The rule language and the shipped rule sets.
 # shellcheck source=rules.sh
 . "$HERE/rules.sh"
+# shellcheck source=ratelimit.sh
+. "$HERE/ratelimit.sh"
 
 # The text report (no --json) carries the same verdict.
 if "$GH" test -c "$DATA/defaults.conf" --ip 192.0.2.1 --from sender@example.org \

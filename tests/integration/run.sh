@@ -93,6 +93,8 @@ chmod 755 "$IT_DIR"	# smtpd (user postfix) reaches the unix socket in here
 . "$IT_HERE/sendmail.sh"
 # shellcheck source=chroot.sh source-path=SCRIPTDIR
 . "$IT_HERE/chroot.sh"
+# shellcheck source=ratelimit.sh source-path=SCRIPTDIR
+. "$IT_HERE/ratelimit.sh"
 # shellcheck source=final.sh source-path=SCRIPTDIR
 . "$IT_HERE/final.sh"
 
@@ -104,6 +106,7 @@ cleanup() {
 	for n in main unix spf dkim rules sendmail chroot; do
 		stop_pid "$(gh_pid "$n")"
 	done
+	[ -z "${IT_RL_DIR:-}" ] || o_teardown	# ratelimit.sh: its two Postfix instances
 	stop_pid "${IT_DNS_PID:-}"
 	postfix_stop
 	stop_pid "${IT_SINK_PID:-}"
@@ -172,6 +175,7 @@ IT_TESTS=(
 	test_rules	# rules.sh
 	test_sendmail	# sendmail.sh
 	test_chroot_postfix	# chroot.sh
+	test_ratelimit_fleet	# ratelimit.sh
 	test_never_delivered	# final.sh
 	test_no_internal_errors
 )

@@ -1,0 +1,404 @@
+/*
+ * check_ratelimit.c - rate limits: the N/PERIOD syntax, GCRA with time
+ * injected (no sleeps), the in-process store (bounds, idle eviction,
+ * threads), the limiter, and the engine at RCPT and end of message.
+ */
+#include <pthread.h>
+
+#include "conf/rate_spec.h"
+#include "outbound/gcra.h"
+#include "outbound/ratelimit.h"
+#include "outbound/rl_mem.h"
+#include "unit.h"
+#include "util/gh.h"
+
+#define SEC 1000000LL
+#define T0 (1700000000LL * SEC)
+
+static struct rate_spec spec(const char *text)
+{
+	struct rate_spec r;
+
+	ck_assert_msg(rate_spec_parse(text, &r) == NULL, "%s does not parse", text);
+	return r;
+}
+
+START_TEST(spec_parses)
+{
+	struct rate_spec r = spec("200/1h");
+
+	ck_assert(r.set);
+	ck_assert_int_eq(r.count, 200);
+	ck_assert_int_eq(r.period_s, 3600);
+	ck_assert_int_eq(r.burst, 200);
+	r = spec("5000/1d burst 500");
+	ck_assert_int_eq(r.count, 5000);
+	ck_assert_int_eq(r.period_s, 86400);
+	ck_assert_int_eq(r.burst, 500);
+	r = spec("10/30s");
+	ck_assert_int_eq(r.period_s, 30);
+	r = spec("3/5m");
+	ck_assert_int_eq(r.period_s, 300);
+	r = spec("");
+	ck_assert(!r.set);
+	r = spec("none");
+	ck_assert(!r.set);
+}
+END_TEST
+
+START_TEST(spec_refuses)
+{
+	static const char *const bad[] = { "200",	  "200/",	 "200/h",    "200/1",
+					   "200/1w",	  "0/1h",	 "-1/1h",    "200/0s",
+					   "200/1h burst", "200/1h burst 0", "200/1h x", "200/367d",
+					   "99999999999/1h", "200/1hburst 5", "/1h" };
+	struct rate_spec r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(rate_spec_parse(bad[i], &r) != NULL, "%s parsed", bad[i]);
+	ck_assert_ptr_null(rate_spec_check_redis("unix:/run/redis.sock"));
+	ck_assert_ptr_null(rate_spec_check_redis("127.0.0.1:6379"));
+	ck_assert_ptr_null(rate_spec_check_redis(""));
+	ck_assert_ptr_nonnull(rate_spec_check_redis("unix:relative"));
+	ck_assert_ptr_nonnull(rate_spec_check_redis("localhost"));
+	ck_assert_ptr_nonnull(rate_spec_check_redis("localhost:99999"));
+}
+END_TEST
+
+/* A bad limit in a file is a FILE:LINE error at load. */
+START_TEST(spec_config_error_has_line)
+{
+	struct diag errs = { 0 };
+	char *path = NULL;
+	struct config *c =
+		unit_config_text("ratelimit_login = 200/1h\nratelimit_client = 5/1w\n", &errs, &path);
+
+	ck_assert_ptr_null(c);
+	ck_assert_uint_ge(errs.n, 1);
+	ck_assert_msg(strstr(errs.lines[0], path) != NULL && strstr(errs.lines[0], ":2") != NULL,
+		      "%s", errs.lines[0]);
+	diag_clear(&errs);
+	unit_remove_file(path);
+}
+END_TEST
+
+/* B at once, then one every T; over any span S at most B + S/T. */
+START_TEST(gcra_burst_then_rate)
+{
+	struct rate_spec r = spec("60/1m burst 5");
+	struct gcra_limit lim;
+	int64_t tat = 0, now = T0;
+	int passed = 0;
+
+	gcra_limit_from_spec(&r, &lim);
+	ck_assert_int_eq(lim.interval_us, SEC);
+	for (int i = 0; i < 10; i++)
+		if (gcra_wait_us(tat, now, &lim, 1) == 0) {
+			tat = gcra_charge(tat, now, &lim, 1);
+			passed++;
+		}
+	ck_assert_int_eq(passed, 5);
+	ck_assert_int_eq(gcra_wait_us(tat, now, &lim, 1), SEC);
+	ck_assert_int_eq(gcra_available(tat, now, &lim), 0);
+	/* half a second later: still one wait of half a second */
+	ck_assert_int_eq(gcra_wait_us(tat, now + SEC / 2, &lim, 1), SEC / 2);
+	ck_assert_int_eq(gcra_wait_us(tat, now + SEC, &lim, 1), 0);
+	ck_assert_int_eq(gcra_available(tat, now + 3 * SEC, &lim), 3);
+	/* idle long enough: a fresh key again */
+	ck_assert_int_eq(gcra_available(tat, now + 60 * SEC, &lim), 5);
+}
+END_TEST
+
+/* No edge burst: a steady sender at the limit never gets a double window. */
+START_TEST(gcra_no_window_edge)
+{
+	struct rate_spec r = spec("10/1m");
+	struct gcra_limit lim;
+	int64_t tat = 0, now = T0;
+	int passed = 0;
+
+	gcra_limit_from_spec(&r, &lim);
+	/* try once a second for 3 minutes: 10 at once, then one per 6 s */
+	for (int s = 0; s < 180; s++, now += SEC)
+		if (gcra_wait_us(tat, now, &lim, 1) == 0) {
+			tat = gcra_charge(tat, now, &lim, 1);
+			passed++;
+		}
+	/* the burst at 0 s, then at 6, 12, ... 174 s */
+	ck_assert_int_eq(passed, 10 + 29);
+}
+END_TEST
+
+START_TEST(gcra_many_events)
+{
+	struct rate_spec r = spec("100/1h burst 10");
+	struct gcra_limit lim;
+
+	gcra_limit_from_spec(&r, &lim);
+	ck_assert_int_eq(gcra_wait_us(0, T0, &lim, 10), 0);
+	ck_assert_int_eq(gcra_wait_us(0, T0, &lim, 11), 36 * SEC);
+	/* a charge over the limit still counts, and clamps instead of overflowing */
+	ck_assert(gcra_charge(0, T0, &lim, 1L << 40) <= T0 + GCRA_MAX_AHEAD_US);
+}
+END_TEST
+
+static struct rl_item item(const char *key, const char *text, long n)
+{
+	struct rl_item it = { .key = key, .n = n };
+	struct rate_spec r = spec(text);
+
+	gcra_limit_from_spec(&r, &it.limit);
+	return it;
+}
+
+START_TEST(mem_check_and_charge)
+{
+	struct rl_mem *m = rl_mem_new(1000);
+	struct rl_item it = item("msg:login:a", "2/1h", 1);
+	struct rl_mem_stats st;
+
+	ck_assert_int_eq(rl_mem_apply(m, &it, 1, T0, false), GH_OK);
+	ck_assert_int_eq(it.wait_us, 0);
+	rl_mem_stats(m, &st);
+	ck_assert_uint_eq(st.keys, 0); /* a check stores nothing */
+	ck_assert_int_eq(rl_mem_apply(m, &it, 1, T0, true), GH_OK);
+	ck_assert_int_eq(rl_mem_apply(m, &it, 1, T0, true), GH_OK);
+	ck_assert_int_eq(rl_mem_apply(m, &it, 1, T0, false), GH_OK);
+	ck_assert_int_eq(it.wait_us, 1800 * SEC);
+	ck_assert_int_eq(rl_mem_get(m, "msg:login:a"), T0 + 3600 * SEC);
+	ck_assert(rl_mem_reset(m, "msg:login:a"));
+	ck_assert(!rl_mem_reset(m, "msg:login:a"));
+	ck_assert_int_eq(rl_mem_get(m, "msg:login:a"), 0);
+	rl_mem_free(m);
+}
+END_TEST
+
+/* Bounded: never more than the cap; idle counters go first and losslessly. */
+START_TEST(mem_bounded_idle_first)
+{
+	struct rl_mem *m = rl_mem_new(640);
+	struct rl_mem_stats st;
+	char key[32];
+
+	/* 640 busy counters (1/1d: busy all day) */
+	for (int i = 0; i < 640; i++) {
+		struct rl_item it = item(key, "1/1d", 1);
+
+		snprintf(key, sizeof(key), "busy:%d", i);
+		ck_assert_int_eq(rl_mem_apply(m, &it, 1, T0, true), GH_OK);
+	}
+	/* 5000 counters that are idle a second later (1000/1s) */
+	for (int i = 0; i < 5000; i++) {
+		struct rl_item it = item(key, "1000/1s", 1);
+
+		snprintf(key, sizeof(key), "idle:%d", i);
+		ck_assert_int_eq(rl_mem_apply(m, &it, 1, T0 + SEC + i * 10 * SEC, true), GH_OK);
+	}
+	rl_mem_stats(m, &st);
+	ck_assert_uint_le(st.keys, 640);
+	ck_assert_uint_gt(st.evicted_idle, 4000);
+	rl_mem_free(m);
+}
+END_TEST
+
+struct mem_thread {
+	struct rl_mem *m;
+	int id;
+};
+
+static void *mem_thread_run(void *arg)
+{
+	struct mem_thread *t = arg;
+	char key[32];
+
+	for (int i = 0; i < 20000; i++) {
+		struct rl_item it[2] = { item("msg:login:shared", "1000000/1d", 1),
+					 item(key, "10/1m", 1) };
+
+		snprintf(key, sizeof(key), "k:%d:%d", t->id, i % 500);
+		rl_mem_apply(t->m, it, 2, T0, true);
+	}
+	return NULL;
+}
+
+/* Eight threads charging one shared counter and their own: nothing lost. */
+START_TEST(mem_threads)
+{
+	struct rl_mem *m = rl_mem_new(100000);
+	struct mem_thread t[8];
+	pthread_t th[8];
+	struct rl_item shared = item("msg:login:shared", "1000000/1d", 1);
+	struct rl_mem_stats st;
+
+	for (int i = 0; i < 8; i++) {
+		t[i] = (struct mem_thread){ m, i };
+		ck_assert_int_eq(pthread_create(&th[i], NULL, mem_thread_run, &t[i]), 0);
+	}
+	for (int i = 0; i < 8; i++)
+		pthread_join(th[i], NULL);
+	/* 160000 events at T0 of T = 86400 us each */
+	ck_assert_int_eq(rl_mem_get(m, "msg:login:shared"), T0 + 160000LL * shared.limit.interval_us);
+	rl_mem_stats(m, &st);
+	ck_assert_uint_eq(st.keys, 1 + 8 * 500);
+	rl_mem_free(m);
+}
+END_TEST
+
+static struct ratelimit *limiter(void)
+{
+	struct ratelimit_options o = { .redis = "", .max_keys = 10000 };
+	struct ratelimit *rl = ratelimit_new(&o, NULL);
+
+	ck_assert_ptr_nonnull(rl);
+	return rl;
+}
+
+/* Messages and recipients; a reload's new limit applies to the old counters. */
+START_TEST(limiter_scopes_and_reload)
+{
+	struct ratelimit *rl = limiter();
+	struct ratelimit_limits l = { 0 };
+	struct ratelimit_subject subj = { .value = { "alice", "example.org", NULL } };
+	struct ratelimit_answer a;
+
+	l.msg[RATELIMIT_LOGIN] = spec("3/1h");
+	l.rcpt[RATELIMIT_DOMAIN] = spec("10/1h");
+	ck_assert(ratelimit_active(&l, &subj));
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(ratelimit_check(rl, &l, &subj, 2, T0, &a), GH_OK);
+		ck_assert(!a.refused);
+		ck_assert_int_eq(ratelimit_charge(rl, &l, &subj, 2, T0, &a), GH_OK);
+	}
+	ck_assert_int_eq(ratelimit_check(rl, &l, &subj, 1, T0, &a), GH_OK);
+	ck_assert(a.refused);
+	ck_assert_str_eq(a.kind, "msg");
+	ck_assert_int_eq(a.scope, RATELIMIT_LOGIN);
+	ck_assert_str_eq(a.value, "alice");
+	ck_assert_int_eq(a.wait_us, 1200 * SEC);
+	ck_assert_int_eq(a.available, 0);
+	/* 10 minutes later the old limit still refuses (one message per 20 min) */
+	ck_assert_int_eq(ratelimit_check(rl, &l, &subj, 1, T0 + 600 * SEC, &a), GH_OK);
+	ck_assert(a.refused);
+	/* a reload doubles the login limit: the same counter, read with the
+	 * new one, has room now; nothing was reset */
+	l.msg[RATELIMIT_LOGIN] = spec("6/1h");
+	ck_assert_int_eq(ratelimit_check(rl, &l, &subj, 5, T0 + 600 * SEC, &a), GH_OK);
+	ck_assert(!a.refused);
+	/* 6 recipients charged at T0 of 10/1h: 6 more at T0+600 s do not fit */
+	ck_assert_int_eq(ratelimit_check(rl, &l, &subj, 6, T0 + 600 * SEC, &a), GH_OK);
+	ck_assert(a.refused);
+	ck_assert_str_eq(a.kind, "rcpt");
+	ck_assert_int_eq(a.scope, RATELIMIT_DOMAIN);
+	ck_assert_str_eq(a.value, "example.org");
+	/* another login of the same domain shares only the domain's counter */
+	subj.value[RATELIMIT_LOGIN] = "bob";
+	ck_assert_int_eq(ratelimit_check(rl, &l, &subj, 4, T0, &a), GH_OK);
+	ck_assert(!a.refused);
+	ratelimit_free(rl);
+}
+END_TEST
+
+/* Redis configured but absent: local fallback counts, tempfail refuses,
+ * accept lets through; never a hang (the socket does not exist). */
+START_TEST(limiter_redis_down_fallbacks)
+{
+	struct ratelimit_options o = { .redis = "unix:/nonexistent/redis.sock",
+				       .redis_timeout_ms = 100,
+				       .max_keys = 1000 };
+	struct ratelimit *rl = ratelimit_new(&o, NULL);
+	struct ratelimit_limits l = { 0 };
+	struct ratelimit_subject subj = { .value = { "alice", NULL, NULL } };
+	struct ratelimit_answer a;
+
+	ck_assert_ptr_nonnull(rl);
+	l.msg[RATELIMIT_LOGIN] = spec("1/1h");
+	l.fallback = RATELIMIT_FALLBACK_LOCAL;
+	ck_assert_int_eq(ratelimit_check(rl, &l, &subj, 1, T0, &a), GH_OK);
+	ck_assert(a.local && !a.refused && !a.failed);
+	ck_assert(a.redis_changed); /* the first failure is news */
+	ck_assert_int_eq(ratelimit_charge(rl, &l, &subj, 1, T0, &a), GH_OK);
+	ck_assert(!a.redis_changed); /* the second is not */
+	ck_assert_int_eq(ratelimit_check(rl, &l, &subj, 1, T0, &a), GH_OK);
+	ck_assert(a.local && a.refused);
+	l.fallback = RATELIMIT_FALLBACK_ACCEPT;
+	ck_assert_int_eq(ratelimit_check(rl, &l, &subj, 1, T0, &a), GH_OK);
+	ck_assert(a.local && !a.refused && !a.failed);
+	l.fallback = RATELIMIT_FALLBACK_TEMPFAIL;
+	ck_assert_int_eq(ratelimit_check(rl, &l, &subj, 1, T0, &a), GH_OK);
+	ck_assert(a.failed);
+	ratelimit_free(rl);
+}
+END_TEST
+
+/* The engine: outbound login limit at RCPT, charged only for accepted mail. */
+START_TEST(engine_rcpt_and_eom)
+{
+	struct config *cfg = unit_config_ok("ratelimit_login_rcpt = 3/1h\n");
+	struct unit_log ul;
+	struct session *s;
+	struct ratelimit *rl = limiter();
+	const char *mail[] = { "<a@example.org>", NULL };
+
+	unit_log_open(&ul, LOG_INFO);
+	s = unit_session(cfg, &ul.log);
+	s->ratelimit = rl;
+	unit_connect(s);
+	/* a message refused at its end costs nothing: abort it */
+	ck_assert_int_eq(engine_mail(s, mail, "alice"), GH_ACT_CONTINUE);
+	ck_assert_int_eq(unit_rcpt(s, "<r1@example.net>"), GH_ACT_CONTINUE);
+	ck_assert_int_eq(unit_rcpt(s, "<r2@example.net>"), GH_ACT_CONTINUE);
+	engine_abort(s);
+	/* four recipients: the 4th gets 451 4.7.1, the first three stay */
+	ck_assert_int_eq(engine_mail(s, mail, "alice"), GH_ACT_CONTINUE);
+	ck_assert_int_eq(unit_rcpt(s, "<r1@example.net>"), GH_ACT_CONTINUE);
+	ck_assert_int_eq(unit_rcpt(s, "<r2@example.net>"), GH_ACT_CONTINUE);
+	ck_assert_int_eq(unit_rcpt(s, "<r3@example.net>"), GH_ACT_CONTINUE);
+	ck_assert_int_eq(unit_rcpt(s, "<r4@example.net>"), GH_ACT_TEMPFAIL);
+	ck_assert_str_eq(s->reply.smtp_code, "451");
+	ck_assert_str_eq(s->reply.enhanced_code, "4.7.1");
+	ck_assert_ptr_nonnull(strstr(s->reply.text, "try again in 1200 s"));
+	ck_assert_uint_eq(s->msg.nrcpts, 3);
+	ck_assert_int_eq(engine_data(s), GH_ACT_CONTINUE);
+	ck_assert_int_eq(unit_header(s, "From", "a@example.org"), GH_ACT_CONTINUE);
+	ck_assert_int_eq(engine_eoh(s), GH_ACT_CONTINUE);
+	ck_assert_int_eq(engine_eom(s), GH_ACT_ACCEPT);
+	ck_assert_ptr_nonnull(strstr(unit_log_text(&ul), "ratelimit: refused key=rcpt:login:alice "
+							   "limit=3/3600s burst=3 asked=4 "
+							   "available=3 wait=1200s"));
+	/* charged: the next message's first recipient waits */
+	ck_assert_int_eq(engine_mail(s, mail, "alice"), GH_ACT_CONTINUE);
+	ck_assert_int_eq(unit_rcpt(s, "<r1@example.net>"), GH_ACT_TEMPFAIL);
+	/* inbound mail (no login, not internal) is not limited */
+	ck_assert_int_eq(unit_mail(s, "<x@example.com>"), GH_ACT_CONTINUE);
+	ck_assert_int_eq(unit_rcpt(s, "<r1@example.net>"), GH_ACT_CONTINUE);
+	session_free(s);
+	ratelimit_free(rl);
+	unit_log_close(&ul);
+}
+END_TEST
+
+static Suite *ratelimit_suite(void)
+{
+	Suite *s = suite_create("ratelimit");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, spec_parses);
+	tcase_add_test(tc, spec_refuses);
+	tcase_add_test(tc, spec_config_error_has_line);
+	tcase_add_test(tc, gcra_burst_then_rate);
+	tcase_add_test(tc, gcra_no_window_edge);
+	tcase_add_test(tc, gcra_many_events);
+	tcase_add_test(tc, mem_check_and_charge);
+	tcase_add_test(tc, mem_bounded_idle_first);
+	tcase_add_test(tc, mem_threads);
+	tcase_add_test(tc, limiter_scopes_and_reload);
+	tcase_add_test(tc, limiter_redis_down_fallbacks);
+	tcase_add_test(tc, engine_rcpt_and_eom);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return unit_run(ratelimit_suite());
+}
