@@ -11,6 +11,7 @@
 #   make format          apply .clang-format to the product code
 #   make docs            regenerate packaging/gatehouse.conf and the generated man page sections
 #   make bench-rules     what rules cost per message (no root)
+#   make bench-ratelimit what rate limits cost per message, memory per counter (no root)
 
 CC       ?= cc
 # Sub-makes without "Entering/Leaving directory": the last line of make test
@@ -206,6 +207,16 @@ bench:
 # rules, with and without the Hyperscan prefilter (no root, no network).
 bench-rules: $(BUILD)/bench/rules_bench
 	$(BUILD)/bench/rules_bench -n 20 -k 50 $(BUILD)/bench/rules-data
+
+# What the rate limiter costs per message, in process and through a private
+# Redis, and what a million in-process counters weigh (no root, no network).
+bench-ratelimit: $(BUILD)/bench/ratelimit_bench
+	tests/bench/ratelimit.sh $(BUILD)/bench/ratelimit_bench
+
+$(BUILD)/bench/ratelimit_bench: tests/bench/ratelimit_bench.c $(BUILD)/libgatehouse.a
+	mkdir -p $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< \
+		$(BUILD)/libgatehouse.a $(PKG_LIBS)
 
 $(BUILD)/bench/rules_bench: tests/bench/rules_bench.c $(BUILD)/libgatehouse.a
 	mkdir -p $(BUILD)/bench
