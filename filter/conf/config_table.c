@@ -288,6 +288,13 @@ const struct config_directive config_directives[] = {
 	CDIR_ROW_INT(dns_budget_ms, "dns", "10000", 100, 300000,
 		     "How long all DNS queries of one message may take together, so a sender's "
 		     "slow DNS cannot hold a connection for minutes."),
+	CDIR_ROW_INT(
+		dns_command_budget_ms, "dns", "7000", 100, 300000,
+		"How long the DNS queries behind one SMTP command (one milter reply) may take "
+		"together, HELO checks included, whatever the message's budget has left. With "
+		"rules_budget_ms it must stay below the MTA's reply timeout: Sendmail waits 10 s "
+		"by default (T=R:10s), Postfix 30 s (milter_command_timeout); gatehouse -n "
+		"warns when it does not."),
 	CDIR_ROW_STR(dns_forwarders, "dns", "", check_forwarders,
 		     "Resolvers to ask, as IP[@PORT] separated by commas (e.g. \"127.0.0.1@5353, "
 		     "::1\"). "

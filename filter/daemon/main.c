@@ -261,6 +261,26 @@ static int main_serve(struct daemon *d, const struct config *c, struct loop *loo
 	return status;
 }
 
+/* main_check_budgets - for -n: what one milter reply may wait on (the DNS
+ * of one command and the rules) against the MTAs' reply timeouts as the
+ * README documents them; past one, the MTA gives up first and applies its
+ * default action to mail gatehouse would have answered */
+static void main_check_budgets(const struct config *c, FILE *fp)
+{
+	long worst = c->dns_command_budget_ms + c->rules_budget_ms;
+	const char *what = "dns_command_budget_ms + rules_budget_ms";
+
+	if (worst > 30000)
+		fprintf(fp, "%s: warning: %s = %ld ms is more than Postfix's %s: %s\n", c->path,
+			what, worst, "milter_command_timeout (30 s by default)",
+			"raise it in main.cf or lower the budgets");
+	else if (worst > 10000)
+		fprintf(fp, "%s: warning: %s = %ld ms is more than Sendmail's %s: %s\n", c->path,
+			what, worst, "default reply timeout (T=R:10s)",
+			"give INPUT_MAIL_FILTER a longer T=R: (README's snippet has 2m) or lower "
+			"the budgets");
+}
+
 /* main_log_sink - stderr in the foreground, but syslog when stderr is the
  * systemd journal (JOURNAL_STREAM names it): then every line keeps its
  * priority and the configured facility, so `journalctl -p err` and the
@@ -302,6 +322,7 @@ int main(int argc, char **argv)
 		return EX_CONFIG;
 	if (o.check_only) {
 		listen_check(c, stdout);
+		main_check_budgets(c, stdout);
 		printf("%s: configuration OK\n", c->path);
 		config_unref(c);
 		return 0;

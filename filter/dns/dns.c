@@ -278,17 +278,32 @@ void dns_resolver_free(struct dns_resolver *r)
 	free(r);
 }
 
+/* dns_deadline_in - now + MS on CLOCK_MONOTONIC */
+static void dns_deadline_in(struct timespec *t, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
 void dns_budget_start(struct dns_budget *b, long budget_ms)
 {
-	clock_gettime(CLOCK_MONOTONIC, &b->deadline);
-	b->deadline.tv_sec += budget_ms / 1000;
-	b->deadline.tv_nsec += (budget_ms % 1000) * 1000000L;
-	if (b->deadline.tv_nsec >= 1000000000L) {
-		b->deadline.tv_sec++;
-		b->deadline.tv_nsec -= 1000000000L;
-	}
+	dns_deadline_in(&b->deadline, budget_ms);
 	b->queries = 0;
 }
+
+void dns_budget_command(struct dns_budget *b, long cmd_ms)
+{
+	dns_deadline_in(&b->cmd_deadline, cmd_ms);
+	b->has_cmd = true;
+}
+
+#define DNS_WHY_MESSAGE "DNS budget for this message used up"
+#define DNS_WHY_COMMAND "DNS budget for this SMTP command used up"
 
 static bool ts_before(const struct timespec *a, const struct timespec *b)
 {
@@ -455,6 +470,7 @@ int dns_query(struct dns_resolver *r, const char *name, int rrtype, struct dns_b
 {
 	const struct dns_fault *fault;
 	struct timespec deadline;
+	const char *cut = "timeout";
 	char *chase = NULL;
 	int rc = 0;
 
@@ -477,23 +493,29 @@ int dns_query(struct dns_resolver *r, const char *name, int rrtype, struct dns_b
 			dns_fail(out, DNS_TEMPFAIL, fault->why);
 			break;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += r->timeout_ms / 1000;
-		deadline.tv_nsec += (r->timeout_ms % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
+		dns_deadline_in(&deadline, r->timeout_ms);
+		cut = "timeout";
 		if (budget != NULL) {
 			struct timespec now;
 
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (!ts_before(&now, &budget->deadline)) {
-				dns_fail(out, DNS_TEMPFAIL, "DNS budget for this message used up");
+				dns_fail(out, DNS_TEMPFAIL, DNS_WHY_MESSAGE);
 				break;
 			}
-			if (ts_before(&budget->deadline, &deadline))
+			if (budget->has_cmd && !ts_before(&now, &budget->cmd_deadline)) {
+				dns_fail(out, DNS_TEMPFAIL, DNS_WHY_COMMAND);
+				break;
+			}
+			/* the earliest of the three bounds ends the wait, and says so */
+			if (ts_before(&budget->deadline, &deadline)) {
 				deadline = budget->deadline;
+				cut = DNS_WHY_MESSAGE;
+			}
+			if (budget->has_cmd && ts_before(&budget->cmd_deadline, &deadline)) {
+				deadline = budget->cmd_deadline;
+				cut = DNS_WHY_COMMAND;
+			}
 		}
 		dns_wait(r, qname, rrtype, &deadline, &err, &res);
 		if (err != 0) {
@@ -501,7 +523,7 @@ int dns_query(struct dns_resolver *r, const char *name, int rrtype, struct dns_b
 			break;
 		}
 		if (res == NULL) {
-			dns_fail(out, DNS_TEMPFAIL, "timeout");
+			dns_fail(out, DNS_TEMPFAIL, cut);
 			break;
 		}
 		/* Local data answers a CNAME without following it; a real

@@ -81,10 +81,20 @@ static enum gh_action engine_rules(struct session *s, enum gh_phase phase,
 	return failed ? engine_internal(s, phase, "rules: out of memory") : a;
 }
 
+/* engine_command - an SMTP command begins: its DNS waits, whatever the
+ * message's budget has left, end within dns_command_budget_ms, so that no
+ * single milter reply (HELO checks included, which run outside any message)
+ * waits past the MTA's reply timeout */
+static void engine_command(struct session *s)
+{
+	dns_budget_command(&s->dns_budget, s->cfg->dns_command_budget_ms);
+}
+
 enum gh_action engine_connect(struct session *s, const char *host, const char *ip)
 {
 	enum gh_action a;
 
+	engine_command(s);
 	s->client_host = arena_strdup(s->conn_arena, host ? host : "unknown");
 	s->client_ip = arena_strdup(s->conn_arena, ip ? ip : "unknown");
 	if (s->client_host == NULL || s->client_ip == NULL)
@@ -99,6 +109,7 @@ enum gh_action engine_helo(struct session *s, const char *helo)
 {
 	enum gh_action a;
 
+	engine_command(s);
 	/* EHLO/HELO ends any transaction (RFC 5321 4.1.4), also one whose end
 	 * of message was answered: its verdict must not answer this HELO. */
 	if (s->msg.active)
@@ -179,6 +190,7 @@ enum gh_action engine_mail(struct session *s, const char *const *argv, const cha
 	const char *why = NULL;
 	enum gh_action a;
 
+	engine_command(s);
 	session_message_begin(s);
 	if (engine_decided(s, &a))
 		return a;
@@ -223,6 +235,7 @@ enum gh_action engine_rcpt(struct session *s, const char *const *argv)
 	enum gh_action a;
 	bool failed;
 
+	engine_command(s);
 	if (!m->active)
 		session_message_begin(s); /* RCPT without MAIL: an MTA quirk, not ours to fail on */
 	if (engine_decided(s, &a)) {
@@ -414,6 +427,7 @@ enum gh_action engine_eom(struct session *s)
 	struct verdict dv;
 	enum gh_action a, da;
 
+	engine_command(s);
 	if (!m->active)
 		session_message_begin(s);
 	if (engine_decided(s, &a)) /* 1 */

@@ -66,6 +66,7 @@ struct config {
 	/* DNS: one resolver for every check (changes need a restart) */
 	long dns_timeout_ms;	     /* one query */
 	long dns_budget_ms;	     /* all queries of one message */
+	long dns_command_budget_ms;  /* all queries behind one SMTP command */
 	char *dns_forwarders;	     /* "IP[@PORT], ..."; "" = /etc/resolv.conf */
 	char *dns_trust_anchor_file; /* "" = no DNSSEC validation */
 	char *dns_fixture;	     /* "" = real DNS; else answers only from this file */

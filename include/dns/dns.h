@@ -77,8 +77,10 @@ struct dns_result {
 
 /* A message's DNS budget: all its queries together end by DEADLINE. */
 struct dns_budget {
-	struct timespec deadline; /* CLOCK_MONOTONIC */
-	unsigned queries;	  /* asked so far, for logs */
+	struct timespec deadline;     /* CLOCK_MONOTONIC: the message's */
+	struct timespec cmd_deadline; /* the current SMTP command's, when has_cmd */
+	bool has_cmd;
+	unsigned queries; /* asked so far, for logs */
 };
 
 struct dns_resolver;
@@ -90,8 +92,10 @@ bool dns_resolver_alive(const struct dns_resolver *r, long max_age_s);
 /* dns_resolver_free - stop the pump thread and release everything; accepts NULL */
 void dns_resolver_free(struct dns_resolver *);
 
-/* dns_budget_start - a budget ending BUDGET_MS from now */
+/* dns_budget_start - a budget ending BUDGET_MS from now (the command's bound stays) */
 void dns_budget_start(struct dns_budget *b, long budget_ms);
+/* dns_budget_command - a new SMTP command: its queries also end CMD_MS from now */
+void dns_budget_command(struct dns_budget *b, long cmd_ms);
 
 /*
  * dns_query - ask for NAME/RRTYPE within BUDGET (NULL: only the per-query

@@ -308,6 +308,53 @@ START_TEST(dns_real_timeout)
 }
 END_TEST
 
+START_TEST(dns_command_budget)
+{
+	/* A silent forwarder, a query timeout of 5 s, a message budget of 10 s
+	 * and an SMTP command's budget of 200 ms: the command's bound ends the
+	 * wait and the reason names it (a HELO check's lookups used to run
+	 * against the connection's budget only). Then a new command starts a
+	 * new bound; a spent message budget still wins. */
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	struct diag errs = { 0 };
+	struct dns_options o = { .timeout_ms = 5000 };
+	struct dns_resolver *r;
+	struct dns_budget b = { 0 };
+	struct dns_result res;
+	char fwd[64];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(fwd, sizeof(fwd), "127.0.0.1@%u", ntohs(sa.sin_port));
+	o.forwarders = fwd;
+	r = dns_resolver_new(&o, &errs);
+	ck_assert_ptr_nonnull(r);
+	dns_budget_start(&b, 10000);
+	dns_budget_command(&b, 200);
+	dns_query(r, "example.org", DNS_T_TXT, &b, &res);
+	ck_assert_int_eq(res.status, DNS_TEMPFAIL);
+	ck_assert_str_eq(res.why, "DNS budget for this SMTP command used up");
+	dns_result_free(&res);
+	/* the command's bound is spent: the next query of it fails at once */
+	dns_query(r, "example.net", DNS_T_TXT, &b, &res);
+	ck_assert_str_eq(res.why, "DNS budget for this SMTP command used up");
+	dns_result_free(&res);
+	/* the message's bound, when it is the earlier one, is named instead */
+	dns_budget_command(&b, 5000);
+	dns_budget_start(&b, 150);
+	dns_query(r, "example.com", DNS_T_TXT, &b, &res);
+	ck_assert_str_eq(res.why, "DNS budget for this message used up");
+	dns_result_free(&res);
+	dns_resolver_free(r);
+	close(fd);
+	diag_clear(&errs);
+}
+END_TEST
+
 START_TEST(dns_bad_forwarder)
 {
 	struct diag errs = { 0 };
@@ -334,6 +381,7 @@ static Suite *dns_suite(void)
 	tcase_add_test(tc, dns_budget_used_up);
 	tcase_add_test(tc, dns_threads);
 	tcase_add_test(tc, dns_real_timeout);
+	tcase_add_test(tc, dns_command_budget);
 	tcase_add_test(tc, dns_bad_forwarder);
 	suite_add_tcase(s, tc);
 	return s;
