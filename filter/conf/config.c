@@ -20,6 +20,7 @@
 
 #include "conf/config.h"
 #include "conf/config_table.h"
+#include "conf/rate_overrides.h"
 #include "conf/rate_spec.h"
 #include "rules/rule.h"
 #include "util/strbuf.h"
@@ -235,6 +236,7 @@ static void config_free(struct config *c)
 	if (c == NULL)
 		return;
 	ruleset_free(c->rules);
+	rate_overrides_free(&c->ratelimit_override_table);
 	cidr_list_free(&c->internal_nets);
 	cidr_list_free(&c->trusted_fwd);
 	for (size_t i = 0; i < config_ndirectives; i++)
@@ -417,6 +419,11 @@ struct config *config_load(const char *path, struct diag *errs)
 			if (c->path == NULL || !config_fill(c, cfg) || !config_derive(c)) {
 				config_free(c);
 				c = NULL;
+			} else if (rate_overrides_load(c->ratelimit_overrides,
+						       &c->ratelimit_override_table, errs) != 0) {
+				config_free(c);
+				c = NULL;
+				rules_failed = true; /* its errors are in ERRS already */
 			} else if (config_load_rules(c, path, errs) != 0) {
 				config_free(c);
 				c = NULL;

@@ -541,6 +541,13 @@ const struct config_directive config_directives[] = {
 		"Unix socket (mode 0600, owned by the daemon's user) on which the daemon "
 		"answers `gatehouse ratelimit show|reset` about its in-process counters. Empty: "
 		"none. Read at start."),
+	CDIR_ROW_STR(
+		ratelimit_overrides, "ratelimit", "", rate_spec_check_path,
+		"File of per-counter limits that replace the directives' for one login, domain or "
+		"client: one `KIND:SCOPE:VALUE LIMIT` per line, e.g. `msg:login:newsletter "
+		"20000/1d burst 2000` or `rcpt:domain:example.net none` (KIND msg or rcpt, SCOPE "
+		"login, domain or client, LIMIT as above or none); # starts a comment. A bad line "
+		"fails the load with FILE:LINE. Empty: none."),
 	CDIR_ROW_CHOICE(
 		on_internal_error, "sanity", "tempfail", on_error_words, parse_on_error,
 		"What to answer when gatehouse itself fails on a message (out of memory, a broken "

@@ -37,6 +37,8 @@ bool engine_ratelimit_limits(const struct config *c, struct ratelimit_limits *l)
 		(void)rate_spec_parse(rcpt[i], &l->rcpt[i]);
 		any = any || l->msg[i].set || l->rcpt[i].set;
 	}
+	l->overrides = &c->ratelimit_override_table;
+	any = any || l->overrides->n > 0;
 	switch (c->ratelimit_redis_fallback) {
 	case CONFIG_RL_FALLBACK_ACCEPT:
 		l->fallback = RATELIMIT_FALLBACK_ACCEPT;

@@ -83,8 +83,11 @@ static bool ratelimit_has(const struct ratelimit_subject *subj, int s)
 
 bool ratelimit_active(const struct ratelimit_limits *limits, const struct ratelimit_subject *subj)
 {
+	bool overrides = limits->overrides != NULL && limits->overrides->n > 0;
+
 	for (int s = 0; s < RATELIMIT_NSCOPES; s++)
-		if (ratelimit_has(subj, s) && (limits->msg[s].set || limits->rcpt[s].set))
+		if (ratelimit_has(subj, s) &&
+		    (overrides || limits->msg[s].set || limits->rcpt[s].set))
 			return true;
 	return false;
 }
@@ -104,17 +107,27 @@ static void ratelimit_batch_free(struct ratelimit_batch *b)
 		free((char *)b->items[i].key);
 }
 
-/* ratelimit_batch_add - counter KIND:SCOPE:VALUE for N events under SPEC */
-static int ratelimit_batch_add(struct ratelimit_batch *b, const char *kind, int scope,
-			       const char *value, const struct rate_spec *spec, long n)
+/* ratelimit_batch_add - counter KIND:SCOPE:VALUE for N events under its
+ * override in LIMITS, else under SPEC; nothing when that is no limit */
+static int ratelimit_batch_add(struct ratelimit_batch *b, const struct ratelimit_limits *limits,
+			       const char *kind, int scope, const char *value,
+			       const struct rate_spec *spec, long n)
 {
 	size_t len = strlen(kind) + strlen(ratelimit_scopes[scope]) + strlen(value) + 3;
 	char *key = malloc(len);
+	const struct rate_spec *over;
 	struct rl_item *it = &b->items[b->n];
 
 	if (key == NULL)
 		return GH_ERR_NOMEM;
 	snprintf(key, len, "%s:%s:%s", kind, ratelimit_scopes[scope], value);
+	over = rate_overrides_find(limits->overrides, key);
+	if (over != NULL)
+		spec = over;
+	if (!spec->set) {
+		free(key);
+		return GH_OK;
+	}
 	memset(it, 0, sizeof(*it));
 	it->key = key;
 	gcra_limit_from_spec(spec, &it->limit);
@@ -133,12 +146,11 @@ static int ratelimit_batch_build(struct ratelimit_batch *b, const struct ratelim
 	for (int s = 0; s < RATELIMIT_NSCOPES; s++) {
 		if (!ratelimit_has(subj, s))
 			continue;
-		if (limits->msg[s].set &&
-		    ratelimit_batch_add(b, "msg", s, subj->value[s], &limits->msg[s], 1) != GH_OK)
+		if (ratelimit_batch_add(b, limits, "msg", s, subj->value[s], &limits->msg[s], 1) !=
+		    GH_OK)
 			return GH_ERR_NOMEM;
-		if (limits->rcpt[s].set && rcpts > 0 &&
-		    ratelimit_batch_add(b, "rcpt", s, subj->value[s], &limits->rcpt[s], rcpts) !=
-			    GH_OK)
+		if (rcpts > 0 && ratelimit_batch_add(b, limits, "rcpt", s, subj->value[s],
+						     &limits->rcpt[s], rcpts) != GH_OK)
 			return GH_ERR_NOMEM;
 	}
 	return GH_OK;
@@ -233,6 +245,10 @@ int ratelimit_charge(struct ratelimit *rl, const struct ratelimit_limits *limits
 static const struct rate_spec *ratelimit_spec_of(const struct ratelimit_limits *limits,
 						 const char *key)
 {
+	const struct rate_spec *over = rate_overrides_find(limits->overrides, key);
+
+	if (over != NULL)
+		return over->set ? over : NULL;
 	for (int s = 0; s < RATELIMIT_NSCOPES; s++) {
 		size_t sl = strlen(ratelimit_scopes[s]);
 

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "conf/rate_overrides.h"
 #include "util/cidr.h"
 #include "util/diag.h"
 
@@ -135,6 +136,8 @@ struct config {
 	int ratelimit_redis_fallback;	 /* enum config_rl_fallback */
 	long ratelimit_max_keys;	 /* in-process counters (read at start) */
 	char *control_socket;		 /* unix socket for `gatehouse ratelimit`; "" = none */
+	char *ratelimit_overrides;	 /* per-counter limits file; "" = none */
+	struct rate_overrides ratelimit_override_table; /* loaded from it */
 };
 
 /*

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conf/rate_overrides.h"
 #include "conf/rate_spec.h"
 
 struct diag;
@@ -44,10 +45,12 @@ enum ratelimit_fallback {
 	RATELIMIT_FALLBACK_TEMPFAIL
 };
 
-/* From the snapshot: what each scope may do; an unset spec is no limit. */
+/* From the snapshot: what each scope may do; an unset spec is no limit. A
+ * counter listed in OVERRIDES has that limit instead (or none). */
 struct ratelimit_limits {
 	struct rate_spec msg[RATELIMIT_NSCOPES];
 	struct rate_spec rcpt[RATELIMIT_NSCOPES];
+	const struct rate_overrides *overrides; /* per-counter limits first; may be NULL */
 	enum ratelimit_fallback fallback;
 };
 

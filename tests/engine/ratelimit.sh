@@ -32,6 +32,15 @@ t "ratelimit: sender domain, internal net"   0 accept     -     -      eom    pl
 c=$(rlconf client 'ratelimit_client_rcpt = 2/1m' 'internal_networks = 192.0.2.0/24')
 t "ratelimit: client address, internal net"  0 accept     -     -      eom    plain.eml -c "$c" --rcpt a@example.net --rcpt b@example.net --rcpt c@example.net -- "$RCPT_OVER and $(RL_CHECK 'rcpt:client:192.0.2.1 over 2/60s, wait 30s')"
 t "ratelimit: an authenticated client is not keyed by address" 0 accept - - eom plain.eml -c "$c" --auth alice --rcpt a@example.net --rcpt b@example.net --rcpt c@example.net -- '[.envelope.rcpts[].action] | all(. == "accept")'
+# per-counter overrides (ratelimit_overrides): less, none, the rest as the directive says
+printf '# exceptions\nrcpt:login:alice 1/1h\nrcpt:login:bulk none\n' >"$RL/overrides"
+c=$(rlconf overrides 'ratelimit_login_rcpt = 2/1h' "ratelimit_overrides = $RL/overrides")
+t "ratelimit: an override gives alice less"  0 accept     -     -      eom    plain.eml -c "$c" --auth alice --rcpt a@example.net --rcpt b@example.net --rcpt c@example.net -- "(.envelope.rcpts | map(.action)) == [\"accept\", \"tempfail\", \"tempfail\"] and $(RL_CHECK 'rcpt:login:alice over 1/3600s, wait 3600s')"
+t "ratelimit: an override of none"           0 accept     -     -      eom    plain.eml -c "$c" --auth bulk --rcpt a@example.net --rcpt b@example.net --rcpt c@example.net -- '[.envelope.rcpts[].action] | all(. == "accept")'
+t "ratelimit: other logins: the directive"   0 accept     -     -      eom    plain.eml -c "$c" --auth carol --rcpt a@example.net --rcpt b@example.net --rcpt c@example.net -- "$RCPT_OVER"
+printf 'rcpt:login:alice 1/1h\nrcpt:login:bob 1/1fortnight\n' >"$RL/overrides-bad"
+c=$(rlconf overrides-bad "ratelimit_overrides = $RL/overrides-bad")
+u "ratelimit: a bad override is FILE:LINE"  78 --ip 192.0.2.1 --from a@example.org --rcpt b@example.net -c "$c" "$DATA/plain.eml" -- "$RL/overrides-bad:2: a period needs a unit"
 c=$(rlconf bad 'ratelimit_login = 200/1h' 'ratelimit_client = 5/1w')
 u "ratelimit: bad period is FILE:LINE"      78 --ip 192.0.2.1 --from a@example.org --rcpt b@example.net -c "$c" "$DATA/plain.eml" -- "$c:3"
 

@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 
+#include "conf/rate_overrides.h"
 #include "conf/rate_spec.h"
 #include "outbound/gcra.h"
 #include "outbound/ratelimit.h"
@@ -330,6 +331,98 @@ START_TEST(limiter_redis_down_fallbacks)
 }
 END_TEST
 
+/* Per-counter limits from a file: sorted, looked up, "none"; bad lines
+ * and a counter listed twice are FILE:LINE errors. */
+START_TEST(overrides_load)
+{
+	const char *text = "# exceptions\n"
+			   "msg:login:newsletter  20000/1d burst 2000  # the bulk account\n"
+			   "\n"
+			   "rcpt:domain:example.net none\n"
+			   "msg:login:trainee 2/1h\n";
+	char *path = unit_write_file(text, strlen(text));
+	struct rate_overrides o;
+	struct diag errs = { 0 };
+	const struct rate_spec *r;
+
+	ck_assert_int_eq(rate_overrides_load(path, &o, &errs), 0);
+	ck_assert_uint_eq(o.n, 3);
+	r = rate_overrides_find(&o, "msg:login:newsletter");
+	ck_assert(r != NULL && r->set && r->count == 20000 && r->burst == 2000);
+	r = rate_overrides_find(&o, "rcpt:domain:example.net");
+	ck_assert(r != NULL && !r->set);
+	ck_assert_ptr_null(rate_overrides_find(&o, "msg:login:alice"));
+	rate_overrides_free(&o);
+	unit_remove_file(path);
+
+	text = "msg:login:a 2/1h\nlogin:b 2/1h\nmsg:user:c 1/1h\nmsg:login:d\nmsg:login:e 2/1w\n"
+	       "msg:login:a 3/1h\n";
+	path = unit_write_file(text, strlen(text));
+	ck_assert_int_eq(rate_overrides_load(path, &o, &errs), -1);
+	ck_assert_uint_eq(o.n, 0);
+	ck_assert_uint_eq(errs.n, 4); /* lines 2-5; the duplicate is checked once the rest parse */
+	for (size_t i = 0; i < errs.n; i++) {
+		char want[600];
+
+		snprintf(want, sizeof(want), "%s:%zu: ", path, i + 2);
+		ck_assert_msg(strncmp(errs.lines[i], want, strlen(want)) == 0, "%s", errs.lines[i]);
+	}
+	diag_clear(&errs);
+	unit_remove_file(path);
+	text = "msg:login:a 2/1h\nrcpt:login:a 2/1h\nmsg:login:a 3/1h\n";
+	path = unit_write_file(text, strlen(text));
+	ck_assert_int_eq(rate_overrides_load(path, &o, &errs), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_msg(strstr(errs.lines[0], ":3: msg:login:a is listed twice (also on line 1)"),
+		      "%s", errs.lines[0]);
+	diag_clear(&errs);
+	unit_remove_file(path);
+}
+END_TEST
+
+/* An override replaces the directive's limit for that counter only. */
+START_TEST(limiter_overrides)
+{
+	const char *text = "msg:login:bulk 100/1h\nmsg:login:new 1/1h\nmsg:login:free none\n"
+			   "msg:login:solo 1/1h\n";
+	char *path = unit_write_file(text, strlen(text));
+	struct rate_overrides o;
+	struct ratelimit *rl = limiter();
+	struct ratelimit_limits l = { 0 };
+	struct ratelimit_subject subj = { .value = { NULL, NULL, NULL } };
+	struct ratelimit_answer a;
+	static const char *const who[] = { "alice", "bulk", "new", "free" };
+	static const int passed_want[] = { 3, 10, 1, 10 };
+
+	ck_assert_int_eq(rate_overrides_load(path, &o, NULL), 0);
+	l.msg[RATELIMIT_LOGIN] = spec("3/1h");
+	l.overrides = &o;
+	for (int w = 0; w < 4; w++) {
+		int passed = 0;
+
+		subj.value[RATELIMIT_LOGIN] = who[w];
+		for (int i = 0; i < 10; i++) {
+			ck_assert_int_eq(ratelimit_check(rl, &l, &subj, 1, T0, &a), GH_OK);
+			if (a.refused)
+				continue;
+			passed++;
+			ck_assert_int_eq(ratelimit_charge(rl, &l, &subj, 1, T0, &a), GH_OK);
+		}
+		ck_assert_msg(passed == passed_want[w], "%s: %d passed", who[w], passed);
+	}
+	/* an override applies even where the directive sets no limit */
+	l.msg[RATELIMIT_LOGIN] = spec("");
+	subj.value[RATELIMIT_LOGIN] = "solo";
+	ck_assert(ratelimit_active(&l, &subj));
+	ck_assert_int_eq(ratelimit_charge(rl, &l, &subj, 1, T0, &a), GH_OK);
+	ck_assert_int_eq(ratelimit_check(rl, &l, &subj, 1, T0, &a), GH_OK);
+	ck_assert(a.refused && a.spec->count == 1);
+	ratelimit_free(rl);
+	rate_overrides_free(&o);
+	unit_remove_file(path);
+}
+END_TEST
+
 /* The engine: outbound login limit at RCPT, charged only for accepted mail. */
 START_TEST(engine_rcpt_and_eom)
 {
@@ -393,6 +486,8 @@ static Suite *ratelimit_suite(void)
 	tcase_add_test(tc, mem_threads);
 	tcase_add_test(tc, limiter_scopes_and_reload);
 	tcase_add_test(tc, limiter_redis_down_fallbacks);
+	tcase_add_test(tc, overrides_load);
+	tcase_add_test(tc, limiter_overrides);
 	tcase_add_test(tc, engine_rcpt_and_eom);
 	suite_add_tcase(s, tc);
 	return s;
