@@ -8,6 +8,8 @@
  * an IPv4 and an IPv6 client and for HELO. Invariants: one of RFC 7208's
  * seven results, always with a reason; an explanation only on fail; the
  * counts within the limits; and it ends (libFuzzer's -timeout).
+ *
+ * The fixture is a memfd, the resolver is the input's (fuzz_dnsfix.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,15 +17,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <arpa/nameser.h>
+#include <netinet/in.h>
 #include <spf2/spf.h>
+#include <sys/socket.h>
 
-#include "util/arena.h"
+#include "auth/spf.h"
 #include "conf/config.h"
 #include "dns/dns.h"
-#include "auth/spf.h"
+#include "fuzz_dnsfix.h"
+#include "util/arena.h"
 #include "util/strbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -49,13 +52,12 @@ static const char spf_fixed[] =
 static const char *const spf_owners[] = { "fuzz.test.", "a.fuzz.test.", "b.fuzz.test.",
 					  "c.fuzz.test." };
 
-static char spf_path[4096];
+static struct fz_dnsfix spf_fix = { .fd = -1 };
 
 static void spf_cleanup(void) __attribute__((destructor));
 static void spf_cleanup(void)
 {
-	if (spf_path[0] != '\0')
-		unlink(spf_path);
+	fz_dnsfix_free(&spf_fix);
 }
 
 /* spf_txt_line - one TXT record whose text is LEN bytes of P: every byte
@@ -82,22 +84,13 @@ static void spf_txt_line(struct strbuf *sb, const char *owner, const uint8_t *p,
 	strbuf_putc(sb, '\n');
 }
 
-static void spf_write_fixture(const uint8_t *data, size_t size)
+/* spf_load - the fixed records and the input's into the resolver */
+static struct dns_resolver *spf_load(const uint8_t *data, size_t size, struct diag *errs)
 {
+	struct dns_resolver *r;
 	struct strbuf sb;
 	size_t start = 0;
-	FILE *fp;
 
-	if (spf_path[0] == '\0') {
-		const char *dir = getenv("TMPDIR");
-		int fd;
-
-		snprintf(spf_path, sizeof(spf_path), "%s/fuzz-spf-XXXXXX", dir && *dir ? dir : "/tmp");
-		fd = mkstemp(spf_path);
-		if (fd < 0)
-			abort();
-		close(fd);
-	}
 	strbuf_init(&sb);
 	strbuf_puts(&sb, spf_fixed);
 	for (size_t rec = 0; rec < 4 && start <= size; rec++) {
@@ -109,26 +102,33 @@ static void spf_write_fixture(const uint8_t *data, size_t size)
 			break;
 		start = end + 1;
 	}
-	fp = fopen(spf_path, "wb");
-	if (sb.failed || fp == NULL || fwrite(sb.data, 1, sb.len, fp) != sb.len || fclose(fp) != 0)
+	if (sb.failed)
 		abort();
+	r = fz_dnsfix_load(&spf_fix, sb.data, sb.len, errs);
 	strbuf_free(&sb);
+	return r;
 }
 
 static void spf_one(struct dns_resolver *r, struct arena *a, const char *ip, const char *helo,
 		    const char *from, enum spf_which which)
 {
-	struct spf_query q = { .client_ip = ip, .helo = helo, .mailfrom = from,
-			       .receiver = "mx.receiver.test" };
+	struct spf_query q = {
+		.client_ip = ip, .helo = helo, .mailfrom = from, .receiver = "mx.receiver.test"
+	};
 	struct spf_outcome o;
 	struct dns_budget b;
 
 	dns_budget_start(&b, 5000);
 	if (spf_check(r, &b, a, &q, which, &o) != 0)
-		abort();	/* only when out of memory */
+		abort(); /* only when out of memory */
 	switch (o.result) {
-	case AR_PASS: case AR_FAIL: case AR_SOFTFAIL: case AR_NEUTRAL: case AR_NONE:
-	case AR_TEMPERROR: case AR_PERMERROR:
+	case AR_PASS:
+	case AR_FAIL:
+	case AR_SOFTFAIL:
+	case AR_NEUTRAL:
+	case AR_NONE:
+	case AR_TEMPERROR:
+	case AR_PERMERROR:
 		break;
 	default:
 		abort();
@@ -157,18 +157,15 @@ static void spf_quiet(const char *file, int line, const char *msg)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct diag errs = { 0 };
-	struct dns_options o = { .timeout_ms = 1000 };
 	struct dns_resolver *r;
 	struct arena *a;
 
 	SPF_warning_handler = spf_quiet;
 	if (size > 8192)
-		return 0;	/* a TXT RRset fits in 64 KB; bigger only slows the search */
-	spf_write_fixture(data, size);
-	o.fixture_file = spf_path;
-	r = dns_resolver_new(&o, &errs);
+		return 0; /* a TXT RRset fits in 64 KB; bigger only slows the search */
+	r = spf_load(data, size, &errs);
 	if (r == NULL)
-		abort();	/* every byte string is a loadable TXT record */
+		abort(); /* every byte string is a loadable TXT record */
 	a = arena_new();
 	if (a == NULL)
 		abort();
@@ -176,7 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	spf_one(r, a, "2001:db8::1", "mx.fuzz.test", "user@fuzz.test", SPF_CHECK_MAILFROM);
 	spf_one(r, a, "::ffff:198.51.100.1", "fuzz.test", "", SPF_CHECK_HELO);
 	arena_free(a);
-	dns_resolver_free(r);
+	fz_dnsfix_release(&spf_fix);
 	diag_clear(&errs);
 	return 0;
 }

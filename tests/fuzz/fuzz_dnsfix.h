@@ -1,0 +1,71 @@
+/*
+ * fuzz_dnsfix.h - a DNS fixture resolver per input, for the targets whose
+ * inputs are (or write) DNS fixtures: fuzz_fixture, fuzz_spf, fuzz_dkim,
+ * fuzz_dmarc. Included, not linked (static functions).
+ *
+ * The fixture lives in a memfd. The targets used to rewrite a file under
+ * TMPDIR for every input, and truncating a file on a disk mounted with
+ * "discard" (as / is here) waits for the device: most of their time at
+ * about 50 inputs a second went there (perf: sched_switch in D state under
+ * ext4_truncate -> blkdev_issue_discard).
+ *
+ * The resolver is built per input and freed after it, on purpose: loading
+ * one input after another into one resolver is possible, but libunbound
+ * never frees removed local data (and ub_ctx_zone_remove(".") keeps it
+ * answering), so every input would leave allocations behind; libFuzzer
+ * then runs each input a second time hunting a leak (a stop-the-world
+ * LeakSanitizer pass, measured slower than building the resolver).
+ */
+#ifndef FUZZ_DNSFIX_H
+#define FUZZ_DNSFIX_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dns/dns.h"
+#include "util/diag.h"
+
+struct fz_dnsfix {
+	int fd; /* -1 until the first load */
+	char path[64];
+	struct dns_resolver *r;
+};
+
+/* fz_dnsfix_load - a resolver answering from TEXT (LEN bytes), or NULL with
+ * the reasons in ERRS when the fixture does not load */
+static struct dns_resolver *fz_dnsfix_load(struct fz_dnsfix *f, const void *text, size_t len,
+					   struct diag *errs)
+{
+	struct dns_options o = { .timeout_ms = 1000 };
+
+	if (f->fd < 0) {
+		if ((f->fd = memfd_create("fuzz-fixture", MFD_CLOEXEC)) < 0)
+			abort();
+		snprintf(f->path, sizeof(f->path), "/proc/self/fd/%d", f->fd);
+	}
+	if (ftruncate(f->fd, 0) != 0 || (len > 0 && pwrite(f->fd, text, len, 0) != (ssize_t)len))
+		abort();
+	dns_resolver_free(f->r);
+	o.fixture_file = f->path;
+	f->r = dns_resolver_new(&o, errs);
+	return f->r;
+}
+
+/* fz_dnsfix_release - the input's resolver goes */
+static void fz_dnsfix_release(struct fz_dnsfix *f)
+{
+	dns_resolver_free(f->r);
+	f->r = NULL;
+}
+
+static void fz_dnsfix_free(struct fz_dnsfix *f)
+{
+	fz_dnsfix_release(f);
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+#endif
