@@ -11,6 +11,7 @@
 #   make format          apply .clang-format to the product code
 #   make docs            regenerate packaging/gatehouse.conf and the generated man page sections
 #   make bench-rules     what rules cost per message (no root)
+#   make fuzz-all FUZZ_SECONDS=60   every libFuzzer target in turn (clang)
 #   make bench-ratelimit what rate limits cost per message, memory per counter (no root)
 
 CC       ?= cc
@@ -69,7 +70,7 @@ UNIT_SRC   := $(wildcard tests/unit/check_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check layers-check format format-check unit engine-tests test run deps install docs docs-check clean \
-        integration sanitize fuzz-replay fuzz valgrind spf-suite dkim-tests integration-asan dnssec-tests bench bench-rules \
+        integration sanitize fuzz-replay fuzz fuzz-all valgrind spf-suite dkim-tests integration-asan dnssec-tests bench bench-rules \
         package-test
 
 all: $(BUILD)/gatehouse
@@ -163,6 +164,19 @@ fuzz:
 		$(FUZZ_BUILD)/libgatehouse.a $(PKG_LIBS)
 	$(FUZZ_BUILD)/fuzz_$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 		-artifact_prefix=$(FUZZ_BUILD)/ tests/fuzz/corpus/$(FUZZ)
+
+# Every target in turn, FUZZ_SECONDS each:  make fuzz-all FUZZ_SECONDS=60
+# Logs in $(FUZZ_BUILD)/fuzz-NAME.log; one line per target with its
+# executions per second; the targets that failed are named at the end.
+fuzz-all:
+	@mkdir -p $(FUZZ_BUILD); failed=""; for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$t: $(FUZZ_SECONDS) s"; \
+		$(MAKE) fuzz FUZZ=$$t FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) \
+			>$(FUZZ_BUILD)/fuzz-$$t.log 2>&1 || failed="$$failed $$t"; \
+		grep -E '^Done [0-9]+ runs' $(FUZZ_BUILD)/fuzz-$$t.log | awk -v t=$$t \
+			'{ printf "%s: %d runs in %d s, %d exec/s\n", t, $$2, $$5, $$2 / ($$5 ? $$5 : 1) }'; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz-all: failed:$$failed (see $(FUZZ_BUILD)/fuzz-NAME.log)"; exit 1; fi
 
 # valgrind over the unit tests and test mode (libmilter is not involved).
 valgrind: $(UNIT_BIN) $(BUILD)/gatehouse

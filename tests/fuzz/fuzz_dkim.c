@@ -1,0 +1,272 @@
+/*
+ * fuzz_dkim.c - libFuzzer target: DKIM verification (dkim.c, dkim_sig.c,
+ * libopendkim) on hostile DKIM-Signature fields and key records. The
+ * input's first line is the TXT record of fz._domainkey.fuzz.test (every
+ * byte allowed); the rest is a message as test mode reads it. Beside it,
+ * a DNS fixture holds fixed keys: good (RSA 1024) and ed (Ed25519) under
+ * _domainkey.fuzz.test, whose private halves signed the seed corpus, and a
+ * revoked key, a timeout and a SERVFAIL. The message is verified twice.
+ *
+ * Invariants: one result per DKIM-Signature field, in header order, none
+ * dropped; every result one of pass, fail, neutral, policy, temperror,
+ * permerror, with a reason exactly when it is not a pass; a field
+ * dkim_sig.c refuses is permerror with that reason; a pass has d=
+ * fuzz.test, rsa-sha256 or ed25519-sha256, and one of the fixture keys
+ * (selector good or ed, or an input key record carrying one of their
+ * public keys): nothing else can verify; no more passes and fails than
+ * max_signatures; and the second verification says exactly what the
+ * first said (no state carried between messages).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth/dkim.h"
+#include "auth/dkim_sig.h"
+#include "dns/dns.h"
+#include "fuzz_dnsfix.h"
+#include "mail/eml.h"
+#include "mail/results.h"
+#include "util/arena.h"
+#include "util/diag.h"
+#include "util/strbuf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FZ_RSA                                                                                     \
+	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC6axjLD0FnSOqEC4A9su8jmQg4WB8rWPE3LNSC2L52xZ3Q9AwE" \
+	"PAQtS88xG3leweAZUgmoRHfl2RLdQrm/AAU4Q6nbJ23BsqY1D8jbyHLx71bcal2aNiCJEq6Y+63kn0QMUxJhlG/"  \
+	"qv82afgKt5oIWtfRrL92wPHUVi+DI190GAQIDAQAB"
+#define FZ_ED "5UzKmyq94kSvHsyVKiepZH4SMhzaxTCYag5EfEnmaZw="
+#define FZ_MAX_SIGS 3
+
+static const char fz_fixed[] = "good._domainkey.fuzz.test. TXT \"v=DKIM1; k=rsa; p=" FZ_RSA "\"\n"
+			       "ed._domainkey.fuzz.test. TXT \"v=DKIM1; k=ed25519; p=" FZ_ED "\"\n"
+			       "revoked._domainkey.fuzz.test. TXT \"v=DKIM1; p=\"\n"
+			       "slow._domainkey.fuzz.test. TIMEOUT\n"
+			       "broken._domainkey.fuzz.test. SERVFAIL\n"
+			       "fuzz.test. A 192.0.2.1\n";
+
+static struct fz_dnsfix fz_fix = { .fd = -1 };
+static struct dkim_verifier *fz_dkim;
+
+static void fz_cleanup(void) __attribute__((destructor));
+static void fz_cleanup(void)
+{
+	dkim_verifier_free(fz_dkim);
+	fz_dnsfix_free(&fz_fix);
+}
+
+/* fz_txt_line - OWNER's TXT record holding LEN bytes of P: every byte but
+ * printable ASCII as \DDD, cut into character-strings of 255 */
+static void fz_txt_line(struct strbuf *sb, const char *owner, const uint8_t *p, size_t len)
+{
+	strbuf_printf(sb, "%s TXT", owner);
+	if (len == 0)
+		strbuf_puts(sb, " \"\"");
+	for (size_t off = 0; off < len; off += 255) {
+		size_t n = len - off < 255 ? len - off : 255;
+
+		strbuf_puts(sb, " \"");
+		for (size_t i = 0; i < n; i++) {
+			uint8_t c = p[off + i];
+
+			if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == ';')
+				strbuf_printf(sb, "\\%03u", c);
+			else
+				strbuf_putc(sb, (char)c);
+		}
+		strbuf_putc(sb, '"');
+	}
+	strbuf_putc(sb, '\n');
+}
+
+/* fz_world - a resolver on the fixture with the input's key record, and
+ * a verifier on it (fuzz_dnsfix.h), for this input */
+static void fz_world(const uint8_t *key, size_t keylen)
+{
+	struct strbuf sb;
+	struct diag errs = { 0 };
+	struct dns_resolver *r;
+
+	strbuf_init(&sb);
+	strbuf_puts(&sb, fz_fixed);
+	fz_txt_line(&sb, "fz._domainkey.fuzz.test.", key, keylen);
+	if (sb.failed || (r = fz_dnsfix_load(&fz_fix, sb.data, sb.len, &errs)) == NULL)
+		abort(); /* every byte string is a loadable TXT record */
+	strbuf_free(&sb);
+	if ((fz_dkim = dkim_verifier_new(r, &errs)) == NULL)
+		abort();
+	diag_clear(&errs);
+}
+
+/* One verification: the message's fields as dkim_sig.c reads them. */
+struct fz_msg {
+	struct dkim_msg *m;
+	size_t nsig;
+	const char *error[64]; /* dkim_sig_check's verdict on the first 64 */
+	char *selector[64];
+};
+
+static int fz_header(void *ctx, const char *n, const char *v, size_t len)
+{
+	struct fz_msg *f = ctx;
+
+	if (strcasecmp(n, "DKIM-Signature") == 0) {
+		if (f->nsig < 64) {
+			struct dkim_sig_info info = { 0 };
+
+			if (dkim_sig_check(v, len, &info) != 0)
+				abort();
+			f->error[f->nsig] = info.error;
+			f->selector[f->nsig] = info.selector ? strdup(info.selector) : NULL;
+			dkim_sig_info_free(&info);
+		}
+		f->nsig++;
+	}
+	(void)dkim_msg_header(f->m, n, v, len);
+	return 0;
+}
+
+static int fz_eoh(void *ctx)
+{
+	struct fz_msg *f = ctx;
+
+	(void)dkim_msg_set_author(f->m, "fuzz.test");
+	(void)dkim_msg_eoh(f->m);
+	return 0;
+}
+
+static int fz_body(void *ctx, const unsigned char *c, size_t len)
+{
+	(void)dkim_msg_body(((struct fz_msg *)ctx)->m, c, len);
+	return 0;
+}
+
+/* fz_key_is_fixture - the input's key record carries a fixture public key */
+static bool fz_key_is_fixture(const uint8_t *key, size_t keylen)
+{
+	char *flat = malloc(keylen + 1);
+	size_t n = 0;
+	bool yes;
+
+	if (flat == NULL)
+		abort();
+	for (size_t i = 0; i < keylen; i++)
+		if (key[i] != ' ' && key[i] != '\t' && key[i] != '\r' && key[i] != '\n')
+			flat[n++] = (char)key[i];
+	flat[n] = '\0';
+	yes = memmem(flat, n, FZ_RSA, strlen(FZ_RSA)) != NULL ||
+	      memmem(flat, n, FZ_ED, strlen(FZ_ED)) != NULL;
+	free(flat);
+	return yes;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* fz_verify - one verification of the message at DATA; checks the
+ * invariants that hold for one run and returns the results */
+static size_t fz_verify(const uint8_t *data, size_t size, bool fixture_key, struct arena *a,
+			struct dkim_result **out)
+{
+	const struct eml_callbacks cb = { fz_header, fz_eoh, fz_body };
+	const struct dkim_options o = { .max_signatures = FZ_MAX_SIGS, .min_key_bits = 1024 };
+	struct fz_msg f = { 0 };
+	struct dns_budget b;
+	struct eml_stats st;
+	size_t n = 0, decided = 0;
+	FILE *fp;
+
+	if ((f.m = dkim_msg_new(fz_dkim, &o, "fuzz")) == NULL)
+		abort();
+	fp = fmemopen((void *)data, size, "rb");
+	if (fp == NULL)
+		abort();
+	if (eml_feed(fp, &cb, &f, &st) != 0)
+		abort();
+	fclose(fp);
+	dns_budget_start(&b, 5000);
+	if (dkim_msg_eom(f.m, &b, a, out, &n) != 0)
+		abort(); /* only when out of memory */
+	if (n != f.nsig || (n > 0) != (*out != NULL))
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		const struct dkim_result *r = &(*out)[i];
+		const char *sel = i < 64 ? f.selector[i] : NULL;
+
+		switch (r->result) {
+		case AR_PASS:
+			if (r->reason != NULL || r->domain == NULL ||
+			    strcasecmp(r->domain, "fuzz.test") != 0 || r->algorithm == NULL ||
+			    (strcmp(r->algorithm, "rsa-sha256") != 0 &&
+			     strcmp(r->algorithm, "ed25519-sha256") != 0))
+				abort();
+			if (sel == NULL ||
+			    !(strcasecmp(sel, "good") == 0 || strcasecmp(sel, "ed") == 0 ||
+			      (strcasecmp(sel, "fz") == 0 && fixture_key)))
+				abort();
+			decided++;
+			break;
+		case AR_FAIL:
+		case AR_POLICY:
+		case AR_TEMPERROR:
+			decided++;
+			/* fall through */
+		case AR_NEUTRAL:
+		case AR_PERMERROR:
+			if (r->reason == NULL || *r->reason == '\0')
+				abort();
+			break;
+		default:
+			abort();
+		}
+		if (i < 64 && f.error[i] != NULL &&
+		    (r->result != AR_PERMERROR || r->reason != f.error[i]))
+			abort();
+	}
+	/* permerror and neutral are the ones not checked (or refused before) */
+	if (decided > FZ_MAX_SIGS)
+		abort();
+	for (size_t i = 0; i < f.nsig && i < 64; i++)
+		free(f.selector[i]);
+	dkim_msg_free(f.m);
+	return n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *nl = memchr(data, '\n', size);
+	size_t keylen = nl ? (size_t)(nl - data) : size, off = nl ? keylen + 1 : size;
+	struct dkim_result *r1, *r2;
+	struct arena *a;
+	size_t n1, n2;
+	bool fixture_key;
+
+	if (size > 65536)
+		return 0;
+	fz_world(data, keylen);
+	fixture_key = fz_key_is_fixture(data, keylen);
+	if ((a = arena_new()) == NULL)
+		abort();
+	n1 = fz_verify(data + off, size - off, fixture_key, a, &r1);
+	n2 = fz_verify(data + off, size - off, fixture_key, a, &r2);
+	if (n1 != n2)
+		abort();
+	for (size_t i = 0; i < n1; i++)
+		if (r1[i].result != r2[i].result || r1[i].key_bits != r2[i].key_bits ||
+		    !same_str(r1[i].reason, r2[i].reason) ||
+		    !same_str(r1[i].domain, r2[i].domain) ||
+		    !same_str(r1[i].selector, r2[i].selector) ||
+		    !same_str(r1[i].algorithm, r2[i].algorithm) || !same_str(r1[i].b, r2[i].b))
+			abort();
+	arena_free(a);
+	dkim_verifier_free(fz_dkim);
+	fz_dkim = NULL;
+	fz_dnsfix_release(&fz_fix);
+	return 0;
+}
