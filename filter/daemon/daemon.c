@@ -121,6 +121,14 @@ int daemon_reload(struct daemon *d)
 	    strcmp(old->dns_fixture, fresh->dns_fixture) != 0)
 		log_msg(&d->log, LOG_WARNING,
 			"reload: DNS resolver changes take effect at the next restart");
+	/* the counters live in the service: a new store would reset them */
+	if (strcmp(old->ratelimit_redis, fresh->ratelimit_redis) != 0 ||
+	    old->ratelimit_redis_timeout_ms != fresh->ratelimit_redis_timeout_ms ||
+	    old->ratelimit_max_keys != fresh->ratelimit_max_keys ||
+	    strcmp(old->control_socket, fresh->control_socket) != 0)
+		log_msg(&d->log, LOG_WARNING,
+			"reload: ratelimit_redis, ratelimit_redis_timeout_ms, ratelimit_max_keys "
+			"and control_socket changes take effect at the next restart");
 	config_unref(old);
 	log_set_level(&d->log, fresh->log_level);
 	config_slot_swap(&d->slot, fresh);

@@ -19,8 +19,10 @@
 #      default fallback) and logs that once; every message is answered
 #      at once and delivered; the daemon's in-process counter is read
 #      through its control socket.
-#   3. reload to ratelimit_redis_fallback = tempfail with Redis still
-#      down: the next message is answered 451 4.7.1 and not delivered.
+#   3. reload to ratelimit_redis_fallback = tempfail and a doubled limit
+#      with Redis still down: the in-process counter survives the reload
+#      and is read with the new limit; the next message is answered
+#      451 4.7.1 and not delivered.
 #   4. Redis started again: after its backoff (1 s) each host logs that
 #      Redis is back and the counting is shared again.
 #   5. the login limit through test mode: runs with host A's and host B's
@@ -55,13 +57,13 @@ o_redis_stop() {
 	IT_RL_REDIS_PID=
 }
 
-# o_gh_conf NAME PORT FALLBACK - the config of host NAME's gatehouse
+# o_gh_conf NAME PORT FALLBACK [DOMAIN_LIMIT] - the config of host NAME's gatehouse
 o_gh_conf() {
 	gh_conf "$1" <<EOF
 # gatehouse of rate-limit host $1 (group o)
 socket = "inet:$2@127.0.0.1"
 log_level = "info"
-ratelimit_sender_domain = 4/1h
+ratelimit_sender_domain = ${4:-4/1h}
 ratelimit_login = 2/1h burst 2
 ratelimit_redis = "unix:$IT_RL_DIR/redis.sock"
 ratelimit_redis_timeout_ms = 300
@@ -207,12 +209,22 @@ test_ratelimit_fleet() {
 		not_ok "$pre: ratelimit show reads a daemon's in-process counter (control socket)" "$out"
 	fi
 
-	# 3. a reload to fallback = tempfail, Redis still down: 4xx, not delivered
-	o_gh_conf rla "$IT_RL_MILTER_A" tempfail
+	# 3. a reload to fallback = tempfail and a doubled domain limit, Redis
+	# still down: the counter survives the reload and is read with the new
+	# limit (3 of 4 used an hour's worth: 2 of 8 left, not 8 of 8); the
+	# next message gets 451 4.7.1 and is not delivered
+	o_gh_conf rla "$IT_RL_MILTER_A" tempfail 8/1h
 	o_reset_counts
 	if ! gh_hup rla 'configuration reloaded'; then
 		not_ok "$pre: fallback tempfail after a reload" "host A did not log the reload"
 	else
+		sed '/^ratelimit_redis = /d' "$IT_DIR/gh-rla.conf" >"$IT_RL_DIR/ctl-only.conf"
+		out=$("$IT_GH" ratelimit -c "$IT_RL_DIR/ctl-only.conf" show domain:rl2.test 2>&1)
+		if grep -q '^msg:domain:rl2\.test available=2/8 .* limit=8/3600s burst=8$' <<<"$out"; then
+			ok "$pre: a reload keeps the counters and applies its new limit to them"
+		else
+			not_ok "$pre: a reload keeps the counters and applies its new limit to them" "$out"
+		fi
 		o_batch "$IT_RL_SMTPD_A" rl3.test 1 tempfail
 		if [ "${#O_REFUSED[@]}" -ne 1 ]; then
 			not_ok "$pre: fallback tempfail after a reload" "delivered ${#O_DELIVER[@]}, other: ${O_LOST[*]} (want one 451 4.7.1)"
@@ -221,7 +233,10 @@ test_ratelimit_fleet() {
 		fi
 	fi
 
-	# 4. Redis back: shared counting resumes (after the 1 s backoff)
+	# 4. Redis back: shared counting resumes (after the 1 s backoff); both
+	# hosts with the same limit again
+	o_gh_conf rla "$IT_RL_MILTER_A" tempfail
+	gh_hup rla 'configuration reloaded'
 	o_redis_start
 	sleep 1.2
 	o_reset_counts
