@@ -235,6 +235,8 @@ static void config_free(struct config *c)
 {
 	if (c == NULL)
 		return;
+	if (c->outbound_free != NULL) /* built above conf: see engine/snapshot.c */
+		c->outbound_free(c->outbound);
 	ruleset_free(c->rules);
 	rate_overrides_free(&c->ratelimit_override_table);
 	cidr_list_free(&c->internal_nets);

@@ -16,6 +16,7 @@
 
 #include "conf/config.h"
 #include "conf/config_table.h"
+#include "conf/outbound_spec.h"
 #include "conf/rate_spec.h"
 #include "mail/verdict.h"
 #include "util/cidr.h"
@@ -370,6 +371,85 @@ const struct config_directive config_directives[] = {
 		"Let a signature with l= pass when content follows the signed length. Off: such "
 		"a signature is policy, since appending a payload to a signed message is a known "
 		"spoofing trick."),
+	CDIR_ROW_STR(
+		sender_login_map, "outbound", "", outbound_spec_check_path,
+		"Who may send as whom, in Postfix's smtpd_sender_login_maps text format "
+		"(\"ADDRESS  login1, login2\" and \"@DOMAIN  login\"): point it at the file "
+		"Postfix already uses. The exact address is looked up first, then it without a "
+		"+extension, then @domain. Read into the snapshot: SIGHUP reloads it, and an "
+		"error is FILE:LINE and keeps the running configuration."),
+	CDIR_ROW_STR(
+		sender_identity_map, "outbound", "", outbound_spec_check_path,
+		"The same from the login's side: \"LOGIN  address, @domain, *@lists.example.org\" "
+		"(globs allowed). Aliases, shared mailboxes and lists are more patterns. Used "
+		"together with sender_login_map when both are set."),
+	CDIR_ROW_BOOL(sender_login_is_address, "outbound", "yes",
+		      "A login that is itself an address (alice@example.org) may send as that "
+		      "address without a map line."),
+	CDIR_ROW_BOOL(sender_allow_null, "outbound", "no",
+		      "Let an authenticated client send with a null MAIL FROM (<>). Off: refused "
+		      "like a mismatch, since bounces come from the MTA, not from users."),
+	CDIR_ROW_CHOICE(sender_mismatch_action, "outbound", "reject", outbound_spec_action_words,
+			outbound_spec_action_parse,
+			"An authenticated client using an address its login does not own (MAIL "
+			"FROM, any From address, Sender): reject (550 5.7.1 naming the address), "
+			"tempfail (451 4.7.1), or unsigned (accepted, never signed). Logged with "
+			"the login and the map line that decided."),
+	CDIR_ROW_STR(outbound_daemon_names, "outbound", "", NULL,
+		     "Values of the MTA's {daemon_name} macro that make a connection outbound, "
+		     "e.g. \"ORIGINATING\" set by -o milter_macro_daemon_name=ORIGINATING on "
+		     "Postfix's submission service. Mail there without a login is treated like "
+		     "mail from internal_networks."),
+	CDIR_ROW_BOOL(internal_sign, "outbound", "yes",
+		      "Sign outbound mail that has no login (internal_networks, "
+		      "outbound_daemon_names): applications and cron."),
+	CDIR_ROW_STR(internal_allowed_from, "outbound", "", outbound_spec_check_patterns,
+		     "Addresses such mail may use in MAIL FROM and From (user@domain, @domain, "
+		     "globs); anything else gets sender_mismatch_action. Empty: not checked."),
+	CDIR_ROW_STR(dkim_key_table, "outbound", "", outbound_spec_check_path,
+		     "OpenDKIM's KeyTable: \"NAME  domain:selector:/path/key.pem[:algorithm]\", "
+		     "algorithm rsa-sha256 or ed25519-sha256 (checked against the key). Every key "
+		     "is loaded and checked at load: type, size, file mode (a warning when group "
+		     "or others may read it)."),
+	CDIR_ROW_STR(dkim_signing_table, "outbound", "", outbound_spec_check_signing_table,
+		     "OpenDKIM's SigningTable: /PATH (OpenDKIM's lookup order) or refile:/PATH "
+		     "(globs, first match). \"PATTERN  NAME[, NAME]\": two names, one RSA and "
+		     "one Ed25519 key, sign twice. The address looked up is the one the identity "
+		     "check accepted for the login, never the header From on its own."),
+	CDIR_ROW_INT(dkim_sign_min_key_bits, "outbound", "1024", 1024, 16384,
+		     "Refuse to load an RSA signing key shorter than this (2048 recommended; a "
+		     "warning below it)."),
+	CDIR_ROW_STR(dkim_sign_headers, "outbound",
+		     "From, Reply-To, Subject, Date, To, Cc, Resent-Date, Resent-From, Resent-To, "
+		     "Resent-Cc, In-Reply-To, References, List-Id, List-Help, List-Unsubscribe, "
+		     "List-Subscribe, List-Post, List-Owner, List-Archive, Message-ID, Sender, "
+		     "MIME-Version, Content-Type, Content-Transfer-Encoding, Content-ID, "
+		     "Content-Description",
+		     outbound_spec_check_headers,
+		     "Header fields signed, every instance (RFC 6376 5.4.1 plus Message-ID and "
+		     "the MIME fields). From is always signed."),
+	CDIR_ROW_STR(dkim_oversign_headers, "outbound", "From, To, Cc, Subject, Reply-To",
+		     outbound_spec_check_headers,
+		     "Header fields signed once more than they occur, so none can be added "
+		     "later. Each must be in dkim_sign_headers too (checked at load)."),
+	CDIR_ROW_CHOICE(dkim_body_canonicalization, "outbound", "relaxed",
+			outbound_spec_canon_words, outbound_spec_canon_parse,
+			"Body canonicalization; header fields are always relaxed (a milter "
+			"never sees their exact bytes). Never l=."),
+	CDIR_ROW_INT(dkim_signature_expire_s, "outbound", "0", 0, 315360000,
+		     "Add x= this many seconds after t=; 0: no x=."),
+	CDIR_ROW_BOOL(dkim_require_published, "outbound", "no",
+		      "Sign with a key only once DNS publishes its public key and it matches "
+		      "(checked per message through the resolver and its cache, like "
+		      "gatehouse dkim-check): a new or rotated key starts signing when its "
+		      "record is visible, so no mail goes out with a signature nobody can "
+		      "verify. Mail whose keys are all unpublished goes out unsigned."),
+	CDIR_ROW_CHOICE(dkim_long_line_action, "outbound", "reject", outbound_spec_action_words,
+			outbound_spec_action_parse,
+			"A message to sign with a line over 998 octets, which an MTA may rewrap "
+			"after signing (a milter cannot refold the body): reject (550 5.6.0 "
+			"naming the line length), tempfail, or unsigned (delivered without a "
+			"signature)."),
 	CDIR_ROW_STR(dmarc_psl_file, "dmarc", "", check_abs_path,
 		     "Obsolete and ignored: RFC 9989 finds organizational domains by a DNS tree "
 		     "walk, not a public suffix list. Still accepted so that a configuration "

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "engine/snapshot.h"
 
 void daemon_init(struct daemon *d, struct config *c, const char *config_path)
 {
@@ -99,9 +100,13 @@ int daemon_drain(struct daemon *d, long timeout_ms)
 
 int daemon_reload(struct daemon *d)
 {
-	struct diag errs = { 0 };
-	struct config *fresh = config_load(d->config_path, &errs);
+	struct diag errs = { 0 }, warns = { 0 };
+	struct config *fresh = snapshot_load(d->config_path, &errs, &warns);
 	struct config *old;
+
+	for (size_t i = 0; i < warns.n; i++)
+		log_msg(&d->log, LOG_WARNING, "reload: %s", warns.lines[i]);
+	diag_clear(&warns);
 
 	if (fresh == NULL) {
 		for (size_t i = 0; i < errs.n; i++)

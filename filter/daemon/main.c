@@ -28,12 +28,14 @@
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/detach.h"
+#include "daemon/dkimcheck.h"
 #include "daemon/listen.h"
 #include "daemon/loop.h"
 #include "daemon/notify.h"
 #include "daemon/ratelimit_cli.h"
 #include "daemon/testmode.h"
 #include "engine/services.h"
+#include "engine/snapshot.h"
 #include "milter/conv.h"
 #include "util/gh.h"
 #include "util/log.h"
@@ -46,11 +48,14 @@ static volatile sig_atomic_t main_signal_fd = -1;
 /* main_load - the first snapshot; prints every error as FILE:LINE: message */
 static struct config *main_load(const struct cli_opts *o)
 {
-	struct diag errs = { 0 };
-	struct config *c = config_load(o->config_path, &errs);
+	struct diag errs = { 0 }, warns = { 0 };
+	struct config *c = snapshot_load(o->config_path, &errs, &warns);
 
+	for (size_t i = 0; i < warns.n; i++)
+		fprintf(stderr, "warning: %s\n", warns.lines[i]);
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.lines[i]);
+	diag_clear(&warns);
 	diag_clear(&errs);
 	if (c != NULL && o->socket != NULL) {
 		char *s = strdup(o->socket);
@@ -312,6 +317,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "test") == 0)
 		return testmode_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "dkim-check") == 0)
+		return dkimcheck_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "ratelimit") == 0)
 		return ratelimit_cli_main(argc - 1, argv + 1);
 	rc = cli_parse(argc, argv, &o);

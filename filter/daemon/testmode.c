@@ -16,6 +16,7 @@
 #include "engine/report.h"
 #include "engine/services.h"
 #include "engine/session.h"
+#include "engine/snapshot.h"
 #include "mail/eml.h"
 #include "util/diag.h"
 #include "util/log.h"
@@ -202,14 +203,17 @@ static int feed_body(void *ctx, const unsigned char *chunk, size_t len)
 /* testmode_load_config - -c FILE, else the default file if present, else defaults */
 static struct config *testmode_load_config(const char *path)
 {
-	struct diag errs = { 0 };
+	struct diag errs = { 0 }, warns = { 0 };
 	struct config *c;
 
 	if (path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
 		path = CONFIG_DEFAULT_PATH;
-	c = config_load(path, &errs);
+	c = snapshot_load(path, &errs, &warns);
+	for (size_t i = 0; i < warns.n; i++)
+		fprintf(stderr, "warning: %s\n", warns.lines[i]);
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.lines[i]);
+	diag_clear(&warns);
 	diag_clear(&errs);
 	return c;
 }

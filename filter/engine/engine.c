@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/engine_auth.h"
 #include "engine/engine_edits.h"
+#include "engine/engine_outbound.h"
 #include "engine/engine_ratelimit.h"
 #include "engine/engine_rules.h"
 #include "engine/policy.h"
@@ -217,6 +218,8 @@ enum gh_action engine_mail(struct session *s, const char *const *argv, const cha
 		    m->auth_login ? " auth=" : "", m->auth_login ? m->auth_login : "");
 	m->outbound = m->auth_login != NULL ||
 		      cidr_list_match(&s->cfg->internal_nets, s->client_ip);
+	if (verdict_is_final(a = engine_outbound_mail(s))) /* daemon name, MAIL FROM's owner */
+		return engine_finish(s, a);
 	if (engine_auth_spf(s) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_MAIL, "out of memory"));
 	if (verdict_is_final(a = engine_rules(s, GH_PH_MAIL, NULL)))
@@ -378,6 +381,7 @@ enum gh_action engine_body(struct session *s, const unsigned char *chunk, size_t
 		return a;
 	s->msg.body_bytes += len;
 	engine_auth_dkim_body(s, chunk, len);
+	engine_outbound_body(s, chunk, len);
 	if (engine_rules_body(s, chunk, len) != 0)
 		return engine_finish(s, engine_internal(s, GH_PH_BODY, "rules: out of memory"));
 	for (const unsigned char *p = chunk; (p = memchr(p, 0, len - (size_t)(p - chunk))) != NULL;
@@ -465,12 +469,16 @@ enum gh_action engine_eom(struct session *s)
 			return engine_finish(s, da);
 		}
 	}
-	/* (outbound checks go here: they may still refuse) */
+	if (verdict_is_final(a = engine_outbound_eom(s))) /* sender identity, long lines */
+		return engine_finish(s, s->msg.verdict.action == a
+						? a
+						: engine_internal(s, GH_PH_EOM, "signing failed"));
 	/* 8. A held message gets the same header edits: it is delivered as is
 	 * when someone releases it. */
 	if (engine_edits_eom(s) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
-	/* (signing goes here: after the last edit it must cover) */
+	if (engine_outbound_sign(s) != GH_OK) /* after the last edit it must cover */
+		return engine_finish(s, engine_internal(s, GH_PH_EOM, "out of memory"));
 	/* 9. The verdict: the held quarantine, or accept. */
 	if (verdict_is_final(m->pending.action)) {
 		m->verdict = m->pending;

@@ -9,6 +9,7 @@
 
 #include "auth/dkim.h"
 #include "conf/config.h"
+#include "engine/engine_outbound.h"
 #include "engine/session.h"
 #include "engine/summary.h"
 #include "mail/mime.h"
@@ -93,6 +94,7 @@ void session_message_end(struct session *s, const char *end_state)
 	if (!s->msg.logged)
 		summary_log(s->log, s);
 	dkim_msg_free(s->msg.dkim);
+	engine_outbound_msg_free(s->msg.obm);
 	mime_walk_free(s->msg.mime);
 	strbuf_free(&s->msg.raw_body);
 	memset(&s->msg, 0, sizeof(s->msg));

@@ -30,6 +30,7 @@
 #include "util/diag.h"
 
 struct ruleset;
+struct outbound_tables;
 
 #define CONFIG_DEFAULT_PATH "/etc/gatehouse/gatehouse.conf"
 
@@ -91,6 +92,27 @@ struct config {
 	long dkim_max_signatures;
 	long dkim_min_key_bits;
 	bool dkim_allow_body_length;
+
+	/* outbound: sender identity and DKIM signing (filter/outbound/); the
+	 * files are read into OUTBOUND when the snapshot is built */
+	char *sender_login_map;	      /* Postfix format: address -> logins */
+	char *sender_identity_map;    /* gatehouse format: login -> addresses */
+	bool sender_login_is_address; /* a login that is an address owns it */
+	bool sender_allow_null;	      /* null MAIL FROM from a login */
+	int sender_mismatch_action;   /* enum gh_action; CONTINUE = accept unsigned */
+	char *outbound_daemon_names;  /* {daemon_name} values that mean outbound */
+	bool internal_sign;	      /* sign internal mail without a login */
+	char *internal_allowed_from;  /* its From must match one; "" = unchecked */
+	char *dkim_key_table;	      /* OpenDKIM KeyTable */
+	char *dkim_signing_table;     /* OpenDKIM SigningTable, [refile:]PATH */
+	long dkim_sign_min_key_bits;
+	char *dkim_sign_headers, *dkim_oversign_headers;
+	int dkim_body_canonicalization;	  /* 1 relaxed, 0 simple */
+	long dkim_signature_expire_s;	  /* x=; 0 = none */
+	bool dkim_require_published;	  /* a key signs once DNS publishes it */
+	int dkim_long_line_action;	  /* enum gh_action; CONTINUE = accept unsigned */
+	struct outbound_tables *outbound; /* built by snapshot_load(); may be NULL */
+	void (*outbound_free)(struct outbound_tables *);
 
 	/* DMARC: actions are enum gh_action (CONTINUE = accept and mark) */
 	char *dmarc_psl_file; /* obsolete, ignored (RFC 9989 tree walk) */

@@ -38,10 +38,13 @@
  *     DMARC passed through an aligned DKIM signature, else it answers when
  *     DMARC does not refuse or tempfail itself); a quarantine is held
  *     (unless one already is), reject or tempfail end the message.
- *     - outbound checks, when they come: here, while a refusal is possible.
+ *     Then the outbound checks (engine_outbound_eom), while a refusal is
+ *     still possible: every From and Sender address must belong to the
+ *     login, and mail to sign must have no line over 998 octets.
  *  8. Header edits (engine_edits_eom): Received-SPF, the status header,
  *     Authentication-Results; a held message gets them too.
- *     - signing, when it comes: here, after the last edit it must cover.
+ *     Then DKIM signing (engine_outbound_sign), after the last edit it
+ *     must cover: one DKIM-Signature per key, inserted at index 0.
  *  9. The verdict: the held quarantine, or accept, into S->reply and
  *     S->msg.verdict; the summary line is logged.
  * 10. Rate limits (engine_ratelimit_eom): the message, accepted or held,

@@ -45,6 +45,9 @@
  *                       dmarc, applied at eom unless DMARC passed through an
  *                       aligned DKIM signature), session.c (cleared)
  *
+ * engine_outbound.c writes reply and msg.verdict when the sender identity
+ * check or the long-line check refuses (at MAIL and at eom, step 7).
+ *
  * engine_auth.c writes none itself: it only calls policy, whose
  * policy_fault() writes reply, msg.verdict or msg.pending (no single author
  * in From; policy's own out-of-memory answer). engine_edits.c and the
@@ -68,6 +71,7 @@ struct arena;
 struct config;
 struct dkim_msg;
 struct dkim_verifier;
+struct outbound_msg;
 struct config_slot;
 struct logger;
 struct mime_walk;
@@ -107,6 +111,7 @@ struct message {
 	bool dmarc_dkim_aligned;     /* DMARC passed through an aligned DKIM signature */
 	const char *received_spf;    /* Received-SPF value to add at eom, or NULL */
 	struct dkim_msg *dkim;	     /* verification in progress, or NULL */
+	struct outbound_msg *obm;    /* identity and signing state (engine_outbound.c), or NULL */
 	struct timespec start;
 	const char *end_state; /* "eom", "abort", "closed", "new-mail" */
 

@@ -1,0 +1,44 @@
+/*
+ * dkim_canon.h - RFC 6376 section 3.4 canonicalization, streaming
+ *
+ * The body is canonicalized chunk by chunk as the MTA sends it (CRLF line
+ * ends, or bare LF as test files have; both end a line) straight into a
+ * SHA-256 context, so a message of any size costs constant memory. Empty
+ * lines are held back as a count until content follows, which is how
+ * trailing empty lines disappear without buffering. The longest line seen is
+ * kept, so the signer can refuse a line over 998 octets that the MTA might
+ * rewrap after we signed.
+ *
+ * Header fields are canonicalized "relaxed" only: a milter never sees the
+ * exact bytes of a header line (Postfix and Sendmail drop the space after
+ * the colon), so "simple" header canonicalization cannot be computed
+ * faithfully from what we are given.
+ *
+ * Threads: one struct dkim_body per message. Memory: dkim_body_free().
+ */
+#ifndef OUTBOUND_DKIM_CANON_H
+#define OUTBOUND_DKIM_CANON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strbuf;
+struct dkim_body;
+
+/* dkim_body_new - a SHA-256 body hash, RELAXED or simple; NULL on OOM */
+struct dkim_body *dkim_body_new(bool relaxed);
+/* dkim_body_update - feed LEN bytes; -1 when OpenSSL fails */
+int dkim_body_update(struct dkim_body *b, const unsigned char *p, size_t len);
+/* dkim_body_final - the hash into OUT[32]; the body is then finished */
+int dkim_body_final(struct dkim_body *b, unsigned char out[32]);
+/* dkim_body_longest_line - octets of the longest line seen, line end excluded */
+size_t dkim_body_longest_line(const struct dkim_body *b);
+/* dkim_body_free - accepts NULL */
+void dkim_body_free(struct dkim_body *b);
+
+/* dkim_canon_header_relaxed - append "name:value\r\n" relaxed to SB
+ * (without the CRLF when CRLF is false: the signature's own field) */
+void dkim_canon_header_relaxed(struct strbuf *sb, const char *name, const char *value, size_t len,
+			       bool crlf);
+
+#endif
