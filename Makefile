@@ -128,7 +128,7 @@ dkim-tests: $(BUILD)/gatehouse $(BUILD)/tests/dkim_sign
 outbound-tests: $(BUILD)/gatehouse
 	tests/outbound/run.sh $(BUILD)/gatehouse
 
-# RFC 7208 conformance: the openspf suite (python3-spf) through test mode.: the openspf suite (python3-spf) through test mode.
+# RFC 7208 conformance: the openspf suite (python3-spf) through test mode.
 SPF_SUITE ?= /usr/share/doc/python3-spf/rfc7208-tests.yml.gz
 spf-suite: $(BUILD)/gatehouse
 	python3 tests/spf/rfc7208.py $(BUILD)/gatehouse --suite $(SPF_SUITE) \

@@ -12,7 +12,7 @@ libconfuse-dev libjansson-dev libsystemd-dev check libsubunit-dev
 libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libldns-dev libidn2-dev
 libgmime-3.0-dev libhyperscan-dev
 postfix swaks miltertest jq iproute2 util-linux procps
-python3 python3-yaml python3-spf python3-dkim python3-nacl unbound openssl ldnsutils"
+python3 python3-yaml python3-spf python3-dkim python3-nacl sasl2-bin unbound openssl ldnsutils"
 # Rate limits shared by a fleet: hiredis to build; redis-server (the binary is
 # in redis-tools) for the tests, which start a private instance of their own.
 PACKAGES="$PACKAGES libhiredis-dev redis-server"

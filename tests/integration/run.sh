@@ -21,6 +21,7 @@
 #   rules.sh       the rule language (l; rules_lib.sh)
 #   sendmail.sh    a real Sendmail in front of gatehouse (m; tests/lib/sendmail.sh)
 #   chroot.sh      Debian's chrooted smtpd, README's unix socket (n)
+#   submission.sh  SMTP AUTH (Cyrus SASL), sender identity, DKIM signing (p)
 #   final.sh       checks over the whole run
 #
 # GH_IT_KEEP=1 keeps the temp dir (it is always kept when a test failed).
@@ -95,6 +96,8 @@ chmod 755 "$IT_DIR"	# smtpd (user postfix) reaches the unix socket in here
 . "$IT_HERE/chroot.sh"
 # shellcheck source=ratelimit.sh source-path=SCRIPTDIR
 . "$IT_HERE/ratelimit.sh"
+# shellcheck source=submission.sh source-path=SCRIPTDIR
+. "$IT_HERE/submission.sh"
 # shellcheck source=final.sh source-path=SCRIPTDIR
 . "$IT_HERE/final.sh"
 
@@ -107,6 +110,8 @@ cleanup() {
 		stop_pid "$(gh_pid "$n")"
 	done
 	[ -z "${IT_RL_DIR:-}" ] || o_teardown	# ratelimit.sh: its two Postfix instances
+	stop_pid "$(gh_pid sub)"
+	[ -z "${IT_SUB_DIR:-}" ] || postfix_instance_stop "$IT_SUB_DIR"	# submission.sh
 	stop_pid "${IT_DNS_PID:-}"
 	postfix_stop
 	stop_pid "${IT_SINK_PID:-}"
@@ -176,6 +181,7 @@ IT_TESTS=(
 	test_sendmail	# sendmail.sh
 	test_chroot_postfix	# chroot.sh
 	test_ratelimit_fleet	# ratelimit.sh
+	test_submission	# submission.sh
 	test_never_delivered	# final.sh
 	test_no_internal_errors
 )
