@@ -4,17 +4,17 @@
 # Two Postfix instances ("rla" and "rlb", each its own queue, config and
 # smtpd port), each with its own gatehouse, share one private redis-server
 # that this group starts (unix socket, no persistence) and stops by its
-# PID. The suite's Postfix cannot pass {auth_authen} without a real SASL
-# set-up, so through Postfix the shared limit is the sender domain's
-# (ratelimit_sender_domain, a fresh domain per step; loopback clients are
-# outbound: internal_networks), and the login limit is driven through test
-# mode against the same Redis: `gatehouse test --auth` runs with each
-# host's config share one counter.
+# PID. Both Postfix instances offer SMTP AUTH through Cyrus SASL (one
+# user, carol, in one realm), so the login's limit is tested through
+# Postfix itself; the other steps use the sender domain's limit (a fresh
+# domain per step; loopback clients are outbound: internal_networks).
 #
 #   1. shared: 4 messages per hour for a domain; 3 through host A, then 3
 #      through host B: B accepts one and answers 451 4.7.1 "try again in"
 #      at RCPT for the other two, which never arrive; `gatehouse ratelimit
 #      show` reads the counter in Redis, `reset` clears it.
+#  1b. carol, authenticated, may send 2 an hour: one through A, one
+#      through B, and the next through A gets 451 4.7.1.
 #   2. Redis stopped (SIGTERM by PID): each host counts locally (the
 #      default fallback) and logs that once; every message is answered
 #      at once and delivered; the daemon's in-process counter is read
@@ -25,8 +25,8 @@
 #      451 4.7.1 and not delivered.
 #   4. Redis started again: after its backoff (1 s) each host logs that
 #      Redis is back and the counting is shared again.
-#   5. the login limit through test mode: runs with host A's and host B's
-#      config share one counter.
+#   5. the login limit through test mode too: runs with host A's and host
+#      B's config share one counter.
 #   6. Redis hanging (SIGSTOP): the command times out, the host falls
 #      back, the message is delivered.
 # Every message of the group is either delivered or answered 451 4.7.1,
@@ -75,21 +75,41 @@ EOF
 }
 
 # o_postfix_setup NAME SMTPD_PORT MILTER_PORT - Postfix instance NAME in
-# $IT_RL_DIR/NAME, relaying example.org to the suite's sink
+# $IT_RL_DIR/NAME, relaying example.org to the suite's sink, with SMTP
+# AUTH through Cyrus SASL (sasldb, as group p does) for the user carol in
+# one realm for both hosts, so both hand gatehouse the same {auth_authen}
 o_postfix_setup() {
-	postfix_instance_setup "$IT_RL_DIR/$1" "$IT_DOMAIN" "$IT_SINK_PORT" <<EOF
+	local d=$IT_RL_DIR/$1
+	mkdir -p "$d/postfix/sasl"
+	printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: %s\n' \
+		"$d/postfix/sasl/sasldb2" >"$d/postfix/sasl/smtpd.conf"
+	echo secret-carol | saslpasswd2 -p -c -f "$d/postfix/sasl/sasldb2" -u fleet.gatehouse.test carol ||
+		return 1
+	chown postfix "$d/postfix/sasl/sasldb2"
+	postfix_instance_setup "$d" "$IT_DOMAIN" "$IT_SINK_PORT" <<EOF
 myhostname = $1.gatehouse.test
 mydomain = gatehouse.test
 inet_interfaces = loopback-only
 smtpd_milters = inet:127.0.0.1:$3
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = $d/postfix/sasl
+smtpd_sasl_local_domain = fleet.gatehouse.test
+smtpd_sasl_security_options = noanonymous
 EOF
-	echo "127.0.0.1:$2 inet n - n - - smtpd" >>"$IT_RL_DIR/$1/postfix/master.cf"
+	echo "127.0.0.1:$2 inet n - n - - smtpd" >>"$d/postfix/master.cf"
 }
 
-# o_send PORT DOMAIN ID - one message from s@DOMAIN with X-Test-Id ID;
-# prints the RCPT reply
+# o_send PORT DOMAIN ID - one message from s@DOMAIN with X-Test-Id ID
+# (with SMTP AUTH as carol when O_AUTH is set); prints the RCPT reply
 o_send() {
-	send_swaks "$1" -f "s@$2" -t rcpt@example.org --add-header "X-Test-Id: $3"
+	if [ -n "${O_AUTH:-}" ]; then
+		send_swaks "$1" -f "s@$2" -t rcpt@example.org --add-header "X-Test-Id: $3" \
+			--auth PLAIN --auth-user carol --auth-password secret-carol
+	else
+		send_swaks "$1" -f "s@$2" -t rcpt@example.org --add-header "X-Test-Id: $3"
+	fi
 	swaks_reply_to '^ -> RCPT TO:<rcpt@example\.org>'
 }
 
@@ -153,9 +173,8 @@ test_ratelimit_fleet() {
 	fi
 	o_gh_conf rla "$IT_RL_MILTER_A" local
 	o_gh_conf rlb "$IT_RL_MILTER_B" local
-	o_postfix_setup rla "$IT_RL_SMTPD_A" "$IT_RL_MILTER_A"
-	o_postfix_setup rlb "$IT_RL_SMTPD_B" "$IT_RL_MILTER_B"
-	if ! gh_start rla || ! gh_start rlb || ! postfix_instance_start "$IT_RL_DIR/rla" "$IT_RL_SMTPD_A" ||
+	if ! o_postfix_setup rla "$IT_RL_SMTPD_A" "$IT_RL_MILTER_A" ||
+		! o_postfix_setup rlb "$IT_RL_SMTPD_B" "$IT_RL_MILTER_B" || ! gh_start rla || ! gh_start rlb || ! postfix_instance_start "$IT_RL_DIR/rla" "$IT_RL_SMTPD_A" ||
 		! postfix_instance_start "$IT_RL_DIR/rlb" "$IT_RL_SMTPD_B"; then
 		not_ok "$pre: set-up" "a gatehouse or a Postfix instance did not start"
 		o_teardown
@@ -176,6 +195,20 @@ test_ratelimit_fleet() {
 		not_ok "$pre: 4/1h holds across hosts" "host B logged no refusal with key and counts"
 	else
 		ok "$pre: 4/1h holds across hosts (3 via A, 1 of 3 via B, 451 4.7.1 for 2)"
+	fi
+	# 1b. a login's limit (2/1h) across both hosts, through SMTP AUTH
+	O_AUTH=1
+	o_reset_counts
+	o_batch "$IT_RL_SMTPD_A" rl1b.test 1 login-a
+	o_batch "$IT_RL_SMTPD_B" rl1b.test 1 login-b
+	o_batch "$IT_RL_SMTPD_A" rl1b.test 1 login-a2
+	O_AUTH=
+	if [ "${#O_DELIVER[@]}" -ne 2 ] || [ "${#O_REFUSED[@]}" -ne 1 ] || [ "${#O_LOST[@]}" -ne 0 ] || ! o_all_delivered; then
+		not_ok "$pre: a login's limit holds across hosts (SMTP AUTH)" "delivered ${#O_DELIVER[@]} (want 2), 451 ${#O_REFUSED[@]} (want 1), other: ${O_LOST[*]}"
+	elif ! log_has "$IT_DIR/gh-rla.log" 'ratelimit: refused key=msg:login:carol@fleet\.gatehouse\.test limit=2/3600s burst=2 asked=1 available=0 wait=[0-9]+s'; then
+		not_ok "$pre: a login's limit holds across hosts (SMTP AUTH)" "host A logged no refusal of carol's login"
+	else
+		ok "$pre: a login's limit holds across hosts (SMTP AUTH: A, B, then A refused 451 4.7.1)"
 	fi
 	out=$("$IT_GH" ratelimit -c "$IT_DIR/gh-rla.conf" show domain:rl1.test 2>&1)
 	if grep -q '^msg:domain:rl1\.test available=0/4 full-in=3[0-9]*\.[0-9]*s limit=4/3600s burst=4$' <<<"$out" &&
