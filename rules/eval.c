@@ -267,6 +267,22 @@ static enum rule_answer one_value(struct rule_eval_state *st, const struct rule 
 	}
 }
 
+/* eval_two_targets - TARGET == TARGET: some value of the left (V) equals,
+ * ASCII case-insensitively, some value of the right */
+static enum rule_answer eval_two_targets(struct rule_eval_state *st, const struct rnode *n,
+					 const struct rule_values *v)
+{
+	struct rule_values w = { 0 };
+
+	if (st->p->get(st->p->ctx, &n->rhs, &w) != 0)
+		return RULE_FAILED;
+	for (size_t i = 0; i < v->n; i++)
+		for (size_t j = 0; j < w.n; j++)
+			if (v->len[i] == w.len[j] && strncasecmp(v->s[i], w.s[j], v->len[i]) == 0)
+				return RULE_YES;
+	return RULE_NO;
+}
+
 /* eval_pred - one comparison; over several values it holds when it holds for
  * any of them (!~, != and `not in`: for none), unknown when no value says
  * yes and one has no answer */
@@ -307,6 +323,12 @@ static enum rule_answer eval_pred(struct rule_eval_state *st, const struct rule 
 		break;
 	case RK_TEXT:
 	case RK_IP:
+		if (n->rhs_target) {
+			hit = eval_two_targets(st, n, &v);
+			if (hit == RULE_FAILED)
+				return hit;
+			break;
+		}
 		for (size_t i = 0; i < v.n && hit != RULE_YES; i++) {
 			a = one_value(st, r, n, v.s[i], v.len[i]);
 			if (a == RULE_FAILED)

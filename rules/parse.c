@@ -359,6 +359,26 @@ static bool parse_list_operand(struct parser *p, struct rnode *n)
 	return true;
 }
 
+/* parse_rhs_target - `TARGET == TARGET`: the current token names a text
+ * target; the node is known when both are */
+static bool parse_rhs_target(struct parser *p, struct rnode *n)
+{
+	const char *arg;
+	const struct rule_target_info *ti = rule_target_lookup(p->tok.text, &arg);
+
+	if (ti == NULL || (ti->kind != RK_TEXT && ti->kind != RK_IP)) {
+		perr(p, &p->tok, "'%s' is not a text target to compare with", p->tok.text);
+		return false;
+	}
+	n->rhs_target = true;
+	n->rhs.id = ti->id;
+	n->rhs.arg = arg ? arena_strdup(p->b->a, arg) : NULL;
+	if (ti->phase > n->phase)
+		n->phase = ti->phase;
+	n->need |= ti->need;
+	return true;
+}
+
 /* parse_predicate - TARGET [operator operand] (current token: the target) */
 static struct rnode *parse_predicate(struct parser *p)
 {
@@ -437,7 +457,9 @@ static struct rnode *parse_predicate(struct parser *p)
 				return NULL;
 			}
 			n->str = p->tok.text;
-		} else {
+		} else if (p->tok.kind == RT_IDENT && !parse_rhs_target(p, n)) {
+			return NULL;
+		} else if (p->tok.kind != RT_IDENT) {
 			perr(p, &p->tok, "expected a \"string\" after '%s'",
 			     op == RT_EQ ? "==" : "!=");
 			return NULL;

@@ -94,6 +94,9 @@ static const struct rule_target_info targets[] = {
 	TN("dmarc.policy", TGT_DMARC_POLICY, RK_TEXT, 0,
 	   "The domain's p= (or sp=): none, quarantine, reject."),
 	TN("dmarc.domain", TGT_DMARC_DOMAIN, RK_TEXT, 0, "The From domain DMARC judged."),
+	T("identity.mail_from", TGT_IDENTITY_MAIL_FROM, RK_TEXT, GH_PH_MAIL,
+	  "The sender identity check of MAIL FROM against the login maps: pass, fail "
+	  "(seen only with sender_mismatch_action = unsigned), or none (inbound, or no map)."),
 };
 
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))

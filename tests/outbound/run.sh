@@ -304,6 +304,27 @@ else
 	nok "a world-readable key file: a warning naming the table line, still loaded" "$(head -c 300 "$TMP/open-key.err")"
 fi
 
+# the rule language: a target compared with another target, and the
+# identity check's verdict as a target
+mkdir -p "$TMP/rules"
+cat >"$TMP/rules/10-outbound.rules" <<'RULES'
+rule from_not_envelope { when outbound and from.domain != mail.from.domain reject 550 5.7.1 "From and MAIL FROM domains differ" }
+rule login_is_from { when auth == from.address add-header "X-Login-Is-From" "yes" }
+rule unowned { when identity.mail_from == "fail" quarantine "sender mismatch" }
+RULES
+printf '%s\nrules_dir = %s\nsender_mismatch_action = unsigned\nsender_login_is_address = yes\n' "$base" "$TMP/rules" >"$TMP/rules.conf"
+run rule-two-targets "$TMP/rules.conf" plain carol carol@example.com
+check "rules: from.domain != mail.from.domain (two targets) refuses" '.verdict.action == "reject" and (.verdict.text | test("domains differ"))'
+run rule-same-domain "$TMP/rules.conf" plain alice alice@example.org
+check "rules: the same domains: the rule does not fire; identity.mail_from is pass" '.verdict.action == "accept" and ([.rules[]? | select(.name == "from_not_envelope")] | length) == 0'
+run rule-identity-fail "$TMP/rules.conf" plain bob alice@example.org
+check "rules: identity.mail_from == \"fail\" (sender_mismatch_action = unsigned) quarantines" '.verdict.action == "quarantine" and '"$NOSIG"
+run rule-auth-eq "$TMP/rules.conf" plain alice@example.org alice@example.org
+check "rules: auth == from.address" 'any(.headers_added[]; .name == "X-Login-Is-From")'
+printf 'rule bad { when from.domain == rcpt.count reject }\n' >"$TMP/rules/20-bad.rules"
+bad "rules: comparing with a target that is not text: FILE:LINE:COL" "$TMP/rules.conf" "20-bad.rules:1:[0-9]+: .*not a text target"
+rm "$TMP/rules/20-bad.rules"
+
 # dkim-check: every key's published record against the private key
 if "$GH" dkim-check -c "$TMP/gh.conf" --dns-fixture "$TMP/zone" >"$TMP/dc.out" 2>&1; then
 	ok "dkim-check: every published key matches (exit 0)"
