@@ -1,11 +1,21 @@
 /*
  * loop.c - epoll and a worker pool for milter connections (see loop.h)
  *
- * Ownership of a connection moves between the loop thread and one worker:
- * the loop thread takes it out of epoll's hands (EPOLLONESHOT fired) and
- * queues it; a worker owns it until it re-arms it in epoll, which it does
- * under the loop's lock so the idle-timeout sweep (also under the lock)
- * never frees a connection a worker holds.
+ * Every worker waits in epoll_wait() on the one epoll set itself and takes
+ * one event at a time: there is no queue and no hand-off from a dispatching
+ * thread (the profile of an earlier version, with one epoll thread waking
+ * workers through a condition variable, put a quarter of gatehouse's CPU
+ * behind Postfix into those hand-offs). Each connection and the listening
+ * socket are registered EPOLLONESHOT, so an event goes to exactly one
+ * worker, which owns that descriptor until it re-arms it: a connection's
+ * commands are answered one at a time, in order, and only its owner ever
+ * frees it.
+ *
+ * The thread that calls loop_run() keeps the clock: once a second it notes
+ * that it is alive and shuts down (shutdown(2)) the connections idle past
+ * timeout_s. It never frees one: the shutdown wakes epoll, the owning
+ * worker reads end-of-file and closes it the ordinary way, so no
+ * connection is freed while an event for it may be in flight.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,16 +43,20 @@
  * first: a body arrives in 64 KiB frames, a turn takes a few. */
 #define LOOP_READ_CHUNK 65536
 #define LOOP_READS_PER_TURN 8
-#define LOOP_EVENTS 64
 
 struct conn {
 	int fd;
 	struct milter_conv *conv;
-	time_t last_active;	  /* CLOCK_MONOTONIC seconds */
-	bool busy;		  /* a worker owns it (queued or running) */
-	time_t queued_at;	  /* when the loop thread queued it */
+	time_t last_active;	  /* CLOCK_MONOTONIC seconds, under the lock */
+	bool busy;		  /* a worker owns it, under the lock */
+	bool expired;		  /* shut down by the sweep, under the lock */
 	struct conn *prev, *next; /* every open connection, under the lock */
-	struct conn *qnext;	  /* the work queue */
+};
+
+struct worker {
+	struct loop *l;
+	pthread_t tid;
+	atomic_llong busy_since; /* 0 while waiting for an event */
 };
 
 struct loop {
@@ -51,16 +65,16 @@ struct loop {
 	const struct logger *log;
 	int epfd, stopfd;
 	pthread_mutex_t lock;
-	pthread_cond_t work;
-	struct conn *all;	    /* every open connection */
-	struct conn *qhead, *qtail; /* readable, waiting for a worker */
+	struct conn *all; /* every open connection */
 	long nconns;
-	bool stopping;
 	time_t last_full_log;
-	atomic_llong tick; /* the loop thread's last turn (CLOCK_MONOTONIC s) */
-	pthread_t *threads;
-	long nthreads;
+	atomic_llong tick;	/* the clock thread's last turn (CLOCK_MONOTONIC s) */
+	struct worker *workers; /* o.workers of them, allocated with the loop */
+	atomic_long nworkers;	/* started so far */
 };
+
+/* epoll's data for the two descriptors that are not connections */
+static char loop_listen_tag, loop_stop_tag;
 
 static time_t loop_now(void)
 {
@@ -74,7 +88,7 @@ struct loop *loop_new(const struct loop_options *o, const struct milter_env *env
 		      const struct logger *log)
 {
 	struct loop *l = calloc(1, sizeof(*l));
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = &loop_listen_tag };
 
 	if (l == NULL)
 		return NULL;
@@ -88,14 +102,17 @@ struct loop *loop_new(const struct loop_options *o, const struct milter_env *env
 		log_msg(log, LOG_ERR, "epoll: %s", strerror(errno));
 		goto fail;
 	}
-	ev.data.ptr = NULL; /* the listening socket */
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, o->listen_fd, &ev) != 0)
 		goto fail;
-	ev.data.ptr = &l->stopfd;
+	/* level-triggered, not one-shot: once written, every worker sees it */
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &loop_stop_tag };
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->stopfd, &ev) != 0)
 		goto fail;
+	l->workers = calloc((size_t)o->workers, sizeof(*l->workers));
+	if (l->workers == NULL)
+		goto fail;
+	atomic_init(&l->nworkers, 0);
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_cond_init(&l->work, NULL);
 	return l;
 fail:
 	if (l->epfd >= 0)
@@ -128,7 +145,7 @@ static void loop_close(struct conn *c)
 }
 
 /* loop_arm - give C back to epoll (under the lock): the next readable byte
- * wakes the loop thread once */
+ * wakes one worker once */
 static int loop_arm(struct loop *l, struct conn *c, int op)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = c };
@@ -161,9 +178,12 @@ static void loop_peer(int fd, char *buf, size_t len)
 	}
 }
 
-/* loop_accept - take every pending connection */
+/* loop_accept - take every pending connection, then give the listening
+ * socket back to epoll */
 static void loop_accept(struct loop *l)
 {
+	struct epoll_event lev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = &loop_listen_tag };
+
 	for (;;) {
 		int fd = accept4(l->o.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		char peer[80];
@@ -176,7 +196,7 @@ static void loop_accept(struct loop *l)
 			if (errno == EMFILE || errno == ENFILE)
 				log_msg(l->log, LOG_ERR, "accept: %s (milter_max_connections %ld)",
 					strerror(errno), l->o.max_connections);
-			return; /* EAGAIN: all taken */
+			break; /* EAGAIN: all taken */
 		}
 		pthread_mutex_lock(&l->lock);
 		if (l->nconns >= l->o.max_connections) {
@@ -222,6 +242,8 @@ static void loop_accept(struct loop *l)
 		}
 		pthread_mutex_unlock(&l->lock);
 	}
+	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->o.listen_fd, &lev) != 0)
+		log_msg(l->log, LOG_ERR, "epoll_ctl on the listening socket: %s", strerror(errno));
 }
 
 /* loop_write_all - write OUT to C, waiting at most timeout_s for the MTA to
@@ -263,7 +285,7 @@ static bool loop_serve(struct loop *l, struct conn *c, unsigned char *buf, struc
 		bool wrote;
 
 		if (n == 0)
-			return false; /* the MTA closed: the session ends (summary logged) */
+			return false; /* the MTA closed (or the sweep did): the session ends */
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -278,9 +300,36 @@ static bool loop_serve(struct loop *l, struct conn *c, unsigned char *buf, struc
 	return true; /* more may be waiting: epoll will say so */
 }
 
+/* loop_own - a worker's turn with connection C, from taking it to giving it
+ * back to epoll or closing it */
+static void loop_own(struct loop *l, struct conn *c, unsigned char *buf, struct strbuf *out)
+{
+	bool keep, expired;
+
+	pthread_mutex_lock(&l->lock);
+	c->busy = true;
+	expired = c->expired;
+	pthread_mutex_unlock(&l->lock);
+	if (expired)
+		log_msg(l->log, LOG_INFO, "milter: connection idle for %ld s: closing",
+			l->o.timeout_s);
+	keep = !expired && loop_serve(l, c, buf, out);
+	pthread_mutex_lock(&l->lock);
+	if (keep && loop_arm(l, c, EPOLL_CTL_MOD) == 0) {
+		pthread_mutex_unlock(&l->lock);
+		return;
+	}
+	if (keep)
+		log_msg(l->log, LOG_ERR, "epoll_ctl: %s", strerror(errno));
+	loop_unlink(l, c);
+	pthread_mutex_unlock(&l->lock);
+	loop_close(c);
+}
+
 static void *loop_worker(void *arg)
 {
-	struct loop *l = arg;
+	struct worker *w = arg;
+	struct loop *l = w->l;
 	unsigned char *buf = malloc(LOOP_READ_CHUNK);
 	struct strbuf out;
 
@@ -290,139 +339,91 @@ static void *loop_worker(void *arg)
 		return NULL;
 	}
 	for (;;) {
-		struct conn *c;
+		struct epoll_event ev;
+		int n = epoll_wait(l->epfd, &ev, 1, -1);
 
-		pthread_mutex_lock(&l->lock);
-		while (l->qhead == NULL && !l->stopping)
-			pthread_cond_wait(&l->work, &l->lock);
-		if (l->stopping) {
-			pthread_mutex_unlock(&l->lock);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_msg(l->log, LOG_ERR, "epoll_wait: %s", strerror(errno));
 			break;
 		}
-		c = l->qhead;
-		l->qhead = c->qnext;
-		if (l->qhead == NULL)
-			l->qtail = NULL;
-		pthread_mutex_unlock(&l->lock);
-
-		if (loop_serve(l, c, buf, &out)) {
-			pthread_mutex_lock(&l->lock);
-			if (loop_arm(l, c, EPOLL_CTL_MOD) == 0) {
-				pthread_mutex_unlock(&l->lock);
-				continue;
-			}
-			log_msg(l->log, LOG_ERR, "epoll_ctl: %s", strerror(errno));
-		} else {
-			pthread_mutex_lock(&l->lock);
-		}
-		loop_unlink(l, c);
-		pthread_mutex_unlock(&l->lock);
-		loop_close(c);
+		if (n == 0)
+			continue;
+		if (ev.data.ptr == &loop_stop_tag)
+			break;
+		atomic_store(&w->busy_since, (long long)loop_now());
+		if (ev.data.ptr == &loop_listen_tag)
+			loop_accept(l);
+		else
+			loop_own(l, ev.data.ptr, buf, &out);
+		atomic_store(&w->busy_since, 0);
 	}
 	strbuf_free(&out);
 	free(buf);
 	return NULL;
 }
 
-/* loop_sweep - close the connections idle for longer than timeout_s */
+/* loop_sweep - shut down the connections idle for longer than timeout_s;
+ * their owners close them (see the top of this file) */
 static void loop_sweep(struct loop *l)
 {
 	time_t now = loop_now();
-	struct conn *dead = NULL;
 
 	pthread_mutex_lock(&l->lock);
-	for (struct conn *c = l->all, *next; c != NULL; c = next) {
-		next = c->next;
-		if (c->busy || now - c->last_active < l->o.timeout_s)
+	for (struct conn *c = l->all; c != NULL; c = c->next) {
+		if (c->busy || c->expired || now - c->last_active < l->o.timeout_s)
 			continue;
-		loop_unlink(l, c);
-		epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		c->qnext = dead;
-		dead = c;
+		c->expired = true;
+		shutdown(c->fd, SHUT_RDWR);
 	}
 	pthread_mutex_unlock(&l->lock);
-	while (dead != NULL) {
-		struct conn *c = dead;
-
-		dead = c->qnext;
-		log_msg(l->log, LOG_INFO, "milter: connection idle for %ld s: closing",
-			l->o.timeout_s);
-		loop_close(c);
-	}
 }
 
 int loop_run(struct loop *l)
 {
-	struct epoll_event ev[LOOP_EVENTS];
-	time_t last_sweep = loop_now();
-	int rc = 0;
+	long started;
 
-	l->threads = calloc((size_t)l->o.workers, sizeof(*l->threads));
-	if (l->threads == NULL)
-		return -1;
-	for (; l->nthreads < l->o.workers; l->nthreads++)
-		if (pthread_create(&l->threads[l->nthreads], NULL, loop_worker, l) != 0) {
-			log_msg(l->log, LOG_ERR, "cannot start worker %ld", l->nthreads);
+	for (started = 0; started < l->o.workers; started++) {
+		struct worker *w = &l->workers[started];
+
+		w->l = l;
+		atomic_init(&w->busy_since, 0);
+		if (pthread_create(&w->tid, NULL, loop_worker, w) != 0) {
+			log_msg(l->log, LOG_ERR, "cannot start worker %ld", started);
 			break;
 		}
-	if (l->nthreads == 0)
+		atomic_store(&l->nworkers, started + 1);
+	}
+	if (started == 0)
 		return -1;
 	for (;;) {
-		int n = epoll_wait(l->epfd, ev, LOOP_EVENTS, 1000);
+		struct pollfd p = { .fd = l->stopfd, .events = POLLIN };
 
 		atomic_store(&l->tick, (long long)loop_now());
-		if (n < 0 && errno != EINTR) {
-			log_msg(l->log, LOG_ERR, "epoll_wait: %s", strerror(errno));
-			rc = -1;
+		if (poll(&p, 1, 1000) > 0)
 			break;
-		}
-		for (int i = 0; i < n; i++) {
-			struct conn *c = ev[i].data.ptr;
-
-			if (c == NULL) {
-				loop_accept(l);
-				continue;
-			}
-			if ((void *)c == (void *)&l->stopfd)
-				goto out;
-			pthread_mutex_lock(&l->lock);
-			c->busy = true;
-			c->queued_at = loop_now();
-			c->qnext = NULL;
-			if (l->qtail)
-				l->qtail->qnext = c;
-			else
-				l->qhead = c;
-			l->qtail = c;
-			pthread_cond_signal(&l->work);
-			pthread_mutex_unlock(&l->lock);
-		}
-		if (loop_now() != last_sweep) {
-			last_sweep = loop_now();
-			loop_sweep(l);
-		}
+		loop_sweep(l);
 	}
-out:
-	pthread_mutex_lock(&l->lock);
-	l->stopping = true;
-	pthread_cond_broadcast(&l->work);
-	pthread_mutex_unlock(&l->lock);
-	for (long i = 0; i < l->nthreads; i++)
-		pthread_join(l->threads[i], NULL);
-	return rc;
+	for (long i = 0; i < started; i++)
+		pthread_join(l->workers[i].tid, NULL);
+	return 0;
 }
 
 bool loop_alive(struct loop *l, long max_wait_s)
 {
 	time_t now = loop_now();
-	bool ok;
+	long n = atomic_load(&l->nworkers), stuck = 0;
 
 	if (now - atomic_load(&l->tick) > 5)
-		return false; /* the loop thread turns at least once a second */
-	pthread_mutex_lock(&l->lock);
-	ok = l->qhead == NULL || now - l->qhead->queued_at <= max_wait_s;
-	pthread_mutex_unlock(&l->lock);
-	return ok;
+		return false; /* the clock thread turns at least once a second */
+	for (long i = 0; i < n; i++) {
+		long long since = atomic_load(&l->workers[i].busy_since);
+
+		if (since != 0 && now - since > max_wait_s)
+			stuck++;
+	}
+	return n == 0 || stuck < n; /* every worker stuck on one command */
 }
 
 void loop_stop(struct loop *l)
@@ -446,7 +447,6 @@ void loop_free(struct loop *l)
 	close(l->epfd);
 	close(l->stopfd);
 	pthread_mutex_destroy(&l->lock);
-	pthread_cond_destroy(&l->work);
-	free(l->threads);
+	free(l->workers);
 	free(l);
 }

@@ -27,8 +27,9 @@
 struct outbound_msg {
 	struct dkim_body *body; /* NULL until the first body chunk of mail to sign */
 	bool body_failed;
-	bool no_sign;	       /* a check said "accept, but never sign" */
-	const char *sign_addr; /* the From address that passed (arena) */
+	bool no_sign;		  /* a check said "accept, but never sign" */
+	const char *mail_from_id; /* MAIL FROM\'s check: "pass", "fail"; NULL: none */
+	const char *sign_addr;	  /* the From address that passed (arena) */
 	unsigned char bh[32];
 	bool bh_done;
 };
@@ -91,6 +92,8 @@ static enum gh_action engine_identity(struct session *s, const char *field, cons
 	const char *login = m->auth_login ? m->auth_login : "(internal)";
 	char *detail, *text;
 
+	if (strcmp(field, "MAIL FROM") == 0 && r != OUTBOUND_ID_NONE && engine_obm(s) != NULL)
+		s->msg.obm->mail_from_id = r == OUTBOUND_ID_PASS ? "pass" : "fail";
 	if (r == OUTBOUND_ID_NONE) {
 		*passed = false;
 		return session_add_check(s, "sender", "none", field) == GH_OK ? GH_ACT_CONTINUE
@@ -144,6 +147,13 @@ enum gh_action engine_outbound_mail(struct session *s)
 					      "an authenticated client");
 	}
 	return engine_identity(s, "MAIL FROM", m->from.addr, GH_PH_MAIL, &passed);
+}
+
+const char *engine_outbound_identity(const struct session *s)
+{
+	const struct outbound_msg *om = s->msg.obm;
+
+	return om != NULL && om->mail_from_id != NULL ? om->mail_from_id : "none";
 }
 
 /* engine_will_sign - outbound mail that may get a signature at all */

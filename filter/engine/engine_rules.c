@@ -15,6 +15,7 @@
 #include <gmime/gmime.h>
 
 #include "conf/config.h"
+#include "engine/engine_outbound.h"
 #include "engine/engine_rules.h"
 #include "engine/sanity.h"
 #include "engine/session.h"
@@ -336,6 +337,9 @@ static int provide(void *ctx, const struct rule_target_ref *t, struct rule_value
 		break;
 	case TGT_DMARC_DOMAIN:
 		vals_str(&b, r->dmarc.from_domain ? r->dmarc.from_domain : "");
+		break;
+	case TGT_IDENTITY_MAIL_FROM:
+		vals_str(&b, engine_outbound_identity(s));
 		break;
 	case TGT_COUNT_:
 		break;

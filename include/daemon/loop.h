@@ -1,12 +1,12 @@
 /*
- * loop.h - the milter's event loop: one epoll thread, a small worker pool
+ * loop.h - the milter's event loop: a small pool of workers on one epoll set
  *
- * The loop thread accepts connections and waits, with epoll, for any of them
- * to become readable; it then hands that connection to a worker. The worker
- * reads what arrived, feeds it to the connection's conversation (conv.h),
- * which may run the checks (and wait on DNS), writes the replies, and hands
- * the connection back to epoll (EPOLLONESHOT: a connection is in one worker
- * at a time, so its commands are answered one at a time, in order). An idle
+ * Every worker waits in epoll_wait() itself and takes one event at a time:
+ * a new connection to accept, or a connection with bytes to read. It reads
+ * what arrived, feeds it to the connection's conversation (conv.h), which
+ * may run the checks (and wait on DNS), writes the replies, and gives the
+ * connection back to epoll (EPOLLONESHOT: a connection is in one worker at
+ * a time, so its commands are answered one at a time, in order). An idle
  * connection costs a descriptor and its conversation, never a thread.
  *
  * Bounds: at most max_connections open (one more is closed at once, logged
@@ -14,8 +14,9 @@
  * does not take a reply within timeout_s, is closed; a frame over the
  * protocol's limit ends its connection (wire.h).
  *
- * Threads: loop_run() runs in the calling thread and starts the workers;
- * loop_stop() may be called from any thread (it writes an eventfd).
+ * Threads: loop_run() starts the workers and keeps the clock (idle sweep,
+ * liveness) in the calling thread; loop_stop() may be called from any
+ * thread (it writes an eventfd every worker sees).
  */
 #ifndef DAEMON_LOOP_H
 #define DAEMON_LOOP_H
@@ -40,8 +41,8 @@ struct loop *loop_new(const struct loop_options *o, const struct milter_env *env
 		      const struct logger *log);
 /* loop_run - serve until loop_stop(); 0, or -1 when epoll itself failed */
 int loop_run(struct loop *l);
-/* loop_alive - the loop thread turned lately and no connection has waited
- * for a worker longer than MAX_WAIT_S (every worker stuck): for the watchdog */
+/* loop_alive - the clock thread turned lately and not every worker has been
+ * on one command for longer than MAX_WAIT_S: for the watchdog */
 bool loop_alive(struct loop *l, long max_wait_s);
 /* loop_stop - make loop_run return (workers finish the command in hand) */
 void loop_stop(struct loop *l);

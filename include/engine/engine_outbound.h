@@ -38,6 +38,10 @@ void engine_outbound_body(struct session *s, const unsigned char *chunk, size_t 
 enum gh_action engine_outbound_eom(struct session *s);
 /* engine_outbound_sign - insert the signatures; GH_OK or GH_ERR_NOMEM */
 int engine_outbound_sign(struct session *s);
+/* engine_outbound_identity - MAIL FROM's identity check, for the rules:
+ * "pass", "fail" (the message went on: sender_mismatch_action = unsigned)
+ * or "none" (inbound mail, no map, not checked yet) */
+const char *engine_outbound_identity(const struct session *s);
 /* engine_outbound_msg_free - accepts NULL */
 void engine_outbound_msg_free(struct outbound_msg *m);
 

@@ -23,6 +23,8 @@
  *              | "dkim.pass" [STRING]
  *              | TARGET ("~" | "!~") REGEX
  *              | TARGET ("==" | "!=") value
+ *              | TARGET ("==" | "!=") TARGET   (text targets: any value of one
+ *                                              equals one of the other's)
  *              | TARGET ["not"] "in" ( "{" values "}" | LIST-NAME )
  *              | TARGET ("<" | "<=" | ">" | ">=") WORD
  *   action    := "accept" | "discard" | "monitor" | "quarantine" [STRING]
@@ -85,8 +87,10 @@ struct rnode {
 	enum rule_op op;
 	bool negate;
 	struct rule_regex *re;
-	const char *str; /* ROP_EQ on text, dkim.pass domain */
-	long long num;	 /* numeric comparisons and ROP_EQ on numbers */
+	const char *str;	    /* ROP_EQ on text, dkim.pass domain */
+	struct rule_target_ref rhs; /* ROP_EQ with another target (rhs_target) */
+	bool rhs_target;
+	long long num; /* numeric comparisons and ROP_EQ on numbers */
 	struct rule_list *list;
 	unsigned line, col;
 	/* of the subtree, set when the node is built */
