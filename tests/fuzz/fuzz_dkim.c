@@ -190,7 +190,7 @@ static size_t fz_verify(const uint8_t *data, size_t size, bool fixture_key, stru
 	if (eml_feed(fp, &cb, &f, &st) != 0)
 		abort();
 	fclose(fp);
-	dns_budget_start(&b, 5000);
+	dns_budget_start(&b, FZ_DNSFIX_BUDGET_MS);
 	if (dkim_msg_eom(f.m, &b, a, out, &n) != 0)
 		abort(); /* only when out of memory */
 	if (n != f.nsig || (n > 0) != (*out != NULL))

@@ -324,7 +324,7 @@ static void fz_check(const struct fz_input *in, const struct dmarc_input *di,
 
 		if (d == NULL || strcasecmp(d, in->from) == 0)
 			continue;
-		dns_budget_start(&b, 5000);
+		dns_budget_start(&b, FZ_DNSFIX_BUDGET_MS);
 		if (o->org_domain == NULL || dmarc_org_domain(fz_dns, &b, a, d, &org, &why) != 0 ||
 		    strcasecmp(org, o->org_domain) != 0)
 			abort();
@@ -369,9 +369,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	di.ndkim = in.ndkim;
 	if ((a = arena_new()) == NULL)
 		abort();
-	dns_budget_start(&b1, 5000);
+	dns_budget_start(&b1, FZ_DNSFIX_BUDGET_MS);
 	rc1 = dmarc_evaluate(fz_dns, &b1, a, &di, &o1);
-	dns_budget_start(&b2, 5000);
+	dns_budget_start(&b2, FZ_DNSFIX_BUDGET_MS);
 	rc2 = dmarc_evaluate(fz_dns, &b2, a, &di, &o2);
 	if (rc1 != 0 || rc2 != 0)
 		abort(); /* only when out of memory */

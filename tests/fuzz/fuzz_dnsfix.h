@@ -27,6 +27,9 @@
 #include "dns/dns.h"
 #include "util/diag.h"
 
+#define FZ_DNSFIX_TIMEOUT_MS 10000 /* per query; budgets: FZ_DNSFIX_BUDGET_MS */
+#define FZ_DNSFIX_BUDGET_MS 30000
+
 struct fz_dnsfix {
 	int fd; /* -1 until the first load */
 	char path[64];
@@ -38,7 +41,11 @@ struct fz_dnsfix {
 static struct dns_resolver *fz_dnsfix_load(struct fz_dnsfix *f, const void *text, size_t len,
 					   struct diag *errs)
 {
-	struct dns_options o = { .timeout_ms = 1000 };
+	/* A fixture answers at once, and its TIMEOUT lines fail at once: the
+	 * timeout only ever ends a query when the machine stalls (a shared
+	 * CPU, LeakSanitizer stopping the threads), and a stall must not pass
+	 * for a DNS failure, or the invariants on results would flake. */
+	struct dns_options o = { .timeout_ms = FZ_DNSFIX_TIMEOUT_MS };
 
 	if (f->fd < 0) {
 		if ((f->fd = memfd_create("fuzz-fixture", MFD_CLOEXEC)) < 0)
