@@ -20,6 +20,8 @@
 #   p6. alice as sales@ (an alias the map gives her): signed, delivered.
 #   p7, p8. no login, from internal_networks: From app@
 #       (internal_allowed_from) signed and delivered; alice@ refused.
+#   p9, p10. SIGHUP reads the map again; a broken map fails the reload
+#       with FILE:LINE and the running map stays.
 # Sourced by run.sh; the helpers are lib.sh's.
 
 IT_SUB_SMTPD=10060	# smtpd of Postfix instance "sub", AUTH offered
@@ -144,6 +146,33 @@ test_submission() {
 	p_send internal-bad - -f alice@example.com --header "From: Alice <alice@example.com>"
 	p_refused "p8. no login, internal network, a From not in internal_allowed_from: refused" \
 		'^ -> MAIL FROM:<alice@example\.com>'
+	p_reload
 	postfix_instance_stop "$IT_SUB_DIR"
 	gh_stop sub >/dev/null
+}
+
+# p_reload - the login map lives in the configuration snapshot: SIGHUP
+# reads it again; a broken map fails the reload with FILE:LINE and the
+# running snapshot (and map) stays
+p_reload() {
+	local map=$IT_SUB_DIR/sender_login_maps
+	cp "$map" "$map.orig"
+	echo "carol@example.com   alice@sub.gatehouse.test" >>"$map"
+	if gh_hup sub 'configuration reloaded from'; then
+		p_send reload alice -f carol@example.com --header "From: Carol <carol@example.com>"
+		p_signed "p9. SIGHUP reloads the login map: a line added is used at once" \
+			"ed25519-sha256,rsa-sha256"
+	else
+		not_ok "p9. SIGHUP reloads the login map" "no reload logged"
+	fi
+	echo "broken-line-without-a-login" >>"$map"
+	if gh_hup sub 'reload failed: keeping the running configuration' &&
+		log_has "$IT_DIR/gh-sub.log" "sender_login_maps:5: .*no value"; then
+		p_send reload-kept alice -f carol@example.com --header "From: Carol <carol@example.com>"
+		p_signed "p10. a broken map fails the reload (FILE:LINE) and the running map stays" \
+			"ed25519-sha256,rsa-sha256"
+	else
+		not_ok "p10. a broken map fails the reload with FILE:LINE" "$(grep -i reload "$IT_DIR/gh-sub.log" | tail -n 3)"
+	fi
+	cp "$map.orig" "$map"
 }
