@@ -177,7 +177,7 @@ static size_t fz_verify(const uint8_t *data, size_t size, bool fixture_key, stru
 	const struct eml_callbacks cb = { fz_header, fz_eoh, fz_body };
 	const struct dkim_options o = { .max_signatures = FZ_MAX_SIGS, .min_key_bits = 1024 };
 	struct fz_msg f = { 0 };
-	struct dns_budget b;
+	struct dns_budget b = { 0 }; /* no SMTP command bound */
 	struct eml_stats st;
 	size_t n = 0, decided = 0;
 	FILE *fp;

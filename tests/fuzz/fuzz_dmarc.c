@@ -320,7 +320,7 @@ static void fz_check(const struct fz_input *in, const struct dmarc_input *di,
 		const char *d = id == 0 ? (o->spf_aligned ? di->spf_domain : NULL)
 					: (o->dkim_aligned ? o->dkim_aligned_domain : NULL);
 		const char *org = NULL, *why = NULL;
-		struct dns_budget b;
+		struct dns_budget b = { 0 }; /* no SMTP command bound */
 
 		if (d == NULL || strcasecmp(d, in->from) == 0)
 			continue;
@@ -347,7 +347,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dkim_result dkim[FZ_MAX_DKIM];
 	struct dmarc_input di = { 0 };
 	struct dmarc_outcome o1, o2;
-	struct dns_budget b1, b2;
+	struct dns_budget b1 = { 0 }, b2 = { 0 }; /* no SMTP command bound */
 	struct arena *a;
 	int rc1, rc2;
 

@@ -217,7 +217,7 @@ START_TEST(dns_budget_used_up)
 {
 	char *path;
 	struct dns_resolver *r = dns_fixture(dns_fixture_text, &path);
-	struct dns_budget b;
+	struct dns_budget b = { 0 }; /* no SMTP command bound */
 	struct dns_result res;
 
 	dns_budget_start(&b, 0);
