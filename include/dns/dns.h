@@ -92,6 +92,8 @@ bool dns_resolver_alive(const struct dns_resolver *r, long max_age_s);
 /* dns_resolver_free - stop the pump thread and release everything; accepts NULL */
 void dns_resolver_free(struct dns_resolver *);
 
+/* A budget starts zeroed ({ 0 }: no command bound), as part of a session or
+ * on the stack. */
 /* dns_budget_start - a budget ending BUDGET_MS from now (the command's bound stays) */
 void dns_budget_start(struct dns_budget *b, long budget_ms);
 /* dns_budget_command - a new SMTP command: its queries also end CMD_MS from now */
