@@ -11,8 +11,8 @@
 #   make format          apply .clang-format to the product code
 #   make docs            regenerate packaging/gatehouse.conf and the generated man page sections
 #   make bench-rules     what rules cost per message (no root)
-#   make fuzz-all FUZZ_SECONDS=60   every libFuzzer target in turn (clang)
 #   make bench-ratelimit what rate limits cost per message, memory per counter (no root)
+#   make fuzz-all FUZZ_SECONDS=60   every libFuzzer target in turn (clang)
 
 CC       ?= cc
 # Sub-makes without "Entering/Leaving directory": the last line of make test

@@ -106,9 +106,9 @@ struct message {
 	struct verdict verdict;	     /* the message's verdict; CONTINUE until decided */
 	struct verdict pending;	     /* a quarantine decided early, applied at eom */
 	struct verdict rcpt_refusal; /* decided at MAIL, answered at each RCPT */
-	bool outbound;		     /* authenticated client or internal network */
 	struct verdict spf_deferred; /* spf_reject_at = dmarc: SPF's answer, held for eom */
 	bool dmarc_dkim_aligned;     /* DMARC passed through an aligned DKIM signature */
+	bool outbound;		     /* authenticated client or internal network */
 	const char *received_spf;    /* Received-SPF value to add at eom, or NULL */
 	struct dkim_msg *dkim;	     /* verification in progress, or NULL */
 	struct outbound_msg *obm;    /* identity and signing state (engine_outbound.c), or NULL */

@@ -231,8 +231,6 @@ t "SPF temperror, default: 451 at eom"   2 tempfail   451   4.4.3  eom    plain.
 t "SPF null sender, default: at eom"     1 reject     550   5.7.23 eom    plain.eml                  --dns-fixture "$SPFZ" --helo helo-fail.example --from '<>' -- "$(SPF fail fail) and .verdict.by == \"spf.mailfrom\""
 t "SPF pass, default: no deferral"       0 accept     -     -      eom    plain.eml                  --dns-fixture "$SPFZ" -- "$(SPF pass pass) and ([.checks[] | select(.name == \"spf.deferred\")] | length) == 0"
 
-#  name                                  exit args...
-u "missing --rcpt"                       64 --ip 192.0.2.1 --from sender@example.org -c "$DATA/defaults.conf" "$DATA/plain.eml" -- "--rcpt"
 # Smaller points of issue 11: the obsolete "Name WSP* :" header form is
 # read as Postfix hands it over (white space stripped); an authserv_id that
 # is no token is written quoted and claimed forms of it are removed; the
@@ -240,8 +238,10 @@ u "missing --rcpt"                       64 --ip 192.0.2.1 --from sender@example
 t "obsolete 'From :' is the From field"   0 accept     -     -      eom    obs-header-space.eml       -- "$(CHECK sanity.from pass) and (.checks | length) == 1"
 t "authserv_id quoted; claims removed"   0 accept     -     -      eom    forged-ar-forms.eml        -c "$DATA/authserv-quoted.conf" -- ".headers_removed == [{\"name\":\"Authentication-Results\",\"index\":3},{\"name\":\"Authentication-Results\",\"index\":1}] and any(.headers_added[]; .name == \"Authentication-Results\" and (.value | startswith(\"\\\"mx/1.example\\\";\")))"
 
-u "missing --from"                       64 --ip 192.0.2.1 --rcpt rcpt@example.net -c "$DATA/defaults.conf" "$DATA/plain.eml"
+#  name                                  exit args...
 u "authserv_id not ASCII: refused"       78 --ip 192.0.2.1 --from sender@example.org --rcpt rcpt@example.net -c "$DATA/authserv-bad.conf" "$DATA/plain.eml" -- "authserv_id"
+u "missing --rcpt"                       64 --ip 192.0.2.1 --from sender@example.org -c "$DATA/defaults.conf" "$DATA/plain.eml" -- "--rcpt"
+u "missing --from"                       64 --ip 192.0.2.1 --rcpt rcpt@example.net -c "$DATA/defaults.conf" "$DATA/plain.eml"
 u "missing --ip"                         64 --from sender@example.org --rcpt rcpt@example.net -c "$DATA/defaults.conf" "$DATA/plain.eml"
 u "bad --ip"                             64 --ip 192.0.2.300 --from sender@example.org --rcpt rcpt@example.net -c "$DATA/defaults.conf" "$DATA/plain.eml" -- "192.0.2.300"
 u "host name as --ip"                    64 --ip mx.example.org --from sender@example.org --rcpt rcpt@example.net -c "$DATA/defaults.conf" "$DATA/plain.eml"
@@ -268,8 +268,6 @@ else
 	fail "text report" "$(tail -n 3 "$TMP/out.txt")"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
 # The summary line counts each recipient the MTA refused (spf_reject_at =
 # rcpt refuses all three here).
 if "$GH" test -v -c "$DATA/spf-reject-at-rcpt.conf" --dns-fixture "$DATA/dns/spf.zone" --ip 192.0.2.1 \
@@ -280,3 +278,5 @@ else
 	fail "summary: three refused recipients counted"
 fi
 
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
