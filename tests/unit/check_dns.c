@@ -276,25 +276,34 @@ START_TEST(dns_threads)
 }
 END_TEST
 
-START_TEST(dns_real_timeout)
+/* silent_forwarder - a UDP socket on loopback that takes queries and never
+ * answers; its "127.0.0.1@PORT" into FWD; returns the socket */
+static int silent_forwarder(char *fwd, size_t len)
 {
-	/* A forwarder that receives queries and never answers: the query must
-	 * come back as a timeout, not hang (Check's own test timeout would
-	 * fail this test if it hung). */
 	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	struct diag errs = { 0 };
-	struct dns_options o = { .timeout_ms = 300 };
-	struct dns_resolver *r;
-	struct dns_result res;
-	char fwd[64];
+	socklen_t sl = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
 	ck_assert_int_ge(fd, 0);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	snprintf(fwd, sizeof(fwd), "127.0.0.1@%u", ntohs(sa.sin_port));
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(fwd, len, "127.0.0.1@%u", ntohs(sa.sin_port));
+	return fd;
+}
+
+START_TEST(dns_real_timeout)
+{
+	/* A forwarder that receives queries and never answers: the query must
+	 * come back as a timeout, not hang (Check's own test timeout would
+	 * fail this test if it hung). */
+	struct diag errs = { 0 };
+	struct dns_options o = { .timeout_ms = 300 };
+	struct dns_resolver *r;
+	struct dns_result res;
+	char fwd[64];
+	int fd = silent_forwarder(fwd, sizeof(fwd));
+
 	o.forwarders = fwd;
 	r = dns_resolver_new(&o, &errs);
 	ck_assert_ptr_nonnull(r);
@@ -315,21 +324,14 @@ START_TEST(dns_command_budget)
 	 * wait and the reason names it (a HELO check's lookups used to run
 	 * against the connection's budget only). Then a new command starts a
 	 * new bound; a spent message budget still wins. */
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
 	struct diag errs = { 0 };
 	struct dns_options o = { .timeout_ms = 5000 };
 	struct dns_resolver *r;
 	struct dns_budget b = { 0 };
 	struct dns_result res;
 	char fwd[64];
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int fd = silent_forwarder(fwd, sizeof(fwd));
 
-	ck_assert_int_ge(fd, 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	snprintf(fwd, sizeof(fwd), "127.0.0.1@%u", ntohs(sa.sin_port));
 	o.forwarders = fwd;
 	r = dns_resolver_new(&o, &errs);
 	ck_assert_ptr_nonnull(r);
