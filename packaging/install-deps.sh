@@ -8,14 +8,15 @@
 set -eu
 
 PACKAGES="build-essential pkg-config clang-format
-libconfuse-dev libjansson-dev libsystemd-dev check libsubunit-dev
+libconfuse-dev libjansson-dev libsystemd-dev libhiredis-dev libssl-dev check libsubunit-dev
 libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libldns-dev libidn2-dev
 libgmime-3.0-dev libhyperscan-dev
 postfix swaks miltertest jq iproute2 util-linux procps
 python3 python3-yaml python3-spf python3-dkim python3-nacl sasl2-bin unbound openssl ldnsutils"
-# Rate limits shared by a fleet: hiredis to build; redis-server (the binary is
-# in redis-tools) for the tests, which start a private instance of their own.
-PACKAGES="$PACKAGES libhiredis-dev redis-server"
+# Rate limits shared by a fleet: redis-server (the binary is in redis-tools)
+# for the tests, which start a private instance of their own (hiredis, to
+# build, is in the list above, which debian/control must match).
+PACKAGES="$PACKAGES redis-server"
 if [ "${1:-}" = "--bench" ]; then
 	PACKAGES="$PACKAGES opendkim opendmarc dbconfig-no-thanks linux-perf libmilter-dev"
 fi
