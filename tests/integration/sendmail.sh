@@ -8,8 +8,11 @@
 # domain that fails DMARC is refused 550, a message without From is
 # refused, a quarantine action lands in Sendmail's quarantine (hf* queue
 # files, mailq -qQ), and with gatehouse stopped F=T makes Sendmail answer
-# 4xx. Outbound signing through Sendmail is not tested: gatehouse does not
-# sign yet. Sourced by run.sh; the helpers are lib.sh's.
+# 4xx; and mail through Sendmail's MSA daemon (outbound by its
+# {daemon_name}) leaves DKIM-signed, its signatures still verifying after
+# Sendmail's own header rewriting (which needs confMUST_QUOTE_CHARS empty:
+# Sendmail otherwise quotes a display name with a "." after the milter has
+# signed it). Sourced by run.sh; the helpers are lib.sh's.
 #
 # The "sendmail" instance of gatehouse answers DNS from a fixture file
 # (bank.example publishes p=reject; every other name is NXDOMAIN) and
@@ -20,6 +23,7 @@
 . "$IT_HERE/../lib/sendmail.sh"
 
 IT_SMTPD_SENDMAIL_PORT=10041		# the private Sendmail's MTA listener
+IT_SMTPD_SENDMAIL_MSA_PORT=10042	# its MSA listener: {daemon_name} MSA, outbound
 IT_MILTER_SENDMAIL_PORT=8941		# gatehouse instance "sendmail", inet
 IT_SENDMAIL_HOST=mx.sendmail.test	# Sendmail's host name, the instance's authserv-id
 IT_SENDMAIL_PID=
@@ -134,7 +138,8 @@ m_setup() {
 		return 1
 	fi
 	filter=$(sed "s/inet:8891@127\\.0\\.0\\.1/inet:$IT_MILTER_SENDMAIL_PORT@127.0.0.1/" \
-		"$top/packaging/sendmail.mc.snippet")
+		"$top/packaging/sendmail.mc.snippet"
+		echo "DAEMON_OPTIONS(\`Family=inet, Name=MSA, Addr=127.0.0.1, Port=$IT_SMTPD_SENDMAIL_MSA_PORT')dnl")
 	if ! sendmail_instance_setup "$d" "$IT_SENDMAIL_HOST" "$IT_SMTPD_SENDMAIL_PORT" "$IT_SINK_PORT" \
 		"$IT_DOMAIN" <<<"$filter"; then
 		m_fail "$name" "m4 could not build sendmail.cf: $(head -c 300 "$d/m4.out")"
@@ -158,6 +163,14 @@ rule hold_it {
     quarantine "held by %{rule}"
 }
 EOF
+	# signing keys for example.com, as tests/integration/submission.sh makes them
+	mkdir -p "$d/keys"
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/keys/rsa.pem" 2>/dev/null &&
+		openssl genpkey -algorithm ed25519 -out "$d/keys/ed.pem" 2>/dev/null || return 1
+	chmod 600 "$d"/keys/*.pem
+	printf 'rsa  example.com:s1:%s\ned   example.com:ed:%s:ed25519-sha256\n' \
+		"$d/keys/rsa.pem" "$d/keys/ed.pem" >"$d/KeyTable"
+	echo '*@example.com  rsa, ed' >"$d/SigningTable"
 	gh_conf_dns sendmail <<EOF
 # gatehouse instance "sendmail" of the integration suite, behind Sendmail
 socket = "inet:$IT_MILTER_SENDMAIL_PORT@127.0.0.1"
@@ -165,6 +178,9 @@ authserv_id = "$IT_SENDMAIL_HOST"
 log_level = "info"
 drain_timeout_ms = 3000
 internal_networks = ""
+outbound_daemon_names = "MSA"
+dkim_key_table = "$d/KeyTable"
+dkim_signing_table = "refile:$d/SigningTable"
 dns_fixture = "$d/dns.zone"
 rules_dir = "$d/rules"
 EOF
@@ -273,6 +289,31 @@ test_sendmail() {
 		m_fail "$name" "the message reached the sink"
 	else
 		ok "$name"
+	fi
+
+	name="m: through Sendmail's MSA (outbound by {daemon_name}), a message from example.com is signed RSA and Ed25519, and both signatures verify on the delivered bytes"
+	id=$(new_id sm-sign)
+	{
+		echo 'From: J. R. Doe <app@example.com>'
+		echo 'To: Rcpt Example <rcpt@example.org>'
+		echo 'Subject: signed through Sendmail'
+		echo 'Date: Mon, 1 Jan 2024 00:00:00 +0000'
+		echo "Message-ID: <$id@example.com>"
+		echo "X-Test-Id: $id"
+		echo
+		echo "A message of group m, signed behind Sendmail."
+	} | msg_file smsign >/dev/null
+	SWAKS_HELO=app.example.com send_swaks "$IT_SMTPD_SENDMAIL_MSA_PORT" -f app@example.com \
+		-t rcpt@example.org --data "@$IT_DIR/msg/smsign.eml"
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		m_fail "$name" "swaks exit $SWAKS_RC; reply: $(grep '^<\*\*' "$IT_DIR/last-client.out" | head -n 1)"
+	elif ! wait_delivered "$id"; then
+		m_fail "$name" "message $id did not reach the sink"
+	elif ! reply=$(/usr/bin/python3 "$IT_HERE/submission_verify.py" "$(delivered_file "$id")" "$d/keys" 2>&1) ||
+		[ "$reply" != "ed25519-sha256,rsa-sha256" ]; then
+		m_fail "$name" "python3-dkim: $reply"
+	else
+		ok "$name ($reply)"
 	fi
 
 	name="m: gatehouse stopped: Sendmail (F=T) answers 451 4.3.2, queues and delivers nothing"
