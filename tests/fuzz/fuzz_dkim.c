@@ -59,30 +59,6 @@ static void fz_cleanup(void)
 	fz_dnsfix_free(&fz_fix);
 }
 
-/* fz_txt_line - OWNER's TXT record holding LEN bytes of P: every byte but
- * printable ASCII as \DDD, cut into character-strings of 255 */
-static void fz_txt_line(struct strbuf *sb, const char *owner, const uint8_t *p, size_t len)
-{
-	strbuf_printf(sb, "%s TXT", owner);
-	if (len == 0)
-		strbuf_puts(sb, " \"\"");
-	for (size_t off = 0; off < len; off += 255) {
-		size_t n = len - off < 255 ? len - off : 255;
-
-		strbuf_puts(sb, " \"");
-		for (size_t i = 0; i < n; i++) {
-			uint8_t c = p[off + i];
-
-			if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == ';')
-				strbuf_printf(sb, "\\%03u", c);
-			else
-				strbuf_putc(sb, (char)c);
-		}
-		strbuf_putc(sb, '"');
-	}
-	strbuf_putc(sb, '\n');
-}
-
 /* fz_world - a resolver on the fixture with the input's key record, and
  * a verifier on it (fuzz_dnsfix.h), for this input */
 static void fz_world(const uint8_t *key, size_t keylen)

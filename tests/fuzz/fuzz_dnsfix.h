@@ -19,12 +19,14 @@
 #ifndef FUZZ_DNSFIX_H
 #define FUZZ_DNSFIX_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "dns/dns.h"
+#include "util/strbuf.h"
 #include "util/diag.h"
 
 #define FZ_DNSFIX_TIMEOUT_MS 10000 /* per query; budgets: FZ_DNSFIX_BUDGET_MS */
@@ -73,6 +75,30 @@ static void fz_dnsfix_free(struct fz_dnsfix *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
+}
+
+/* fz_txt_line - OWNER's TXT record holding LEN bytes of P: every byte but
+ * printable ASCII as \DDD, cut into character-strings of 255 */
+static inline void fz_txt_line(struct strbuf *sb, const char *owner, const uint8_t *p, size_t len)
+{
+	strbuf_printf(sb, "%s TXT", owner);
+	if (len == 0)
+		strbuf_puts(sb, " \"\"");
+	for (size_t off = 0; off < len; off += 255) {
+		size_t n = len - off < 255 ? len - off : 255;
+
+		strbuf_puts(sb, " \"");
+		for (size_t i = 0; i < n; i++) {
+			uint8_t c = p[off + i];
+
+			if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == ';')
+				strbuf_printf(sb, "\\%03u", c);
+			else
+				strbuf_putc(sb, (char)c);
+		}
+		strbuf_putc(sb, '"');
+	}
+	strbuf_putc(sb, '\n');
 }
 
 #endif

@@ -60,30 +60,6 @@ static void spf_cleanup(void)
 	fz_dnsfix_free(&spf_fix);
 }
 
-/* spf_txt_line - one TXT record whose text is LEN bytes of P: every byte
- * but printable ASCII as \DDD, cut into character-strings of 255 */
-static void spf_txt_line(struct strbuf *sb, const char *owner, const uint8_t *p, size_t len)
-{
-	strbuf_printf(sb, "%s TXT", owner);
-	if (len == 0)
-		strbuf_puts(sb, " \"\"");
-	for (size_t off = 0; off < len; off += 255) {
-		size_t n = len - off < 255 ? len - off : 255;
-
-		strbuf_puts(sb, " \"");
-		for (size_t i = 0; i < n; i++) {
-			uint8_t c = p[off + i];
-
-			if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == ';')
-				strbuf_printf(sb, "\\%03u", c);
-			else
-				strbuf_putc(sb, (char)c);
-		}
-		strbuf_putc(sb, '"');
-	}
-	strbuf_putc(sb, '\n');
-}
-
 /* spf_load - the fixed records and the input's into the resolver */
 static struct dns_resolver *spf_load(const uint8_t *data, size_t size, struct diag *errs)
 {
@@ -97,7 +73,7 @@ static struct dns_resolver *spf_load(const uint8_t *data, size_t size, struct di
 		const uint8_t *nl = memchr(data + start, '\n', size - start);
 		size_t end = nl ? (size_t)(nl - data) : size;
 
-		spf_txt_line(&sb, spf_owners[rec], data + start, end - start);
+		fz_txt_line(&sb, spf_owners[rec], data + start, end - start);
 		if (nl == NULL)
 			break;
 		start = end + 1;
