@@ -38,37 +38,10 @@ struct control {
 	const struct logger *log;
 };
 
-static int64_t control_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-struct control_show {
-	FILE *out;
-	const struct ratelimit_limits *limits;
-	int64_t now_us;
-	unsigned long n;
-};
-
-static void control_show_one(void *ctx, const char *key, int64_t tat_us)
-{
-	struct control_show *cs = ctx;
-	struct strbuf sb;
-
-	strbuf_init(&sb);
-	ratelimit_describe(&sb, cs->limits, key, tat_us, cs->now_us);
-	fputs(strbuf_cstr(&sb), cs->out);
-	strbuf_free(&sb);
-	cs->n++;
-}
-
 void control_answer(FILE *out, const char *line, const struct config *c, struct ratelimit *rl)
 {
 	struct ratelimit_limits limits;
-	struct control_show cs = { out, &limits, control_now_us(), 0 };
+	struct ratelimit_show cs = { out, &limits, ratelimit_wall_us(), 0 };
 	struct rl_mem *m = ratelimit_mem(rl);
 	const char *key = NULL;
 	bool show;
@@ -85,7 +58,7 @@ void control_answer(FILE *out, const char *line, const struct config *c, struct 
 		return;
 	}
 	if (show && key == NULL) {
-		rl_mem_foreach(m, cs.now_us, control_show_one, &cs);
+		rl_mem_foreach(m, cs.now_us, ratelimit_show_one, &cs);
 	} else {
 		/* KEY without its kind names both of its counters */
 		bool kinded = strncmp(key, "msg:", 4) == 0 || strncmp(key, "rcpt:", 5) == 0;
@@ -107,7 +80,7 @@ void control_answer(FILE *out, const char *line, const struct config *c, struct 
 				int64_t tat = rl_mem_get(m, strbuf_cstr(&k));
 
 				if (tat > cs.now_us)
-					control_show_one(&cs, strbuf_cstr(&k), tat);
+					ratelimit_show_one(&cs, strbuf_cstr(&k), tat);
 			}
 			strbuf_free(&k);
 		}

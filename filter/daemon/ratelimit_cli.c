@@ -32,14 +32,6 @@ static void ratelimit_cli_usage(FILE *fp)
 	      fp);
 }
 
-static int64_t ratelimit_cli_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ratelimit_cli_daemon - one request to the daemon's control socket,
  * its answer copied to stdout; 0, or 1 when it cannot be reached */
 static int ratelimit_cli_daemon(const char *path, const char *request)
@@ -65,36 +57,18 @@ static int ratelimit_cli_daemon(const char *path, const char *request)
 	return rc;
 }
 
-struct ratelimit_cli_show {
-	const struct ratelimit_limits *limits;
-	int64_t now_us;
-	unsigned long n;
-};
-
-static void ratelimit_cli_show_one(void *ctx, const char *key, int64_t tat_us)
-{
-	struct ratelimit_cli_show *cs = ctx;
-	struct strbuf sb;
-
-	strbuf_init(&sb);
-	ratelimit_describe(&sb, cs->limits, key, tat_us, cs->now_us);
-	fputs(strbuf_cstr(&sb), stdout);
-	strbuf_free(&sb);
-	cs->n++;
-}
-
 /* ratelimit_cli_redis - the same request against Redis; 0 or 1 */
 static int ratelimit_cli_redis(const struct config *c, bool show, const char *key)
 {
 	struct ratelimit_limits limits;
-	struct ratelimit_cli_show cs = { &limits, ratelimit_cli_now_us(), 0 };
+	struct ratelimit_show cs = { stdout, &limits, ratelimit_wall_us(), 0 };
 	struct diag errs = { 0 };
 	struct rl_redis *r = rl_redis_new(c->ratelimit_redis, c->ratelimit_redis_timeout_ms, &errs);
 	int rc = GH_OK;
 
 	(void)engine_ratelimit_limits(c, &limits);
 	if (r != NULL && show && key == NULL) {
-		rc = rl_redis_foreach(r, ratelimit_cli_show_one, &cs, &errs);
+		rc = rl_redis_foreach(r, ratelimit_show_one, &cs, &errs);
 	} else if (r != NULL) {
 		bool kinded = strncmp(key, "msg:", 4) == 0 || strncmp(key, "rcpt:", 5) == 0;
 		const char *kinds[] = { "msg:", "rcpt:" };
@@ -109,7 +83,7 @@ static int ratelimit_cli_redis(const struct config *c, bool show, const char *ke
 			if (show) {
 				rc = rl_redis_get(r, strbuf_cstr(&k), &tat, &errs);
 				if (rc == GH_OK && tat > cs.now_us)
-					ratelimit_cli_show_one(&cs, strbuf_cstr(&k), tat);
+					ratelimit_show_one(&cs, strbuf_cstr(&k), tat);
 			} else {
 				rc = rl_redis_reset(r, strbuf_cstr(&k), &gone, &errs);
 				cs.n += gone ? 1 : 0;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "outbound/ratelimit.h"
 #include "outbound/rl_item.h"
@@ -282,4 +283,24 @@ void ratelimit_describe(struct strbuf *sb, const struct ratelimit_limits *limits
 		strbuf_printf(sb, " limit=%ld/%lds burst=%ld", spec->count, spec->period_s,
 			      spec->burst);
 	strbuf_putc(sb, '\n');
+}
+
+void ratelimit_show_one(void *ctx, const char *key, int64_t tat_us)
+{
+	struct ratelimit_show *rs = ctx;
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	ratelimit_describe(&sb, rs->limits, key, tat_us, rs->now_us);
+	fputs(strbuf_cstr(&sb), rs->out);
+	strbuf_free(&sb);
+	rs->n++;
+}
+
+int64_t ratelimit_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "conf/rate_overrides.h"
 #include "conf/rate_spec.h"
@@ -116,5 +117,18 @@ struct rl_redis *ratelimit_redis(struct ratelimit *rl); /* NULL without Redis */
  */
 void ratelimit_describe(struct strbuf *sb, const struct ratelimit_limits *limits, const char *key,
 			int64_t tat_us, int64_t now_us);
+
+/* `ratelimit show`: one ratelimit_describe() line per counter to OUT, for
+ * the foreach walks of both stores (the daemon's and Redis) */
+struct ratelimit_show {
+	FILE *out;
+	const struct ratelimit_limits *limits;
+	int64_t now_us;	 /* ratelimit_wall_us() when the walk began */
+	unsigned long n; /* lines written */
+};
+/* ratelimit_show_one - a foreach callback: CTX is a struct ratelimit_show */
+void ratelimit_show_one(void *ctx, const char *key, int64_t tat_us);
+/* ratelimit_wall_us - the wall clock in microseconds (the stores' time) */
+int64_t ratelimit_wall_us(void);
 
 #endif
