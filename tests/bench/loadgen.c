@@ -17,7 +17,10 @@
  * final end-of-message reply (p50, p90, p99, max in ms), how each message
  * ended (the first reject/tempfail/discard/replycode of any milter, else
  * the last milter's final reply), header modifications, errors, and the
- * generator's own CPU seconds.
+ * generator's own CPU seconds. "dkim_signatures" counts the added or
+ * inserted fields named DKIM-Signature and "signed" the messages that got
+ * at least one: the signing runs check that every message was signed
+ * rather than trust a milter's accept.
  *
  * -d INDEX (dump): one session with one message, corpus entry INDEX, and
  * every packet in both directions printed before the JSON line; used to
@@ -67,6 +70,8 @@ struct options {
 struct stats {
 	long outcomes[O_N];
 	long mods[M_N];
+	long signatures;	/* DKIM-Signature fields added or inserted */
+	long signed_msgs;	/* messages with at least one of them */
 	uint32_t *lat_us;
 	size_t nlat, caplat;
 };
@@ -238,6 +243,23 @@ static int is_modification(char cmd, enum mod *m)
 	}
 }
 
+/* is_signature - an addheader/insheader reply that adds a DKIM-Signature */
+static int is_signature(const struct mclient_reply *r)
+{
+	const char *name = r->data;
+	size_t len = r->len;
+
+	if (r->cmd == SMFIR_INSHEADER) {
+		if (len < 4)
+			return 0;
+		name += 4;	/* the index */
+		len -= 4;
+	} else if (r->cmd != SMFIR_ADDHEADER) {
+		return 0;
+	}
+	return len > 14 && strncasecmp(name, "DKIM-Signature", 15) == 0;
+}
+
 /*
  * step - send one command to milter I (with its macros first) and read its
  * reply. Returns -1 to go on, an outcome when the milter decided (accept
@@ -266,6 +288,8 @@ static int step(struct session *s, int i, char stage, const char *const *macros,
 			continue;
 		if (stage == SMFIC_BODYEOB && is_modification(r.cmd, &m)) {
 			st->mods[m]++;
+			if (is_signature(&r))
+				st->signatures++;
 			if (edits != NULL && m <= M_CHGHEADER)
 				hview_edit(edits, &r);
 			continue;
@@ -473,7 +497,7 @@ static void *worker_main(void *arg)
 	struct session s = {.open = 0};
 	struct hview hv = {0};
 	int trace = opt.dump_index >= 0;
-	long k;
+	long k, sigs;
 
 	while ((k = atomic_fetch_add(&next_msg, 1)) < opt.messages) {
 		const struct corpus_msg *m =
@@ -504,7 +528,10 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		t0 = now_s();
+		sigs = w->st.signatures;
 		o = run_message(&s, m, &hv, &w->st);
+		if (w->st.signatures > sigs)
+			w->st.signed_msgs++;
 		if (o == -1)
 			o = O_CONTINUE;
 		w->st.outcomes[o]++;
@@ -609,6 +636,8 @@ int main(int argc, char **argv)
 			all.outcomes[o] += w[i].st.outcomes[o];
 		for (int m = 0; m < M_N; m++)
 			all.mods[m] += w[i].st.mods[m];
+		all.signatures += w[i].st.signatures;
+		all.signed_msgs += w[i].st.signed_msgs;
 		for (size_t j = 0; j < w[i].st.nlat; j++)
 			stats_add_latency(&all, w[i].st.lat_us[j] / 1e6);
 		free(w[i].st.lat_us);
@@ -630,8 +659,8 @@ int main(int argc, char **argv)
 	printf("},\"mods\":{");
 	for (int m = 0; m < M_N; m++)
 		printf("%s\"%s\":%ld", m ? "," : "", mod_name[m], all.mods[m]);
-	printf("},\"loadgen_cpu_s\":%.3f}\n",
-	       (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	printf("},\"dkim_signatures\":%ld,\"signed\":%ld,\"loadgen_cpu_s\":%.3f}\n",
+	       all.signatures, all.signed_msgs, (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
 		       ru.ru_stime.tv_usec / 1e6);
 	free(all.lat_us);
 	free(w);

@@ -323,6 +323,101 @@ def goals(rows, direct, pf, pf_base, pf_noop, out):
             g["small_msgs"], g["big_msgs"], d, met(d < 1)))
 
 
+SIGN_ORDER = ("opendkim sign rsa", "gatehouse sign rsa", "gatehouse sign rsa, no login",
+              "opendkim sign ed25519", "gatehouse sign ed25519")
+
+
+def sign_section(rows, meta, out):
+    """Issue 12: signing submissions, gatehouse next to OpenDKIM (Mode s)"""
+    sign = [r for r in rows if r.get("kind") == "sign"]
+    if not sign:
+        return
+    by = {c: [r for r in sign if r["config"] == c] for c in SIGN_ORDER}
+
+    def m(c, f):
+        return med([f(r) for r in by.get(c, [])])
+
+    def rate(c):
+        return m(c, lambda r: r["msgs_per_s"])
+
+    def cpu(c):
+        return m(c, lambda r: r["milter_cpu_ms_per_msg"])
+
+    out.append("The same corpus as authenticated submissions (MAIL FROM = header From, {auth_type} "
+               "and {auth_authen} at MAIL), %d connections, %d messages per connection, %d messages "
+               "a run, %d run%s each, alternating; every message must come back signed (the run "
+               "fails otherwise):" % (sign[0]["concurrency"], sign[0]["per_conn"], sign[0]["messages"],
+                                    len(by[SIGN_ORDER[0]]), "s" if len(by[SIGN_ORDER[0]]) > 1 else ""))
+    out.append("")
+    out.append("| configuration | msgs/s median (min-max) | milter CPU ms/msg (min-max) | p50 ms | p99 ms "
+               "| signed / sent (each run) | gatehouse ÷ OpenDKIM, msgs/s and CPU |")
+    out.append("|---|---|---|---|---|---|---|")
+    for c in SIGN_ORDER:
+        rs = by[c]
+        if not rs:
+            continue
+        alg = "ed25519" if "ed25519" in c else "rsa"
+        od = "opendkim sign " + alg
+        ratio = ""
+        if c.startswith("gatehouse") and by.get(od):
+            ratio = "%.2fx, %.2fx" % (rate(c) / rate(od), cpu(od) / cpu(c))
+        cpus = [r["milter_cpu_ms_per_msg"] for r in rs]
+        out.append("| %s | %.0f%s | %.3f%s | %.3f | %.3f | %s | %s |" % (
+            c, rate(c), spread([r["msgs_per_s"] for r in rs]), cpu(c), spread(cpus, "{:.3f}"),
+            m(c, lambda r: r["latency_ms"]["p50"]), m(c, lambda r: r["latency_ms"]["p99"]),
+            ", ".join("%d/%d%s" % (r["signed"], r["messages"],
+                                   "" if r["signed"] == r["messages"] else " WRONG") for r in rs),
+            ratio))
+    loads = [r for r in rows if r.get("kind") == "loadavg"]
+    if loads:
+        out.append("")
+        out.append("Load average (1, 5, 15 min): " + "; ".join(
+            "%s %s" % (r["when"], r["loadavg"]) for r in loads) + ". Other work shared these "
+            "cores: CPU per message is the figure to compare, msgs/s and latency are rough.")
+    vals = [r for r in rows if r.get("kind") == "sign-validate"]
+    if vals:
+        out.append("")
+        out.append("Signatures checked before the runs (loadgen -d, then python3-dkim verifies what "
+                   "each signer added, tests/bench/sign_check.py):")
+        out.append("")
+        for v in vals:
+            out.append("- %s, corpus entry %d: %s" % (v["config"], v["index"], v["verdict"]))
+    out.append("")
+    out.append("Goals (issue 12):")
+    out.append("")
+    out.append("| goal | measured | |")
+    out.append("|---|---|---|")
+
+    def met(b):
+        return "met" if b else "**not met**"
+
+    g, o = "gatehouse sign rsa", "opendkim sign rsa"
+    if by.get(g) and by.get(o):
+        out.append("| RSA-2048 signing ≥ 3x OpenDKIM's throughput | %.2fx (%.0f vs %.0f msgs/s) | %s |" % (
+            rate(g) / rate(o), rate(g), rate(o), met(rate(g) / rate(o) >= 3)))
+        out.append("| (the same by milter CPU per message) | %.2fx (%.3f vs %.3f ms) | %s |" % (
+            cpu(o) / cpu(g), cpu(g), cpu(o), met(cpu(o) / cpu(g) >= 3)))
+    g, o = "gatehouse sign ed25519", "opendkim sign ed25519"
+    if by.get(g) and by.get(o):
+        out.append("| (Ed25519, not a goal) | %.2fx msgs/s, %.2fx CPU (%.3f vs %.3f ms) | |" % (
+            rate(g) / rate(o), cpu(o) / cpu(g), cpu(g), cpu(o)))
+    n = "gatehouse sign rsa, no login"
+    if by.get(n) and by.get("gatehouse sign rsa"):
+        d = cpu("gatehouse sign rsa") - cpu(n)
+        out.append("| the login check's cost per message (RSA signer: a login in a map of "
+                   "2,000 more lines, minus the same mail from an internal client with no login "
+                   "and no check) | %+.3f ms CPU (%.3f vs %.3f), %.0f vs %.0f msgs/s | |" % (
+                       d, cpu("gatehouse sign rsa"), cpu(n),
+                       rate("gatehouse sign rsa"), rate(n)))
+    for r in rows:
+        if r.get("kind") == "sign-growth":
+            d = (r["rss_big_kb"] - r["rss_small_kb"]) / 1024
+            out.append("| %s: the same RSS after %d and %d signed messages (VmRSS, fresh "
+                       "instance) | %.1f MB → %.1f MB (%+.1f MB; load %s) | %s |" % (
+                           r["config"], r["small_msgs"], r["big_msgs"], r["rss_small_kb"] / 1024,
+                           r["rss_big_kb"] / 1024, d, r["loadavg"], met(d < 1)))
+
+
 def main():
     rows = load(sys.argv[1])
     with open(sys.argv[2]) as f:
@@ -335,6 +430,26 @@ def main():
         except OSError:
             profile = None
     table = []
+    inbound = any(r.get("kind") == "direct" for r in rows)
+    if inbound:
+        inbound_tables(rows, meta, table)
+    signing = []
+    sign_section(rows, meta, signing)
+    if table:
+        print("\n".join(table))
+    if signing:
+        print("\nSigning (issue 12):\n")
+        print("\n".join(signing))
+
+    md = ["# gatehouse benchmark results", ""]
+    if meta.get("quick"):
+        md += ["**Quick mode (BENCH_QUICK=1): small counts, numbers are rough.**", ""]
+    if not inbound:
+        md += ["**Signing section only (BENCH_ONLY=outbound).**", ""]
+    write_md(md, meta, table, signing, profile)
+
+
+def inbound_tables(rows, meta, table):
     table.append("Direct milter protocol, %d connections, %d messages per connection, %d messages "
                  "a run, %d run%s each, alternating:" % (
                      meta["conc"], meta["per_conn"], meta["msgs"], meta["reps"],
@@ -376,11 +491,9 @@ def main():
         table.append("")
         for v in vals:
             table.append("- %s, corpus entry %d: %s" % (v["config"], v["index"], v["verdict"]))
-    print("\n".join(table))
 
-    md = ["# gatehouse benchmark results", ""]
-    if meta.get("quick"):
-        md += ["**Quick mode (BENCH_QUICK=1): small counts, numbers are rough.**", ""]
+
+def write_md(md, meta, table, signing, profile):
     md += ["Written by `make bench` (tests/bench/run.sh); do not edit by hand.", "",
            "- date: %s" % meta["date"],
            "- machine: %s cores, %s, %s RAM, Linux %s" % (meta["cores"], meta["cpu"], meta["mem"],
@@ -395,7 +508,11 @@ def main():
            "- corpus: %s; DKIM rsa-sha256 2048-bit, SPF (one domain via include:), DMARC p=reject, "
            "served by unbound on 127.0.0.1 (warm: every configuration ran over the corpus first)"
            % meta["corpus"],
-           "", "## Results", ""] + table
+           ]
+    if table:
+        md += ["", "## Results", ""] + table
+    if signing:
+        md += ["", "## Signing: gatehouse next to OpenDKIM (issue 12)", ""] + signing
     md += ["", "## How it was measured", "",
            "- Every milter on a unix socket; loadgen (tests/bench/loadgen.c) talks milter protocol 6 "
            "as Postfix does: option negotiation honoured, macros j, {daemon_name}, _, {mail_addr}, "
@@ -428,6 +545,16 @@ def main():
            "(a route on lo), so SPF is evaluated for real (libspf2 passes loopback clients without "
            "looking). \"verified\" counts delivered messages carrying the Authentication-Results "
            "expected from those milters (dkim=pass and dmarc=pass; for gatehouse also spf=pass).",
+           "- Signing (tests/bench/outbound.sh, gen_outbound.py): the corpus replayed with MAIL FROM = "
+           "the header From and a login at MAIL ({auth_type}, {auth_authen}), the login found in a "
+           "Postfix-format sender_login_map among 2,000 other lines. OpenDKIM 2.11: Mode s, KeyTable and "
+           "SigningTable (refile:) with the same key per domain, relaxed/relaxed, From/To/Cc/Subject/"
+           "Reply-To oversigned, InternalHosts left at 127.0.0.1 (it signs for the {auth_type} macro); "
+           "SignatureAlgorithm ed25519-sha256 for its Ed25519 row. gatehouse: the same KeyTable and "
+           "SigningTable, defaults otherwise. \"no login\" is the same gatehouse instance given the "
+           "same messages without a login (its internal_networks holds the client): signed with no "
+           "identity check, the baseline of the login check's cost. loadgen counts the DKIM-Signature "
+           "fields each milter adds; \"signed\" is the messages that got one.",
            "", "Commands:", ""] + ["    " + c for c in meta["commands"]]
     rules_bench = ""
     if len(sys.argv) > 5 and os.path.exists(sys.argv[5]):

@@ -1,6 +1,8 @@
 #!/bin/bash
 # run.sh GATEHOUSE_BINARY - gatehouse side by side with OpenDKIM and
-# OpenDMARC: milter protocol load, end to end through Postfix, memory.
+# OpenDMARC: milter protocol load, end to end through Postfix, memory;
+# then gatehouse signing submissions next to OpenDKIM in signing mode
+# (outbound.sh, issue 12).
 #
 # The Makefile runs it as root in a private network namespace:
 #   unshare --net -- tests/bench/run.sh /abs/path/build/gatehouse
@@ -21,6 +23,7 @@
 #   BENCH_REPS=N      repetitions of each direct run (default 3)
 #   BENCH_KEEP=1      keep the temp dir
 #   BENCH_ONLY=validate  stop after checking loadgen against Postfix
+#   BENCH_ONLY=outbound  only the signing section (outbound.sh), then the report
 #   BENCH_RESULTS=F   write the report here instead of tests/bench/RESULTS.md
 #   BUILD=DIR         build the C tools in DIR/bench (default: in the temp dir)
 #   BENCH_GH_DESC=S   how the report names the gatehouse build (default: git
@@ -115,6 +118,8 @@ B_PIDS=()
 . "$B_HERE/lib.sh"
 # shellcheck source=measure.sh source-path=SCRIPTDIR
 . "$B_HERE/measure.sh"
+# shellcheck source=outbound.sh source-path=SCRIPTDIR
+. "$B_HERE/outbound.sh"
 
 cleanup() {
 	local p
@@ -137,6 +142,18 @@ trap 'echo "# interrupted"; exit 130' INT TERM
 
 say() {
 	printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"
+}
+
+# write_report - report.py's table and RESULTS.md; 1 when a run had errors
+write_report() {
+	say "writing the report"
+	write_meta
+	python3 "$B_HERE/report.py" "$B_JSON" "$B_DIR/meta.json" "$B_RESULTS" "$B_DIR/profile.txt" \
+		"$B_DIR/rules_bench.md" || return 1
+	if [ "${B_KEEP_FOR_ERROR:-0}" = 1 ]; then
+		echo "bench: a run had errors, a signer did not sign or loadgen disagreed with Postfix (see above and $B_LOG)"
+		return 1
+	fi
 }
 
 # ---------------------------------------------------------------- setup
@@ -185,6 +202,26 @@ postfix_setup && sink_start && postfix_start || exit 1
 validate_loadgen
 [ "${BENCH_ONLY:-}" = validate ] && exit 0
 
+# ---------------------------------------------------------------- signing
+
+# Outbound (issue 12): the same corpus as authenticated submissions, signed
+# by gatehouse and by OpenDKIM (Mode s), RSA-2048 and Ed25519; the login
+# check's cost; RSS after B_MEM_SMALL and B_MEM_BIG signed messages.
+# About 5 x B_REPS x B_MSGS messages plus 2 x B_MEM_BIG for the RSS.
+: >"$B_DIR/profile.txt"	# profile_gatehouse appends
+say "signing: starting OpenDKIM (Mode s) and gatehouse as signers"
+sign_setup || exit 1
+say "signing: every signer's signatures checked with python3-dkim"
+sign_validate || exit 1
+sign_leg || exit 1
+say "signing: gatehouse's RSS after $B_MEM_SMALL and $B_MEM_BIG signed messages (fresh instances)"
+sign_memory_leg rsa || exit 1
+sign_memory_leg ed || exit 1
+if [ "${BENCH_ONLY:-}" = outbound ]; then
+	write_report
+	exit $?
+fi
+
 # ---------------------------------------------------------------- direct
 
 # configurations of the direct runs: name and milter sockets (a chain in order)
@@ -231,7 +268,6 @@ for _ in $(seq 1 "$B_REPS"); do
 done
 
 say "profile of gatehouse (perf)"
-: >"$B_DIR/profile.txt"
 profile_gatehouse gh gatehouse
 for n in "${B_RULES_OK[@]}"; do
 	[ "$n" = 1000 ] && profile_gatehouse gh1000 "gatehouse+1000 rules"
@@ -279,11 +315,4 @@ if [ -n "${RULES_BENCH:-}" ] && [ -x "$RULES_BENCH" ]; then
 	cat "$B_DIR/rules_bench.md"
 fi
 
-say "writing the report"
-write_meta
-python3 "$B_HERE/report.py" "$B_JSON" "$B_DIR/meta.json" "$B_RESULTS" "$B_DIR/profile.txt" \
-	"$B_DIR/rules_bench.md" || exit 1
-if [ "${B_KEEP_FOR_ERROR:-0}" = 1 ]; then
-	echo "bench: a run had errors or loadgen disagreed with Postfix (see above and $B_LOG)"
-	exit 1
-fi
+write_report
