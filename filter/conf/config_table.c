@@ -20,6 +20,7 @@
 #include "conf/rate_spec.h"
 #include "mail/verdict.h"
 #include "util/cidr.h"
+#include "util/hostport.h"
 #include "util/log.h"
 
 static const char *const log_levels[] = { "err", "warning", "notice", "info", "debug", NULL };
@@ -108,6 +109,16 @@ static const char *check_authserv_id(const char *s)
 			return "must be printable ASCII without spaces, quotes or backslashes "
 			       "(RFC 8601 writes it as a token or a quoted-string)";
 	return NULL;
+}
+
+/* check_hostport - metrics_listen: "" or HOST:PORT (util/hostport.h) */
+static const char *check_hostport(const char *s)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	const char *why = NULL;
+
+	return *s == '\0' || hostport_parse(s, &sa, &len, &why) == 0 ? NULL : why;
 }
 
 /* check_word - a user, group or host name: no spaces or control characters */
@@ -633,6 +644,27 @@ const struct config_directive config_directives[] = {
 		"What to answer when gatehouse itself fails on a message (out of memory, a broken "
 		"invariant): tempfail (451 4.3.0, the sender retries) or accept. Accept lets mail "
 		"through that policy might have rejected."),
+	CDIR_ROW_BOOL(metrics, "metrics", "yes",
+		      "Count messages, check results, DNS queries and the rest for the metrics "
+		      "endpoint, `gatehouse stats` and metrics_textfile. no: nothing is counted "
+		      "(each count is an atomic add on a cache line of its own; the README gives "
+		      "the measured cost). Read at start."),
+	CDIR_ROW_STR(metrics_listen, "metrics", "", check_hostport,
+		     "Serve the counters for Prometheus at http://HOST:PORT/metrics: HOST an IP "
+		     "address, IPv6 in brackets (127.0.0.1:9112, [::1]:9112). Anyone who can reach "
+		     "it reads the counters (never addresses or logins): keep it on loopback or "
+		     "behind a firewall. Empty: no endpoint. Read at start."),
+	CDIR_ROW_INT(metrics_max_connections, "metrics", "8", 1, 1024,
+		     "Connections the metrics endpoint serves at once (and from one address: half "
+		     "of them, at least one); more are refused. A request is limited to 16 KB "
+		     "and 10 seconds."),
+	CDIR_ROW_STR(metrics_textfile, "metrics", "", check_abs_path,
+		     "Also write the counters to this file (for node_exporter's textfile "
+		     "collector; name it *.prom), replaced atomically (a temporary file and a "
+		     "rename in the same directory) every metrics_textfile_interval_s and at "
+		     "exit. Empty: no file. Read at start."),
+	CDIR_ROW_INT(metrics_textfile_interval_s, "metrics", "15", 1, 3600,
+		     "Seconds between two writes of metrics_textfile."),
 };
 
 const size_t config_ndirectives = sizeof(config_directives) / sizeof(config_directives[0]);

@@ -21,11 +21,13 @@
 
 #include "conf/config.h"
 #include "daemon/control.h"
+#include "engine/engine_metrics.h"
 #include "engine/engine_ratelimit.h"
 #include "engine/services.h"
 #include "outbound/ratelimit.h"
 #include "outbound/rl_mem.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/strbuf.h"
 
 struct control {
@@ -88,6 +90,46 @@ void control_answer(FILE *out, const char *line, const struct config *c, struct 
 	fprintf(out, "ok %lu\n", cs.n);
 }
 
+void control_metrics(FILE *out, const struct services *svc)
+{
+	struct strbuf sb;
+
+	if (svc->metrics == NULL) {
+		fputs("error: metrics = no: nothing is counted\n", out);
+		return;
+	}
+	strbuf_init(&sb);
+	metrics_write(svc->metrics->reg, &sb);
+	if (sb.failed)
+		fputs("error: out of memory\n", out);
+	else
+		fwrite(sb.data, 1, sb.len, out);
+	strbuf_free(&sb);
+}
+
+int control_request(const char *path, const char *request, FILE *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char buf[4096];
+	ssize_t n;
+	int rc = 0;
+
+	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		perror(path);
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (write(fd, request, strlen(request)) < 0 || write(fd, "\n", 1) < 0)
+		rc = 1;
+	while (rc == 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, out);
+	close(fd);
+	return rc;
+}
+
 /* control_peer_ok - root or our own user */
 static bool control_peer_ok(int fd)
 {
@@ -141,7 +183,10 @@ static void control_serve(struct control *ctl, int fd)
 	} else if (control_read_line(fd, &line) && (out = open_memstream(&reply, &rlen)) != NULL) {
 		struct config *c = config_slot_get(ctl->slot);
 
-		control_answer(out, line.data, c, ctl->svc->ratelimit);
+		if (strcmp(line.data, "metrics") == 0)
+			control_metrics(out, ctl->svc);
+		else
+			control_answer(out, line.data, c, ctl->svc->ratelimit);
 		config_unref(c);
 		fclose(out);
 		log_msg(ctl->log, LOG_INFO, "control: %s", line.data);

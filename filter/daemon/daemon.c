@@ -8,7 +8,24 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "engine/engine_metrics.h"
 #include "engine/snapshot.h"
+#include "util/metrics.h"
+
+/* daemon_metrics - the services' counters, or NULL (not built yet, or metrics = no) */
+static const struct engine_metrics *daemon_metrics(const struct daemon *d)
+{
+	return d->svc != NULL ? d->svc->metrics : NULL;
+}
+
+/* daemon_gauge - connections in use, set under d->lock so it equals d->active */
+static void daemon_gauge(const struct daemon *d)
+{
+	const struct engine_metrics *em = daemon_metrics(d);
+
+	if (em != NULL)
+		metrics_gauge_set(em->connections, 0, 0, d->active);
+}
 
 void daemon_init(struct daemon *d, struct config *c, const char *config_path)
 {
@@ -52,6 +69,7 @@ bool daemon_conn_opened(struct daemon *d)
 	ok = !d->stopping;
 	if (ok)
 		d->active++;
+	daemon_gauge(d);
 	pthread_mutex_unlock(&d->lock);
 	return ok;
 }
@@ -73,6 +91,7 @@ void daemon_conn_closed(struct daemon *d)
 		d->active--;
 	if (d->active == 0)
 		pthread_cond_broadcast(&d->idle);
+	daemon_gauge(d);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -112,6 +131,7 @@ int daemon_reload(struct daemon *d)
 		for (size_t i = 0; i < errs.n; i++)
 			log_msg(&d->log, LOG_ERR, "reload: %s", errs.lines[i]);
 		log_msg(&d->log, LOG_ERR, "reload failed: keeping the running configuration");
+		engine_metrics_reload(daemon_metrics(d), EM_RELOAD_FAILURE);
 		diag_clear(&errs);
 		return -1;
 	}
@@ -137,6 +157,7 @@ int daemon_reload(struct daemon *d)
 	config_unref(old);
 	log_set_level(&d->log, fresh->log_level);
 	config_slot_swap(&d->slot, fresh);
+	engine_metrics_reload(daemon_metrics(d), EM_RELOAD_SUCCESS);
 	log_msg(&d->log, LOG_NOTICE, "configuration reloaded from %s (generation %lu)",
 		d->config_path ? d->config_path : "(defaults)", fresh->generation);
 	return 0;

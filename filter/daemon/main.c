@@ -31,9 +31,13 @@
 #include "daemon/dkimcheck.h"
 #include "daemon/listen.h"
 #include "daemon/loop.h"
+#include "daemon/metrics_http.h"
+#include "daemon/metrics_textfile.h"
 #include "daemon/notify.h"
 #include "daemon/ratelimit_cli.h"
+#include "daemon/stats_cli.h"
 #include "daemon/testmode.h"
+#include "engine/engine_metrics.h"
 #include "engine/services.h"
 #include "engine/snapshot.h"
 #include "milter/conv.h"
@@ -313,6 +317,8 @@ int main(int argc, char **argv)
 	struct milter_env env;
 	struct loop *loop;
 	struct control *ctl;
+	struct metrics_http *mh;
+	struct metrics_textfile *mtf;
 	int rc, listen_fd, ready_fd = -1;
 
 	if (argc > 1 && strcmp(argv[1], "test") == 0)
@@ -321,6 +327,8 @@ int main(int argc, char **argv)
 		return dkimcheck_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "ratelimit") == 0)
 		return ratelimit_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "stats") == 0)
+		return stats_cli_main(argc - 1, argv + 1);
 	rc = cli_parse(argc, argv, &o);
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
@@ -392,6 +400,17 @@ int main(int argc, char **argv)
 	/* Before the privilege drop: its directory may be root's. Without
 	 * it the daemon runs on (logged): only `gatehouse ratelimit` misses it. */
 	ctl = control_open(c, &d.slot, d.svc, &d.log);
+	{
+		/* Before the privilege drop too (a port below 1024); a
+		 * configured endpoint that cannot listen fails the start. */
+		const struct metrics *reg = d.svc->metrics ? d.svc->metrics->reg : NULL;
+		bool failed;
+
+		mh = metrics_http_open(c, reg, &d.log, &failed);
+		if (failed)
+			return EX_UNAVAILABLE;
+		mtf = metrics_textfile_start(c, reg, &d.log);
+	}
 	/* The pid file first: the user we switch to usually cannot write /run. */
 	if (main_write_pid(&d, c->pid_file) != 0 || main_drop_privileges(&d, c->user) != 0)
 		return EX_NOPERM;
@@ -408,6 +427,8 @@ int main(int argc, char **argv)
 	close(listen_fd);
 	loop_free(loop); /* sessions cut by the drain timeout log their summaries */
 	control_close(ctl);
+	metrics_http_close(mh);
+	metrics_textfile_stop(mtf); /* after the loop: the last counts are in the file */
 	services_free(d.svc);
 	d.svc = NULL;
 	fflush(NULL);

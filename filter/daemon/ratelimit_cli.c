@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,31 +28,6 @@ static void ratelimit_cli_usage(FILE *fp)
 	      "(login:alice). With ratelimit_redis the counters are read and reset in Redis;\n"
 	      "the daemon's in-process counters through its control_socket.\n",
 	      fp);
-}
-
-/* ratelimit_cli_daemon - one request to the daemon's control socket,
- * its answer copied to stdout; 0, or 1 when it cannot be reached */
-static int ratelimit_cli_daemon(const char *path, const char *request)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	char buf[4096];
-	ssize_t n;
-	int rc = 0;
-
-	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		perror(path);
-		if (fd >= 0)
-			close(fd);
-		return 1;
-	}
-	if (write(fd, request, strlen(request)) < 0 || write(fd, "\n", 1) < 0)
-		rc = 1;
-	while (rc == 0 && (n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
-	close(fd);
-	return rc;
 }
 
 /* ratelimit_cli_redis - the same request against Redis; 0 or 1 */
@@ -150,7 +123,8 @@ int ratelimit_cli_main(int argc, char **argv)
 		strbuf_init(&req);
 		strbuf_printf(&req, "%s%s%s", show ? "show" : "reset", key ? " " : "",
 			      key ? key : "");
-		rc |= req.failed ? 1 : ratelimit_cli_daemon(c->control_socket, strbuf_cstr(&req));
+		rc |= req.failed ? 1
+				 : control_request(c->control_socket, strbuf_cstr(&req), stdout);
 		strbuf_free(&req);
 	}
 	config_unref(c);

@@ -31,6 +31,7 @@
 #include "dns/dns_cache.h"
 #include "dns/dns_fixture.h"
 #include "util/diag.h"
+#include "util/metrics.h"
 #include "util/strbuf.h"
 
 #define DNS_MAX_CNAME_HOPS 8 /* fixture answers: CNAME chains are followed here */
@@ -45,7 +46,11 @@ struct dns_resolver {
 	bool pump_running;
 	atomic_llong pump_beat; /* CLOCK_MONOTONIC seconds of the pump's last turn */
 	int stop_pipe[2];
+	struct metrics_family *m_queries, *m_cache_hits, *m_seconds; /* or NULL */
 };
+
+const char *const dns_outcome_names[] = { "answer", "nodata", "nxdomain", "timeout",
+					  "budget", "error",  "permfail", NULL };
 
 /* One query in flight: written by the callback, read by the asker. */
 struct dns_pending {
@@ -200,6 +205,9 @@ struct dns_resolver *dns_resolver_new(const struct dns_options *o, struct diag *
 		return NULL;
 	r->stop_pipe[0] = r->stop_pipe[1] = -1;
 	r->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
+	r->m_queries = o->queries;
+	r->m_cache_hits = o->cache_hits;
+	r->m_seconds = o->seconds;
 	r->cache = dns_cache_new();
 	r->ctx = ub_ctx_create();
 	if (r->ctx == NULL || r->cache == NULL) {
@@ -465,8 +473,9 @@ static int dns_classify(const struct ub_result *res, struct dns_result *out)
 	}
 }
 
-int dns_query(struct dns_resolver *r, const char *name, int rrtype, struct dns_budget *budget,
-	      struct dns_result *out)
+/* dns_query_run - dns_query without the counting; *CACHED tells a cache answer */
+static int dns_query_run(struct dns_resolver *r, const char *name, int rrtype,
+			 struct dns_budget *budget, struct dns_result *out, bool *cached)
 {
 	const struct dns_fault *fault;
 	struct timespec deadline;
@@ -482,8 +491,10 @@ int dns_query(struct dns_resolver *r, const char *name, int rrtype, struct dns_b
 	}
 	if (budget != NULL)
 		budget->queries++;
-	if (r->cache != NULL && dns_cache_get(r->cache, name, rrtype, out))
+	if (r->cache != NULL && dns_cache_get(r->cache, name, rrtype, out)) {
+		*cached = true;
 		return 0;
+	}
 	for (int hop = 0; hop <= DNS_MAX_CNAME_HOPS; hop++) {
 		const char *qname = chase ? chase : name;
 		struct ub_result *res = NULL;
@@ -554,6 +565,52 @@ int dns_query(struct dns_resolver *r, const char *name, int rrtype, struct dns_b
 		break;
 	}
 	free(chase);
+	return rc;
+}
+
+/* dns_outcome - how OUT ended, for metrics */
+static enum dns_outcome dns_outcome(const struct dns_result *out)
+{
+	switch (out->status) {
+	case DNS_ANSWER:
+		return DNS_OUT_ANSWER;
+	case DNS_NODATA:
+		return DNS_OUT_NODATA;
+	case DNS_NXDOMAIN:
+		return DNS_OUT_NXDOMAIN;
+	case DNS_PERMFAIL:
+		return DNS_OUT_PERMFAIL;
+	default:
+		break;
+	}
+	if (out->why != NULL && strcmp(out->why, "timeout") == 0)
+		return DNS_OUT_TIMEOUT;
+	if (out->why != NULL &&
+	    (strcmp(out->why, DNS_WHY_MESSAGE) == 0 || strcmp(out->why, DNS_WHY_COMMAND) == 0))
+		return DNS_OUT_BUDGET;
+	return DNS_OUT_ERROR;
+}
+
+int dns_query(struct dns_resolver *r, const char *name, int rrtype, struct dns_budget *budget,
+	      struct dns_result *out)
+{
+	struct timespec t0, t1;
+	bool cached = false;
+	int rc;
+
+	if (r->m_queries == NULL && r->m_seconds == NULL)
+		return dns_query_run(r, name, rrtype, budget, out, &cached);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = dns_query_run(r, name, rrtype, budget, out, &cached);
+	metrics_inc(r->m_queries, dns_outcome(out), 0);
+	if (cached) {
+		metrics_inc(r->m_cache_hits, 0, 0);
+	} else if (out->status != DNS_PERMFAIL) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		metrics_observe(r->m_seconds, 0, 0,
+				(double)(t1.tv_sec - t0.tv_sec) +
+					(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	}
 	return rc;
 }
 

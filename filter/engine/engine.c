@@ -493,7 +493,7 @@ enum gh_action engine_eom(struct session *s)
 	/* 10. Rate limits: the accepted message and its recipients are charged. */
 	if (engine_ratelimit_eom(s) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_EOM, "ratelimit: out of memory"));
-	/* (metrics go here, before engine_finish logs the summary) */
+	/* metrics: counted with the summary line engine_finish writes */
 	return engine_finish(s, m->verdict.action);
 }
 

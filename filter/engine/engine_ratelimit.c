@@ -13,6 +13,7 @@
 
 #include "conf/config.h"
 #include "conf/rate_spec.h"
+#include "engine/engine_metrics.h"
 #include "engine/engine_ratelimit.h"
 #include "engine/engine_rules.h"
 #include "engine/session.h"
@@ -112,6 +113,7 @@ enum gh_action engine_ratelimit_rcpt(struct session *s, bool *failed)
 		return GH_ACT_CONTINUE;
 	}
 	engine_ratelimit_redis_log(s, &ans, &l);
+	engine_metrics_ratelimit(s->metrics, &ans, (int)l.fallback);
 	if (ans.failed) {
 		session_log(s->log, s, LOG_WARNING,
 			    "ratelimit: redis failed and ratelimit_redis_fallback = tempfail");

@@ -9,6 +9,7 @@
 
 #include "auth/dkim.h"
 #include "conf/config.h"
+#include "engine/engine_metrics.h"
 #include "engine/engine_outbound.h"
 #include "engine/session.h"
 #include "engine/summary.h"
@@ -91,8 +92,10 @@ void session_message_end(struct session *s, const char *end_state)
 	if (!s->msg.active)
 		return;
 	s->msg.end_state = end_state;
-	if (!s->msg.logged)
+	if (!s->msg.logged) {
+		engine_metrics_message(s->metrics, s); /* once per message: with its summary */
 		summary_log(s->log, s);
+	}
 	dkim_msg_free(s->msg.dkim);
 	engine_outbound_msg_free(s->msg.obm);
 	mime_walk_free(s->msg.mime);
@@ -106,6 +109,7 @@ void session_message_end_log(struct session *s)
 {
 	if (!s->msg.active || s->msg.logged)
 		return;
+	engine_metrics_message(s->metrics, s);
 	summary_log(s->log, s);
 	s->msg.logged = true;
 }

@@ -12,9 +12,11 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf/config.h"
 #include "engine/engine.h"
+#include "engine/engine_metrics.h"
 #include "engine/services.h"
 #include "engine/session.h"
 #include "milter/conv.h"
@@ -310,10 +312,44 @@ static const char *conv_ip_text(const struct wire_cmd *w, char *buf, size_t len)
 	return inet_ntop(af, a, buf, (socklen_t)len);
 }
 
+/* conv_phase - the SMTP phase command CMD feeds, for the phase timings */
+static enum gh_phase conv_phase(int cmd)
+{
+	switch (cmd) {
+	case WIRE_C_HELO:
+		return GH_PH_HELO;
+	case WIRE_C_MAIL:
+		return GH_PH_MAIL;
+	case WIRE_C_RCPT:
+		return GH_PH_RCPT;
+	case WIRE_C_DATA:
+		return GH_PH_DATA;
+	case WIRE_C_UNKNOWN:
+		return GH_PH_UNKNOWN;
+	case WIRE_C_HEADER:
+		return GH_PH_HEADER;
+	case WIRE_C_EOH:
+		return GH_PH_EOH;
+	case WIRE_C_BODY:
+		return GH_PH_BODY;
+	default:
+		return GH_PH_NONE;
+	}
+}
+
+/* conv_clock - now, when S counts metrics (a clock read saved otherwise) */
+static void conv_clock(const struct session *s, struct timespec *t)
+{
+	if (s->metrics != NULL)
+		clock_gettime(CLOCK_MONOTONIC, t);
+}
+
 static enum milter_conv_status conv_connect(struct milter_conv *c, const struct wire_cmd *w,
 					    struct strbuf *out)
 {
 	char id[SESSION_ID_MAX], ip[INET6_ADDRSTRLEN];
+	struct timespec t0;
+	enum gh_action a;
 
 	macro_store_clear_from(&c->macros, WIRE_ST_HELO);
 	c->state = CV_CONN;
@@ -338,8 +374,10 @@ static enum milter_conv_status conv_connect(struct milter_conv *c, const struct 
 	services_attach(c->env->svc, c->s);
 	c->s->macro = conv_macro;
 	c->s->macro_ctx = c;
-	conv_reply(c, WIRE_P_NR_CONN,
-		   engine_connect(c->s, w->u.connect.host, conv_ip_text(w, ip, sizeof(ip))), out);
+	conv_clock(c->s, &t0);
+	a = engine_connect(c->s, w->u.connect.host, conv_ip_text(w, ip, sizeof(ip)));
+	engine_metrics_phase(c->s->metrics, GH_PH_CONNECT, &t0);
+	conv_reply(c, WIRE_P_NR_CONN, a, out);
 	return MILTER_CONV_OK;
 }
 
@@ -373,12 +411,15 @@ static void conv_eom(struct milter_conv *c, const struct wire_cmd *w, struct str
 {
 	struct session *s = c->s;
 	size_t mark = out->len;
+	struct timespec t0;
 	enum gh_action a;
 
 	conv_qid(c);
+	conv_clock(s, &t0);
 	if (w->u.body.len > 0) /* the last chunk: its answer is repeated by eom */
 		(void)engine_body(s, w->u.body.data, w->u.body.len);
 	a = engine_eom(s);
+	engine_metrics_phase(s->metrics, GH_PH_EOM, &t0);
 	c->state = CV_IDLE;
 	if (a != GH_ACT_ACCEPT && a != GH_ACT_CONTINUE && a != GH_ACT_QUARANTINE) {
 		conv_answer(c, a, out);
@@ -471,6 +512,7 @@ static void conv_message_step(struct milter_conv *c, const struct wire_cmd *w, s
 	uint32_t nr = conv_step_nr(w->cmd);
 	struct session *s = c->s;
 	enum gh_action a = GH_ACT_CONTINUE;
+	struct timespec t0;
 
 	if (w->cmd != WIRE_C_UNKNOWN)
 		c->state = conv_next_state(w->cmd);
@@ -491,6 +533,7 @@ static void conv_message_step(struct milter_conv *c, const struct wire_cmd *w, s
 		conv_no_session(c, nr, out);
 		return;
 	}
+	conv_clock(s, &t0);
 	switch (w->cmd) {
 	case WIRE_C_HELO:
 		a = engine_helo(s, w->u.str.text);
@@ -523,6 +566,7 @@ static void conv_message_step(struct milter_conv *c, const struct wire_cmd *w, s
 	default:
 		break;
 	}
+	engine_metrics_phase(s->metrics, conv_phase(w->cmd), &t0);
 	conv_reply(c, nr, a, out);
 	if (w->cmd != WIRE_C_HELO && w->cmd != WIRE_C_UNKNOWN && !(nr && (c->noreply & nr)))
 		conv_settle(c, a, w->cmd == WIRE_C_RCPT);

@@ -160,6 +160,13 @@ struct config {
 	char *control_socket;		 /* unix socket for `gatehouse ratelimit`; "" = none */
 	char *ratelimit_overrides;	 /* per-counter limits file; "" = none */
 	struct rate_overrides ratelimit_override_table; /* loaded from it */
+
+	/* metrics (engine_metrics.h; all read at start) */
+	bool metrics;			  /* count at all */
+	char *metrics_listen;		  /* HOST:PORT of /metrics; "" = no endpoint */
+	long metrics_max_connections;	  /* scrapes served at once */
+	char *metrics_textfile;		  /* node_exporter textfile; "" = none */
+	long metrics_textfile_interval_s; /* how often it is rewritten */
 };
 
 /*

@@ -1,5 +1,5 @@
 /*
- * control.h - the daemon's local control socket (`gatehouse ratelimit`)
+ * control.h - the daemon's local control socket (`gatehouse ratelimit`, `gatehouse stats`)
  *
  * A unix stream socket at control_socket, mode 0600 and owned by the user
  * the daemon runs as, answered by one thread of its own: a client writes one
@@ -10,6 +10,8 @@
  *                a KEY without "msg:"/"rcpt:" names both), one per line as
  *                ratelimit_describe() writes it, then "ok N"
  *   reset KEY    forget KEY (or both of its kinds); "ok N" counts the ones gone
+ *   metrics      the metrics in Prometheus's text format, as the endpoint
+ *                serves them (`gatehouse stats`)
  *
  * Anything else is answered "error: ...". A request line is at most
  * CONTROL_MAX_LINE bytes and must arrive within a second.
@@ -46,5 +48,13 @@ void control_close(struct control *ctl);
 /* control_answer - the reply to one request LINE about RL's in-process
  * counters, with C's limits */
 void control_answer(FILE *out, const char *line, const struct config *c, struct ratelimit *rl);
+
+/* control_metrics - the reply to "metrics": SVC's counters as exposition text */
+void control_metrics(FILE *out, const struct services *svc);
+
+/* control_request - the client side: one REQUEST line to the daemon's
+ * socket at PATH, its answer copied to OUT; 0, or 1 when it cannot be
+ * reached (the reason on stderr) */
+int control_request(const char *path, const char *request, FILE *out);
 
 #endif

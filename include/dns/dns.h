@@ -20,6 +20,11 @@
  * back as FILE:LINE: message) and served by libunbound's local data, so
  * fixture answers take the same path as real ones.
  *
+ * Metrics: a resolver given families in its options counts every
+ * dns_query() by outcome (enum dns_outcome: a TEMPFAIL split into timeout,
+ * budget and error), its cache answers, and the time of each trip to
+ * libunbound; without them it counts nothing.
+ *
  * Threads: dns_query() may be called from any thread at once.
  * Memory: a struct dns_result owns its rdata; dns_result_free() releases it.
  */
@@ -31,6 +36,7 @@
 #include <time.h>
 
 struct diag;
+struct metrics_family;
 struct strbuf;
 
 enum dns_status {
@@ -51,11 +57,28 @@ enum {
 	DNS_T_AAAA = 28
 };
 
+/* How a query ended, for metrics: dns_outcome_names[] in this order */
+enum dns_outcome {
+	DNS_OUT_ANSWER,
+	DNS_OUT_NODATA,
+	DNS_OUT_NXDOMAIN,
+	DNS_OUT_TIMEOUT,  /* the per-query timeout */
+	DNS_OUT_BUDGET,	  /* the message's or the command's budget */
+	DNS_OUT_ERROR,	  /* SERVFAIL, REFUSED, bogus, out of memory */
+	DNS_OUT_PERMFAIL, /* a name or answer that cannot work */
+	DNS_NOUTCOMES
+};
+/* "answer", "nodata", "nxdomain", "timeout", "budget", "error", "permfail", NULL */
+extern const char *const dns_outcome_names[];
+
 struct dns_options {
-	long timeout_ms;	       /* one query */
-	const char *forwarders;	       /* "IP[@PORT], ..."; NULL or "": /etc/resolv.conf */
-	const char *trust_anchor_file; /* NULL or "": no DNSSEC validation */
-	const char *fixture_file;      /* NULL or "": real DNS */
+	long timeout_ms;		   /* one query */
+	const char *forwarders;		   /* "IP[@PORT], ..."; NULL or "": /etc/resolv.conf */
+	const char *trust_anchor_file;	   /* NULL or "": no DNSSEC validation */
+	const char *fixture_file;	   /* NULL or "": real DNS */
+	struct metrics_family *queries;	   /* counter by dns_outcome, or NULL */
+	struct metrics_family *cache_hits; /* counter, or NULL */
+	struct metrics_family *seconds;	   /* histogram of resolver trips, or NULL */
 };
 
 struct dns_rdata {

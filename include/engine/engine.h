@@ -50,7 +50,9 @@
  * 10. Rate limits (engine_ratelimit_eom): the message, accepted or held,
  *     and its accepted recipients are charged to its counters; mail
  *     refused at any step above costs nothing. (Checked at each RCPT.)
- *     - metrics, when they come: here, before the summary.
+ *     Metrics count the message with its summary line (session.c calls
+ *     engine_metrics_message() wherever that line is written), so a
+ *     message refused or ended at any earlier step is counted as well.
  * Which module may write which verdict slot is listed in session.h.
  *
  * The engine has no libmilter, no sockets and no syslog: it logs through
