@@ -122,6 +122,7 @@ void dkim_sig_info_free(struct dkim_sig_info *info)
 	free(info->domain);
 	free(info->selector);
 	free(info->b);
+	free(info->bh);
 	memset(info, 0, sizeof(*info));
 }
 
@@ -188,7 +189,8 @@ int dkim_sig_check(const char *value, size_t len, struct dkim_sig_info *out)
 {
 	static const char *const required[] = { "v", "a", "b", "bh", "d", "h", "s" };
 	struct span names[DKIM_MAX_TAGS], vals[DKIM_MAX_TAGS];
-	struct span v = { 0 }, d = { 0 }, sel = { 0 }, b = { 0 }, bh = { 0 }, c = { 0 }, l = { 0 };
+	struct span v = { 0 }, d = { 0 }, sel = { 0 }, b = { 0 }, bh = { 0 }, c = { 0 }, l = { 0 },
+		    a = { 0 };
 	const char *why;
 	bool nomem = false;
 	size_t n;
@@ -211,6 +213,7 @@ int dkim_sig_check(const char *value, size_t len, struct dkim_sig_info *out)
 				   : span_is(names[k], "bh") ? &bh
 				   : span_is(names[k], "c")  ? &c
 				   : span_is(names[k], "l")  ? &l
+				   : span_is(names[k], "a")  ? &a
 							     : NULL;
 		if (dst != NULL)
 			*dst = vals[k];
@@ -220,6 +223,9 @@ int dkim_sig_check(const char *value, size_t len, struct dkim_sig_info *out)
 		return -1;
 	if (b.p != NULL && (out->b = strip_fws(b)) == NULL)
 		return -1;
+	if (bh.p != NULL && (out->bh = strip_fws(bh)) == NULL)
+		return -1;
+	out->sha256 = span_is(a, "rsa-sha256") || span_is(a, "ed25519-sha256");
 	if (d.p != NULL && (out->domain = name_in_alabels(d, &nomem)) == NULL && nomem)
 		return -1;
 	if (c.p != NULL) {

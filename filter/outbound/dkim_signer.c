@@ -11,8 +11,8 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include "auth/dkim_canon.h"
 #include "mail/header.h"
-#include "outbound/dkim_canon.h"
 #include "outbound/dkim_key.h"
 #include "outbound/dkim_signer.h"
 #include "util/strbuf.h"

@@ -24,7 +24,8 @@
  * signatures are checked, those whose d= may align with the From domain
  * (dkim_msg_set_author) first, then the rest in header order; the others
  * are reported with result neutral and reason "not checked", never
- * dropped silently. Result domains are in A-labels, lower case.
+ * dropped silently. Every signature checked gets its own result (not only
+ * up to the first pass). Result domains are in A-labels, lower case.
  *
  * Threads: dkim_msg_* calls for one message come from one thread at a time
  * (libmilter's guarantee), which is what lets the message's DNS budget
@@ -48,6 +49,9 @@ struct dkim_options {
 	unsigned max_signatures; /* check at most this many */
 	unsigned min_key_bits;	 /* RSA keys shorter are not a pass */
 	bool allow_body_length;	 /* l= with content after it may pass */
+	/* the body through libopendkim even where gatehouse hashes it itself
+	 * (see dkim.c): the fuzzer's second opinion, never set in production */
+	bool library_body;
 };
 
 struct dkim_verifier;

@@ -31,7 +31,9 @@ struct dkim_sig_info {
 	char *selector;	   /* s= as written (NULL if missing) */
 	char *b;	   /* b= without white space (NULL if missing) */
 	const char *error; /* why it cannot be evaluated (static text), or NULL */
+	char *bh;	   /* bh= without white space (NULL if missing) */
 	bool relaxed_body; /* c= .../relaxed */
+	bool sha256;	   /* a= is rsa-sha256 or ed25519-sha256 */
 	long long length;  /* l=, or -1 */
 };
 

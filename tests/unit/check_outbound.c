@@ -10,8 +10,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "auth/dkim_canon.h"
 #include "mail/header.h"
-#include "outbound/dkim_canon.h"
 #include "outbound/dkim_key.h"
 #include "outbound/dkim_keycheck.h"
 #include "outbound/dkim_signer.h"

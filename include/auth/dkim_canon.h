@@ -9,6 +9,12 @@
  * kept, so the signer can refuse a line over 998 octets that the MTA might
  * rewrap after we signed.
  *
+ * Both sides use the body hash: the signer (outbound/dkim_signer.c) and
+ * the verifier (auth/dkim.c), which hashes the body itself instead of
+ * feeding it to libopendkim, whose per-byte canonicalization was 42% of a
+ * verified message's CPU (tests/bench/RESULTS.md). That is why it lives in
+ * auth/, below both.
+ *
  * Header fields are canonicalized "relaxed" only: a milter never sees the
  * exact bytes of a header line (Postfix and Sendmail drop the space after
  * the colon), so "simple" header canonicalization cannot be computed
@@ -16,8 +22,8 @@
  *
  * Threads: one struct dkim_body per message. Memory: dkim_body_free().
  */
-#ifndef OUTBOUND_DKIM_CANON_H
-#define OUTBOUND_DKIM_CANON_H
+#ifndef AUTH_DKIM_CANON_H
+#define AUTH_DKIM_CANON_H
 
 #include <stdbool.h>
 #include <stddef.h>

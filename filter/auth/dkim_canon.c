@@ -8,7 +8,7 @@
 
 #include <openssl/evp.h>
 
-#include "outbound/dkim_canon.h"
+#include "auth/dkim_canon.h"
 #include "util/strbuf.h"
 
 struct dkim_body {
