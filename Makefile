@@ -18,7 +18,7 @@ CC       ?= cc
 # Sub-makes without "Entering/Leaving directory": the last line of make test
 # is then the integration suite's "N passed, M failed".
 MAKEFLAGS += --no-print-directory
-PKGS     := libconfuse jansson libunbound ldns opendkim gmime-3.0 libidn2 libpcre2-8 libhs libsystemd hiredis libcrypto
+PKGS     := libconfuse jansson libunbound ldns opendkim gmime-3.0 libidn2 libpcre2-8 libhs libsystemd hiredis libcrypto libmicrohttpd
 LIBS_NOPC := -lspf2	# libspf2 ships no .pc file
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(LIBS_NOPC)

@@ -13,6 +13,9 @@ libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libldns-dev
 libgmime-3.0-dev libhyperscan-dev
 postfix swaks miltertest jq iproute2 util-linux procps
 python3 python3-yaml python3-spf python3-dkim python3-nacl sasl2-bin unbound openssl ldnsutils"
+# The metrics endpoint: libmicrohttpd serves it; the tests scrape it with
+# curl and read it with the Prometheus client's own parser.
+PACKAGES="$PACKAGES libmicrohttpd-dev curl python3-prometheus-client"
 # Rate limits shared by a fleet: redis-server (the binary is in redis-tools)
 # for the tests, which start a private instance of their own (hiredis, to
 # build, is in the list above, which debian/control must match).

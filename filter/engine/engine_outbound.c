@@ -10,6 +10,7 @@
 
 #include "auth/dkim_canon.h"
 #include "conf/config.h"
+#include "engine/engine_metrics.h"
 #include "engine/engine_outbound.h"
 #include "engine/session.h"
 #include "outbound/addr_list.h"
@@ -63,6 +64,8 @@ static enum gh_action engine_outbound_refuse(struct session *s, int action, enum
 {
 	struct outbound_msg *om = engine_obm(s);
 
+	if (strcmp(source, "sender") == 0) /* every identity mismatch comes here */
+		engine_metrics_mismatch(s->metrics, (enum gh_action)action);
 	if (om == NULL)
 		return GH_ACT_TEMPFAIL;
 	if (action == GH_ACT_CONTINUE) {
@@ -333,6 +336,7 @@ int engine_outbound_sign(struct session *s)
 			detail = arena_printf(s->msg_arena, "key %s not used: DNS says %s",
 					      keys[i]->name, dkim_keycheck_name(pub));
 			session_log(s->log, s, LOG_WARNING, "%s", detail ? detail : "key not used");
+			engine_metrics_signature(s->metrics, keys[i], "skipped");
 			if (session_add_check(s, "dkim.sign", "skipped", detail) != GH_OK)
 				return GH_ERR_NOMEM;
 			continue;
@@ -341,12 +345,14 @@ int engine_outbound_sign(struct session *s)
 		if (sig == NULL) {
 			session_log(s->log, s, LOG_ERR, "signing with key %s failed",
 				    keys[i]->name);
+			engine_metrics_signature(s->metrics, keys[i], "failed");
 			if (session_add_check(s, "dkim.sign", "fail", keys[i]->name) != GH_OK)
 				return GH_ERR_NOMEM;
 			continue;
 		}
 		copy = arena_strdup(s->msg_arena, sig);
 		free(sig);
+		engine_metrics_signature(s->metrics, keys[i], "signed");
 		detail = arena_printf(s->msg_arena, "d=%s s=%s a=%s for <%s>", keys[i]->domain,
 				      keys[i]->selector, dkim_key_alg_name(keys[i]->alg),
 				      om->sign_addr);

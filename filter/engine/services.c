@@ -10,6 +10,7 @@
 #include "auth/spf.h"
 #include "conf/config.h"
 #include "dns/dns.h"
+#include "engine/engine_metrics.h"
 #include "engine/services.h"
 #include "engine/session.h"
 #include "mail/author.h"
@@ -40,6 +41,16 @@ struct services *services_new(const struct config *c, const struct services_opti
 	 * handlers): idempotent, and services are built before any thread. */
 	author_lib_init();
 	spf_lib_init();
+	/* First: the resolver counts its queries into it. */
+	if (c->metrics && (svc->metrics = engine_metrics_new(errs)) == NULL) {
+		services_free(svc);
+		return NULL;
+	}
+	if (svc->metrics != NULL) {
+		dopts.queries = svc->metrics->dns_queries;
+		dopts.cache_hits = svc->metrics->dns_cache_hits;
+		dopts.seconds = svc->metrics->dns_seconds;
+	}
 	svc->dns = dns_resolver_new(&dopts, errs);
 	if (svc->dns != NULL)
 		svc->dkim = dkim_verifier_new(svc->dns, errs);
@@ -60,6 +71,7 @@ void services_free(struct services *svc)
 	ratelimit_free(svc->ratelimit);
 	dkim_verifier_free(svc->dkim);
 	dns_resolver_free(svc->dns);
+	engine_metrics_free(svc->metrics); /* last: the resolver counted into it */
 	free(svc);
 }
 
@@ -68,6 +80,7 @@ void services_attach(const struct services *svc, struct session *s)
 	s->dns = svc->dns;
 	s->dkim = svc->dkim;
 	s->ratelimit = svc->ratelimit;
+	s->metrics = svc->metrics;
 }
 
 bool services_alive(const struct services *svc, long max_age_s)

@@ -30,9 +30,10 @@ struct diag;
 struct session;
 
 struct services {
-	struct dns_resolver *dns;    /* the one resolver, never NULL once built */
-	struct dkim_verifier *dkim;  /* libopendkim over DNS */
-	struct ratelimit *ratelimit; /* rate-limit counters, in process and Redis */
+	struct dns_resolver *dns;	/* the one resolver, never NULL once built */
+	struct dkim_verifier *dkim;	/* libopendkim over DNS */
+	struct ratelimit *ratelimit;	/* rate-limit counters, in process and Redis */
+	struct engine_metrics *metrics; /* counters for /metrics; NULL with metrics = no */
 };
 
 struct services_options {

@@ -71,6 +71,7 @@ struct arena;
 struct config;
 struct dkim_msg;
 struct dkim_verifier;
+struct engine_metrics;
 struct outbound_msg;
 struct config_slot;
 struct logger;
@@ -139,10 +140,11 @@ struct session {
 	struct config_slot *slot; /* where fresh snapshots come from; NULL in tests */
 	struct config *cfg;	  /* snapshot in use (one reference held) */
 	const struct logger *log;
-	struct dns_resolver *dns;     /* shared resolver; NULL: DNS checks do not run */
-	struct dkim_verifier *dkim;   /* shared verifier; NULL: DKIM is not checked */
-	struct ratelimit *ratelimit;  /* shared counters; NULL: no rate limits */
-	struct dns_budget dns_budget; /* restarted at each message */
+	struct dns_resolver *dns;	      /* shared resolver; NULL: DNS checks do not run */
+	struct dkim_verifier *dkim;	      /* shared verifier; NULL: DKIM is not checked */
+	struct ratelimit *ratelimit;	      /* shared counters; NULL: no rate limits */
+	const struct engine_metrics *metrics; /* shared counters; NULL: not counted */
+	struct dns_budget dns_budget;	      /* restarted at each message */
 
 	const char *client_host; /* name the MTA resolved, or "[ip]" */
 	const char *client_ip;	 /* text form; "unknown" for local submissions */
