@@ -22,6 +22,7 @@
 #   sendmail.sh    a real Sendmail in front of gatehouse (m; tests/lib/sendmail.sh)
 #   chroot.sh      Debian's chrooted smtpd, README's unix socket (n)
 #   submission.sh  SMTP AUTH (Cyrus SASL), sender identity, DKIM signing (p)
+#   metrics.sh     /metrics, gatehouse stats, the textfile, counted exactly (q)
 #   final.sh       checks over the whole run
 #
 # GH_IT_KEEP=1 keeps the temp dir (it is always kept when a test failed).
@@ -98,6 +99,8 @@ chmod 755 "$IT_DIR"	# smtpd (user postfix) reaches the unix socket in here
 . "$IT_HERE/ratelimit.sh"
 # shellcheck source=submission.sh source-path=SCRIPTDIR
 . "$IT_HERE/submission.sh"
+# shellcheck source=metrics.sh source-path=SCRIPTDIR
+. "$IT_HERE/metrics.sh"
 # shellcheck source=final.sh source-path=SCRIPTDIR
 . "$IT_HERE/final.sh"
 
@@ -106,7 +109,7 @@ cleanup() {
 	for p in "${IT_BG_PIDS[@]}"; do
 		stop_pid "$p"
 	done
-	for n in main unix spf dkim rules sendmail chroot; do
+	for n in main unix spf dkim rules sendmail chroot met; do
 		stop_pid "$(gh_pid "$n")"
 	done
 	[ -z "${IT_RL_DIR:-}" ] || o_teardown	# ratelimit.sh: its two Postfix instances
@@ -182,6 +185,7 @@ IT_TESTS=(
 	test_chroot_postfix	# chroot.sh
 	test_ratelimit_fleet	# ratelimit.sh
 	test_submission	# submission.sh
+	test_metrics	# metrics.sh
 	test_never_delivered	# final.sh
 	test_no_internal_errors
 )
