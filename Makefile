@@ -12,6 +12,7 @@
 #   make docs            regenerate packaging/gatehouse.conf and the generated man page sections
 #   make bench-rules     what rules cost per message (no root)
 #   make bench-ratelimit what rate limits cost per message, memory per counter (no root)
+#   make bench-metrics   what counting metrics costs per message (root)
 #   make fuzz-all FUZZ_SECONDS=60   every libFuzzer target in turn (clang)
 
 CC       ?= cc
@@ -227,6 +228,11 @@ bench:
 # rules, with and without the Hyperscan prefilter (no root, no network).
 # Signing and the identity check per message, in process (no root): RSA,
 # Ed25519, dual, libopendkim on the same message, RSS at 10,000/100,000.
+# What counting metrics costs per message: metrics = yes next to metrics = no (root)
+.PHONY: bench-metrics
+bench-metrics: $(BUILD)/gatehouse
+	unshare --net -- tests/bench/metrics.sh $(abspath $(BUILD)/gatehouse)
+
 bench-sign: $(BUILD)/bench/sign_bench
 	tests/bench/sign_bench.sh $(BUILD)/bench/sign_bench
 
