@@ -58,15 +58,25 @@ static void dkim_flush(struct dkim_body *b)
 
 static void dkim_emit(struct dkim_body *b, const char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (b->nout == sizeof(b->out))
+	while (n > 0) {
+		size_t k = sizeof(b->out) - b->nout;
+
+		if (k == 0) {
 			dkim_flush(b);
-		b->out[b->nout++] = (unsigned char)p[i];
+			continue;
+		}
+		if (k > n)
+			k = n;
+		memcpy(b->out + b->nout, p, k);
+		b->nout += k;
+		p += k;
+		n -= k;
 	}
 }
 
-/* dkim_content - a byte that makes the line non-empty: held line ends first */
-static void dkim_content(struct dkim_body *b, char c)
+/* dkim_content - N bytes that make the line non-empty: held line ends
+ * and white space first */
+static void dkim_content(struct dkim_body *b, const char *p, size_t n)
 {
 	for (; b->empty > 0; b->empty--)
 		dkim_emit(b, "\r\n", 2);
@@ -74,9 +84,16 @@ static void dkim_content(struct dkim_body *b, char c)
 		dkim_emit(b, " ", 1);
 		b->wsp = false;
 	}
-	dkim_emit(b, &c, 1);
+	dkim_emit(b, p, n);
 	b->any = true;
 	b->line_open = true;
+}
+
+/* dkim_plain - C is content as it stands: no line end, and no white
+ * space when relaxed (which folds runs of it) */
+static bool dkim_plain(const struct dkim_body *b, unsigned char c)
+{
+	return c != '\r' && c != '\n' && (!b->relaxed || (c != ' ' && c != '\t'));
 }
 
 static void dkim_line_end(struct dkim_body *b)
@@ -96,13 +113,26 @@ static void dkim_byte(struct dkim_body *b, char c)
 		b->wsp = true;
 		return;
 	}
-	dkim_content(b, c);
+	dkim_content(b, &c, 1);
 }
 
 int dkim_body_update(struct dkim_body *b, const unsigned char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		char c = (char)p[i];
+
+		/* a run of plain content goes in one piece: the per-byte path
+		 * below was 9% of a verified message's CPU */
+		if (!b->cr && dkim_plain(b, p[i])) {
+			size_t j = i + 1;
+
+			while (j < len && dkim_plain(b, p[j]))
+				j++;
+			b->line_len += j - i;
+			dkim_content(b, (const char *)p + i, j - i);
+			i = j - 1;
+			continue;
+		}
 
 		if (b->cr) {
 			b->cr = false;
