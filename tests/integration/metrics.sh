@@ -281,6 +281,20 @@ EOF
 		ok "$name"
 	fi
 
+	name="q: metrics_max_connections = 8 holds: with 4 idle connections open from 127.0.0.1 (half, the per-address limit) a fifth is refused; closed, a scrape works again"
+	exec 5<>"/dev/tcp/127.0.0.1/$IT_METRICS_PORT" 6<>"/dev/tcp/127.0.0.1/$IT_METRICS_PORT" \
+		7<>"/dev/tcp/127.0.0.1/$IT_METRICS_PORT" 8<>"/dev/tcp/127.0.0.1/$IT_METRICS_PORT"
+	sleep 0.5	# the library's thread takes the four in
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$IT_METRICS_PORT/metrics")
+	exec 5>&- 6>&- 7>&- 8>&-
+	if [ "$code" = 200 ]; then
+		not_ok "$name" "the fifth connection was served"
+	elif ! wait_until 10 q_idle; then
+		not_ok "$name" "no scrape after the four were closed"
+	else
+		ok "$name (the fifth got HTTP '$code')"
+	fi
+
 	name="q: reloads counted: SIGHUP success 1, a broken file failure 1 (the running configuration stays)"
 	out=""
 	if ! gh_hup met 'configuration reloaded from'; then
