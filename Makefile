@@ -19,7 +19,7 @@ CC       ?= cc
 # Sub-makes without "Entering/Leaving directory": the last line of make test
 # is then the integration suite's "N passed, M failed".
 MAKEFLAGS += --no-print-directory
-PKGS     := libconfuse jansson libunbound ldns opendkim gmime-3.0 libidn2 libpcre2-8 libhs libsystemd hiredis libcrypto libmicrohttpd
+PKGS     := libconfuse jansson libunbound ldns opendkim gmime-3.0 libidn2 libpcre2-8 libhs libsystemd hiredis libcrypto libmicrohttpd sqlite3 libxml-2.0 zlib
 LIBS_NOPC := -lspf2	# libspf2 ships no .pc file
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(LIBS_NOPC)
@@ -310,6 +310,7 @@ install: $(BUILD)/gatehouse
 	install -m 0644 packaging/gatehouse.sysusers $(DESTDIR)$(SYSUSERSDIR)/gatehouse.conf
 	install -m 0644 packaging/gatehouse.conf $(DESTDIR)$(DOCDIR)/examples/gatehouse.conf.sample
 	install -m 0644 packaging/postfix-main.cf.snippet packaging/sendmail.mc.snippet \
+		packaging/gatehouse-dmarc-report.service packaging/gatehouse-dmarc-report.timer \
 		$(DESTDIR)$(DOCDIR)/examples/
 	install -m 0644 rules/*.rules rules/*.list $(DESTDIR)$(DOCDIR)/examples/rules/
 

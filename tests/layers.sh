@@ -10,9 +10,10 @@ set -eu
 cd "$(dirname "$0")/.."
 
 ALLOWED='
-daemon:   milter engine outbound auth dns mail conf rules util
-milter:   engine outbound auth dns mail conf rules util
-engine:   outbound auth dns mail conf rules util
+daemon:   milter engine outbound report auth dns mail conf rules util
+milter:   engine outbound report auth dns mail conf rules util
+engine:   outbound report auth dns mail conf rules util
+report:   auth dns util
 outbound: auth dns mail conf rules util
 auth:     dns mail util
 conf:     rules mail util

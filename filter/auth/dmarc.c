@@ -309,6 +309,16 @@ int dmarc_evaluate(struct dns_resolver *dns, struct dns_budget *b, struct arena 
 	}
 	out->record_domain = f->domain;
 	out->ignored = f->rec.ignored;
+	/* the walk lives on this stack: the report needs its own copy */
+	{
+		struct dmarc_record *rec = arena_alloc(arena, sizeof(*rec));
+
+		if (rec == NULL)
+			return -1;
+		*rec = f->rec;
+		out->record = rec;
+		out->discovery = "treewalk";
+	}
 	out->testing = f->rec.testing;
 	if (choose_policy(dns, b, arena, in, f, out) != 0)
 		return out->reason != NULL ? 0 : -1;

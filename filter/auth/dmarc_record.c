@@ -80,7 +80,10 @@ static bool value_ok(const char *v, size_t len)
 
 struct parse_state {
 	struct dmarc_record *r;
+	struct arena *arena;
 	struct strbuf ignored;
+	bool nomem;
+	bool seen_rua, seen_fo;
 	bool seen_p, seen_sp, seen_np, seen_adkim, seen_aspf, seen_psd, seen_t;
 };
 
@@ -155,9 +158,41 @@ static void one_tag(struct parse_state *ps, const char *spec, size_t slen, const
 		ok = one_letter(&t, &ps->seen_t, v, vlen, "yn");
 		if (ok)
 			r->testing = t == 'y';
-	} else if (span_eq(tag, tlen, "rua") || span_eq(tag, tlen, "ruf") ||
-		   span_eq(tag, tlen, "fo")) {
-		return; /* reporting: valid or not, nothing here depends on it */
+	} else if (span_eq(tag, tlen, "rua")) {
+		/* aggregate reports go to these (report/); a bad URI drops
+		 * only itself, and the note says which */
+		struct strbuf notes;
+
+		if (ps->seen_rua) {
+			note(ps, spec, slen, "repeated, the first counts");
+			return;
+		}
+		ps->seen_rua = true;
+		strbuf_init(&notes);
+		if (dmarc_rua_parse(ps->arena, v, vlen, &r->rua, &r->nrua, &notes) != 0 ||
+		    notes.failed)
+			ps->nomem = true;
+		else if (notes.len > 0)
+			note(ps, notes.data, notes.len, "ignored");
+		strbuf_free(&notes);
+		return;
+	} else if (span_eq(tag, tlen, "fo")) {
+		/* reported back in policy_published (RFC 9990); colon-separated
+		 * 0, 1, d, s */
+		size_t good = 0;
+
+		while (good < vlen && v[good] != '\0' && strchr("01ds: ", v[good]) != NULL)
+			good++;
+		if (ps->seen_fo || vlen == 0 || good < vlen) {
+			note(ps, spec, slen, "invalid or repeated value, default applies");
+			return;
+		}
+		ps->seen_fo = true;
+		if ((r->fo = arena_memdup(ps->arena, v, vlen)) == NULL)
+			ps->nomem = true;
+		return;
+	} else if (span_eq(tag, tlen, "ruf")) {
+		return; /* failure reports: not sent, nothing depends on it */
 	} else if (span_eq(tag, tlen, "pct") || span_eq(tag, tlen, "rf") ||
 		   span_eq(tag, tlen, "ri")) {
 		note(ps, spec, slen, "not used since RFC 9989");
@@ -176,7 +211,7 @@ static void one_tag(struct parse_state *ps, const char *spec, size_t slen, const
 int dmarc_record_parse(struct arena *arena, const char *text, size_t len, struct dmarc_record *out,
 		       const char **why)
 {
-	struct parse_state ps = { .r = out };
+	struct parse_state ps = { .r = out, .arena = arena };
 	size_t i = 0;
 	bool first = true;
 
@@ -250,7 +285,7 @@ int dmarc_record_parse(struct arena *arena, const char *text, size_t len, struct
 		out->p_missing = true;
 		note(&ps, "p", 1, "missing or invalid: read as p=none");
 	}
-	if (ps.ignored.failed) {
+	if (ps.ignored.failed || ps.nomem) {
 		strbuf_free(&ps.ignored);
 		*why = "out of memory";
 		return -1;

@@ -495,6 +495,31 @@ const struct config_directive config_directives[] = {
 	CDIR_ROW_STR(dmarc_reject_when_none, "dmarc", "", NULL,
 		     "Domains (comma-separated) whose p=none is treated as p=reject: for heavily "
 		     "spoofed domains that have not moved to enforcement yet."),
+	CDIR_ROW_STR(
+		dmarc_report_db, "dmarc", "", check_abs_path,
+		"SQLite file where each DMARC evaluation that found a policy record is recorded "
+		"for aggregate reports (RFC 9990; `gatehouse dmarc-report` writes and sends "
+		"them). Recording never delays mail: a full disk or a locked file is logged and "
+		"counted, and the mail goes on. The daemon's user must be able to write the file "
+		"and its directory (WAL). Empty: nothing is recorded. Read at start."),
+	CDIR_ROW_INT(dmarc_report_max_age, "dmarc", "31", 1, 3650,
+		     "Days a recorded evaluation is kept; older ones are deleted by the daemon "
+		     "(hourly) and by `gatehouse dmarc-report`."),
+	CDIR_ROW_STR(dmarc_report_org_name, "dmarc", "", NULL,
+		     "org_name of the reports: the reporting organization. Empty: the domain "
+		     "of dmarc_report_email."),
+	CDIR_ROW_STR(dmarc_report_email, "dmarc", "", NULL,
+		     "The reporter's address: email of the reports and From: of report mail. "
+		     "Its domain names the receiver in report file names and in the Subject. "
+		     "Mail whose From: is this address is never recorded (no report about the "
+		     "reports). Required by `gatehouse dmarc-report`."),
+	CDIR_ROW_STR(dmarc_report_sendmail, "dmarc", "/usr/sbin/sendmail", check_abs_path,
+		     "The MTA's sendmail program that `gatehouse dmarc-report --send` pipes "
+		     "each report mail to (with -t -oi)."),
+	CDIR_ROW_STR(dmarc_report_exclude, "dmarc", "", NULL,
+		     "Domains (comma-separated) never reported to: no report about a listed "
+		     "policy domain, and no report mail to a rua address in a listed domain or "
+		     "under it."),
 	CDIR_ROW_STR(authserv_id, "identity", "", check_authserv_id,
 		     "The name gatehouse signs its results with (the authserv-id of RFC 8601). "
 		     "Empty: this host's fully qualified name (as Postfix's myhostname would be)."),

@@ -18,6 +18,7 @@ void cli_usage(FILE *fp)
 	      "       gatehouse -D sample|man|rule-targets|effective [-c FILE]  print docs\n"
 	      "       gatehouse test ...                            run one message (see test -h)\n"
 	      "       gatehouse ratelimit show [KEY] | reset KEY     rate-limit counters (see -h)\n"
+	      "       gatehouse dmarc-report [--out DIR | --send]   reports (see -h)\n"
 	      "       gatehouse stats [-c FILE]                     the daemon's metrics\n"
 	      "       gatehouse -V | --version                      print the version\n"
 	      "       gatehouse -h | --help                         print this text\n"

@@ -29,6 +29,7 @@
 #include "daemon/daemon.h"
 #include "daemon/detach.h"
 #include "daemon/dkimcheck.h"
+#include "daemon/dmarc_report_cli.h"
 #include "daemon/listen.h"
 #include "daemon/loop.h"
 #include "daemon/metrics_http.h"
@@ -327,6 +328,8 @@ int main(int argc, char **argv)
 		return dkimcheck_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "ratelimit") == 0)
 		return ratelimit_cli_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "dmarc-report") == 0)
+		return dmarc_report_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "stats") == 0)
 		return stats_cli_main(argc - 1, argv + 1);
 	rc = cli_parse(argc, argv, &o);
@@ -372,8 +375,9 @@ int main(int argc, char **argv)
 		d.log.echo = stderr; /* until detached: errors reach whoever started us */
 	{
 		struct diag errs = { 0 };
+		const struct services_options so = { .log = &d.log }; /* the report writer's */
 
-		d.svc = services_new(c, NULL, &errs);
+		d.svc = services_new(c, &so, &errs);
 		for (size_t i = 0; i < errs.n; i++)
 			log_msg(&d.log, LOG_ERR, "%s", errs.lines[i]);
 		diag_clear(&errs);

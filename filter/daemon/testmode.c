@@ -331,7 +331,9 @@ int testmode_main(int argc, char **argv)
 	}
 	{
 		struct diag errs = { 0 };
-		const struct services_options so = { .dns_fixture = o.dns_fixture };
+		/* dmarc_report_db records here as in the daemon; services_free
+		 * flushes the queue before exit */
+		const struct services_options so = { .dns_fixture = o.dns_fixture, .log = &log };
 
 		svc = services_new(cfg, &so, &errs);
 		for (size_t i = 0; i < errs.n; i++)

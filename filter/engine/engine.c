@@ -20,6 +20,7 @@
 #include "engine/engine_edits.h"
 #include "engine/engine_outbound.h"
 #include "engine/engine_ratelimit.h"
+#include "engine/engine_report.h"
 #include "engine/engine_rules.h"
 #include "engine/policy.h"
 #include "engine/sanity.h"
@@ -67,8 +68,10 @@ static bool engine_decided(struct session *s, enum gh_action *out)
  * with the time it took; the memory stays until the message is reset */
 static enum gh_action engine_finish(struct session *s, enum gh_action a)
 {
-	if (verdict_is_final(a) && s->msg.active && verdict_is_final(s->msg.verdict.action))
+	if (verdict_is_final(a) && s->msg.active && verdict_is_final(s->msg.verdict.action)) {
+		engine_report_eom(s); /* DMARC aggregate reports: only after an evaluation */
 		session_message_end_log(s);
+	}
 	return a;
 }
 

@@ -338,6 +338,15 @@ int engine_auth_dmarc(struct session *s, enum gh_action *a, struct verdict *v)
 	}
 	m->dmarc_dkim_aligned = o.result == AR_PASS && o.dkim_aligned;
 	engine_dmarc_record(s, au.domain, &o);
+	/* the whole outcome, for the aggregate report at the message's end */
+	{
+		struct dmarc_outcome *keep = arena_alloc(s->msg_arena, sizeof(*keep));
+
+		if (keep == NULL)
+			return GH_ERR_NOMEM;
+		*keep = o;
+		m->dmarc = keep;
+	}
 	session_log(s->log, s, LOG_DEBUG, "dmarc %s: %s %s=%s disposition=%s (%s)%s%s", au.domain,
 		    ar_result_name(o.result), o.policy_tag ? o.policy_tag : "p",
 		    r->dmarc.policy ? r->dmarc.policy : "-",

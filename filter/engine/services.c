@@ -15,6 +15,7 @@
 #include "engine/session.h"
 #include "mail/author.h"
 #include "outbound/ratelimit.h"
+#include "report/report_recorder.h"
 #include "util/diag.h"
 
 struct services *services_new(const struct config *c, const struct services_options *opts,
@@ -57,7 +58,20 @@ struct services *services_new(const struct config *c, const struct services_opti
 	/* Redis is not reached here: an outage at start is one more outage,
 	 * answered by ratelimit_redis_fallback, not a failed start. */
 	svc->ratelimit = ratelimit_new(&rlopts, errs);
-	if (svc->dns == NULL || svc->dkim == NULL || svc->ratelimit == NULL) {
+	/* The store is opened by the writer thread, later: a store that fails
+	 * is logged and counted then, never a failed start. */
+	if (c->dmarc_report_db != NULL && *c->dmarc_report_db != '\0') {
+		const struct report_recorder_options ropts = {
+			.path = c->dmarc_report_db,
+			.max_age_days = c->dmarc_report_max_age,
+			.log = opts ? opts->log : NULL,
+		};
+
+		if ((svc->report = report_recorder_new(&ropts)) == NULL)
+			diag_push(errs, "dmarc_report_db: out of memory");
+	}
+	if (svc->dns == NULL || svc->dkim == NULL || svc->ratelimit == NULL ||
+	    (c->dmarc_report_db != NULL && *c->dmarc_report_db != '\0' && svc->report == NULL)) {
 		services_free(svc);
 		return NULL;
 	}
@@ -68,6 +82,7 @@ void services_free(struct services *svc)
 {
 	if (svc == NULL)
 		return;
+	report_recorder_free(svc->report); /* flushes what is queued */
 	ratelimit_free(svc->ratelimit);
 	dkim_verifier_free(svc->dkim);
 	dns_resolver_free(svc->dns);
@@ -80,6 +95,7 @@ void services_attach(const struct services *svc, struct session *s)
 	s->dns = svc->dns;
 	s->dkim = svc->dkim;
 	s->ratelimit = svc->ratelimit;
+	s->report = svc->report;
 	s->metrics = svc->metrics;
 }
 

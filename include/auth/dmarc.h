@@ -40,6 +40,14 @@ struct dns_resolver;
 
 enum dmarc_policy { DMARC_P_UNSET = 0, DMARC_P_NONE, DMARC_P_QUARANTINE, DMARC_P_REJECT };
 
+/* One rua= destination (RFC 9989 4.7; RFC 9990 "!size" read as RFC 7489
+ * wrote it). Only mailto: URIs are kept: the one scheme RFC 9990 sends to. */
+struct dmarc_uri {
+	const char *mailbox;	     /* local@domain, %-escapes decoded */
+	const char *domain;	     /* the part after the last '@', lower case */
+	unsigned long long max_size; /* "!10m": bytes; 0 = no limit */
+};
+
 struct dmarc_record {
 	bool valid;		     /* v=DMARC1 first: a DMARC record at all */
 	enum dmarc_policy p, sp, np; /* sp, np UNSET: not published */
@@ -48,12 +56,25 @@ struct dmarc_record {
 	bool testing;		     /* t=y */
 	bool p_missing;		     /* no valid p=: read as p=none */
 	const char *ignored;	     /* what was ignored and why; NULL if nothing */
+	const char *fo;		     /* fo= as published (valid characters only), or NULL */
+	struct dmarc_uri *rua;	     /* the usable rua= destinations, in ARENA */
+	size_t nrua;
 };
 
 /* dmarc_record_parse - TEXT (LEN bytes) into OUT; 0, or -1 with *WHY when
  * it is no DMARC record (or memory ran out); OUT->ignored lives in ARENA */
 int dmarc_record_parse(struct arena *arena, const char *text, size_t len, struct dmarc_record *out,
 		       const char **why);
+/*
+ * dmarc_rua_parse - the value of a rua= tag (VALUE, LEN bytes: URIs
+ * separated by commas) into *OUT (NOUT entries, in ARENA): the mailto:
+ * URIs with an address that has a local part and a domain; every other
+ * URI is left out and named in NOTES (when not NULL). 0, or -1 when
+ * memory ran out. Untrusted DNS input: every byte is checked.
+ */
+struct strbuf;
+int dmarc_rua_parse(struct arena *arena, const char *value, size_t len, struct dmarc_uri **out,
+		    size_t *nout, struct strbuf *notes);
 /* dmarc_policy_name - "none", "quarantine", "reject" (NULL for UNSET) */
 const char *dmarc_policy_name(enum dmarc_policy p);
 
@@ -86,6 +107,10 @@ struct dmarc_outcome {
 	const char *reason;
 	bool spf_aligned, dkim_aligned;
 	const char *dkim_aligned_domain; /* d= of the aligned passing signature */
+	/* for aggregate reports (RFC 9990): the record that applied, and how
+	 * it was found ("treewalk": RFC 9989's; NULL without a record) */
+	const struct dmarc_record *record;
+	const char *discovery;
 };
 
 /* dmarc_evaluate - discover and evaluate; always fills OUT; -1 on OOM */

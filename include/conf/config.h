@@ -121,6 +121,13 @@ struct config {
 	int dmarc_bad_from_action;     /* no From, several From, several addresses */
 	char *dmarc_exempt_recipients; /* "postmaster@, abuse@, x@y.example" */
 	char *dmarc_reject_when_none;  /* domains whose p=none counts as reject */
+	/* aggregate reports (report/, RFC 9990) */
+	char *dmarc_report_db;	     /* SQLite file; "" = not recorded (read at start) */
+	long dmarc_report_max_age;   /* days a record is kept */
+	char *dmarc_report_org_name; /* "" = dmarc_report_email's domain */
+	char *dmarc_report_email;    /* reporter address; required to report */
+	char *dmarc_report_sendmail; /* sendmail -t -oi for --send */
+	char *dmarc_report_exclude;  /* domains never reported to */
 
 	/* identity */
 	char *authserv_id;	     /* our name in added headers; default: host name */

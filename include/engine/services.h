@@ -27,6 +27,7 @@
 
 struct config;
 struct diag;
+struct logger;
 struct session;
 
 struct services {
@@ -34,10 +35,12 @@ struct services {
 	struct dkim_verifier *dkim;	/* libopendkim over DNS */
 	struct ratelimit *ratelimit;	/* rate-limit counters, in process and Redis */
 	struct engine_metrics *metrics; /* counters for /metrics; NULL with metrics = no */
+	struct report_recorder *report; /* DMARC evaluations; NULL without dmarc_report_db */
 };
 
 struct services_options {
-	const char *dns_fixture; /* overrides the snapshot's dns_fixture; NULL = keep */
+	const char *dns_fixture;  /* overrides the snapshot's dns_fixture; NULL = keep */
+	const struct logger *log; /* for services' own threads (the report writer); may be NULL */
 };
 
 /*

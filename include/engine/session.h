@@ -70,6 +70,7 @@
 struct arena;
 struct config;
 struct dkim_msg;
+struct dmarc_outcome;
 struct dkim_verifier;
 struct engine_metrics;
 struct outbound_msg;
@@ -77,6 +78,7 @@ struct config_slot;
 struct logger;
 struct mime_walk;
 struct ratelimit;
+struct report_recorder;
 struct rule_cache_entry;
 struct rule_exemption;
 struct rule_scratch;
@@ -104,15 +106,17 @@ struct message {
 	struct hdr_edit *edits;
 	size_t nedits, edits_cap;
 	struct results results;
-	struct verdict verdict;	     /* the message's verdict; CONTINUE until decided */
-	struct verdict pending;	     /* a quarantine decided early, applied at eom */
-	struct verdict rcpt_refusal; /* decided at MAIL, answered at each RCPT */
-	struct verdict spf_deferred; /* spf_reject_at = dmarc: SPF's answer, held for eom */
-	bool dmarc_dkim_aligned;     /* DMARC passed through an aligned DKIM signature */
-	bool outbound;		     /* authenticated client or internal network */
-	const char *received_spf;    /* Received-SPF value to add at eom, or NULL */
-	struct dkim_msg *dkim;	     /* verification in progress, or NULL */
-	struct outbound_msg *obm;    /* identity and signing state (engine_outbound.c), or NULL */
+	struct verdict verdict;		   /* the message's verdict; CONTINUE until decided */
+	struct verdict pending;		   /* a quarantine decided early, applied at eom */
+	struct verdict rcpt_refusal;	   /* decided at MAIL, answered at each RCPT */
+	struct verdict spf_deferred;	   /* spf_reject_at = dmarc: SPF's answer, held for eom */
+	bool dmarc_dkim_aligned;	   /* DMARC passed through an aligned DKIM signature */
+	const struct dmarc_outcome *dmarc; /* the evaluation, for the report (engine_report.c) */
+	bool report_done;		   /* recorded (or decided not to be) once */
+	bool outbound;			   /* authenticated client or internal network */
+	const char *received_spf;	   /* Received-SPF value to add at eom, or NULL */
+	struct dkim_msg *dkim;		   /* verification in progress, or NULL */
+	struct outbound_msg *obm; /* identity and signing state (engine_outbound.c), or NULL */
 	struct timespec start;
 	const char *end_state; /* "eom", "abort", "closed", "new-mail" */
 
@@ -144,6 +148,7 @@ struct session {
 	struct dkim_verifier *dkim;	      /* shared verifier; NULL: DKIM is not checked */
 	struct ratelimit *ratelimit;	      /* shared counters; NULL: no rate limits */
 	const struct engine_metrics *metrics; /* shared counters; NULL: not counted */
+	struct report_recorder *report;	      /* DMARC evaluations for reports; NULL: off */
 	struct dns_budget dns_budget;	      /* restarted at each message */
 
 	const char *client_host; /* name the MTA resolved, or "[ip]" */

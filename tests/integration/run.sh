@@ -23,6 +23,7 @@
 #   chroot.sh      Debian's chrooted smtpd, README's unix socket (n)
 #   submission.sh  SMTP AUTH (Cyrus SASL), sender identity, DKIM signing (p)
 #   metrics.sh     /metrics, gatehouse stats, the textfile, counted exactly (q)
+#   dmarc_report.sh  DMARC aggregate reports: store, --out, --send (r; dmarc_report_check.py)
 #   final.sh       checks over the whole run
 #
 # GH_IT_KEEP=1 keeps the temp dir (it is always kept when a test failed).
@@ -101,6 +102,8 @@ chmod 755 "$IT_DIR"	# smtpd (user postfix) reaches the unix socket in here
 . "$IT_HERE/submission.sh"
 # shellcheck source=metrics.sh source-path=SCRIPTDIR
 . "$IT_HERE/metrics.sh"
+# shellcheck source=dmarc_report.sh source-path=SCRIPTDIR
+. "$IT_HERE/dmarc_report.sh"
 # shellcheck source=final.sh source-path=SCRIPTDIR
 . "$IT_HERE/final.sh"
 
@@ -109,7 +112,7 @@ cleanup() {
 	for p in "${IT_BG_PIDS[@]}"; do
 		stop_pid "$p"
 	done
-	for n in main unix spf dkim rules sendmail chroot met; do
+	for n in main unix spf dkim rules sendmail chroot met rua; do
 		stop_pid "$(gh_pid "$n")"
 	done
 	[ -z "${IT_RL_DIR:-}" ] || o_teardown	# ratelimit.sh: its two Postfix instances
@@ -185,6 +188,7 @@ IT_TESTS=(
 	test_chroot_postfix	# chroot.sh
 	test_ratelimit_fleet	# ratelimit.sh
 	test_submission	# submission.sh
+	test_dmarc_report	# dmarc_report.sh
 	test_metrics	# metrics.sh
 	test_never_delivered	# final.sh
 	test_no_internal_errors
