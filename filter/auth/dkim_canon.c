@@ -126,8 +126,16 @@ int dkim_body_update(struct dkim_body *b, const unsigned char *p, size_t len)
 		if (!b->cr && dkim_plain(b, p[i])) {
 			size_t j = i + 1;
 
-			while (j < len && dkim_plain(b, p[j]))
-				j++;
+			/* relaxed keeps a single space before content as it is,
+			 * so words and the spaces between them stay one run */
+			while (j < len) {
+				if (dkim_plain(b, p[j]))
+					j++;
+				else if (p[j] == ' ' && j + 1 < len && dkim_plain(b, p[j + 1]))
+					j += 2;
+				else
+					break;
+			}
 			b->line_len += j - i;
 			dkim_content(b, (const char *)p + i, j - i);
 			i = j - 1;
