@@ -62,10 +62,13 @@ static void reason(const struct session *s, const struct dmarc_outcome *o, const
 		e->reason_type = "policy_test_mode";
 	} else {
 		e->reason_type = "local_policy";
-		e->reason_comment = o->result == AR_FAIL && o->disposition != o->policy &&
-						    !o->testing
-					    ? o->why_policy
-					    : s->msg.verdict.source;
+		if (o->result == AR_FAIL && o->disposition != o->policy && !o->testing)
+			e->reason_comment = o->why_policy; /* dmarc_reject_when_none */
+		else if (o->result == AR_FAIL && strcmp(app, "none") == 0)
+			e->reason_comment = "delivered and marked (dmarc_reject_action or "
+					    "dmarc_quarantine_action, or an accept rule)";
+		else
+			e->reason_comment = s->msg.verdict.source; /* who decided instead */
 	}
 }
 

@@ -11,8 +11,9 @@
 # are exactly those expected (dmarc_report_check.py); a second run writes
 # the same bytes. --send hands the reports to the suite's own Postfix
 # (sendmail with MAIL_CONFIG) and they reach the sink, only where the
-# external destination consented (a _report._dmarc record), once. A store
-# held locked by another process does not change the SMTP answer.
+# external destination consented (a _report._dmarc record), once. A record
+# older than dmarc_report_max_age goes at the next run. A store held locked
+# by another process does not change the SMTP answer.
 #
 # The senders (all from IT_SPF_CLIENT_IP, HELO mx.example):
 #   rep.example    SPF pass for the client, p=reject, rua at example.org
@@ -232,6 +233,21 @@ test_dmarc_report() {
 		else
 			ok "$name"
 		fi
+	fi
+
+	name="r: dmarc_report_max_age: a record 40 days old is deleted by the next dmarc-report run (31 days kept), the others stay"
+	n=$(r_db_count)
+	sqlite3 "$R_DB" "INSERT INTO evaluation (t, source_ip, header_from, policy_domain, p, disposition,
+		dkim_aligned, spf_aligned, dkim) VALUES (strftime('%s','now') - 40 * 86400, '192.0.2.99',
+		'old.example', 'old.example', 'none', 'none', 'fail', 'fail', '[]')"
+	if ! r_db_count_is $((n + 1)); then
+		not_ok "$name" "could not add the old record ($(r_db_count) rows)"
+	elif ! r_report "" >"$d/expire.out" 2>&1; then
+		not_ok "$name" "dmarc-report failed: $(cat "$d/expire.out")"
+	elif ! grep -q '^expired 1 record(s) older than 31 days$' "$d/expire.out" || ! r_db_count_is "$n"; then
+		not_ok "$name" "$(r_db_count) rows, expected $n: $(cat "$d/expire.out")"
+	else
+		ok "$name"
 	fi
 
 	name="r: the store held locked by another process: the message is still accepted at once, the lost record logged ('not recorded ... database is locked'); recorded again once the lock is gone"
