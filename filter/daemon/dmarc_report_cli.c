@@ -37,7 +37,9 @@ static void usage(FILE *fp)
 	fputs("usage: gatehouse dmarc-report [-c FILE] [--since T] [--until T] [--out DIR | "
 	      "--send]\n"
 	      "  T: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z] (UTC) or seconds since the epoch;\n"
-	      "     default: the previous full UTC day, [since, until)\n"
+	      "     the period is [since, until); default: the previous full UTC day;\n"
+	      "     --since alone: until today 00:00 UTC (now, if since is today);\n"
+	      "     --until alone: the day before until\n"
 	      "  --out DIR   write one RFC 9990 report file per policy domain into DIR\n"
 	      "  --send      mail each report to its verified rua= addresses (once)\n"
 	      "  without --out or --send: list the reports the period has\n",
@@ -284,10 +286,10 @@ static int parse_args(int argc, char **argv, struct cli *o)
 		/* the previous full UTC day: until today's 00:00 */
 		o->until = (long long)time(NULL) / 86400 * 86400;
 		if (o->have_since && o->since >= o->until)
-			o->until = (long long)time(NULL);
+			o->until = (long long)time(NULL) + 1; /* up to now, this second included */
 	}
 	if (!o->have_since)
-		o->since = o->have_until ? o->until - 86400 : o->until - 86400;
+		o->since = o->until - 86400; /* one day before until */
 	if (o->since >= o->until) {
 		fprintf(stderr, "gatehouse dmarc-report: --since must come before --until\n");
 		return EX_USAGE;

@@ -7,7 +7,8 @@
  *
  * The period is [since, until): T is YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z]
  * (UTC) or seconds since the epoch; without them, the previous full UTC
- * day. Records older than dmarc_report_max_age are deleted first. --out
+ * day; --since alone ends at today's 00:00 UTC (or now, when it starts
+ * today); --until alone starts a day before it. Records older than dmarc_report_max_age are deleted first. --out
  * writes one RFC 9990 file per policy domain into DIR (the same period
  * gives the same files: a rerun overwrites them with identical bytes);
  * --send mails each report to its verified rua= addresses through

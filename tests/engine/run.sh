@@ -257,6 +257,8 @@ u "directory as -c config"               78 --ip 192.0.2.1 --from sender@example
 . "$HERE/rules.sh"
 # shellcheck source=ratelimit.sh
 . "$HERE/ratelimit.sh"
+# shellcheck source=dmarc_report.sh
+. "$HERE/dmarc_report.sh"
 
 # The text report (no --json) carries the same verdict.
 if "$GH" test -c "$DATA/defaults.conf" --ip 192.0.2.1 --from sender@example.org \
