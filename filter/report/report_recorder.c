@@ -64,8 +64,10 @@ static void write_batch(struct report_recorder *r, struct report_store **st,
 	struct strbuf err;
 
 	strbuf_init(&err);
-	if (*st == NULL)
-		*st = report_store_open(r->o.path, true, &err);
+	if (*st == NULL && (*st = report_store_open(r->o.path, true, &err)) != NULL &&
+	    r->o.log != NULL)
+		log_msg(r->o.log, LOG_INFO, "dmarc-report: recording DMARC evaluations in %s",
+			r->o.path); /* once, and again after a failure */
 	if (*st != NULL && report_store_insert(*st, e, n, &err) == 0) {
 		atomic_fetch_add(&r->recorded, n);
 	} else {

@@ -1,6 +1,8 @@
 /*
  * check_dmarc_report.c - DMARC aggregate reports (RFC 9990): rua= parsing,
- * the SQLite store, the recorder's failure counting, aggregation into XML
+ * the SQLite store, the recorder (everything written; a store it cannot
+ * open, a locked store and a full queue dropped, counted and logged;
+ * expiry by age), aggregation into XML
  * (validated against tests/dmarc/rfc9990.xsd with libxml2's schema
  * validator), file names, reproducibility, and the report mail (GMime)
  */
@@ -47,10 +49,12 @@ START_TEST(rua_keeps_mailto_addresses_and_sizes)
 	ck_assert_str_eq(u[2].mailbox, "t@e.example");
 	ck_assert_uint_eq(u[2].max_size, 7);
 	/* each dropped URI is named with its reason */
-	ck_assert_ptr_nonnull(strstr(strbuf_cstr(&notes), "https://r.example/x (not a mailto: URI)"));
+	ck_assert_ptr_nonnull(
+		strstr(strbuf_cstr(&notes), "https://r.example/x (not a mailto: URI)"));
 	ck_assert_ptr_nonnull(strstr(strbuf_cstr(&notes), "(no local@domain address)"));
 	ck_assert_ptr_nonnull(strstr(strbuf_cstr(&notes), "(bad size after '!')"));
-	ck_assert_ptr_nonnull(strstr(strbuf_cstr(&notes), "evil%3E@d.example (not a plain address)"));
+	ck_assert_ptr_nonnull(
+		strstr(strbuf_cstr(&notes), "evil%3E@d.example (not a plain address)"));
 	strbuf_free(&notes);
 	arena_free(a);
 }
@@ -280,6 +284,74 @@ START_TEST(recorder_counts_a_locked_store)
 }
 END_TEST
 
+START_TEST(recorder_expires_old_records)
+{
+	char *path = tmp_db();
+	struct report_recorder_options o = { .path = path, .max_age_days = 30 };
+	struct report_recorder *r = report_recorder_new(&o);
+	struct report_stats s;
+	struct report_entry old = entry(1, "a.example", "192.0.2.1", "pass");
+	struct report_entry now = entry((long long)time(NULL), "a.example", "192.0.2.1", "pass");
+
+	/* the first batch opens the store; expiry follows it at once */
+	ck_assert(report_recorder_push(r, report_entry_dup(&old)));
+	ck_assert(report_recorder_push(r, report_entry_dup(&now)));
+	report_recorder_flush(r);
+	report_recorder_stats(r, &s);
+	ck_assert_uint_eq(s.recorded, 2);
+	ck_assert_uint_eq(s.expired, 1);
+	ck_assert_int_eq(count_rows(path), 1);
+	report_recorder_free(r);
+	drop_db(path);
+}
+END_TEST
+
+START_TEST(recorder_drops_and_counts_when_its_queue_is_full)
+{
+	char *path = tmp_db();
+	struct unit_log ul;
+	struct report_recorder_options o = { .path = path, .max_age_days = 30, .queue_max = 2 };
+	struct report_recorder *r;
+	struct report_stats s;
+	/* recent: the writer's expiry (after its first batch) keeps it */
+	struct report_entry e = entry((long long)time(NULL), "a.example", "192.0.2.1", "pass");
+	struct strbuf err;
+	struct report_store *st;
+	sqlite3 *db;
+	int accepted = 0;
+
+	strbuf_init(&err);
+	st = report_store_open(path, true, &err);
+	report_store_close(st);
+	unit_log_open(&ul, LOG_INFO);
+	o.log = &ul.log;
+	/* the writer waits out the busy timeout on each batch: at most one
+	 * batch of two in its hands and two queued, so five pushes made in
+	 * that time drop one at least */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	r = report_recorder_new(&o);
+	for (int i = 0; i < 5; i++)
+		accepted += report_recorder_push(r, report_entry_dup(&e));
+	report_recorder_stats(r, &s);
+	ck_assert_int_le(accepted, 4);
+	ck_assert_uint_eq(s.dropped_queue, 5 - (unsigned)accepted);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+	report_recorder_flush(r);
+	report_recorder_stats(r, &s);
+	/* every push is accounted for, once */
+	ck_assert_uint_eq(s.recorded + s.dropped_store + s.dropped_queue, 5);
+	ck_assert_int_eq(count_rows(path), (long long)s.recorded);
+	report_recorder_free(r);
+	ck_assert_ptr_nonnull(strstr(unit_log_text(&ul), "not recorded in"));
+	ck_assert_ptr_nonnull(strstr(unit_log_text(&ul), "the queue is full"));
+	unit_log_close(&ul);
+	strbuf_free(&err);
+	drop_db(path);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- reports */
 
 static struct strbuf gunzip(const struct report *r)
@@ -396,8 +468,8 @@ static struct report_store *fill(const char *path)
 	e.envelope_to = NULL;
 	insert(st, e);
 	insert(st, entry(86400 + 80, "skip.example", "192.0.2.4", "pass")); /* excluded */
-	insert(st, entry(86399, "a.example", "192.0.2.9", "pass"));	     /* before */
-	insert(st, entry(2 * 86400, "a.example", "192.0.2.9", "pass"));      /* after */
+	insert(st, entry(86399, "a.example", "192.0.2.9", "pass"));	    /* before */
+	insert(st, entry(2 * 86400, "a.example", "192.0.2.9", "pass"));	    /* after */
 	strbuf_free(&err);
 	return st;
 }
@@ -433,16 +505,16 @@ START_TEST(reports_per_domain_counted_valid_and_named)
 	assert_xpath(&a, "/d:feedback/d:report_metadata/d:date_range/d:end", "172799");
 	assert_xpath(&a, "count(/d:feedback/d:record)", "3");
 	assert_xpath(&a, "sum(/d:feedback/d:record/d:row/d:count)", "5");
-	assert_xpath(&a,
-		     "/d:feedback/d:record[d:row/d:source_ip='192.0.2.1']/d:row/d:count", "3");
+	assert_xpath(&a, "/d:feedback/d:record[d:row/d:source_ip='192.0.2.1']/d:row/d:count", "3");
 	assert_xpath(&a,
 		     "/d:feedback/d:record[d:row/d:source_ip='192.0.2.1']/d:auth_results/d:dkim/"
 		     "d:selector",
 		     "s1");
-	assert_xpath(&a,
-		     "/d:feedback/d:record[d:row/d:source_ip='2001:db8::1']/d:row/d:policy_evaluated/"
-		     "d:reason/d:type",
-		     "trusted_forwarder");
+	assert_xpath(
+		&a,
+		"/d:feedback/d:record[d:row/d:source_ip='2001:db8::1']/d:row/d:policy_evaluated/"
+		"d:reason/d:type",
+		"trusted_forwarder");
 	assert_xpath(&a, "count(/d:feedback/d:policy_published/d:sp)", "0");
 	assert_xpath(&b, "/d:feedback/d:policy_published/d:np", "reject");
 	assert_xpath(&b, "/d:feedback/d:policy_published/d:testing", "y");
@@ -510,7 +582,9 @@ START_TEST(bad_bytes_stay_well_formed_xml)
 	ck_assert_int_eq(report_agg_build(st, &meta, &r, &n, &err), 0);
 	x = gunzip(&r[0]);
 	ck_assert(schema_valid(&x));
-	assert_xpath(&x, "/d:feedback/d:record/d:auth_results/d:dkim/d:selector", "s?" "?<&>");
+	assert_xpath(&x, "/d:feedback/d:record/d:auth_results/d:dkim/d:selector",
+		     "s?"
+		     "?<&>");
 	strbuf_free(&x);
 	report_agg_free(r, n);
 	report_store_close(st);
@@ -552,8 +626,9 @@ START_TEST(report_mail_carries_the_report)
 	p = g_mime_parser_new_with_stream(s);
 	m = g_mime_parser_construct_message(p, NULL);
 	ck_assert_ptr_nonnull(m);
-	ck_assert_str_eq(g_mime_message_get_subject(m),
-			 "Report Domain: a.example Submitter: receiver.example Report-ID: <0123abcd>");
+	ck_assert_str_eq(
+		g_mime_message_get_subject(m),
+		"Report Domain: a.example Submitter: receiver.example Report-ID: <0123abcd>");
 	ck_assert_int_eq(internet_address_list_length(g_mime_message_get_to(m)), 2);
 	ck_assert_str_eq(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(
 				 internet_address_list_get_address(g_mime_message_get_from(m), 0))),
@@ -566,8 +641,8 @@ START_TEST(report_mail_carries_the_report)
 			GMimeObject *o = g_mime_multipart_get_part(GMIME_MULTIPART(top), i);
 
 			if (GMIME_IS_PART(o) &&
-			    g_mime_content_type_is_type(g_mime_object_get_content_type(o), "application",
-							"gzip"))
+			    g_mime_content_type_is_type(g_mime_object_get_content_type(o),
+							"application", "gzip"))
 				att = GMIME_PART(o);
 		}
 	}
@@ -599,6 +674,8 @@ static Suite *dmarc_report_suite(void)
 	tcase_add_test(t, recorder_writes_everything_pushed);
 	tcase_add_test(t, recorder_counts_and_logs_a_store_it_cannot_open);
 	tcase_add_test(t, recorder_counts_a_locked_store);
+	tcase_add_test(t, recorder_drops_and_counts_when_its_queue_is_full);
+	tcase_add_test(t, recorder_expires_old_records);
 	tcase_add_test(t, reports_per_domain_counted_valid_and_named);
 	tcase_add_test(t, reports_are_reproducible);
 	tcase_add_test(t, bad_bytes_stay_well_formed_xml);
