@@ -385,6 +385,20 @@ int main(int argc, char **argv)
 			return EX_CONFIG;
 	}
 	main_raise_nofile(&d);
+	{
+		/* Before the milter socket, so a port in use fails the start
+		 * before the MTA can reach us, and before the privilege drop
+		 * (a port below 1024). */
+		bool failed;
+
+		mh = metrics_http_open(c, d.svc->metrics ? d.svc->metrics->reg : NULL, &d.log,
+				       &failed);
+		if (failed) {
+			daemon_destroy(&d);
+			config_unref(c);
+			return EX_UNAVAILABLE;
+		}
+	}
 	listen_fd = listen_open(c, &d.log);
 	if (listen_fd < 0)
 		return EX_UNAVAILABLE;
@@ -404,17 +418,7 @@ int main(int argc, char **argv)
 	/* Before the privilege drop: its directory may be root's. Without
 	 * it the daemon runs on (logged): only `gatehouse ratelimit` misses it. */
 	ctl = control_open(c, &d.slot, d.svc, &d.log);
-	{
-		/* Before the privilege drop too (a port below 1024); a
-		 * configured endpoint that cannot listen fails the start. */
-		const struct metrics *reg = d.svc->metrics ? d.svc->metrics->reg : NULL;
-		bool failed;
-
-		mh = metrics_http_open(c, reg, &d.log, &failed);
-		if (failed)
-			return EX_UNAVAILABLE;
-		mtf = metrics_textfile_start(c, reg, &d.log);
-	}
+	mtf = metrics_textfile_start(c, d.svc->metrics ? d.svc->metrics->reg : NULL, &d.log);
 	/* The pid file first: the user we switch to usually cannot write /run. */
 	if (main_write_pid(&d, c->pid_file) != 0 || main_drop_privileges(&d, c->user) != 0)
 		return EX_NOPERM;

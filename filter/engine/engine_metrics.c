@@ -16,6 +16,7 @@
 #include "mail/results.h"
 #include "outbound/dkim_key.h"
 #include "outbound/ratelimit.h"
+#include "report/report_recorder.h"
 #include "util/diag.h"
 #include "util/gh.h"
 #include "util/metrics.h"
@@ -42,6 +43,9 @@ static const char *const em_fallback[] = { "local", "accept", "tempfail", NULL }
 static const char *const em_phase[] = { "connect", "helo", "mail", "rcpt", "data", "unknown",
 					"header",  "eoh",  "body", "eom",  NULL };
 static const char *const em_reload[] = { "success", "failure", NULL };
+/* struct report_stats's counters, in this order */
+static const char *const em_report[] = { "recorded", "dropped_queue", "dropped_store", "expired",
+					 NULL };
 
 /* DNS waits: from a cache answer to the per-query timeout */
 static const double em_dns_buckets[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -139,6 +143,12 @@ struct engine_metrics *engine_metrics_new(struct diag *errs)
 		    "gatehouse_config_reloads_total",
 		    "Configuration reloads (SIGHUP), by outcome.",
 		    { { "outcome", em_reload } } } },
+		{ NULL,
+		  { METRICS_COUNTER,
+		    "gatehouse_dmarc_report_records_total",
+		    "DMARC evaluations for aggregate reports (dmarc_report_db): recorded, "
+		    "dropped (queue full, store failed), expired.",
+		    { { "outcome", em_report } } } },
 	};
 
 	if (em == NULL || (em->reg = metrics_new()) == NULL) {
@@ -162,6 +172,7 @@ struct engine_metrics *engine_metrics_new(struct diag *errs)
 	fams[13].slot = &em->phase_seconds;
 	fams[14].slot = &em->connections;
 	fams[15].slot = &em->reloads;
+	fams[16].slot = &em->dmarc_reports;
 	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
 		*fams[i].slot = metrics_register(em->reg, &fams[i].spec, errs);
 		if (*fams[i].slot == NULL) {
@@ -289,6 +300,27 @@ void engine_metrics_reload(const struct engine_metrics *em, enum engine_metrics_
 {
 	if (em != NULL)
 		metrics_inc(em->reloads, outcome, 0);
+}
+
+/* em_collect - the report recorder's totals, copied in before a scrape */
+static void em_collect(void *ctx)
+{
+	struct engine_metrics *em = ctx;
+	struct report_stats st;
+
+	report_recorder_stats(em->report, &st);
+	metrics_counter_raise(em->dmarc_reports, 0, 0, st.recorded);
+	metrics_counter_raise(em->dmarc_reports, 1, 0, st.dropped_queue);
+	metrics_counter_raise(em->dmarc_reports, 2, 0, st.dropped_store);
+	metrics_counter_raise(em->dmarc_reports, 3, 0, st.expired);
+}
+
+void engine_metrics_watch_report(struct engine_metrics *em, const struct report_recorder *r)
+{
+	if (em == NULL || r == NULL)
+		return;
+	em->report = r;
+	metrics_on_write(em->reg, em_collect, em);
 }
 
 void engine_metrics_connections(const struct engine_metrics *em, int delta)

@@ -75,6 +75,7 @@ struct services *services_new(const struct config *c, const struct services_opti
 		services_free(svc);
 		return NULL;
 	}
+	engine_metrics_watch_report(svc->metrics, svc->report); /* both may be NULL */
 	return svc;
 }
 

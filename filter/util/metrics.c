@@ -42,6 +42,8 @@ struct metrics_family {
 struct metrics {
 	struct metrics_family **fam;
 	size_t n, cap;
+	void (*on_write)(void *ctx); /* metrics_on_write(), or NULL */
+	void *on_write_ctx;
 };
 
 struct metrics *metrics_new(void)
@@ -212,6 +214,25 @@ void metrics_gauge_set(struct metrics_family *f, unsigned a, unsigned b, int64_t
 
 	if (s != NULL)
 		atomic_store_explicit(s, (uint64_t)v, memory_order_relaxed);
+}
+
+void metrics_counter_raise(struct metrics_family *f, unsigned a, unsigned b, uint64_t v)
+{
+	_Atomic uint64_t *s = metrics_slots(f, a, b);
+	uint64_t cur;
+
+	if (s == NULL)
+		return;
+	cur = atomic_load_explicit(s, memory_order_relaxed);
+	while (cur < v && !atomic_compare_exchange_weak_explicit(s, &cur, v, memory_order_relaxed,
+								 memory_order_relaxed))
+		;
+}
+
+void metrics_on_write(struct metrics *m, void (*fn)(void *ctx), void *ctx)
+{
+	m->on_write = fn;
+	m->on_write_ctx = ctx;
 }
 
 static double metrics_bits_double(uint64_t u)
@@ -443,6 +464,8 @@ void metrics_write(const struct metrics *m, struct strbuf *out)
 {
 	if (m == NULL)
 		return;
+	if (m->on_write != NULL)
+		m->on_write(m->on_write_ctx);
 	for (size_t i = 0; i < m->n; i++)
 		metrics_write_family(out, m->fam[i]);
 }

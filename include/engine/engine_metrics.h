@@ -49,6 +49,7 @@ struct metrics_family;
 struct session;
 struct dkim_key;
 struct ratelimit_answer;
+struct report_recorder;
 
 #define ENGINE_METRICS_MAX_RULES 1024
 
@@ -83,6 +84,8 @@ struct engine_metrics {
 	struct metrics_family *connections;   /* gauge */
 	struct metrics_family *reloads;	      /* outcome */
 	struct metrics_family *dns_cache_hits;
+	struct metrics_family *dmarc_reports; /* outcome; copied from the recorder */
+	const struct report_recorder *report; /* whose totals dmarc_reports shows, or NULL */
 };
 
 /* engine_metrics_new - every family registered; NULL with the reason in ERRS */
@@ -112,6 +115,10 @@ void engine_metrics_ratelimit(const struct engine_metrics *em, const struct rate
 			      int fallback);
 /* engine_metrics_reload - a configuration reload ended with OUTCOME */
 void engine_metrics_reload(const struct engine_metrics *em, enum engine_metrics_reload outcome);
+/* engine_metrics_watch_report - show R's totals (recorded, dropped,
+ * expired; report_recorder.h) as gatehouse_dmarc_report_records_total,
+ * read at each scrape; R must outlive every scrape. Before any thread. */
+void engine_metrics_watch_report(struct engine_metrics *em, const struct report_recorder *r);
 /* engine_metrics_connections - milter connections in use move by DELTA */
 void engine_metrics_connections(const struct engine_metrics *em, int delta);
 

@@ -86,6 +86,16 @@ void metrics_observe(struct metrics_family *f, unsigned a, unsigned b, double v)
 /* metrics_inc_named - named counter F's series for VALUE grows by one */
 void metrics_inc_named(struct metrics_family *f, const char *value);
 
+/* metrics_counter_raise - counter F's series (A, B) becomes V unless it
+ * holds more already: for totals another module keeps itself, copied in
+ * by an on-write hook; a counter so fed never goes back, whatever order
+ * two concurrent scrapes copy in */
+void metrics_counter_raise(struct metrics_family *f, unsigned a, unsigned b, uint64_t v);
+/* metrics_on_write - FN(CTX) runs at the start of every metrics_write() of
+ * M (to copy such totals in); one per registry, set before any thread
+ * writes; FN may run on several threads at once */
+void metrics_on_write(struct metrics *m, void (*fn)(void *ctx), void *ctx);
+
 /* metrics_value - what counter or gauge F's series (A, B) holds now (a
  * histogram's: its count); 0 for a NULL family or an index out of range */
 int64_t metrics_value(const struct metrics_family *f, unsigned a, unsigned b);

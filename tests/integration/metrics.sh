@@ -13,9 +13,10 @@
 # resolver cannot reach in this namespace): tempfailed. Then the counters
 # must say exactly that, agree with the summary lines, parse with the
 # Prometheus client's parser, and read the same through `gatehouse stats`
-# and the textfile. The endpoint's refusals (wrong path, method, oversized
-# request), reloads, a port in use and a bad metrics_listen are checked
-# too.
+# and the textfile; the DMARC report store (dmarc_report_db) must have
+# recorded the 3 evaluations that found a policy. The endpoint's refusals
+# (wrong path, method, oversized request, over the connection limit),
+# reloads, a port in use and a bad metrics_listen are checked too.
 
 IT_METRICS_PORT=9112
 IT_MET_DIR=
@@ -39,6 +40,7 @@ metrics_listen = "127.0.0.1:$IT_METRICS_PORT"
 control_socket = "$IT_MET_DIR/control.sock"
 metrics_textfile = "$IT_MET_DIR/gatehouse.prom"
 metrics_textfile_interval_s = 1
+dmarc_report_db = "$IT_MET_DIR/reports.db"
 ${1:-}
 EOF
 }
@@ -73,6 +75,12 @@ q_summaries_at_least() {
 q_idle() {
 	q_scrape "$IT_MET_DIR/idle.prom" >/dev/null &&
 		[ "$(q_val "$IT_MET_DIR/idle.prom" gatehouse_milter_connections)" = 0 ]
+}
+
+# q_reports_recorded N - the scrape says N DMARC evaluations recorded
+q_reports_recorded() {
+	q_scrape "$IT_MET_DIR/rep.prom" >/dev/null &&
+		[ "$(q_val "$IT_MET_DIR/rep.prom" gatehouse_dmarc_report_records_total outcome=recorded)" = "$1" ]
 }
 
 # q_textfile_has N - the textfile says N accepted
@@ -229,6 +237,15 @@ EOF
 	[ "$v" = 204 ] || out="$out spf results=$v (want one per message)"
 	if [ -n "$out" ]; then
 		not_ok "$name" "$out"
+	else
+		ok "$name"
+	fi
+
+	name="q: the DMARC report store's totals: 3 recorded (the p=reject failures; no record, no temperror), nothing dropped"
+	if ! wait_until 10 q_reports_recorded 3; then
+		not_ok "$name" "recorded: $(q_val "$IT_MET_DIR/rep.prom" gatehouse_dmarc_report_records_total outcome=recorded)"
+	elif [ "$(q_val "$IT_MET_DIR/rep.prom" gatehouse_dmarc_report_records_total)" != 3 ]; then
+		not_ok "$name" "$(grep '^gatehouse_dmarc_report_records_total' "$IT_MET_DIR/rep.prom" | tr '\n' ' ')"
 	else
 		ok "$name"
 	fi
