@@ -4,7 +4,8 @@
  * open, a locked store and a full queue dropped, counted and logged;
  * expiry by age), aggregation into XML
  * (validated against tests/dmarc/rfc9990.xsd with libxml2's schema
- * validator), file names, reproducibility, and the report mail (GMime)
+ * validator), file names, reproducibility, the report mail (GMime), and
+ * its destinations (consent of external ones, on a DNS fixture)
  */
 #include <gmime/gmime.h>
 #include <libxml/parser.h>
@@ -15,6 +16,7 @@
 #include <zlib.h>
 
 #include "auth/dmarc.h"
+#include "dns/dns.h"
 #include "mail/author.h"
 #include "report/report_agg.h"
 #include "report/report_mail.h"
@@ -22,6 +24,7 @@
 #include "report/report_store.h"
 #include "unit.h"
 #include "util/arena.h"
+#include "util/diag.h"
 #include "util/strbuf.h"
 
 #define XSD "tests/dmarc/rfc9990.xsd"
@@ -661,6 +664,85 @@ START_TEST(report_mail_carries_the_report)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- destinations */
+
+static const char dest_zone[] =
+	"; destinations of reports about policy.example (organizational domain:\n"
+	"; its own record); the consent records of RFC 9990 section 4\n"
+	"_dmarc.policy.example. TXT \"v=DMARC1; p=reject\"\n"
+	"policy.example._report._dmarc.yes.example. TXT \"v=DMARC1\"\n"
+	"policy.example._report._dmarc.redir.example. TXT \"v=DMARC1; "
+	"rua=mailto:other@redir.example\"\n"
+	"policy.example._report._dmarc.away.example. TXT \"v=DMARC1; "
+	"rua=mailto:x@elsewhere.example\"\n"
+	"policy.example._report._dmarc.junk.example. TXT \"v=spf1 -all\"\n"
+	"policy.example._report._dmarc.temp.example. SERVFAIL\n";
+
+/* dests - report_mail_destinations for RUA about policy.example */
+static enum report_mail_rc dests(struct dns_resolver *dns, struct arena *a, const char *rua,
+				 const char *exclude, size_t size, struct strbuf *notes,
+				 struct strbuf *list)
+{
+	const char **to;
+	size_t n;
+	enum report_mail_rc rc = report_mail_destinations(dns, a, "policy.example", rua, exclude,
+							  size, &to, &n, notes);
+
+	for (size_t i = 0; i < n; i++)
+		strbuf_printf(list, "%s%s", i ? " " : "", to[i]);
+	return rc;
+}
+
+START_TEST(destinations_need_consent_outside_the_organization)
+{
+	char *zone = unit_write_file(dest_zone, sizeof(dest_zone) - 1);
+	struct diag errs = { 0 };
+	struct dns_options o = { .timeout_ms = 500, .fixture_file = zone };
+	struct dns_resolver *dns = dns_resolver_new(&o, &errs);
+	struct arena *a = arena_new();
+	struct strbuf notes, list;
+
+	ck_assert_ptr_nonnull(dns);
+	strbuf_init(&notes);
+	strbuf_init(&list);
+	/* inside the organization: no question; consent; consent with a
+	 * redirect on the same host; no consent (no record, or no DMARC
+	 * record); a redirect to another host: neither */
+	ck_assert_int_eq(
+		dests(dns, a,
+		      "mailto:a@policy.example,mailto:b@sub.policy.example,mailto:c@yes.example,"
+		      "mailto:d@redir.example,mailto:e@no.example,mailto:f@junk.example,"
+		      "mailto:g@away.example",
+		      "", 1000, &notes, &list),
+		RM_OK);
+	ck_assert_str_eq(strbuf_cstr(&list),
+			 "a@policy.example b@sub.policy.example c@yes.example other@redir.example");
+	ck_assert_ptr_nonnull(strstr(strbuf_cstr(&notes), "no.example does not take reports"));
+	ck_assert_ptr_nonnull(strstr(strbuf_cstr(&notes), "junk.example does not take reports"));
+	ck_assert_ptr_nonnull(strstr(strbuf_cstr(&notes), "g@away.example: its consent names "
+							  "another host (elsewhere.example)"));
+	/* excluded domains and "!size" */
+	strbuf_reset(&list);
+	ck_assert_int_eq(dests(dns, a, "mailto:a@policy.example!500,mailto:c@yes.example",
+			       "yes.example", 1000, &notes, &list),
+			 RM_OK);
+	ck_assert_str_eq(strbuf_cstr(&list), "");
+	ck_assert_ptr_nonnull(strstr(strbuf_cstr(&notes), "c@yes.example: excluded"));
+	ck_assert_ptr_nonnull(strstr(strbuf_cstr(&notes), "over its limit of 500 bytes"));
+	/* a DNS failure: nothing is decided, the report waits for a rerun */
+	strbuf_reset(&list);
+	ck_assert_int_eq(dests(dns, a, "mailto:a@policy.example,mailto:t@temp.example", "", 1000,
+			       &notes, &list),
+			 RM_TEMP);
+	strbuf_free(&notes);
+	strbuf_free(&list);
+	arena_free(a);
+	dns_resolver_free(dns);
+	diag_clear(&errs);
+	unit_remove_file(zone);
+}
+END_TEST
+
 static Suite *dmarc_report_suite(void)
 {
 	Suite *s = suite_create("dmarc_report");
@@ -681,6 +763,7 @@ static Suite *dmarc_report_suite(void)
 	tcase_add_test(t, bad_bytes_stay_well_formed_xml);
 	tcase_add_test(t, domain_list_matches_names_and_subdomains);
 	tcase_add_test(t, report_mail_carries_the_report);
+	tcase_add_test(t, destinations_need_consent_outside_the_organization);
 	suite_add_tcase(s, t);
 	return s;
 }
