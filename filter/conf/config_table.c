@@ -682,14 +682,14 @@ const struct config_directive config_directives[] = {
 	CDIR_ROW_INT(metrics_max_connections, "metrics", "8", 1, 1024,
 		     "Connections the metrics endpoint serves at once (and from one address: half "
 		     "of them, at least one); more are refused. A request is limited to 16 KB "
-		     "and 10 seconds."),
+		     "and 10 seconds. Read at start."),
 	CDIR_ROW_STR(metrics_textfile, "metrics", "", check_abs_path,
 		     "Also write the counters to this file (for node_exporter's textfile "
 		     "collector; name it *.prom), replaced atomically (a temporary file and a "
 		     "rename in the same directory) every metrics_textfile_interval_s and at "
 		     "exit. Empty: no file. Read at start."),
 	CDIR_ROW_INT(metrics_textfile_interval_s, "metrics", "15", 1, 3600,
-		     "Seconds between two writes of metrics_textfile."),
+		     "Seconds between two writes of metrics_textfile. Read at start."),
 };
 
 const size_t config_ndirectives = sizeof(config_directives) / sizeof(config_directives[0]);

@@ -154,6 +154,15 @@ int daemon_reload(struct daemon *d)
 		log_msg(&d->log, LOG_WARNING,
 			"reload: ratelimit_redis, ratelimit_redis_timeout_ms, ratelimit_max_keys "
 			"and control_socket changes take effect at the next restart");
+	/* the counters, the endpoint and the textfile's thread are built once */
+	if (old->metrics != fresh->metrics ||
+	    strcmp(old->metrics_listen, fresh->metrics_listen) != 0 ||
+	    old->metrics_max_connections != fresh->metrics_max_connections ||
+	    strcmp(old->metrics_textfile, fresh->metrics_textfile) != 0 ||
+	    old->metrics_textfile_interval_s != fresh->metrics_textfile_interval_s)
+		log_msg(&d->log, LOG_WARNING,
+			"reload: metrics, metrics_listen, metrics_max_connections and "
+			"metrics_textfile* changes take effect at the next restart");
 	config_unref(old);
 	log_set_level(&d->log, fresh->log_level);
 	config_slot_swap(&d->slot, fresh);
