@@ -76,6 +76,7 @@ static int write_file(const char *dir, const struct report *r)
 {
 	struct strbuf path, tmp;
 	int fd, rc = -1;
+	bool bad;
 	size_t done = 0;
 
 	strbuf_init(&path);
@@ -101,11 +102,13 @@ static int write_file(const char *dir, const struct report *r)
 			break;
 		done += (size_t)n;
 	}
-	if (done < r->gz_len || fsync(fd) != 0 || close(fd) != 0) {
+	/* the data on disk before the name: a crash leaves the old file or
+	 * the new one, never half of one */
+	bad = done < r->gz_len || fsync(fd) != 0;
+	bad |= close(fd) != 0;
+	if (bad) {
 		fprintf(stderr, "gatehouse dmarc-report: %s: %s\n", strbuf_cstr(&tmp),
 			strerror(errno));
-		if (done < r->gz_len)
-			close(fd);
 		unlink(strbuf_cstr(&tmp));
 		goto out;
 	}

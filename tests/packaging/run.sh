@@ -269,7 +269,7 @@ fi
 
 # ---------------------------------------------------------------- 3. contents
 
-name="the package holds the binary, the conffile, the unit, the sysusers file, the man pages and the snippets; postinst makes the user and enables the unit"
+name="the package holds the binary, the conffile, the unit, the sysusers file, the man pages, the snippets and the DMARC report timer example; postinst makes the user and enables the unit"
 mkdir -p "$PK_DIR/root" "$PK_DIR/ctrl"
 dpkg-deb -x "$PK_DEB" "$PK_DIR/root" && dpkg-deb -e "$PK_DEB" "$PK_DIR/ctrl"
 missing=""
@@ -277,7 +277,9 @@ for f in usr/sbin/gatehouse etc/gatehouse/gatehouse.conf lib/systemd/system/gate
 	usr/lib/sysusers.d/gatehouse.conf usr/share/man/man8/gatehouse.8.gz \
 	usr/share/man/man5/gatehouse.conf.5.gz usr/share/man/man5/gatehouse.rules.5.gz \
 	usr/share/doc/gatehouse/examples/postfix-main.cf.snippet \
-	usr/share/doc/gatehouse/examples/sendmail.mc.snippet; do
+	usr/share/doc/gatehouse/examples/sendmail.mc.snippet \
+	usr/share/doc/gatehouse/examples/gatehouse-dmarc-report.service \
+	usr/share/doc/gatehouse/examples/gatehouse-dmarc-report.timer; do
 	[ -e "$PK_DIR/root/$f" ] || missing="$missing $f"
 done
 if [ -n "$missing" ]; then
