@@ -12,8 +12,9 @@
 # the same bytes. --send hands the reports to the suite's own Postfix
 # (sendmail with MAIL_CONFIG) and they reach the sink, only where the
 # external destination consented (a _report._dmarc record), once. A record
-# older than dmarc_report_max_age goes at the next run. A store held locked
-# by another process does not change the SMTP answer.
+# older than dmarc_report_max_age goes at the next run. Neither a full disk
+# (test mode, a tmpfs filled up) nor a store held locked by another process
+# (the daemon) changes the answer.
 #
 # The senders (all from IT_SPF_CLIENT_IP, HELO mx.example):
 #   rep.example    SPF pass for the client, p=reject, rua at example.org
@@ -250,7 +251,32 @@ test_dmarc_report() {
 		ok "$name"
 	fi
 
-	name="r: the store held locked by another process: the message is still accepted at once, the lost record logged ('not recorded ... database is locked'); recorded again once the lock is gone"
+	name="r: a full disk (a 256 KB tmpfs filled up, in a mount namespace of its own): the verdict is still accept (exit 0), and stderr says what could not be recorded"
+	printf 'example.org. TXT "v=spf1 ip4:192.0.2.0/24 -all"\n_dmarc.example.org. TXT "v=DMARC1; p=reject"\n' >"$d/full.zone"
+	printf 'From: <a@example.org>\nTo: <b@example.net>\nSubject: full disk\n\nbody\n' >"$d/full.eml"
+	mkdir -p "$d/full"
+	printf 'dmarc_report_db = "%s/full/db.sqlite"\ndmarc_report_email = "reports@rep.example"\n' "$d" >"$d/full.conf"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare --mount -- sh -c '
+		mount -t tmpfs -o size=256k tmpfs "$1/full" || exit 90
+		run() { "$2" test -c "$1/full.conf" --dns-fixture "$1/full.zone" --ip 192.0.2.5 \
+			--from a@example.org --rcpt b@example.net "$1/full.eml"; }
+		run "$@" >"$1/full1.out" 2>&1	# creates the store, one row
+		dd if=/dev/zero of="$1/full/fill" bs=4k 2>/dev/null
+		run "$@" >"$1/full2.out" 2>"$1/full2.err"
+		echo "$?" >"$1/full2.rc"' sh "$d" "$IT_GH"
+	rc=$?
+	if [ "$rc" -eq 90 ]; then
+		not_ok "$name" "cannot mount a tmpfs"
+	elif [ "$(cat "$d/full2.rc" 2>/dev/null)" != 0 ] || ! grep -q '^verdict   accept' "$d/full2.out"; then
+		not_ok "$name" "exit $(cat "$d/full2.rc" 2>/dev/null), $(grep '^verdict' "$d/full2.out")"
+	elif ! grep -Eq 'dmarc-report: 1 evaluation\(s\) not recorded in .*/full/db\.sqlite: .*(disk I/O error|database or disk is full)' "$d/full2.err"; then
+		not_ok "$name" "stderr: $(head -c 400 "$d/full2.err")"
+	else
+		ok "$name"
+	fi
+
+	name="r: the store held locked by another process: the message is still accepted, the lost record logged ('not recorded ... database is locked'); recorded again once the lock is gone"
 	n=$(r_db_count)
 	( echo 'BEGIN EXCLUSIVE;'; sleep 5; echo 'COMMIT;' ) | sqlite3 "$R_DB" &
 	IT_BG_PIDS+=($!)
