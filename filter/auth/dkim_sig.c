@@ -29,6 +29,9 @@ struct span {
 	size_t len;
 };
 
+static const char *tags(const char *value, size_t len, struct span *names, struct span *vals,
+			size_t *n);
+
 static bool span_is(struct span s, const char *word)
 {
 	return s.len == strlen(word) && strncmp(s.p, word, s.len) == 0;
@@ -123,7 +126,25 @@ void dkim_sig_info_free(struct dkim_sig_info *info)
 	free(info->selector);
 	free(info->b);
 	free(info->bh);
+	free(info->h);
+	free(info->i);
 	memset(info, 0, sizeof(*info));
+}
+
+const char *dkim_tags(const char *value, size_t len, struct dkim_tag *out, size_t max, size_t *n)
+{
+	struct span names[DKIM_MAX_TAGS], vals[DKIM_MAX_TAGS];
+	const char *why = tags(value, len, names, vals, n);
+
+	if (why == NULL && *n > max)
+		why = "too many tags";
+	for (size_t k = 0; why == NULL && k < *n; k++) {
+		out[k].name = names[k].p;
+		out[k].name_len = names[k].len;
+		out[k].val = vals[k].p;
+		out[k].val_len = vals[k].len;
+	}
+	return why;
 }
 
 /* tags - split VALUE into tag names and values; NULL or why it is no tag-list */
@@ -185,18 +206,39 @@ static const char *tags(const char *value, size_t len, struct span *names, struc
 	return NULL;
 }
 
+/* dkim_canon_word - N bytes at P name a canonicalization */
+static bool dkim_canon_word(const char *p, size_t n)
+{
+	return (n == 6 && strncasecmp(p, "simple", 6) == 0) ||
+	       (n == 7 && strncasecmp(p, "relaxed", 7) == 0);
+}
+
+/* dkim_canon_known - C is header[/body] with known names */
+static bool dkim_canon_known(struct span c)
+{
+	const char *slash = memchr(c.p, '/', c.len);
+
+	if (slash == NULL)
+		return dkim_canon_word(c.p, c.len);
+	return dkim_canon_word(c.p, (size_t)(slash - c.p)) &&
+	       dkim_canon_word(slash + 1, c.len - (size_t)(slash - c.p) - 1);
+}
+
 int dkim_sig_check(const char *value, size_t len, struct dkim_sig_info *out)
 {
 	static const char *const required[] = { "v", "a", "b", "bh", "d", "h", "s" };
 	struct span names[DKIM_MAX_TAGS], vals[DKIM_MAX_TAGS];
 	struct span v = { 0 }, d = { 0 }, sel = { 0 }, b = { 0 }, bh = { 0 }, c = { 0 }, l = { 0 },
-		    a = { 0 };
+		    a = { 0 }, h = { 0 }, i = { 0 }, q = { 0 }, x = { 0 }, t = { 0 };
 	const char *why;
 	bool nomem = false;
 	size_t n;
 
 	memset(out, 0, sizeof(*out));
 	out->length = -1;
+	out->ascii = true;
+	for (size_t k = 0; k < len && out->ascii; k++)
+		out->ascii = (unsigned char)value[k] < 0x80;
 	if (memchr(value, '\0', len) != NULL) {
 		out->error = "a NUL byte in the signature";
 		return 0;
@@ -214,6 +256,11 @@ int dkim_sig_check(const char *value, size_t len, struct dkim_sig_info *out)
 				   : span_is(names[k], "c")  ? &c
 				   : span_is(names[k], "l")  ? &l
 				   : span_is(names[k], "a")  ? &a
+				   : span_is(names[k], "h")  ? &h
+				   : span_is(names[k], "i")  ? &i
+				   : span_is(names[k], "q")  ? &q
+				   : span_is(names[k], "x")  ? &x
+				   : span_is(names[k], "t")  ? &t
 							     : NULL;
 		if (dst != NULL)
 			*dst = vals[k];
@@ -226,10 +273,37 @@ int dkim_sig_check(const char *value, size_t len, struct dkim_sig_info *out)
 	if (bh.p != NULL && (out->bh = strip_fws(bh)) == NULL)
 		return -1;
 	out->sha256 = span_is(a, "rsa-sha256") || span_is(a, "ed25519-sha256");
+	out->ed25519 = span_is(a, "ed25519-sha256");
+	if (h.p != NULL && (out->h = strip_fws(h)) == NULL)
+		return -1;
+	if (i.p != NULL && (out->i = strip_fws(i)) == NULL)
+		return -1;
+	out->has_q = q.p != NULL;
+	out->has_x = x.p != NULL;
+	out->has_t = t.p != NULL;
+	out->t = -1;
+	if (t.p != NULL && t.len > 0 && t.len < 19) {
+		out->t = 0;
+		for (size_t k = 0; k < t.len && out->t >= 0; k++)
+			out->t = isdigit((unsigned char)t.p[k]) ? out->t * 10 + (t.p[k] - '0') : -1;
+	}
+	if (b.p != NULL) {
+		const char *eq = b.p, *semi;
+
+		while (eq > value && eq[-1] != '=')
+			eq--;
+		semi = memchr(b.p, ';', len - (size_t)(b.p - value));
+		out->b_from = (size_t)(eq - value);
+		out->b_to = semi != NULL ? (size_t)(semi - value) : len;
+	}
 	if (d.p != NULL && (out->domain = name_in_alabels(d, &nomem)) == NULL && nomem)
 		return -1;
+	out->canon_known = c.p == NULL || dkim_canon_known(c);
 	if (c.p != NULL) {
 		const char *slash = memchr(c.p, '/', c.len);
+
+		out->relaxed_head = (size_t)((slash ? slash : c.p + c.len) - c.p) == 7 &&
+				    strncasecmp(c.p, "relaxed", 7) == 0;
 
 		out->relaxed_body = slash != NULL && (size_t)(c.p + c.len - slash - 1) == 7 &&
 				    strncasecmp(slash + 1, "relaxed", 7) == 0;
@@ -335,4 +409,24 @@ long long dkim_bodylen_total(const struct dkim_bodylen *in, bool relaxed)
 	if (b.line_simple > 0)
 		b.simple += b.simple_pending + b.line_simple + 2;
 	return b.simple > 0 ? b.simple : 2; /* an empty body is one CRLF */
+}
+
+bool dkim_list_has(const char *list, size_t len, const char *word)
+{
+	size_t wl = strlen(word), i = 0;
+
+	while (i < len) {
+		size_t s = i, e;
+
+		while (i < len && list[i] != ':')
+			i++;
+		e = i++;
+		while (s < e && isspace((unsigned char)list[s]))
+			s++;
+		while (e > s && isspace((unsigned char)list[e - 1]))
+			e--;
+		if (e - s == wl && strncasecmp(list + s, word, wl) == 0)
+			return true;
+	}
+	return false;
 }

@@ -1,9 +1,12 @@
 /*
- * dkim.h - DKIM signature verification (RFC 6376, 8301, 8463) on libopendkim
+ * dkim.h - DKIM signature verification (RFC 6376, 8301, 8463): gatehouse's
+ * own body hash and, for the common signatures, its own header check with
+ * keys decoded once (dkim_verify.h); libopendkim for the rest
  *
  * A struct dkim_verifier wires one libopendkim library handle to
  * gatehouse's resolver (its DNS hooks answer from dns_query(), never from
- * the system resolver) and is shared by all threads. A struct dkim_msg
+ * the system resolver), holds the table of decoded keys, and is shared by
+ * all threads. A struct dkim_msg
  * follows one message: header fields and body chunks are fed as they
  * arrive, and dkim_msg_eom() returns one result per DKIM-Signature field,
  * in header order: none is dropped. A field that cannot be evaluated (a

@@ -32,10 +32,36 @@ struct dkim_sig_info {
 	char *b;	   /* b= without white space (NULL if missing) */
 	const char *error; /* why it cannot be evaluated (static text), or NULL */
 	char *bh;	   /* bh= without white space (NULL if missing) */
+	char *h;	   /* h= without white space (NULL if missing) */
+	char *i;	   /* i= without white space (NULL if missing) */
 	bool relaxed_body; /* c= .../relaxed */
+	bool relaxed_head; /* c= relaxed/... */
+	bool canon_known;  /* c= absent, or simple|relaxed[/simple|relaxed] */
+	bool ascii;	   /* the whole field is ASCII */
 	bool sha256;	   /* a= is rsa-sha256 or ed25519-sha256 */
+	bool ed25519;	   /* a= is ed25519-sha256 */
+	bool has_q, has_x; /* q= or x= present */
+	bool has_t;	   /* t= present */
+	long long t;	   /* t=, or -1 when absent or not a number */
 	long long length;  /* l=, or -1 */
+	/* b='s value in the field as given, from just after '=' up to the
+	 * next ';' (or the end): what verification empties (RFC 6376 3.7) */
+	size_t b_from, b_to;
 };
+
+/* One tag of a tag-list (RFC 6376 3.2): name and value, value without the
+ * white space around it (white space inside is kept) */
+struct dkim_tag {
+	const char *name, *val;
+	size_t name_len, val_len;
+};
+
+/* dkim_tags - split VALUE (LEN bytes) into at most MAX tags; NULL, or why
+ * it is no tag-list (a tag twice, an empty one, a bad name, too many) */
+const char *dkim_tags(const char *value, size_t len, struct dkim_tag *tags, size_t max, size_t *n);
+/* dkim_list_has - the colon-separated LIST (LEN bytes, white space
+ * allowed around the words) names WORD, case aside */
+bool dkim_list_has(const char *list, size_t len, const char *word);
 
 /* dkim_sig_check - read VALUE (LEN bytes, folded lines joined by LF or
  * CRLF) into OUT; 0, or -1 when memory ran out */

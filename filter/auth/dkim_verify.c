@@ -1,0 +1,333 @@
+/*
+ * dkim_verify.c - header hash, key record and signature of one
+ * DKIM-Signature, with decoded keys kept (see dkim_verify.h)
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "auth/dkim_canon.h"
+#include "auth/dkim_keyrec.h"
+#include "auth/dkim_sig.h"
+#include "auth/dkim_verify.h"
+#include "dns/dns.h"
+#include "mail/results.h"
+#include "util/arena.h"
+#include "util/strbuf.h"
+
+#define DKIM_KEYS_SLOTS 512 /* distinct key records kept; a collision replaces */
+#define DKIM_TYPE_TXT 16
+
+struct dkim_key_slot {
+	char *text; /* the key record as published, NULL when empty */
+	EVP_PKEY *pkey;
+};
+
+struct dkim_keys {
+	pthread_mutex_t lock;
+	struct dkim_key_slot slot[DKIM_KEYS_SLOTS];
+};
+
+struct dkim_keys *dkim_keys_new(void)
+{
+	struct dkim_keys *k = calloc(1, sizeof(*k));
+
+	if (k != NULL && pthread_mutex_init(&k->lock, NULL) != 0) {
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void dkim_keys_free(struct dkim_keys *k)
+{
+	if (k == NULL)
+		return;
+	for (size_t i = 0; i < DKIM_KEYS_SLOTS; i++) {
+		free(k->slot[i].text);
+		EVP_PKEY_free(k->slot[i].pkey);
+	}
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}
+
+static size_t dkim_keys_index(const char *text)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return (size_t)(h % DKIM_KEYS_SLOTS);
+}
+
+/* dkim_keys_get - the key decoded from record TEXT, with a reference the
+ * caller frees, or NULL when it is not kept */
+static EVP_PKEY *dkim_keys_get(struct dkim_keys *k, const char *text)
+{
+	struct dkim_key_slot *s = &k->slot[dkim_keys_index(text)];
+	EVP_PKEY *pkey = NULL;
+
+	pthread_mutex_lock(&k->lock);
+	if (s->text != NULL && strcmp(s->text, text) == 0 && EVP_PKEY_up_ref(s->pkey) == 1)
+		pkey = s->pkey;
+	pthread_mutex_unlock(&k->lock);
+	return pkey;
+}
+
+/* dkim_keys_put - keep PKEY (one more reference) for record TEXT; failing
+ * to keep it only costs a decode next time */
+static void dkim_keys_put(struct dkim_keys *k, const char *text, EVP_PKEY *pkey)
+{
+	struct dkim_key_slot *s = &k->slot[dkim_keys_index(text)];
+	char *copy = strdup(text);
+
+	if (copy == NULL || EVP_PKEY_up_ref(pkey) != 1) {
+		free(copy);
+		return;
+	}
+	pthread_mutex_lock(&k->lock);
+	free(s->text);
+	EVP_PKEY_free(s->pkey);
+	s->text = copy;
+	s->pkey = pkey;
+	pthread_mutex_unlock(&k->lock);
+}
+
+bool dkim_verify_handles(const struct dkim_sig_info *f, long long now)
+{
+	const char *at;
+
+	if (f->error != NULL || !f->ascii || !f->canon_known || !f->relaxed_head || !f->sha256 ||
+	    f->length >= 0 || f->has_q || f->has_x || f->h == NULL || f->bh == NULL ||
+	    f->b == NULL || f->selector == NULL || f->domain == NULL)
+		return false;
+	if (f->has_t && (f->t < 0 || f->t > now))
+		return false; /* in the future, or no number we read as libopendkim does */
+	/* b= of a length base64 cannot have: libopendkim's decoder has its
+	 * own ideas about those, and they stay its business */
+	if (strlen(f->b) % 4 != 0)
+		return false;
+	if (!dkim_list_has(f->h, strlen(f->h), "from") ||
+	    dkim_list_has(f->h, strlen(f->h), "dkim-signature"))
+		return false;
+	for (const char *p = f->selector; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			return false;
+	if (f->i != NULL) {
+		size_t dl = strlen(f->domain), il;
+
+		if ((at = strchr(f->i, '@')) == NULL || strchr(f->i, '=') != NULL)
+			return false; /* quoted-printable in i=: libopendkim decodes it */
+		at++;
+		il = strlen(at);
+		if (!(strcasecmp(at, f->domain) == 0 || (il > dl && at[il - dl - 1] == '.' &&
+							 strcasecmp(at + il - dl, f->domain) == 0)))
+			return false;
+	}
+	return true;
+}
+
+/* dkim_fail - R says RESULT for REASON (static text); returns 0 */
+static int dkim_fail(struct dkim_result *r, enum ar_result result, const char *reason)
+{
+	r->result = result;
+	r->reason = reason;
+	return 0;
+}
+
+/* dkim_key_fetch - the key of F from DNS (or the table); NULL with R
+ * filled when there is none to use; *NOMEM when memory ran out */
+static EVP_PKEY *dkim_key_fetch(struct dns_resolver *dns, struct dns_budget *b,
+				struct dkim_keys *keys, const struct dkim_sig_info *f,
+				struct arena *a, struct dkim_result *r, bool *strict, bool *nomem)
+{
+	struct dns_result res;
+	struct dkim_keyrec k;
+	struct strbuf txt;
+	const char *name, *why;
+	EVP_PKEY *pkey;
+
+	*nomem = false;
+	name = arena_printf(a, "%s._domainkey.%s", f->selector, f->domain);
+	if (name == NULL || dns_query(dns, name, DKIM_TYPE_TXT, b, &res) != 0) {
+		*nomem = true;
+		if (name != NULL)
+			dns_result_free(&res);
+		return NULL;
+	}
+	if (res.status == DNS_TEMPFAIL) {
+		dns_result_free(&res);
+		dkim_fail(r, AR_TEMPERROR, "key DNS query failed");
+		return NULL;
+	}
+	if (res.status != DNS_ANSWER || res.n == 0) {
+		dns_result_free(&res);
+		dkim_fail(r, AR_PERMERROR, "key not found in DNS");
+		return NULL;
+	}
+	if (res.n > 1) {
+		dns_result_free(&res);
+		dkim_fail(r, AR_PERMERROR, "multiple keys found");
+		return NULL;
+	}
+	strbuf_init(&txt);
+	if (dns_rdata_txt(&res.rr[0], &txt) != 0 || txt.failed) {
+		*nomem = txt.failed;
+		dns_result_free(&res);
+		strbuf_free(&txt);
+		if (!*nomem)
+			dkim_fail(r, AR_PERMERROR, "key DNS reply corrupt");
+		return NULL;
+	}
+	dns_result_free(&res);
+	why = txt.len == 0 || memchr(txt.data, '\0', txt.len) != NULL
+		      ? "key DNS reply corrupt"
+		      : dkim_keyrec_parse(txt.data, txt.len, &k);
+	if (why == NULL && k.ed25519 != f->ed25519)
+		why = "key type does not match the signature's algorithm";
+	if (why != NULL) {
+		strbuf_free(&txt);
+		dkim_fail(r, AR_PERMERROR, why);
+		return NULL;
+	}
+	*strict = k.strict;
+	if (dkim_keyrec_revoked(&k)) {
+		strbuf_free(&txt);
+		dkim_fail(r, AR_PERMERROR, "key revoked");
+		return NULL;
+	}
+	if ((pkey = dkim_keys_get(keys, txt.data)) == NULL) {
+		pkey = dkim_keyrec_pkey(&k, false, nomem);
+		if (pkey != NULL)
+			dkim_keys_put(keys, txt.data, pkey);
+		else if (!*nomem)
+			dkim_fail(r, AR_PERMERROR, "unable to apply public key");
+	}
+	strbuf_free(&txt);
+	return pkey;
+}
+
+/* dkim_header_data - the relaxed canonical header fields F signs, then its
+ * own field with b= emptied and no CRLF, into SB */
+static void dkim_header_data(const struct dkim_field *fields, size_t n, size_t sig,
+			     const struct dkim_sig_info *f, struct strbuf *sb)
+{
+	size_t hl = strlen(f->h), i = 0;
+	struct strbuf own;
+
+	while (i < hl) {
+		size_t s = i, e, taken = 0;
+
+		while (i < hl && f->h[i] != ':')
+			i++;
+		e = i++;
+		if (e == s)
+			continue;
+		/* the same name earlier in h= took instances from the bottom */
+		for (size_t j = 0; j < s;) {
+			size_t js = j, je;
+
+			while (j < hl && f->h[j] != ':')
+				j++;
+			je = j++;
+			if (je - js == e - s && strncasecmp(f->h + js, f->h + s, e - s) == 0)
+				taken++;
+		}
+		for (size_t k = n; k-- > 0;) {
+			if (strlen(fields[k].name) != e - s ||
+			    strncasecmp(fields[k].name, f->h + s, e - s) != 0)
+				continue;
+			if (taken-- == 0) {
+				dkim_canon_header_relaxed(sb, fields[k].name, fields[k].value,
+							  fields[k].len, true);
+				break;
+			}
+		}
+	}
+	strbuf_init(&own);
+	strbuf_append(&own, fields[sig].value, f->b_from);
+	strbuf_append(&own, fields[sig].value + f->b_to, fields[sig].len - f->b_to);
+	if (own.failed)
+		sb->failed = true;
+	else
+		dkim_canon_header_relaxed(sb, fields[sig].name, own.data, own.len, false);
+	strbuf_free(&own);
+}
+
+/* dkim_check - PKEY's signature B (LEN bytes) over DATA; 1 good, 0 bad, -1 OOM */
+static int dkim_check(EVP_PKEY *pkey, bool ed25519, const unsigned char *sig, size_t sig_len,
+		      const struct strbuf *data)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char hash[32];
+	unsigned int hl = 0;
+	int ok;
+
+	if (ctx == NULL)
+		return -1;
+	if (ed25519) {
+		/* RFC 8463: Ed25519 signs the SHA-256 hash of the data */
+		ok = EVP_Digest(data->data, data->len, hash, &hl, EVP_sha256(), NULL) == 1 &&
+		     EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
+		     EVP_DigestVerify(ctx, sig, sig_len, hash, hl) == 1;
+	} else {
+		ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pkey) == 1 &&
+		     EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)data->data,
+				      data->len) == 1;
+	}
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+int dkim_verify_sig(struct dns_resolver *dns, struct dns_budget *b, struct dkim_keys *keys,
+		    const struct dkim_field *fields, size_t n, size_t sig,
+		    const struct dkim_sig_info *f, bool body_ok, unsigned min_key_bits,
+		    struct arena *a, struct dkim_result *r)
+{
+	struct strbuf data;
+	unsigned char *raw;
+	size_t raw_len = 0;
+	bool strict = false, nomem = false;
+	EVP_PKEY *pkey;
+	int good;
+
+	r->key_bits = 0;
+	pkey = dkim_key_fetch(dns, b, keys, f, a, r, &strict, &nomem);
+	if (pkey == NULL)
+		return nomem ? -1 : 0;
+	if (!f->ed25519)
+		r->key_bits = (unsigned)EVP_PKEY_get_bits(pkey);
+	if ((raw = dkim_b64_decode(f->b, strlen(f->b), &raw_len, &nomem)) == NULL) {
+		EVP_PKEY_free(pkey);
+		/* libopendkim's decoder skips what it cannot read, and
+		 * what is left does not verify */
+		return nomem ? -1 : dkim_fail(r, AR_FAIL, "signature verification failed");
+	}
+	strbuf_init(&data);
+	dkim_header_data(fields, n, sig, f, &data);
+	good = data.failed ? -1 : dkim_check(pkey, f->ed25519, raw, raw_len, &data);
+	strbuf_free(&data);
+	free(raw);
+	EVP_PKEY_free(pkey);
+	if (good < 0)
+		return -1;
+	if (!good)
+		return dkim_fail(r, AR_FAIL, "signature verification failed");
+	if (!body_ok)
+		return dkim_fail(r, AR_FAIL, "body hash did not verify: the body was changed");
+	if (strict && f->i != NULL && strcasecmp(strchr(f->i, '@') + 1, f->domain) != 0)
+		return dkim_fail(r, AR_PERMERROR, "unauthorized subdomain");
+	if (!f->ed25519 && r->key_bits < min_key_bits) {
+		r->result = AR_POLICY;
+		r->reason = arena_printf(a, "%u-bit key is below the %u-bit minimum (RFC 8301)",
+					 r->key_bits, min_key_bits);
+		return r->reason == NULL ? -1 : 0;
+	}
+	return dkim_fail(r, AR_PASS, NULL);
+}
