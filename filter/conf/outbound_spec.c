@@ -6,6 +6,7 @@
 
 #include "conf/outbound_spec.h"
 #include "mail/verdict.h"
+#include "util/strlist.h"
 
 const char *const outbound_spec_action_words[] = { "reject", "tempfail", "unsigned", NULL };
 const char *const outbound_spec_canon_words[] = { "relaxed", "simple", NULL };
@@ -55,18 +56,11 @@ const char *outbound_spec_check_headers(const char *s)
 
 const char *outbound_spec_check_patterns(const char *s)
 {
-	const char *w = s;
+	const char *cur = s, *w;
+	size_t n;
 
-	while (*w) {
-		size_t n;
-
-		w += strspn(w, ", \t");
-		n = strcspn(w, ", \t");
-		if (n == 0)
-			break;
+	while (strlist_next(&cur, &w, &n))
 		if (memchr(w, '@', n) == NULL)
 			return "address patterns: user@domain, @domain or a glob such as *@domain";
-		w += n;
-	}
 	return NULL;
 }

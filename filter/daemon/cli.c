@@ -9,6 +9,7 @@
 
 #include "conf/config.h"
 #include "daemon/cli.h"
+#include "util/diag.h"
 #include "util/gh.h"
 
 void cli_usage(FILE *fp)
@@ -96,4 +97,18 @@ int cli_parse(int argc, char **argv, struct cli_opts *o)
 	if (!o->path_given && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
 		o->config_path = CONFIG_DEFAULT_PATH;
 	return 0;
+}
+
+struct config *cli_config_load(const char *path)
+{
+	struct diag errs = { 0 };
+	struct config *c;
+
+	if (path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		path = CONFIG_DEFAULT_PATH;
+	c = config_load(path, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.lines[i]);
+	diag_clear(&errs);
+	return c;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "daemon/cli.h"
 #include "daemon/dmarc_report_cli.h"
 #include "dns/dns.h"
 #include "mail/author.h"
@@ -377,7 +378,6 @@ static int run(const struct config *c, struct report_store *st, const struct cli
 int dmarc_report_main(int argc, char **argv)
 {
 	struct cli o = { 0 };
-	struct diag errs = { 0 };
 	struct config *c;
 	struct report_store *st;
 	struct strbuf err;
@@ -385,10 +385,7 @@ int dmarc_report_main(int argc, char **argv)
 
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
-	c = config_load(o.path, &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.lines[i]);
-	diag_clear(&errs);
+	c = cli_config_load(o.path);
 	if (c == NULL)
 		return 2;
 	if (*c->dmarc_report_db == '\0' || strchr(c->dmarc_report_email, '@') == NULL ||

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "daemon/cli.h"
 #include "daemon/control.h"
 #include "daemon/ratelimit_cli.h"
 #include "engine/engine_ratelimit.h"
@@ -79,7 +80,6 @@ int ratelimit_cli_main(int argc, char **argv)
 					       { "help", no_argument, NULL, 'h' },
 					       { NULL, 0, NULL, 0 } };
 	const char *path = NULL, *key;
-	struct diag errs = { 0 };
 	struct config *c;
 	struct strbuf req;
 	bool show;
@@ -101,12 +101,7 @@ int ratelimit_cli_main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	key = argc == 2 ? argv[1] : NULL;
-	if (path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
-		path = CONFIG_DEFAULT_PATH;
-	c = config_load(path, &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.lines[i]);
-	diag_clear(&errs);
+	c = cli_config_load(path);
 	if (c == NULL)
 		return EX_CONFIG;
 	if (c->ratelimit_redis[0] == '\0' && c->control_socket[0] == '\0') {

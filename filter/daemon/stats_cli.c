@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "daemon/cli.h"
 #include "daemon/control.h"
 #include "daemon/stats_cli.h"
-#include "util/diag.h"
 
 static void stats_cli_usage(FILE *fp)
 {
@@ -27,7 +27,6 @@ int stats_cli_main(int argc, char **argv)
 					       { "help", no_argument, NULL, 'h' },
 					       { NULL, 0, NULL, 0 } };
 	const char *path = NULL;
-	struct diag errs = { 0 };
 	struct config *c;
 	char *text = NULL;
 	size_t len = 0;
@@ -46,12 +45,7 @@ int stats_cli_main(int argc, char **argv)
 		stats_cli_usage(stderr);
 		return EX_USAGE;
 	}
-	if (path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
-		path = CONFIG_DEFAULT_PATH;
-	c = config_load(path, &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.lines[i]);
-	diag_clear(&errs);
+	c = cli_config_load(path);
 	if (c == NULL)
 		return EX_CONFIG;
 	if (c->control_socket[0] == '\0') {

@@ -24,6 +24,7 @@
 #include "util/cidr.h"
 #include "util/gh.h"
 #include "util/log.h"
+#include "util/strlist.h"
 
 /* engine_auth_alabel_name - NAME in A-labels for DNS (RFC 8616); a name
  * that is no valid IDN stays as it is, and DNS finds nothing under it.
@@ -203,16 +204,10 @@ int engine_auth_dkim_eom(struct session *s)
  * item ending in '@' matches WORD's local part (WORD is local@domain) */
 static bool list_has(const char *list, const char *word, bool local_parts)
 {
-	const char *p = list;
+	const char *cur = list, *p;
+	size_t len;
 
-	while (*p) {
-		size_t len;
-
-		while (*p == ',' || *p == ' ' || *p == '\t')
-			p++;
-		len = strcspn(p, ", \t");
-		if (len == 0)
-			break;
+	while (strlist_next(&cur, &p, &len)) {
 		if (local_parts && p[len - 1] == '@') {
 			const char *at = strrchr(word, '@');
 
@@ -222,7 +217,6 @@ static bool list_has(const char *list, const char *word, bool local_parts)
 		} else if (strlen(word) == len && strncasecmp(word, p, len) == 0) {
 			return true;
 		}
-		p += len;
 	}
 	return false;
 }

@@ -23,6 +23,7 @@
 #include "report/report_agg.h"
 #include "report/report_store.h"
 #include "util/strbuf.h"
+#include "util/strlist.h"
 
 #define NS_DMARC2 "urn:ietf:params:xml:ns:dmarc-2.0"
 
@@ -59,22 +60,14 @@ static const char policy_sql[] =
 
 int report_agg_domain_listed(const char *list, const char *domain)
 {
-	size_t dl = strlen(domain);
+	size_t dl = strlen(domain), len;
+	const char *cur = list, *p;
 
-	for (const char *p = list; p != NULL && *p;) {
-		size_t len;
-
-		while (*p == ',' || *p == ' ' || *p == '\t')
-			p++;
-		len = strcspn(p, ", \t");
-		if (len == 0)
-			break;
+	while (strlist_next(&cur, &p, &len))
 		if ((dl == len && strncasecmp(domain, p, len) == 0) ||
 		    (dl > len && domain[dl - len - 1] == '.' &&
 		     strncasecmp(domain + dl - len, p, len) == 0))
 			return 1;
-		p += len;
-	}
 	return 0;
 }
 

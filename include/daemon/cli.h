@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+struct config;
+
 struct cli_opts {
 	const char *config_path; /* NULL: built-in defaults */
 	bool path_given, foreground, check_only, verbose;
@@ -26,5 +28,10 @@ struct cli_opts {
 int cli_parse(int argc, char **argv, struct cli_opts *o);
 /* cli_usage - the usage text */
 void cli_usage(FILE *fp);
+/* cli_config_load - the configuration a subcommand (stats, ratelimit,
+ * dmarc-report) reads: PATH, or the default file when it exists (built-in
+ * defaults otherwise), each load error printed on stderr as FILE:LINE:
+ * message; NULL when it cannot be loaded */
+struct config *cli_config_load(const char *path);
 
 #endif
