@@ -10,13 +10,14 @@ set -eu
 PACKAGES="build-essential pkg-config clang-format
 libconfuse-dev libjansson-dev libsystemd-dev libhiredis-dev libssl-dev check libsubunit-dev
 libspf2-dev libopendkim-dev libpcre2-dev libunbound-dev libevent-dev libldns-dev libidn2-dev
-libgmime-3.0-dev libhyperscan-dev libsqlite3-dev libxml2-dev zlib1g-dev
+libgmime-3.0-dev libhyperscan-dev libsqlite3-dev libxml2-dev zlib1g-dev libmicrohttpd-dev
 postfix swaks miltertest jq iproute2 util-linux procps
 python3 python3-yaml python3-spf python3-dkim python3-nacl sasl2-bin unbound openssl ldnsutils
 libxml2-utils sqlite3"
-# The metrics endpoint: libmicrohttpd serves it; the tests scrape it with
-# curl and read it with the Prometheus client's own parser.
-PACKAGES="$PACKAGES libmicrohttpd-dev curl python3-prometheus-client"
+# The metrics endpoint: libmicrohttpd serves it (in the list above, which
+# debian/control must match); the tests scrape it with curl and read it with
+# the Prometheus client's own parser.
+PACKAGES="$PACKAGES curl python3-prometheus-client"
 # Rate limits shared by a fleet: redis-server (the binary is in redis-tools)
 # for the tests, which start a private instance of their own (hiredis, to
 # build, is in the list above, which debian/control must match).
