@@ -89,6 +89,9 @@ struct dkim_msg {
 	size_t nhdrs, hdrs_cap;
 	size_t *field_hdr;
 	bool *field_ours;
+	/* why libopendkim must not see this message's end of header (see
+	 * dkim_hdrlist_overflows), or NULL */
+	const char *kept_from_lib;
 };
 
 /* The message's DNS budget while dkim_msg_eom() runs on this thread: the
@@ -488,10 +491,65 @@ static int dkim_own_body_setup(struct dkim_msg *m)
 	return 0;
 }
 
+/*
+ * dkim_hdrlist_overflows - some field's h= would make libopendkim write
+ * past its array (found by fuzz_dkim under valgrind): its header
+ * selection (dkim_canon_selecthdrs) keeps one slot per header field of the
+ * message and clears the next slot for every name in h=, so once the names
+ * have used up every field, one more name writes a pointer after the end.
+ * Mail as signed never names every field (the receiving MTA's Received
+ * field, the signature's own field); a forger can. Counted the way
+ * libopendkim selects, without its white-space quirks, which can only make
+ * this say yes more often.
+ */
+static bool dkim_hdrlist_overflows(const struct dkim_msg *m)
+{
+	bool *used = calloc(m->nhdrs + 1, sizeof(*used));
+	bool over = false;
+
+	if (used == NULL)
+		return true; /* no memory: libopendkim would not get far either */
+	for (size_t i = 0; i < m->nfields && !over; i++) {
+		const char *h = m->fields[i].h;
+		size_t taken = 0, hl;
+
+		if (h == NULL)
+			continue;
+		memset(used, 0, (m->nhdrs + 1) * sizeof(*used));
+		hl = strlen(h);
+		for (size_t p = 0; p < hl && !over;) {
+			size_t s = p, e, pick = m->nhdrs;
+
+			while (p < hl && h[p] != ':')
+				p++;
+			e = p++;
+			if (taken == m->nhdrs) {
+				over = true; /* a name with every field used up */
+				break;
+			}
+			for (size_t k = 0; k < m->nhdrs; k++)
+				if (!used[k] && strlen(m->hdrs[k].name) == e - s &&
+				    strncasecmp(m->hdrs[k].name, h + s, e - s) == 0)
+					pick = k; /* the last unused one, as libopendkim picks */
+			if (pick < m->nhdrs) {
+				used[pick] = true;
+				taken++;
+			}
+		}
+	}
+	free(used);
+	return over;
+}
+
 int dkim_msg_eoh(struct dkim_msg *m)
 {
 	DKIM_STAT st;
 
+	if (dkim_hdrlist_overflows(m)) {
+		m->kept_from_lib = "h= names every header field of the message, and more: not "
+				   "evaluated (it would overrun libopendkim's header selection)";
+		return 0;
+	}
 	/* before dkim_eoh(): its prescreen hands some signatures to
 	 * dkim_verify.c when gatehouse hashes the body */
 	if (dkim_own_body_setup(m) != 0)
@@ -505,6 +563,8 @@ int dkim_msg_eoh(struct dkim_msg *m)
 
 int dkim_msg_body(struct dkim_msg *m, const unsigned char *chunk, size_t len)
 {
+	if (m->kept_from_lib != NULL)
+		return 0;
 	if (m->own_body) {
 		for (int k = 0; k < 2; k++)
 			if (m->body[k] != NULL && dkim_body_update(m->body[k], chunk, len) != 0)
@@ -656,6 +716,29 @@ static void dkim_one(struct dkim_msg *m, DKIM_SIGINFO *sig, const struct dkim_si
 	r->reason = NULL;
 }
 
+/* dkim_msg_refused - every field permerror for WHY (those dkim_sig.c
+ * refused with their own reason); -1 on OOM */
+static int dkim_msg_refused(const struct dkim_msg *m, struct arena *arena, const char *why,
+			    struct dkim_result **out, size_t *n)
+{
+	*out = arena_alloc(arena, m->nfields * sizeof(**out));
+	if (*out == NULL)
+		return -1;
+	memset(*out, 0, m->nfields * sizeof(**out));
+	for (size_t i = 0; i < m->nfields; i++) {
+		const struct dkim_sig_info *f = &m->fields[i];
+		struct dkim_result *r = &(*out)[i];
+
+		r->domain = f->domain ? arena_strdup(arena, f->domain) : NULL;
+		r->selector = f->selector ? arena_strdup(arena, f->selector) : NULL;
+		r->b = f->b ? arena_memdup(arena, f->b, strnlen(f->b, DKIM_B_PREFIX)) : NULL;
+		r->result = AR_PERMERROR;
+		r->reason = f->error != NULL ? f->error : why;
+	}
+	*n = m->nfields;
+	return 0;
+}
+
 int dkim_msg_eom(struct dkim_msg *m, struct dns_budget *budget, struct arena *arena,
 		 struct dkim_result **out, size_t *n)
 {
@@ -665,6 +748,8 @@ int dkim_msg_eom(struct dkim_msg *m, struct dns_budget *budget, struct arena *ar
 	*n = 0;
 	if (m->nfields == 0)
 		return 0; /* unsigned */
+	if (m->kept_from_lib != NULL)
+		return dkim_msg_refused(m, arena, m->kept_from_lib, out, n);
 	if (m->own_body && dkim_own_body_final(m) != 0)
 		return -1;
 	dkim_budget = budget;

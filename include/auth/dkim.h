@@ -13,7 +13,10 @@
  * required tag missing, d= or s= invalid, b= or bh= with characters
  * outside base64, an unknown v=; dkim_sig.h reads these itself) or a
  * message libopendkim refuses is permerror with the reason (RFC 6376
- * 6.1.1), never a pass.
+ * 6.1.1), never a pass. So is every field of a message where some h=
+ * names all its header fields and then more: libopendkim would write past
+ * an array on it (a forger's message; signed mail never does that), so
+ * such a message never reaches libopendkim's end of header.
  *
  * What counts as a pass: the header hash verifies AND the body hash matches
  * (libopendkim sets its "passed" flag on the header alone), the algorithm

@@ -147,6 +147,9 @@ sed "s/ s=s1;//" "$TMP/pass.eml" >"$TMP/no-s.eml"
 sed "s/ d=example.org;/ d=-bad..example;/" "$TMP/pass.eml" >"$TMP/bad-d.eml"
 sed "s/^DKIM-Signature: v=1;/DKIM-Signature: v=2;/" "$TMP/pass.eml" >"$TMP/v2.eml"
 sed "s/ s=s1;/ s=s1; s=s1;/" "$TMP/pass.eml" >"$TMP/dup.eml"
+# h= naming every field of the message and then more: libopendkim's header
+# selection would write past its array (found by fuzz_dkim under valgrind)
+sed "s/h=From:To:Subject:Date:Message-ID;/h=From:To:Subject:Date:Message-ID:DKIM-Signature:Received:Received:X-A:X-B;/" "$TMP/pass.eml" >"$TMP/h-all.eml"
 # the junk-b= message with a good signature under it: both answered
 sign b-junk-two.eml b-junk.eml rsa example.org s1
 PERM() { printf '(.dkim | length) == 1 and .dkim[0].result == "permerror" and (.dkim[0].reason | test("%s")) and .dmarc.result != "pass" and any(.headers_added[]; .name == "Authentication-Results" and (.value | test("dkim=permerror")))' "$1"; }
@@ -156,6 +159,7 @@ t "s= missing: permerror, not dropped" no-s.eml "$(PERM 'required tag')"
 t "d= invalid: permerror" bad-d.eml "$(PERM 'd= is not')"
 t "v=2: permerror" v2.eml "$(PERM 'version')"
 t "a tag twice: permerror" dup.eml "$(PERM 'twice')"
+t "h= naming every header field and more: permerror, libopendkim never sees it" h-all.eml "$(PERM 'every header field')"
 t "a junk signature and a good one: permerror and pass, both reported" b-junk-two.eml '(.dkim | length) == 2 and .dkim[0].result == "pass" and .dkim[1].result == "permerror"'
 if "$GH" test -v --dns-fixture "$TMP/zone" --ip 192.0.2.5 --helo mx.example.org --from alice@example.org \
 	--rcpt bob@example.net "$TMP/b-junk.eml" 2>&1 | grep -q 'dkim=example.org:permerror'; then
