@@ -26,8 +26,11 @@ unsigned char *dkim_b64_decode(const char *text, size_t len, size_t *out_len, bo
 	*nomem = flat == NULL;
 	if (flat == NULL)
 		return NULL;
+	/* what is not base64 is skipped, as libopendkim's decoder skips it:
+	 * both verifiers must read the same key from a sloppy record */
 	for (size_t i = 0; i < len; i++)
-		if (!isspace((unsigned char)text[i]))
+		if (isalnum((unsigned char)text[i]) || text[i] == '+' || text[i] == '/' ||
+		    text[i] == '=')
 			flat[n++] = text[i];
 	flat[n] = '\0';
 	while (pad < n && pad < 2 && flat[n - 1 - pad] == '=')
@@ -52,45 +55,73 @@ unsigned char *dkim_b64_decode(const char *text, size_t len, size_t *out_len, bo
 	return out;
 }
 
-/* dkim_keyrec_tags - split TEXT into name=value tags the way libopendkim
- * reads key records: a segment without '=' or with an empty name is
- * skipped, not fatal (published records are often sloppy, and the key
- * must read the same on both paths); at most MAX */
-static size_t dkim_keyrec_tags(const char *text, size_t len, struct dkim_tag *tag, size_t max)
+/*
+ * dkim_keyrec_tags - TEXT's tags in COPY (LEN + 1 bytes, written here)
+ * the way libopendkim reads a key record (dkim_process_set), so that both
+ * verifiers see the same record: a tag name starts with a letter or digit
+ * and may not contain white space, '=' or ';'; every tag needs '='; an
+ * empty tag (";;") is an error; white space inside names and values is
+ * dropped; a later tag of the same name replaces an earlier one. Returns
+ * the number of tags (at most MAX), or -1 on a syntax error.
+ */
+static int dkim_keyrec_tags(const char *text, size_t len, char *copy, struct dkim_tag *tag,
+			    size_t max)
 {
-	size_t n = 0, i = 0;
+	size_t n = 0, o = 0;
+	int state = 0; /* 0 before a name, 1 in it, 2 before a value, 3 in it */
+	bool spaced = false;
+	char *name = NULL, *val = NULL;
 
-	while (i < len && n < max) {
-		size_t s = i, e, eq;
+	for (size_t i = 0; i <= len; i++) {
+		unsigned char c = i < len ? (unsigned char)text[i] : ';';
+		bool end = i == len;
 
-		while (i < len && text[i] != ';')
-			i++;
-		e = i++;
-		for (eq = s; eq < e && text[eq] != '='; eq++)
-			;
-		if (eq == e)
-			continue;
-		tag[n].name = text + s;
-		tag[n].name_len = eq - s;
-		while (tag[n].name_len > 0 && isspace((unsigned char)*tag[n].name)) {
-			tag[n].name++;
-			tag[n].name_len--;
+		if (!end && (c >= 0x80 || (!isprint(c) && !isspace(c))))
+			return -1;
+		if (state == 0) {
+			if (end || isspace(c))
+				continue;
+			if (!isalnum(c))
+				return -1;
+			name = copy + o;
+			copy[o++] = (char)c;
+			state = 1;
+			spaced = false;
+		} else if (state == 1) {
+			if (end)
+				return -1; /* a name without '=' */
+			if (isspace(c)) {
+				spaced = true;
+			} else if (c == '=') {
+				copy[o++] = '\0';
+				val = copy + o;
+				state = 2;
+			} else if (c == ';' || spaced) {
+				return -1;
+			} else {
+				copy[o++] = (char)c;
+			}
+		} else if (c == ';') {
+			size_t k;
+
+			copy[o++] = '\0';
+			for (k = 0; k < n && strcmp(tag[k].name, name) != 0; k++)
+				;
+			if (k == n && n == max)
+				return -1;
+			tag[k].name = name;
+			tag[k].name_len = strlen(name);
+			tag[k].val = val;
+			tag[k].val_len = strlen(val);
+			if (k == n)
+				n++;
+			state = 0;
+		} else if (!isspace(c)) {
+			copy[o++] = (char)c;
+			state = 3;
 		}
-		while (tag[n].name_len > 0 &&
-		       isspace((unsigned char)tag[n].name[tag[n].name_len - 1]))
-			tag[n].name_len--;
-		tag[n].val = text + eq + 1;
-		tag[n].val_len = e - eq - 1;
-		while (tag[n].val_len > 0 && isspace((unsigned char)*tag[n].val)) {
-			tag[n].val++;
-			tag[n].val_len--;
-		}
-		while (tag[n].val_len > 0 && isspace((unsigned char)tag[n].val[tag[n].val_len - 1]))
-			tag[n].val_len--;
-		if (tag[n].name_len > 0)
-			n++;
 	}
-	return n;
+	return (int)n;
 }
 
 #define DKIM_TAG_IS(t, s) \
@@ -99,40 +130,57 @@ static size_t dkim_keyrec_tags(const char *text, size_t len, struct dkim_tag *ta
 const char *dkim_keyrec_parse(const char *text, size_t len, struct dkim_keyrec *k)
 {
 	struct dkim_tag tag[DKIM_KEY_MAX_TAGS];
-	size_t n = dkim_keyrec_tags(text, len, tag, DKIM_KEY_MAX_TAGS);
+	char *copy = malloc(len + 2);
+	int n;
 	bool have_p = false;
+	const char *why = NULL;
 
 	memset(k, 0, sizeof(*k));
-	for (size_t i = 0; i < n; i++) {
+	if (copy == NULL)
+		return "out of memory";
+	k->copy = copy;
+	if ((n = dkim_keyrec_tags(text, len, copy, tag, DKIM_KEY_MAX_TAGS)) < 0)
+		return "key DNS reply corrupt";
+	for (int i = 0; i < n && why == NULL; i++) {
 		const struct dkim_tag *t = &tag[i];
 
 		if (DKIM_TAG_IS(t, "v")) {
-			if (i != 0 || t->val_len != 5 || memcmp(t->val, "DKIM1", 5) != 0)
-				return "unknown key version";
+			if (strcmp(t->val, "DKIM1") != 0)
+				why = "unknown key version";
 		} else if (DKIM_TAG_IS(t, "k")) {
 			k->k_given = true;
-			if (t->val_len == 3 && strncasecmp(t->val, "rsa", 3) == 0)
+			if (strcasecmp(t->val, "rsa") == 0)
 				k->ed25519 = false;
-			else if (t->val_len == 7 && strncasecmp(t->val, "ed25519", 7) == 0)
+			else if (strcasecmp(t->val, "ed25519") == 0)
 				k->ed25519 = true;
 			else
-				return "unknown key type";
+				why = "unknown key type";
 		} else if (DKIM_TAG_IS(t, "h")) {
 			if (!dkim_list_has(t->val, t->val_len, "sha256"))
-				return "signature-key hash mismatch";
+				why = "signature-key hash mismatch";
 		} else if (DKIM_TAG_IS(t, "s")) {
 			if (!dkim_list_has(t->val, t->val_len, "*") &&
 			    !dkim_list_has(t->val, t->val_len, "email"))
-				return "not an e-mail key";
+				why = "not an e-mail key";
 		} else if (DKIM_TAG_IS(t, "t")) {
 			k->strict = dkim_list_has(t->val, t->val_len, "s");
-		} else if (DKIM_TAG_IS(t, "p") && !have_p) {
+		} else if (DKIM_TAG_IS(t, "g")) {
+			k->g = t->val; /* RFC 4871's granularity, gone since RFC 6376 */
+		} else if (DKIM_TAG_IS(t, "p")) {
 			k->p = t->val;
 			k->p_len = t->val_len;
 			have_p = true;
 		}
 	}
-	return have_p ? NULL : "key DNS reply corrupt";
+	if (why == NULL && !have_p)
+		why = "key DNS reply corrupt";
+	return why;
+}
+
+void dkim_keyrec_free(struct dkim_keyrec *k)
+{
+	free(k->copy);
+	k->copy = NULL;
 }
 
 bool dkim_keyrec_revoked(const struct dkim_keyrec *k)

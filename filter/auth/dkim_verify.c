@@ -186,29 +186,32 @@ static EVP_PKEY *dkim_key_fetch(struct dns_resolver *dns, struct dns_budget *b,
 		return NULL;
 	}
 	dns_result_free(&res);
+	memset(&k, 0, sizeof(k));
 	why = txt.len == 0 || memchr(txt.data, '\0', txt.len) != NULL
 		      ? "key DNS reply corrupt"
 		      : dkim_keyrec_parse(txt.data, txt.len, &k);
 	if (why == NULL && k.ed25519 != f->ed25519)
 		why = "key type does not match the signature's algorithm";
-	if (why != NULL) {
-		strbuf_free(&txt);
-		dkim_fail(r, AR_PERMERROR, why);
-		return NULL;
-	}
+	/* g= went with RFC 6376; libopendkim still matches it against the
+	 * From local part, which this module does not have: anything but
+	 * "*" is refused rather than ignored, never a pass libopendkim would
+	 * not give */
+	if (why == NULL && k.g != NULL && strcmp(k.g, "*") != 0)
+		why = "key granularity mismatch";
+	if (why == NULL && dkim_keyrec_revoked(&k))
+		why = "key revoked";
 	*strict = k.strict;
-	if (dkim_keyrec_revoked(&k)) {
-		strbuf_free(&txt);
-		dkim_fail(r, AR_PERMERROR, "key revoked");
-		return NULL;
-	}
-	if ((pkey = dkim_keys_get(keys, txt.data)) == NULL) {
+	if (why != NULL) {
+		dkim_fail(r, AR_PERMERROR, why);
+		pkey = NULL;
+	} else if ((pkey = dkim_keys_get(keys, txt.data)) == NULL) {
 		pkey = dkim_keyrec_pkey(&k, false, nomem);
 		if (pkey != NULL)
 			dkim_keys_put(keys, txt.data, pkey);
 		else if (!*nomem)
 			dkim_fail(r, AR_PERMERROR, "unable to apply public key");
 	}
+	dkim_keyrec_free(&k);
 	strbuf_free(&txt);
 	return pkey;
 }

@@ -43,24 +43,25 @@ enum dkim_keycheck_result dkim_keycheck_record(const struct dkim_key *k, const c
 	enum dkim_keycheck_result res;
 
 	/* the same reading of the record the verifier makes (dkim_keyrec.h) */
-	if ((*why = dkim_keyrec_parse(text, strlen(text), &rec)) != NULL)
-		return DKIM_KEYCHECK_BAD_RECORD;
-	if (rec.ed25519 != (k->alg == DKIM_KEY_ED25519_SHA256)) {
+	if ((*why = dkim_keyrec_parse(text, strlen(text), &rec)) != NULL) {
+		res = DKIM_KEYCHECK_BAD_RECORD;
+	} else if (rec.ed25519 != (k->alg == DKIM_KEY_ED25519_SHA256)) {
 		*why = rec.k_given ? "k= names another key type"
 				   : "no k=ed25519: verifiers read the key as RSA";
-		return DKIM_KEYCHECK_BAD_RECORD;
-	}
-	if (dkim_keyrec_revoked(&rec))
-		return DKIM_KEYCHECK_REVOKED;
-	if ((pub = dkim_keyrec_pkey(&rec, true, &nomem)) == NULL) {
+		res = DKIM_KEYCHECK_BAD_RECORD;
+	} else if (dkim_keyrec_revoked(&rec)) {
+		res = DKIM_KEYCHECK_REVOKED;
+	} else if ((pub = dkim_keyrec_pkey(&rec, true, &nomem)) == NULL) {
 		*why = nomem ? "out of memory" : "p= is not a public key of this type";
-		return DKIM_KEYCHECK_BAD_RECORD;
+		res = DKIM_KEYCHECK_BAD_RECORD;
+	} else {
+		res = EVP_PKEY_eq(pub, k->pkey) == 1 ? DKIM_KEYCHECK_MATCH : DKIM_KEYCHECK_MISMATCH;
+		if (res == DKIM_KEYCHECK_MISMATCH)
+			*why = "the published key is not this private key's";
+		EVP_PKEY_free(pub);
+		ERR_clear_error();
 	}
-	res = EVP_PKEY_eq(pub, k->pkey) == 1 ? DKIM_KEYCHECK_MATCH : DKIM_KEYCHECK_MISMATCH;
-	if (res == DKIM_KEYCHECK_MISMATCH)
-		*why = "the published key is not this private key's";
-	EVP_PKEY_free(pub);
-	ERR_clear_error();
+	dkim_keyrec_free(&rec);
 	return res;
 }
 
