@@ -716,40 +716,12 @@ static void dkim_one(struct dkim_msg *m, DKIM_SIGINFO *sig, const struct dkim_si
 	r->reason = NULL;
 }
 
-/* dkim_msg_refused - every field permerror for WHY (those dkim_sig.c
- * refused with their own reason); -1 on OOM */
-static int dkim_msg_refused(const struct dkim_msg *m, struct arena *arena, const char *why,
-			    struct dkim_result **out, size_t *n)
+/* dkim_msg_lib_eom - libopendkim's end of message: our body hashes
+ * finished, every signature it was left processed; *REFUSED says why
+ * when it refused the whole message (else stays NULL); -1 on OOM */
+static int dkim_msg_lib_eom(struct dkim_msg *m, struct dns_budget *budget, struct arena *arena,
+			    const char **refused)
 {
-	*out = arena_alloc(arena, m->nfields * sizeof(**out));
-	if (*out == NULL)
-		return -1;
-	memset(*out, 0, m->nfields * sizeof(**out));
-	for (size_t i = 0; i < m->nfields; i++) {
-		const struct dkim_sig_info *f = &m->fields[i];
-		struct dkim_result *r = &(*out)[i];
-
-		r->domain = f->domain ? arena_strdup(arena, f->domain) : NULL;
-		r->selector = f->selector ? arena_strdup(arena, f->selector) : NULL;
-		r->b = f->b ? arena_memdup(arena, f->b, strnlen(f->b, DKIM_B_PREFIX)) : NULL;
-		r->result = AR_PERMERROR;
-		r->reason = f->error != NULL ? f->error : why;
-	}
-	*n = m->nfields;
-	return 0;
-}
-
-int dkim_msg_eom(struct dkim_msg *m, struct dns_budget *budget, struct arena *arena,
-		 struct dkim_result **out, size_t *n)
-{
-	const char *refused = NULL;
-
-	*out = NULL;
-	*n = 0;
-	if (m->nfields == 0)
-		return 0; /* unsigned */
-	if (m->kept_from_lib != NULL)
-		return dkim_msg_refused(m, arena, m->kept_from_lib, out, n);
 	if (m->own_body && dkim_own_body_final(m) != 0)
 		return -1;
 	dkim_budget = budget;
@@ -768,11 +740,27 @@ int dkim_msg_eom(struct dkim_msg *m, struct dns_budget *budget, struct arena *ar
 		 * signature (at end of header, say): each one is permerror */
 		const char *e = dkim_geterror(m->dkim);
 
-		refused = arena_printf(arena, "libopendkim cannot evaluate the message%s%s",
-				       e != NULL && *e ? ": " : "", e != NULL ? e : "");
-		if (refused == NULL)
+		*refused = arena_printf(arena, "libopendkim cannot evaluate the message%s%s",
+					e != NULL && *e ? ": " : "", e != NULL ? e : "");
+		if (*refused == NULL)
 			return -1;
 	}
+	return 0;
+}
+
+int dkim_msg_eom(struct dkim_msg *m, struct dns_budget *budget, struct arena *arena,
+		 struct dkim_result **out, size_t *n)
+{
+	const char *refused = NULL;
+
+	*out = NULL;
+	*n = 0;
+	if (m->nfields == 0)
+		return 0; /* unsigned */
+	if (m->kept_from_lib != NULL)
+		refused = m->kept_from_lib; /* libopendkim never saw it */
+	else if (dkim_msg_lib_eom(m, budget, arena, &refused) != 0)
+		return -1;
 	*out = arena_alloc(arena, m->nfields * sizeof(**out));
 	if (*out == NULL)
 		return -1;
