@@ -92,6 +92,7 @@ struct dkim_msg {
 	/* why libopendkim must not see this message's end of header (see
 	 * dkim_hdrlist_overflows), or NULL */
 	const char *kept_from_lib;
+	bool lib_skipped; /* every field is dkim_verify.c's: libopendkim saw nothing */
 };
 
 /* The message's DNS budget while dkim_msg_eom() runs on this thread: the
@@ -429,20 +430,28 @@ static int dkim_feed_status(struct dkim_msg *m, DKIM_STAT st)
 
 int dkim_msg_header(struct dkim_msg *m, const char *name, const char *value, size_t len)
 {
-	struct strbuf sb;
-	int rc;
-
 	if (strcasecmp(name, "DKIM-Signature") == 0 && dkim_msg_field(m, value, len) != 0)
 		return -1;
 	/* libopendkim reads past its copy of a field with a NUL in it (found
 	 * by fuzz_dkim). A milter never gets one: the protocol's strings end
 	 * at the first NUL, so test mode's message files are cut the same way. */
 	len = strnlen(value, len);
-	if (dkim_msg_keep(m, name, value, len) != 0)
-		return -1;
-	/* The MTA took the space after the colon away; the field is signed
-	 * with it. Folded lines reach us joined by a bare LF; the signature
-	 * covers them joined by CRLF. */
+	/* kept, and handed to libopendkim at end of header only if it has a
+	 * signature to check (dkim_msg_eoh) */
+	return dkim_msg_keep(m, name, value, len);
+}
+
+/* dkim_lib_header - field H as libopendkim wants it: the MTA took the
+ * space after the colon away, and the field is signed with it; folded
+ * lines reach us joined by a bare LF, and the signature covers them joined
+ * by CRLF */
+static int dkim_lib_header(struct dkim_msg *m, const struct dkim_field *h)
+{
+	const char *name = h->name, *value = h->value;
+	size_t len = h->len;
+	struct strbuf sb;
+	int rc;
+
 	strbuf_init(&sb);
 	strbuf_printf(&sb, "%s: ", name);
 	for (size_t i = 0; i < len; i++) {
@@ -489,6 +498,39 @@ static int dkim_own_body_setup(struct dkim_msg *m)
 	}
 	m->own_body = true;
 	return 0;
+}
+
+/*
+ * dkim_msg_all_ours - when gatehouse hashes the body and every field that
+ * can be checked is one dkim_verify.c handles, libopendkim is not needed
+ * for the message at all (its header parsing and canonicalization were
+ * work done twice): the fields to check are chosen here as
+ * dkim_prescreen() chooses them, into field_ours, and the rest are
+ * reported not checked. No field, no work either.
+ */
+static bool dkim_msg_all_ours(struct dkim_msg *m)
+{
+	long long now = (long long)time(NULL);
+	size_t checked = 0;
+
+	if (!m->own_body || m->opt.library_body)
+		return false;
+	for (size_t i = 0; i < m->nfields; i++)
+		if (m->fields[i].error == NULL && !dkim_verify_handles(&m->fields[i], now))
+			return false;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < m->nfields; i++) {
+			const struct dkim_sig_info *f = &m->fields[i];
+			bool al = dkim_maybe_aligned(f->domain, m->author);
+
+			if (f->error == NULL && (pass == 0) == al &&
+			    checked < m->opt.max_signatures) {
+				m->field_ours[i] = true;
+				checked++;
+			}
+		}
+	m->lib_skipped = true;
+	return true;
 }
 
 /*
@@ -554,6 +596,11 @@ int dkim_msg_eoh(struct dkim_msg *m)
 	 * dkim_verify.c when gatehouse hashes the body */
 	if (dkim_own_body_setup(m) != 0)
 		return -1;
+	if (dkim_msg_all_ours(m))
+		return 0; /* libopendkim has nothing to check: it sees nothing */
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (dkim_lib_header(m, &m->hdrs[i]) != 0)
+			return -1;
 	st = dkim_eoh(m->dkim);
 	m->eoh_status = st;
 	if (st == DKIM_STAT_NOSIG)
@@ -759,7 +806,8 @@ int dkim_msg_eom(struct dkim_msg *m, struct dns_budget *budget, struct arena *ar
 		return 0; /* unsigned */
 	if (m->kept_from_lib != NULL)
 		refused = m->kept_from_lib; /* libopendkim never saw it */
-	else if (dkim_msg_lib_eom(m, budget, arena, &refused) != 0)
+	else if (m->lib_skipped ? (m->own_body && dkim_own_body_final(m) != 0)
+				: dkim_msg_lib_eom(m, budget, arena, &refused) != 0)
 		return -1;
 	*out = arena_alloc(arena, m->nfields * sizeof(**out));
 	if (*out == NULL)
@@ -778,6 +826,13 @@ int dkim_msg_eom(struct dkim_msg *m, struct dns_budget *budget, struct arena *ar
 		} else if (refused != NULL) {
 			r->result = AR_PERMERROR;
 			r->reason = refused;
+		} else if (m->lib_skipped && !m->field_ours[i]) {
+			r->algorithm = f->ed25519 ? "ed25519-sha256" : "rsa-sha256";
+			r->result = AR_NEUTRAL;
+			r->reason = arena_printf(arena, "not checked: more than %u signatures",
+						 m->opt.max_signatures);
+			if (r->reason == NULL)
+				return -1;
 		} else if (m->field_ours[i]) {
 			r->algorithm = f->ed25519 ? "ed25519-sha256" : "rsa-sha256";
 			if (dkim_verify_sig(m->v->dns, budget, m->v->keys, m->hdrs, m->nhdrs,

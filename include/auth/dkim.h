@@ -16,7 +16,11 @@
  * 6.1.1), never a pass. So is every field of a message where some h=
  * names all its header fields and then more: libopendkim would write past
  * an array on it (a forger's message; signed mail never does that), so
- * such a message never reaches libopendkim's end of header.
+ * such a message never reaches libopendkim's end of header. When every
+ * field that can be checked is one dkim_verify.h handles, libopendkim sees
+ * nothing of the message at all (headers are kept and handed to it at end
+ * of header only when it has work), so a field libopendkim could not parse
+ * no longer makes the others permerror.
  *
  * What counts as a pass: the header hash verifies AND the body hash matches
  * (libopendkim sets its "passed" flag on the header alone), the algorithm
