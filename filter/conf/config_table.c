@@ -676,7 +676,8 @@ const struct config_directive config_directives[] = {
 		      "the measured cost). Read at start."),
 	CDIR_ROW_STR(metrics_listen, "metrics", "", check_hostport,
 		     "Serve the counters for Prometheus at http://HOST:PORT/metrics: HOST an IP "
-		     "address, IPv6 in brackets (127.0.0.1:9112, [::1]:9112). Anyone who can reach "
+		     "address, IPv6 in brackets (127.0.0.1:9112, [::1]:9112); a port alone (9112) "
+		     "listens on loopback, 127.0.0.1. Anyone who can reach "
 		     "it reads the counters (never addresses or logins): keep it on loopback or "
 		     "behind a firewall. Empty: no endpoint. Read at start."),
 	CDIR_ROW_INT(metrics_max_connections, "metrics", "8", 1, 1024,

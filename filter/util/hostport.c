@@ -33,6 +33,20 @@ int hostport_parse(const char *text, struct sockaddr_storage *sa, socklen_t *len
 	long port;
 
 	memset(sa, 0, sizeof(*sa));
+	if (*text == ':' || (*text != '\0' && strspn(text, "0123456789") == strlen(text))) {
+		/* a port alone ("9112" or ":9112") listens on loopback */
+		struct sockaddr_in *in = (struct sockaddr_in *)sa;
+
+		if ((port = hostport_port(*text == ':' ? text + 1 : text)) < 0) {
+			*why = "the port must be a number from 1 to 65535";
+			return -1;
+		}
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		in->sin_port = htons((unsigned short)port);
+		*len = sizeof(*in);
+		return 0;
+	}
 	if (*text == '[') {
 		const char *end = strchr(text, ']');
 

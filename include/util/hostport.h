@@ -1,7 +1,8 @@
 /*
  * hostport.h - "HOST:PORT" with an IP literal, as a socket address
  *
- * metrics_listen's grammar: "127.0.0.1:9112", "[::1]:9112", "0.0.0.0:9112".
+ * metrics_listen's grammar: "127.0.0.1:9112", "[::1]:9112", "0.0.0.0:9112",
+ * or a port alone ("9112", ":9112"), which means loopback, 127.0.0.1.
  * HOST is an IPv4 address or an IPv6 address in brackets (no names: a
  * listener's address must not depend on DNS at start); PORT is 1..65535.
  * The configuration checks with it and the daemon binds with it, so the two

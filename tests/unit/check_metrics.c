@@ -10,7 +10,11 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "util/diag.h"
+#include "util/hostport.h"
 #include "util/metrics.h"
 #include "util/strbuf.h"
 #include "unit.h"
@@ -355,6 +359,33 @@ START_TEST(metrics_threads_exact)
 }
 END_TEST
 
+/* metrics_listen: an address and port, or a port alone on loopback */
+START_TEST(metrics_listen_grammar)
+{
+	struct sockaddr_storage sa;
+	struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+	socklen_t len;
+	const char *why = NULL;
+
+	ck_assert_int_eq(hostport_parse("9112", &sa, &len, &why), 0);
+	ck_assert_int_eq(in->sin_family, AF_INET);
+	ck_assert_uint_eq(ntohl(in->sin_addr.s_addr), INADDR_LOOPBACK);
+	ck_assert_uint_eq(ntohs(in->sin_port), 9112);
+	ck_assert_int_eq(hostport_parse(":9113", &sa, &len, &why), 0);
+	ck_assert_uint_eq(ntohl(in->sin_addr.s_addr), INADDR_LOOPBACK);
+	ck_assert_uint_eq(ntohs(in->sin_port), 9113);
+	ck_assert_int_eq(hostport_parse("0.0.0.0:9112", &sa, &len, &why), 0);
+	ck_assert_uint_eq(ntohl(in->sin_addr.s_addr), INADDR_ANY);
+	ck_assert_int_eq(hostport_parse("[::1]:9112", &sa, &len, &why), 0);
+	ck_assert_int_eq(sa.ss_family, AF_INET6);
+	ck_assert_int_eq(hostport_parse("localhost:9112", &sa, &len, &why), -1);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_int_eq(hostport_parse("70000", &sa, &len, &why), -1);
+	ck_assert_int_eq(hostport_parse(":", &sa, &len, &why), -1);
+	ck_assert_int_eq(hostport_parse("", &sa, &len, &why), -1);
+}
+END_TEST
+
 static Suite *metrics_suite(void)
 {
 	Suite *s = suite_create("metrics");
@@ -369,6 +400,7 @@ static Suite *metrics_suite(void)
 	tcase_add_test(tc, metrics_null_family);
 	tcase_add_test(tc, metrics_on_write_raise);
 	tcase_add_test(tc, metrics_threads_exact);
+	tcase_add_test(tc, metrics_listen_grammar);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
