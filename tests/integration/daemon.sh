@@ -130,6 +130,33 @@ EOF2
 	stop_pid "$npid"
 }
 
+# -- o: milter_timeout_s: the clock's sweep shuts a silent connection down
+# (its worker then closes it and logs why), never one that keeps talking
+test_idle_timeout() {
+	local name out log=$IT_DIR/gh-idle.log
+	name="o: milter_timeout_s = 2: a silent milter connection is closed after 2-4 s and logged; one that keeps sending is not"
+	gh_conf idle <<EOF2
+socket = "unix:$IT_DIR/gh-idle.sock"
+milter_timeout_s = 2
+log_level = "info"
+EOF2
+	if ! gh_start idle; then
+		not_ok "$name" "gatehouse did not start"
+		return
+	fi
+	out=$("$IT_PYTHON" "$IT_HERE/idle_timeout.py" "$IT_DIR/gh-idle.sock" 2 2>&1)
+	if ! [[ $out =~ silent_closed_after=([0-9.]+)\ talker_open=yes ]]; then
+		not_ok "$name" "$out"
+	elif ! awk -v t="${BASH_REMATCH[1]}" 'BEGIN { exit !(t >= 1.9 && t <= 4.5) }'; then
+		not_ok "$name" "the silent connection was closed after ${BASH_REMATCH[1]} s"
+	elif ! wait_until 5 log_count_at_least "$log" 'connection idle for 2 s: closing' 1; then
+		not_ok "$name" "no log line says why the connection was closed"
+	else
+		ok "$name"
+	fi
+	gh_stop idle
+}
+
 # -- o: 1,100 idle milter connections from a local process: Postfix's mail
 # still gets its answers (libmilter spent a thread and, at the default
 # descriptor limit of 1,024, every slot on them: each message waited 15 s

@@ -179,6 +179,7 @@ IT_TESTS=(
 	test_daemon_start	# daemon.sh
 	test_sd_notify
 	test_idle_flood
+	test_idle_timeout
 	test_milter_down	# reload.sh
 	test_sigterm_drain
 	test_spf_dns	# spf.sh
