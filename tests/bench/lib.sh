@@ -91,6 +91,30 @@ cpu_ticks() {
 	echo "$t"
 }
 
+# ctx_switches PID... - context switches (voluntary and not) of every
+# thread of the processes: each is a wakeup or a preemption
+ctx_switches() {
+	local p t=0 f
+	for p in "$@"; do
+		f=$(cat /proc/"$p"/task/*/status 2>/dev/null |
+			awk -v k="${CTX_KIND:-(non)?voluntary}" '$1 ~ "^" k "_ctxt_switches:$" { n += $2 } END { print n + 0 }')
+		t=$((t + ${f:-0}))
+	done
+	echo "$t"
+}
+
+# machine_ticks - CPU ticks the whole machine spent busy (all of /proc/stat's
+# first line but idle and iowait): the leg's cost to everything it ran
+machine_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# machine_all_ticks - the same with idle and iowait: busy / all is how busy
+# the machine was
+machine_all_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
+}
+
 # start_noop - the no-op milter (noop_milter.c), the protocol's own cost
 start_noop() {
 	"$B_BUILD/noop_milter" "unix:$B_DIR/noop.sock" >>"$B_DIR/noop.log" 2>&1 &
@@ -183,6 +207,8 @@ EOF
 		if [ -n "${2:-}" ]; then
 			printf 'rules_dir = "%s"\n' "$2"
 		fi
+		# BENCH_GH_CONF: directives to try, e.g. "milter_workers = 4"
+		[ -z "${BENCH_GH_CONF:-}" ] || printf '%s\n' "$BENCH_GH_CONF"
 	} >"$B_DIR/gh-$1.conf"
 }
 

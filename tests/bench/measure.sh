@@ -146,7 +146,7 @@ validate_loadgen() {
 # (default postfix: the table).
 postfix_leg() {
 	local name=$1 port=$2 check=$3 nsrc=4 s t0 t1 pids=() idx
-	local pass=() failed=0 delivered verified p per mpids=() c0 c1
+	local pass=() failed=0 delivered verified p per mpids=() c0 c1 x0 x1 m0 m1 a0 a1 mt1 perf_pid='' t2 v0 v1
 	per=$((B_PF_MSGS / nsrc))
 	case $name in
 	"no-op milter") mpids=("$B_NOOP_PID") ;;
@@ -160,6 +160,17 @@ postfix_leg() {
 		awk -F'\t' '$5 == "pass" && $4 == "-" { split($2, a, "@"); if (!seen[a[2]]++) print NR - 1 }')
 	sink_clear
 	c0=$(cpu_ticks "${mpids[@]}")
+	x0=$(ctx_switches "${mpids[@]}")
+	v0=$(CTX_KIND=voluntary ctx_switches "${mpids[@]}")
+	m0=$(machine_ticks)
+	a0=$(machine_all_ticks)
+	if [ "${BENCH_PERF_LEGS:-0}" = 1 ]; then
+		B_LEG_SEQ=$((${B_LEG_SEQ:-0} + 1))
+		perf record -a -F 999 -g -o "${BENCH_PERF_DIR:-$B_DIR}/perf-leg-$B_LEG_SEQ-${name//[^a-z0-9]/_}.data" \
+			>>"$B_LOG" 2>&1 &
+		perf_pid=$!
+		sleep 1 # perf's start-up is not the leg's
+	fi
 	t0=$(date +%s%N)
 	for s in $(seq 0 $((nsrc - 1))); do
 		idx=${pass[$((s % ${#pass[@]}))]}
@@ -171,7 +182,18 @@ postfix_leg() {
 	done
 	t1=$(date +%s%N)
 	c1=$(cpu_ticks "${mpids[@]}")
+	x1=$(ctx_switches "${mpids[@]}")
+	v1=$(CTX_KIND=voluntary ctx_switches "${mpids[@]}")
+	mt1=$(machine_ticks)
+	a1=$(machine_all_ticks)
+	if [ -n "${perf_pid:-}" ]; then
+		kill -INT "$perf_pid"
+		wait "$perf_pid"
+	fi
 	wait_until 120 sink_count_at_least $((per * nsrc))
+	m1=$(machine_ticks) # after delivery: what the messages cost the machine in all
+	# when the last message reached the sink: the newest file's mtime
+	t2=$(find "$B_DIR/sink" -type f -name 'm.*' -printf '%T@\n' | sort -n | tail -n 1)
 	delivered=$(sink_count)
 	case $check in
 	none) verified=$delivered ;;
@@ -188,11 +210,17 @@ postfix_leg() {
 	jq -nc --arg n "$name" --argjson m $((per * nsrc)) --argjson t0 "$t0" --argjson t1 "$t1" \
 		--argjson d "$delivered" --argjson v "$verified" --argjson f "$failed" \
 		--argjson ticks $((c1 - c0)) --argjson hz "$(getconf CLK_TCK)" \
+		--argjson ctx $((x1 - x0)) --argjson vctx $((v1 - v0)) --argjson mticks $((m1 - m0)) \
+		--argjson busy $((mt1 - m0)) --argjson all $((a1 - a0)) --argjson t2 "${t2:-0}" \
 		--arg kind "${B_LEG_KIND:-postfix}" \
 		'{kind: $kind, config: $n, messages: $m, seconds: (($t1 - $t0) / 1e9),
 		  msgs_per_s: ($m / (($t1 - $t0) / 1e9)), delivered: $d, verified: $v, client_failures: $f,
-		  milter_cpu_ms_per_msg: ($ticks * 1000 / $hz / $m)}' |
-		tee -a "$B_JSON" | jq -r '"  \(.config): \(.msgs_per_s | floor) msg/s, \(.delivered) delivered, \(.verified) verified"'
+		  milter_cpu_ms_per_msg: ($ticks * 1000 / $hz / $m),
+		  milter_ctx_switches_per_msg: ($ctx / $m), milter_waits_per_msg: ($vctx / $m),
+		  machine_cpu_ms_per_msg: ($mticks * 1000 / $hz / $m),
+		  machine_busy_pct: (if $all > 0 then 100 * $busy / $all else 0 end),
+		  delivered_msgs_per_s: (if $t2 * 1e9 > $t0 then $m / ($t2 - $t0 / 1e9) else 0 end)}' |
+		tee -a "$B_JSON" | jq -r '"  \(.config): \(.msgs_per_s | floor) msg/s (\(.delivered_msgs_per_s | floor) delivered/s), \(.delivered) delivered, \(.verified) verified, machine CPU \(.machine_cpu_ms_per_msg * 1000 | floor / 1000) ms/msg, milter \(.milter_ctx_switches_per_msg * 10 | floor / 10) switches/msg (\(.milter_waits_per_msg * 10 | floor / 10) waits), machine \(.machine_busy_pct | floor)% busy"'
 }
 
 # profile_gatehouse NAME CONFIG [postfix PORT] - perf samples of gatehouse

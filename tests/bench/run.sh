@@ -24,6 +24,8 @@
 #   BENCH_KEEP=1      keep the temp dir
 #   BENCH_ONLY=validate  stop after checking loadgen against Postfix
 #   BENCH_ONLY=outbound  only the signing section (outbound.sh), then the report
+#   BENCH_ONLY=postfix   only the legs through Postfix; prints their table and
+#                     writes no report (for work on the milter layer)
 #   BENCH_RESULTS=F   write the report here instead of tests/bench/RESULTS.md
 #   BUILD=DIR         build the C tools in DIR/bench (default: in the temp dir)
 #   BENCH_GH_DESC=S   how the report names the gatehouse build (default: git
@@ -34,7 +36,19 @@
 #                     Unset: that column is absent.
 #   BENCH_GH_LIBMILTER_DESC=S  how the report names it (default: git describe
 #                     of the checkout the binary is in)
+#   BENCH_GH_CONF=S   lines added to every gatehouse configuration (to try a
+#                     directive: BENCH_GH_CONF="milter_workers = 4")
+#   BENCH_PF_MSGS=N   messages per leg through Postfix (2000; quick: 200)
 #   BENCH_IDLE_CONNS=N  idle milter connections for the RSS measurement (3000)
+#   BENCH_PERF_LEGS=1  perf record -a during every leg through Postfix: the
+#                     whole machine, perf-leg-N-CONFIG.data in BENCH_PERF_DIR
+#                     (default: the temp dir, with BENCH_KEEP=1); read them
+#                     with perf report --sort comm
+#   BENCH_FS=tmpfs|ext4  the temp dir (Postfix's queue, the sink's files) on
+#                     a tmpfs or a fresh journaled ext4 (a loop file) instead
+#                     of /tmp's file system, whose state (a busy ext4 without
+#                     journal searches past recently deleted inodes for every
+#                     queue file) moves the Postfix legs by tens of percent
 #   BENCH_PERF_CALLGRAPH=dwarf  perf's call-graph mode for the profiles (fp)
 # B_CFG values are socket lists, split on purpose wherever they are used:
 # shellcheck disable=SC2086
@@ -86,6 +100,7 @@ else
 	B_MEM_SMALL=10000 B_MEM_BIG=100000
 	B_CONC200_MSGS=6000
 fi
+B_PF_MSGS=${BENCH_PF_MSGS:-$B_PF_MSGS}
 B_CONC=8			# connections of every direct run
 B_PER_CONN=10			# messages per milter connection
 B_PF_SESSIONS=20		# smtp-source sessions, one message each
@@ -107,6 +122,16 @@ ip route replace local "$B_SMTPD_IP" dev lo proto kernel scope host src "$B_CLIE
 
 B_DIR=$(mktemp -d /tmp/gatehouse-bench.XXXXXX) || exit 2
 chmod 755 "$B_DIR"
+# BENCH_FS: what Postfix's queue and the sink's files live on (experiment)
+# (the mount lives in this private mount namespace and dies with it)
+case ${BENCH_FS:-} in
+"") ;;
+tmpfs) { mount -t tmpfs -o size=4g tmpfs "$B_DIR" && chmod 755 "$B_DIR"; } || exit 2 ;;
+ext4)
+	{ truncate -s 4G "$B_DIR.img" && mkfs.ext4 -q -F "$B_DIR.img" &&
+		mount -o loop "$B_DIR.img" "$B_DIR" && chmod 755 "$B_DIR"; } || exit 2 ;;
+*) echo "$0: BENCH_FS is tmpfs or ext4" >&2; exit 2 ;;
+esac
 B_BUILD=${BUILD:+$BUILD/bench}	# make passes its BUILD: keep the tools apart
 B_BUILD=${B_BUILD:-$B_DIR/build}
 B_LOG=$B_DIR/bench.log		# everything the helpers print
@@ -134,7 +159,8 @@ cleanup() {
 	if [ "${BENCH_KEEP:-0}" = 1 ] || [ "${B_KEEP_FOR_ERROR:-0}" = 1 ]; then
 		echo "# temp dir kept: $B_DIR"
 	else
-		rm -rf "$B_DIR"
+		[ -z "${BENCH_FS:-}" ] || umount "$B_DIR" 2>/dev/null
+		rm -rf "$B_DIR" "$B_DIR.img"
 	fi
 }
 trap cleanup EXIT
@@ -154,6 +180,18 @@ write_report() {
 		echo "bench: a run had errors, a signer did not sign or loadgen disagreed with Postfix (see above and $B_LOG)"
 		return 1
 	fi
+}
+
+# postfix_section - every configuration through Postfix, B_REPS times over
+postfix_section() {
+	say "through Postfix: $B_PF_MSGS messages over $B_PF_SESSIONS sessions per configuration"
+	for _ in $(seq 1 "$B_REPS"); do
+		postfix_leg "no milter" "$B_PORT_PLAIN" none
+		postfix_leg "no-op milter" "$B_PORT_NOOP" none
+		postfix_leg "opendkim+opendmarc" "$B_PORT_PEERS" peers
+		postfix_leg "gatehouse" "$B_PORT_GH" gatehouse
+		[ -z "$B_GHLM" ] || postfix_leg "gatehouse (libmilter)" "$B_PORT_GHLM" gatehouse
+	done
 }
 
 # ---------------------------------------------------------------- setup
@@ -201,6 +239,14 @@ say "validating loadgen against OpenDKIM under Postfix"
 postfix_setup && sink_start && postfix_start || exit 1
 validate_loadgen
 [ "${BENCH_ONLY:-}" = validate ] && exit 0
+if [ "${BENCH_ONLY:-}" = postfix ]; then
+	# one unmeasured leg per milter first: DNS caches, smtpd processes
+	B_LEG_KIND=warmup postfix_leg "no-op milter" "$B_PORT_NOOP" none >/dev/null
+	B_LEG_KIND=warmup postfix_leg "gatehouse" "$B_PORT_GH" gatehouse >/dev/null
+	postfix_section
+	python3 "$B_HERE/report.py" --postfix-only "$B_JSON"
+	exit $?
+fi
 
 # ---------------------------------------------------------------- signing
 
@@ -275,14 +321,7 @@ done
 
 # ---------------------------------------------------------------- Postfix
 
-say "through Postfix: $B_PF_MSGS messages over $B_PF_SESSIONS sessions per configuration"
-for _ in $(seq 1 "$B_REPS"); do
-	postfix_leg "no milter" "$B_PORT_PLAIN" none
-	postfix_leg "no-op milter" "$B_PORT_NOOP" none
-	postfix_leg "opendkim+opendmarc" "$B_PORT_PEERS" peers
-	postfix_leg "gatehouse" "$B_PORT_GH" gatehouse
-	[ -z "$B_GHLM" ] || postfix_leg "gatehouse (libmilter)" "$B_PORT_GHLM" gatehouse
-done
+postfix_section
 say "profile of gatehouse through Postfix (perf)"
 profile_gatehouse gh gatehouse postfix "$B_PORT_GH"
 
