@@ -188,14 +188,14 @@ EOF
 	}
 }
 
-# gh_write_conf NAME [RULES_DIR] - gh-NAME.conf: SPF, DKIM, DMARC against
-# the benchmark's unbound; the client network is not internal, so every
-# message gets every check
+# gh_write_conf NAME [RULES_DIR [SOCKET]] - gh-NAME.conf: SPF, DKIM, DMARC
+# against the benchmark's unbound; the client network is not internal, so
+# every message gets every check. SOCKET: default unix:gh-NAME.sock
 gh_write_conf() {
 	{
 		cat <<EOF
 # gatehouse instance "$1" of the benchmark
-socket = "unix:$B_DIR/gh-$1.sock"
+socket = "${3:-unix:$B_DIR/gh-$1.sock}"
 socket_group = ""
 socket_mode = "0666"
 authserv_id = "$B_AUTHSERV"
@@ -221,11 +221,21 @@ gh_start() {
 	printf -v "B_GH_PID_${1//[^a-z0-9]/_}" '%s' "$pid"
 	B_SOCK_PID[unix:$B_DIR/gh-$1.sock]=$pid
 	B_PIDS+=("$pid")
-	wait_until 10 test -S "$B_DIR/gh-$1.sock" || {
+	wait_until 10 gh_listening "$1" || {
 		echo "gatehouse $1 did not start:"
 		tail "$B_DIR/gh-$1.log"
 		return 1
 	}
+}
+
+# gh_listening NAME - instance NAME's socket is there (a unix socket file,
+# or for ghtcp the TCP port)
+gh_listening() {
+	if [ "$1" = ghtcp ]; then
+		port_listening "$B_PORT_GHTCP_MILTER"
+	else
+		test -S "$B_DIR/gh-$1.sock"
+	fi
 }
 
 gh_pid() {
@@ -257,6 +267,8 @@ $B_SMTPD_IP:$B_PORT_PEERS inet n - n - - smtpd
   -o { smtpd_milters = $peers }
 $B_SMTPD_IP:$B_PORT_GH inet n - n - - smtpd
   -o smtpd_milters=unix:$B_DIR/gh-gh.sock
+$B_SMTPD_IP:$B_PORT_GHTCP inet n - n - - smtpd
+  -o smtpd_milters=inet:127.0.0.1:$B_PORT_GHTCP_MILTER
 $B_SMTPD_IP:$B_PORT_DKIM inet n - n - - smtpd
   -o smtpd_milters=unix:$B_DIR/opendkim.sock
 $B_SMTPD_IP:$B_PORT_NOOP inet n - n - - smtpd
@@ -271,7 +283,7 @@ EOF
 }
 
 postfix_start() {
-	postfix_instance_start "$B_DIR" "$B_PORT_PLAIN" "$B_PORT_PEERS" "$B_PORT_GH" "$B_PORT_DKIM" \
+	postfix_instance_start "$B_DIR" "$B_PORT_PLAIN" "$B_PORT_PEERS" "$B_PORT_GH" "$B_PORT_GHTCP" "$B_PORT_DKIM" \
 		"$B_PORT_NOOP" ${B_GHLM:+"$B_PORT_GHLM"}
 }
 

@@ -152,6 +152,7 @@ postfix_leg() {
 	"no-op milter") mpids=("$B_NOOP_PID") ;;
 	opendkim+opendmarc) mpids=("$B_OPENDKIM_PID" "$B_OPENDMARC_PID") ;;
 	gatehouse) mpids=("$(gh_pid gh)") ;;
+	"gatehouse (tcp)") mpids=("$(gh_pid ghtcp)") ;;
 	"gatehouse (libmilter)") mpids=("$(gh_pid ghlm)") ;;
 	esac
 	# the first passing message of each of the four sender domains (not

@@ -110,6 +110,9 @@ B_AUTHSERV=mx.bench.example
 B_SMTPD_IP=127.0.0.2		# Postfix listens here; connections to it come from B_CLIENT_IP
 B_PORT_PLAIN=10025 B_PORT_PEERS=10026 B_PORT_GH=10027 B_PORT_DKIM=10028 B_PORT_NOOP=10031 B_PORT_SINK=10030
 B_PORT_GHLM=10032		# gatehouse (libmilter), only with BENCH_GH_LIBMILTER
+# gatehouse on TCP, as its default socket (inet:8891@127.0.0.1) has it: the
+# smtpd port, and gatehouse's own port
+B_PORT_GHTCP=10033 B_PORT_GHTCP_MILTER=10041
 
 ip link set lo up || { echo "$0: cannot bring up lo (run under unshare --net)" >&2; exit 2; }
 # The SMTP client address for the Postfix leg: smtp-source cannot bind a
@@ -185,11 +188,14 @@ write_report() {
 # postfix_section - every configuration through Postfix, B_REPS times over
 postfix_section() {
 	say "through Postfix: $B_PF_MSGS messages over $B_PF_SESSIONS sessions per configuration"
+	# the TCP instance had no direct runs: one unmeasured leg fills its DNS cache
+	B_LEG_KIND=warmup postfix_leg "gatehouse (tcp)" "$B_PORT_GHTCP" gatehouse >/dev/null
 	for _ in $(seq 1 "$B_REPS"); do
 		postfix_leg "no milter" "$B_PORT_PLAIN" none
 		postfix_leg "no-op milter" "$B_PORT_NOOP" none
 		postfix_leg "opendkim+opendmarc" "$B_PORT_PEERS" peers
 		postfix_leg "gatehouse" "$B_PORT_GH" gatehouse
+		postfix_leg "gatehouse (tcp)" "$B_PORT_GHTCP" gatehouse
 		[ -z "$B_GHLM" ] || postfix_leg "gatehouse (libmilter)" "$B_PORT_GHLM" gatehouse
 	done
 }
@@ -216,6 +222,7 @@ start_noop || exit 1
 start_opendkim || exit 1
 start_opendmarc || exit 1
 gh_write_conf gh "" && gh_start gh || exit 1
+gh_write_conf ghtcp "" "inet:$B_PORT_GHTCP_MILTER@127.0.0.1" && gh_start ghtcp || exit 1
 if [ -n "$B_GHLM" ]; then
 	gh_write_conf ghlm "" && gh_start ghlm "$B_GHLM" || exit 1
 fi
