@@ -152,6 +152,17 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+/* recorder_release - R's locks and memory, once no writer thread runs */
+static void recorder_release(struct report_recorder *r)
+{
+	pthread_cond_destroy(&r->idle);
+	pthread_cond_destroy(&r->work);
+	pthread_mutex_destroy(&r->mu);
+	free(r->ring);
+	free(r->path);
+	free(r);
+}
+
 struct report_recorder *report_recorder_new(const struct report_recorder_options *o)
 {
 	struct report_recorder *r = calloc(1, sizeof(*r));
@@ -175,12 +186,7 @@ struct report_recorder *report_recorder_new(const struct report_recorder_options
 	pthread_cond_init(&r->work, NULL);
 	pthread_cond_init(&r->idle, NULL);
 	if (pthread_create(&r->thread, NULL, writer, r) != 0) {
-		pthread_cond_destroy(&r->idle);
-		pthread_cond_destroy(&r->work);
-		pthread_mutex_destroy(&r->mu);
-		free(r->ring);
-		free(r->path);
-		free(r);
+		recorder_release(r);
 		return NULL;
 	}
 	return r;
@@ -236,10 +242,5 @@ void report_recorder_free(struct report_recorder *r)
 	pthread_cond_signal(&r->work);
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(r->thread, NULL);
-	pthread_cond_destroy(&r->idle);
-	pthread_cond_destroy(&r->work);
-	pthread_mutex_destroy(&r->mu);
-	free(r->ring);
-	free(r->path);
-	free(r);
+	recorder_release(r);
 }

@@ -9,9 +9,10 @@ IT_DKIM_SIGN=
 K_LINE=		# the summary line k_refused found
 IT_K_SENDER_DOMAIN=nospf.example
 
-gh_dkim_conf() {
-	gh_conf_dns dkim <<EOF
-# gatehouse instance "dkim" of the integration suite: real DNS, its own authserv-id
+# dkim_conf_lines - the directives of an instance on the DKIM port with real
+# DNS and its own authserv-id (gh_dkim_conf; group r's gh_rua_conf adds to them)
+dkim_conf_lines() {
+	cat <<EOF
 socket = "inet:$IT_MILTER_DKIM_PORT@127.0.0.1"
 authserv_id = "$IT_AUTHSERV_DKIM"
 log_level = "info"
@@ -20,6 +21,13 @@ dns_forwarders = "127.0.0.1@$IT_DNS_PORT"
 dns_timeout_ms = $IT_SPF_TIMEOUT_MS
 internal_networks = ""
 EOF
+}
+
+gh_dkim_conf() {
+	{
+		echo '# gatehouse instance "dkim" of the integration suite: real DNS, its own authserv-id'
+		dkim_conf_lines
+	} | gh_conf_dns dkim
 }
 
 # k_new_id NAME - like new_id, but of one length for a NAME whatever the
