@@ -27,7 +27,7 @@
 
 # ---------------------------------------------------------------- tools
 
-# build_tools - loadgen, idle_conns, noop_milter and tests/tools/dkim_sign
+# build_tools - loadgen, idle_conns, noop_milter, floor_milter and tests/tools/dkim_sign
 # with cc, flags from pkg-config
 build_tools() {
 	local milter_cflags milter_libs dkim_flags
@@ -42,6 +42,9 @@ build_tools() {
 		"$B_HERE/mclient.c" $milter_cflags >>"$B_LOG" 2>&1 ||
 	   ! cc -std=c11 -O2 -Wall -Wextra -o "$B_BUILD/noop_milter" "$B_HERE/noop_milter.c" \
 		$milter_cflags $milter_libs -pthread >>"$B_LOG" 2>&1 ||
+	   ! cc -std=c11 -O2 -g -Wall -Wextra -I"$B_TOP/include" -o "$B_BUILD/floor_milter" \
+		"$B_HERE/floor_milter.c" "$B_TOP/filter/milter/wire.c" "$B_TOP/filter/util/strbuf.c" \
+		>>"$B_LOG" 2>&1 ||
 	   ! cc -std=c11 -O2 -Wall -o "$B_BUILD/dkim_sign" "$B_TOP/tests/tools/dkim_sign.c" \
 		$dkim_flags >>"$B_LOG" 2>&1; then
 		echo "building the tools failed:"
@@ -126,6 +129,27 @@ start_noop() {
 		tail "$B_DIR/noop.log"
 		return 1
 	}
+}
+
+# start_floor - the floor milter (floor_milter.c) twice: as is, and adding
+# the three header fields gatehouse adds (-e); the least any milter negotiating as
+# gatehouse does can cost Postfix
+start_floor() {
+	local sock opt
+	for sock in floor floore; do
+		opt=()
+		[ $sock = floor ] || opt=(-e)
+		"$B_BUILD/floor_milter" "${opt[@]}" "unix:$B_DIR/$sock.sock" \
+			>>"$B_DIR/floor.log" 2>&1 &
+		B_PIDS+=("$!")
+		B_SOCK_PID[unix:$B_DIR/$sock.sock]=$!
+		if [ $sock = floor ]; then B_FLOOR_PID=$!; else B_FLOORE_PID=$!; fi
+		wait_until 10 test -S "$B_DIR/$sock.sock" || {
+			echo "floor_milter did not start:"
+			tail "$B_DIR/floor.log"
+			return 1
+		}
+	done
 }
 
 # start_opendkim - Debian's opendkim, verify only, on a unix socket, asking
@@ -273,6 +297,10 @@ $B_SMTPD_IP:$B_PORT_DKIM inet n - n - - smtpd
   -o smtpd_milters=unix:$B_DIR/opendkim.sock
 $B_SMTPD_IP:$B_PORT_NOOP inet n - n - - smtpd
   -o smtpd_milters=unix:$B_DIR/noop.sock
+$B_SMTPD_IP:$B_PORT_FLOOR inet n - n - - smtpd
+  -o smtpd_milters=unix:$B_DIR/floor.sock
+$B_SMTPD_IP:$B_PORT_FLOORE inet n - n - - smtpd
+  -o smtpd_milters=unix:$B_DIR/floore.sock
 EOF
 	if [ -n "$B_GHLM" ]; then
 		cat >>"$B_DIR/postfix/master.cf" <<EOF
@@ -284,7 +312,7 @@ EOF
 
 postfix_start() {
 	postfix_instance_start "$B_DIR" "$B_PORT_PLAIN" "$B_PORT_PEERS" "$B_PORT_GH" "$B_PORT_GHTCP" "$B_PORT_DKIM" \
-		"$B_PORT_NOOP" ${B_GHLM:+"$B_PORT_GHLM"}
+		"$B_PORT_NOOP" "$B_PORT_FLOOR" "$B_PORT_FLOORE" ${B_GHLM:+"$B_PORT_GHLM"}
 }
 
 postfix_stop() {

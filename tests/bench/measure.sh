@@ -150,6 +150,8 @@ postfix_leg() {
 	per=$((B_PF_MSGS / nsrc))
 	case $name in
 	"no-op milter") mpids=("$B_NOOP_PID") ;;
+	"floor milter") mpids=("$B_FLOOR_PID") ;;
+	"floor milter + fields") mpids=("$B_FLOORE_PID") ;;
 	opendkim+opendmarc) mpids=("$B_OPENDKIM_PID" "$B_OPENDMARC_PID") ;;
 	gatehouse) mpids=("$(gh_pid gh)") ;;
 	"gatehouse (tcp)") mpids=("$(gh_pid ghtcp)") ;;
@@ -167,6 +169,7 @@ postfix_leg() {
 	a0=$(machine_all_ticks)
 	if [ "${BENCH_PERF_LEGS:-0}" = 1 ]; then
 		B_LEG_SEQ=$((${B_LEG_SEQ:-0} + 1))
+		mkdir -p "${BENCH_PERF_DIR:-$B_DIR}"
 		perf record -a -F 999 -g -o "${BENCH_PERF_DIR:-$B_DIR}/perf-leg-$B_LEG_SEQ-${name//[^a-z0-9]/_}.data" \
 			>>"$B_LOG" 2>&1 &
 		perf_pid=$!

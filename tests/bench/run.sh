@@ -113,6 +113,7 @@ B_PORT_GHLM=10032		# gatehouse (libmilter), only with BENCH_GH_LIBMILTER
 # gatehouse on TCP, as its default socket (inet:8891@127.0.0.1) has it: the
 # smtpd port, and gatehouse's own port
 B_PORT_GHTCP=10033 B_PORT_GHTCP_MILTER=10041
+B_PORT_FLOOR=10034 B_PORT_FLOORE=10035	# floor_milter.c: as is, and adding gatehouse's fields
 
 ip link set lo up || { echo "$0: cannot bring up lo (run under unshare --net)" >&2; exit 2; }
 # The SMTP client address for the Postfix leg: smtp-source cannot bind a
@@ -193,6 +194,8 @@ postfix_section() {
 	for _ in $(seq 1 "$B_REPS"); do
 		postfix_leg "no milter" "$B_PORT_PLAIN" none
 		postfix_leg "no-op milter" "$B_PORT_NOOP" none
+		postfix_leg "floor milter" "$B_PORT_FLOOR" none
+		postfix_leg "floor milter + fields" "$B_PORT_FLOORE" none
 		postfix_leg "opendkim+opendmarc" "$B_PORT_PEERS" peers
 		postfix_leg "gatehouse" "$B_PORT_GH" gatehouse
 		postfix_leg "gatehouse (tcp)" "$B_PORT_GHTCP" gatehouse
@@ -219,6 +222,7 @@ mount --bind "$B_DIR/resolv.conf" /etc/resolv.conf || { echo "cannot bind-mount 
 
 say "starting the milters"
 start_noop || exit 1
+start_floor || exit 1
 start_opendkim || exit 1
 start_opendmarc || exit 1
 gh_write_conf gh "" && gh_start gh || exit 1
