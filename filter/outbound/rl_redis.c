@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "outbound/rl_redis.h"
+#include "util/blocking.h"
 #include "util/diag.h"
 #include "util/gh.h"
 
@@ -303,6 +304,8 @@ int rl_redis_apply(struct rl_redis *r, struct rl_item *items, size_t n, int64_t 
 	*changed = false;
 	if (n == 0)
 		return GH_OK;
+	/* a round trip to Redis, or a connect: other connections go on meanwhile */
+	blocking_begin();
 	c = rl_redis_acquire(r, changed);
 	if (c == NULL)
 		return GH_ERR_IO;

@@ -170,7 +170,8 @@ postfix_leg() {
 	if [ "${BENCH_PERF_LEGS:-0}" = 1 ]; then
 		B_LEG_SEQ=$((${B_LEG_SEQ:-0} + 1))
 		mkdir -p "${BENCH_PERF_DIR:-$B_DIR}"
-		perf record -a -F 999 -g -o "${BENCH_PERF_DIR:-$B_DIR}/perf-leg-$B_LEG_SEQ-${name//[^a-z0-9]/_}.data" \
+		# shellcheck disable=SC2086 # BENCH_PERF_ARGS is a list of perf options
+		perf record -a ${BENCH_PERF_ARGS:--F 999 -g} -o "${BENCH_PERF_DIR:-$B_DIR}/perf-leg-$B_LEG_SEQ-${name//[^a-z0-9]/_}.data" \
 			>>"$B_LOG" 2>&1 &
 		perf_pid=$!
 		sleep 1 # perf's start-up is not the leg's

@@ -73,6 +73,28 @@ spf_tempfail_case() {
 	fi
 }
 
+# spf_waiters_case - more sessions waiting on the silent DNS server than
+# gatehouse has CPUs (its pollers, daemon/loop.c) do not hold up a new
+# connection: the workers waiting on DNS gave their turns away
+spf_waiters_case() {
+	local n out ms bound=$((IT_SPF_TIMEOUT_MS / 2))
+	n=$(($(nproc) + 2))
+	local name="j: DNS server silent: $n sessions waiting on DNS (more than the CPUs) do not hold up a new connection: negotiated within $bound ms, all $n answered"
+	out=$("$IT_PYTHON" "$IT_HERE/dns_wait_others.py" 127.0.0.1 "$IT_MILTER_SPF_PORT" "$n" \
+		"$IT_SPF_CLIENT_IP" 2>&1)
+	echo "# $out"
+	ms=$(sed -n 's/.*optneg_ms=\([0-9]*\).*/\1/p' <<<"$out")
+	if [ -z "$ms" ]; then
+		not_ok "$name" "dns_wait_others.py: $out"
+	elif [ "$ms" -ge "$bound" ]; then
+		not_ok "$name" "the new connection waited $ms ms"
+	elif [[ $out != *"answered=$n/$n"* ]]; then
+		not_ok "$name" "not every waiting session was answered: $out"
+	else
+		ok "$name"
+	fi
+}
+
 test_spf_dns() {
 	local name id f hdrs line reply rspf n bh ready=$IT_DIR/dns/blackhole.ready t_group
 	t_group=$(now_ms)
@@ -189,6 +211,7 @@ EOF
 	else
 		spf_tempfail_case "j: DNS server silent: pass3.example tempfailed 451 4.4.3 at RCPT within 3 x dns_timeout_ms" \
 			"$(new_id spfsilent)" "silent@pass3.example" "server silent"
+		spf_waiters_case
 	fi
 	stop_pid "$bh"
 	wait "$bh" 2>/dev/null
