@@ -41,7 +41,8 @@
 #   BENCH_PF_MSGS=N   messages per leg through Postfix (2000; quick: 200)
 #   BENCH_IDLE_CONNS=N  idle milter connections for the RSS measurement (3000)
 #   BENCH_PERF_LEGS=1  perf record -a during every leg through Postfix: the
-#                     whole machine, perf-leg-N-CONFIG.data in BENCH_PERF_DIR
+#                     whole machine, perf-leg-N-CONFIG.data in BENCH_PERF_DIR;
+#                     BENCH_PERF_ARGS replaces perf record's "-F 999 -g"
 #                     (default: the temp dir, with BENCH_KEEP=1); read them
 #                     with perf report --sort comm
 #   BENCH_FS=tmpfs|ext4  the temp dir (Postfix's queue, the sink's files) on
