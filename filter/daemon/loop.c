@@ -127,16 +127,19 @@ static time_t loop_now(void)
 	return ts.tv_sec;
 }
 
-/* loop_cpus - the CPUs this process may run on (its affinity, which a
- * cgroup or systemd's CPUAffinity narrows), at least 1 */
+/* loop_cpus - the CPUs this process may run on: its affinity, which a
+ * cpuset or systemd's CPUAffinity= narrows (a CPU quota, CPUQuota=, does
+ * not show here); the online CPUs when the affinity cannot be read (more
+ * than CPU_SETSIZE of them); at least 1 */
 static long loop_cpus(void)
 {
 	cpu_set_t set;
-	int n;
+	long n;
 
-	if (sched_getaffinity(0, sizeof(set), &set) != 0)
-		return 1;
-	n = CPU_COUNT(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? n : 1;
 }
 

@@ -160,6 +160,10 @@ static redisContext *rl_redis_acquire(struct rl_redis *r, bool *changed)
 	if (r->nidle > 0)
 		c = r->idle[--r->nidle];
 	pthread_mutex_unlock(&r->lock);
+	/* a connect or a command follows: a round trip to Redis, during which
+	 * the event loop lets another worker serve (not while backing off,
+	 * which returns at once above) */
+	blocking_begin();
 	if (c != NULL)
 		return c;
 	c = r->path ? redisConnectUnixWithTimeout(r->path, r->timeout)
@@ -304,8 +308,6 @@ int rl_redis_apply(struct rl_redis *r, struct rl_item *items, size_t n, int64_t 
 	*changed = false;
 	if (n == 0)
 		return GH_OK;
-	/* a round trip to Redis, or a connect: other connections go on meanwhile */
-	blocking_begin();
 	c = rl_redis_acquire(r, changed);
 	if (c == NULL)
 		return GH_ERR_IO;
