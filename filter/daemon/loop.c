@@ -38,7 +38,7 @@
  * one waiter per readiness callback, and Postfix's pieces of one command
  * each make one, so with all 32 workers waiting most wakeups found the
  * event already taken by a worker that was running anyway (behind Postfix,
- * 12.5 sleeps per message for 6.7 events; a quarter of gatehouse's CPU on
+ * 12.5 sleeps per message for 6.7 events; a fifth of gatehouse's CPU on
  * a virtual machine where a context switch is dear). A poller gives its
  * turn to a standby worker when it is about to wait for DNS or Redis
  * (blocking_begin(), util/blocking.h), or, as a safety net, when the clock

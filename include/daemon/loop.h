@@ -14,7 +14,7 @@
  * wait for DNS or Redis (util/blocking.h) or has been on one command for a
  * second or more. More workers in epoll_wait() than CPUs only woke threads
  * that found the event taken (measured: about 6 such wakeups per message
- * behind Postfix, and a quarter of gatehouse's CPU).
+ * behind Postfix, and a fifth of gatehouse's CPU).
  *
  * Bounds: at most max_connections open (one more is closed at once, logged
  * at most once a minute); a connection silent for timeout_s, or one that
