@@ -348,12 +348,34 @@ static bool dns_name_ok(const char *name)
 	return ok;
 }
 
+/* dns_ts_plus - T plus NS nanoseconds (NS >= 0) */
+static struct timespec dns_ts_plus(struct timespec t, long ns)
+{
+	t.tv_sec += ns / 1000000000L;
+	t.tv_nsec += ns % 1000000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+/* dns_pending_wait - wait (P->lock held) until P is done or the wall-clock
+ * time UNTIL; whether it is done */
+static bool dns_pending_wait(struct dns_pending *p, const struct timespec *until)
+{
+	while (!p->done)
+		if (pthread_cond_timedwait(&p->cond, &p->lock, until) == ETIMEDOUT)
+			break;
+	return p->done;
+}
+
 /* dns_wait - the answer to one async query, or a timeout at DEADLINE */
 static void dns_wait(struct dns_resolver *r, const char *name, int rrtype,
 		     const struct timespec *deadline, int *err, struct ub_result **res)
 {
 	struct dns_pending p = { .done = false, .err = 0, .res = NULL };
-	struct timespec wall;
+	struct timespec wall, soon;
 	long left_ns;
 	int id = 0, rc;
 
@@ -368,50 +390,27 @@ static void dns_wait(struct dns_resolver *r, const char *name, int rrtype,
 	/* Condition variables wait on the wall clock; convert the monotonic
 	 * deadline into a wall-clock one once. */
 	{
-		struct timespec now;
+		struct timespec now, real;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		left_ns = (deadline->tv_sec - now.tv_sec) * 1000000000L +
 			  (deadline->tv_nsec - now.tv_nsec);
 		if (left_ns < 0)
 			left_ns = 0;
-		clock_gettime(CLOCK_REALTIME, &wall);
-		wall.tv_sec += left_ns / 1000000000L;
-		wall.tv_nsec += left_ns % 1000000000L;
-		if (wall.tv_nsec >= 1000000000L) {
-			wall.tv_sec++;
-			wall.tv_nsec -= 1000000000L;
-		}
+		clock_gettime(CLOCK_REALTIME, &real);
+		wall = dns_ts_plus(real, left_ns);
+		soon = dns_ts_plus(real, left_ns < DNS_QUICK_NS ? left_ns : DNS_QUICK_NS);
 	}
-	pthread_mutex_lock(&p.lock);
 	/* An answer in unbound's own cache is back within microseconds; only
 	 * a longer wait hands this worker's turn to a standby worker (see
 	 * util/blocking.h), which costs two more context switches. */
-	{
-		struct timespec soon;
-
-		clock_gettime(CLOCK_REALTIME, &soon);
-		soon.tv_nsec += DNS_QUICK_NS;
-		if (soon.tv_nsec >= 1000000000L) {
-			soon.tv_sec++;
-			soon.tv_nsec -= 1000000000L;
-		}
-		if (soon.tv_sec > wall.tv_sec ||
-		    (soon.tv_sec == wall.tv_sec && soon.tv_nsec > wall.tv_nsec))
-			soon = wall;
-		while (!p.done)
-			if (pthread_cond_timedwait(&p.cond, &p.lock, &soon) == ETIMEDOUT)
-				break;
-	}
-	if (!p.done) {
+	pthread_mutex_lock(&p.lock);
+	if (!dns_pending_wait(&p, &soon)) {
 		pthread_mutex_unlock(&p.lock);
 		blocking_begin();
 		pthread_mutex_lock(&p.lock);
 	}
-	while (!p.done)
-		if (pthread_cond_timedwait(&p.cond, &p.lock, &wall) == ETIMEDOUT)
-			break;
-	if (!p.done) {
+	if (!dns_pending_wait(&p, &wall)) {
 		pthread_mutex_unlock(&p.lock);
 		if (ub_cancel(r->ctx, id) == 0) {
 			*err = UB_NOERROR;
