@@ -267,36 +267,33 @@ static int loop_arm(struct loop *l, struct conn *c, int op)
 	return epoll_ctl(l->epfd, op, c->fd, &ev);
 }
 
-/* loop_peer - "unix" or "ADDR:PORT" for log lines */
-static void loop_peer(int fd, char *buf, size_t len)
+/* loop_peer - "unix" or "ADDR:PORT" for log lines, from the address
+ * accept4() gave: no getpeername() per connection */
+static void loop_peer(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 	char host[64];
 
 	snprintf(buf, len, "unix");
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
-		return;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)&ss;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
 
 		if (inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host)))
 			snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)&ss;
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
 
 		if (inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host)))
 			snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
 	}
 }
 
-/* loop_take - a new connection on FD, linked into the list and owned by
- * the caller (busy); NULL when it was refused or closed (logged) */
-static struct conn *loop_take(struct loop *l, int fd)
+/* loop_take - a new connection on FD from peer SS, linked into the list
+ * and owned by the caller (busy); NULL when it was refused or closed
+ * (logged) */
+static struct conn *loop_take(struct loop *l, int fd, const struct sockaddr_storage *ss)
 {
 	char peer[80];
 	struct conn *c;
-	int one = 1;
 
 	pthread_mutex_lock(&l->lock);
 	if (l->nconns >= l->o.max_connections) {
@@ -315,7 +312,7 @@ static struct conn *loop_take(struct loop *l, int fd)
 		return NULL;
 	}
 	pthread_mutex_unlock(&l->lock);
-	loop_peer(fd, peer, sizeof(peer));
+	loop_peer(ss, peer, sizeof(peer));
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->conv = milter_conv_new(l->env, peer)) == NULL) {
 		log_msg(l->log, LOG_ERR, "out of memory accepting a connection from %s", peer);
@@ -324,8 +321,9 @@ static struct conn *loop_take(struct loop *l, int fd)
 		return NULL;
 	}
 	c->fd = fd;
-	/* fails on a unix socket: that is how we know it is one */
-	c->tcp = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
+	/* TCP_NODELAY needs no call here: listen.c set it on the listener,
+	 * and Linux copies it to every connection accepted there */
+	c->tcp = ss->ss_family == AF_INET || ss->ss_family == AF_INET6;
 	atomic_init(&c->state, CONN_BUSY);
 	atomic_init(&c->last_active, (long long)loop_now());
 	pthread_mutex_lock(&l->lock);
@@ -345,17 +343,22 @@ static struct conn *loop_take(struct loop *l, int fd)
 static struct conn *loop_accept(struct loop *l)
 {
 	struct epoll_event lev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = &loop_listen_tag };
+	struct sockaddr_storage ss;
+	socklen_t sl;
 	int fd;
 
-	do
-		fd = accept4(l->o.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
+	do {
+		sl = sizeof(ss);
+		memset(&ss, 0, sizeof(ss)); /* an unnamed unix peer leaves it */
+		fd = accept4(l->o.listen_fd, (struct sockaddr *)&ss, &sl,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+	} while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
 	if (fd < 0 && (errno == EMFILE || errno == ENFILE))
 		log_msg(l->log, LOG_ERR, "accept: %s (milter_max_connections %ld)", strerror(errno),
 			l->o.max_connections);
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->o.listen_fd, &lev) != 0)
 		log_msg(l->log, LOG_ERR, "epoll_ctl on the listening socket: %s", strerror(errno));
-	return fd < 0 ? NULL : loop_take(l, fd);
+	return fd < 0 ? NULL : loop_take(l, fd, &ss);
 }
 
 /* loop_write_all - write OUT to C, waiting at most timeout_s for the MTA to
