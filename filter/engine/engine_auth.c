@@ -168,8 +168,7 @@ void engine_auth_dkim_eoh(struct session *s)
 		return;
 	/* the From domain orders the signatures to check (dkim.h); without
 	 * memory for it they are checked in header order */
-	if (author_find(s->msg.headers, s->msg.nheaders, s->msg_arena, &au) == GH_OK &&
-	    au.status == AUTHOR_OK)
+	if (session_author(s, &au) == GH_OK && au.status == AUTHOR_OK)
 		(void)dkim_msg_set_author(s->msg.dkim, au.domain);
 	(void)dkim_msg_eoh(s->msg.dkim);
 }
@@ -289,7 +288,7 @@ int engine_auth_dmarc(struct session *s, enum gh_action *a, struct verdict *v)
 	*a = GH_ACT_CONTINUE;
 	if (s->dns == NULL || m->outbound)
 		return GH_OK;
-	if (author_find(m->headers, m->nheaders, s->msg_arena, &au) != GH_OK)
+	if (session_author(s, &au) != GH_OK)
 		return GH_ERR_NOMEM;
 	if (au.status == AUTHOR_EMPTY && m->from_parsed && m->from.is_null) {
 		/* A bounce ("From: MAILER-DAEMON <>", MAIL FROM <>): there is

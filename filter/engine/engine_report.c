@@ -93,9 +93,8 @@ static bool is_reporter(struct session *s)
 	struct author au;
 	const char *me = s->cfg->dmarc_report_email;
 
-	return me != NULL && *me != '\0' &&
-	       author_find(s->msg.headers, s->msg.nheaders, s->msg_arena, &au) == 0 &&
-	       au.status == AUTHOR_OK && strcasecmp(au.address, me) == 0;
+	return me != NULL && *me != '\0' && session_author(s, &au) == 0 && au.status == AUTHOR_OK &&
+	       strcasecmp(au.address, me) == 0;
 }
 
 void engine_report_eom(struct session *s)

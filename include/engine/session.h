@@ -62,6 +62,7 @@
 
 #include "dns/dns.h"
 #include "mail/address.h"
+#include "mail/author.h"
 #include "mail/header.h"
 #include "mail/results.h"
 #include "mail/verdict.h"
@@ -101,6 +102,8 @@ struct message {
 	size_t nheaders, headers_cap;
 	size_t header_bytes;
 	bool eoh_seen;
+	struct author author; /* the From's author, once the header is complete (session_author) */
+	bool author_known;
 	uint64_t body_bytes;
 	unsigned body_nul_bytes;
 	struct hdr_edit *edits;
@@ -208,5 +211,9 @@ int session_add_header(struct session *, const char *name, const char *value, si
 int session_add_edit(struct session *, enum hdr_edit_op op, const char *name, const char *value,
 		     unsigned index);
 int session_add_check(struct session *, const char *name, const char *result, const char *detail);
+/* session_author - the author of the message (mail/author.h) into OUT:
+ * parsed once when the header is complete, since the DKIM order, DMARC
+ * and the report each ask; GH_ERR_NOMEM when it could not be parsed */
+int session_author(struct session *, struct author *out);
 
 #endif
