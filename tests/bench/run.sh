@@ -25,7 +25,12 @@
 #   BENCH_ONLY=validate  stop after checking loadgen against Postfix
 #   BENCH_ONLY=outbound  only the signing section (outbound.sh), then the report
 #   BENCH_ONLY=postfix   only the legs through Postfix; prints their table and
-#                     writes no report (for work on the milter layer)
+#                     writes no report (for work on the milter layer); with
+#                     BENCH_PROFILE=1 also gatehouse's perf profile of one
+#                     more leg
+#   BENCH_PF_LEGS=RE  only the Postfix legs whose configuration matches the
+#                     extended regex RE in full (e.g. "no milter|gatehouse")
+#   BENCH_PF_REPS=N   rounds of the Postfix legs (default: BENCH_REPS)
 #   BENCH_RESULTS=F   write the report here instead of tests/bench/RESULTS.md
 #   BUILD=DIR         build the C tools in DIR/bench (default: in the temp dir)
 #   BENCH_GH_DESC=S   how the report names the gatehouse build (default: git
@@ -187,20 +192,26 @@ write_report() {
 	fi
 }
 
+# pf_leg CONFIG PORT CHECK - postfix_leg, unless BENCH_PF_LEGS leaves CONFIG out
+pf_leg() {
+	[[ $1 =~ ^(${BENCH_PF_LEGS:-.*})$ ]] || return 0
+	postfix_leg "$@"
+}
+
 # postfix_section - every configuration through Postfix, B_REPS times over
 postfix_section() {
 	say "through Postfix: $B_PF_MSGS messages over $B_PF_SESSIONS sessions per configuration"
 	# the TCP instance had no direct runs: one unmeasured leg fills its DNS cache
-	B_LEG_KIND=warmup postfix_leg "gatehouse (tcp)" "$B_PORT_GHTCP" gatehouse >/dev/null
-	for _ in $(seq 1 "$B_REPS"); do
-		postfix_leg "no milter" "$B_PORT_PLAIN" none
-		postfix_leg "no-op milter" "$B_PORT_NOOP" none
-		postfix_leg "floor milter" "$B_PORT_FLOOR" none
-		postfix_leg "floor milter + fields" "$B_PORT_FLOORE" none
-		postfix_leg "opendkim+opendmarc" "$B_PORT_PEERS" peers
-		postfix_leg "gatehouse" "$B_PORT_GH" gatehouse
-		postfix_leg "gatehouse (tcp)" "$B_PORT_GHTCP" gatehouse
-		[ -z "$B_GHLM" ] || postfix_leg "gatehouse (libmilter)" "$B_PORT_GHLM" gatehouse
+	B_LEG_KIND=warmup pf_leg "gatehouse (tcp)" "$B_PORT_GHTCP" gatehouse >/dev/null
+	for _ in $(seq 1 "${BENCH_PF_REPS:-$B_REPS}"); do
+		pf_leg "no milter" "$B_PORT_PLAIN" none
+		pf_leg "no-op milter" "$B_PORT_NOOP" none
+		pf_leg "floor milter" "$B_PORT_FLOOR" none
+		pf_leg "floor milter + fields" "$B_PORT_FLOORE" none
+		pf_leg "opendkim+opendmarc" "$B_PORT_PEERS" peers
+		pf_leg "gatehouse" "$B_PORT_GH" gatehouse
+		pf_leg "gatehouse (tcp)" "$B_PORT_GHTCP" gatehouse
+		[ -z "$B_GHLM" ] || pf_leg "gatehouse (libmilter)" "$B_PORT_GHLM" gatehouse
 	done
 }
 
@@ -257,7 +268,14 @@ if [ "${BENCH_ONLY:-}" = postfix ]; then
 	B_LEG_KIND=warmup postfix_leg "gatehouse" "$B_PORT_GH" gatehouse >/dev/null
 	postfix_section
 	python3 "$B_HERE/report.py" --postfix-only "$B_JSON"
-	exit $?
+	rc=$?
+	if [ -n "${BENCH_PROFILE:-}" ]; then
+		say "profile of gatehouse through Postfix (perf)"
+		: >"$B_DIR/profile.txt"
+		profile_gatehouse gh gatehouse postfix "$B_PORT_GH"
+		cat "$B_DIR/profile.txt"
+	fi
+	exit $rc
 fi
 
 # ---------------------------------------------------------------- signing
