@@ -493,7 +493,8 @@ static int dkim_own_body_setup(struct dkim_msg *m)
 		int k = f->relaxed_body ? 1 : 0;
 
 		if (f->error == NULL && m->body[k] == NULL &&
-		    (m->body[k] = dkim_body_new(f->relaxed_body)) == NULL)
+		    (m->body[k] = dkim_body_new(f->relaxed_body, dkim_keys_sha256(m->v->keys))) ==
+			    NULL)
 			return -1;
 	}
 	m->own_body = true;

@@ -26,7 +26,7 @@ struct dkim_body {
 	bool failed;
 };
 
-struct dkim_body *dkim_body_new(bool relaxed)
+struct dkim_body *dkim_body_new(bool relaxed, const EVP_MD *sha256)
 {
 	struct dkim_body *b = calloc(1, sizeof(*b));
 
@@ -34,7 +34,7 @@ struct dkim_body *dkim_body_new(bool relaxed)
 		return NULL;
 	b->relaxed = relaxed;
 	b->md = EVP_MD_CTX_new();
-	if (b->md == NULL || EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1) {
+	if (b->md == NULL || EVP_DigestInit_ex(b->md, sha256 ? sha256 : EVP_sha256(), NULL) != 1) {
 		dkim_body_free(b);
 		return NULL;
 	}

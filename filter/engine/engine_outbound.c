@@ -178,7 +178,7 @@ void engine_outbound_body(struct session *s, const unsigned char *chunk, size_t 
 	if (!engine_will_sign(s) || (om = engine_obm(s)) == NULL || om->body_failed)
 		return;
 	if (om->body == NULL &&
-	    (om->body = dkim_body_new(s->cfg->dkim_body_canonicalization)) == NULL)
+	    (om->body = dkim_body_new(s->cfg->dkim_body_canonicalization, NULL)) == NULL)
 		om->body_failed = true;
 	else if (dkim_body_update(om->body, chunk, len) != 0)
 		om->body_failed = true;
@@ -239,7 +239,7 @@ enum gh_action engine_outbound_eom(struct session *s)
 	if (!engine_will_sign(s) || (om = engine_obm(s)) == NULL)
 		return GH_ACT_CONTINUE;
 	if (om->body == NULL && !om->body_failed &&
-	    (om->body = dkim_body_new(s->cfg->dkim_body_canonicalization)) == NULL)
+	    (om->body = dkim_body_new(s->cfg->dkim_body_canonicalization, NULL)) == NULL)
 		om->body_failed = true;
 	if (om->body_failed || dkim_body_final(om->body, om->bh) != 0)
 		return GH_ACT_TEMPFAIL; /* OpenSSL or memory: the caller's internal error */

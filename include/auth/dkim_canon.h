@@ -28,11 +28,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/types.h>
+
 struct strbuf;
 struct dkim_body;
 
-/* dkim_body_new - a SHA-256 body hash, RELAXED or simple; NULL on OOM */
-struct dkim_body *dkim_body_new(bool relaxed);
+/* dkim_body_new - a body hash, RELAXED or simple, with SHA256 (an
+ * EVP_MD_fetch()ed SHA-256, which saves OpenSSL a lookup per message; NULL:
+ * EVP_sha256()); NULL on OOM */
+struct dkim_body *dkim_body_new(bool relaxed, const EVP_MD *sha256);
 /* dkim_body_update - feed LEN bytes; -1 when OpenSSL fails */
 int dkim_body_update(struct dkim_body *b, const unsigned char *p, size_t len);
 /* dkim_body_final - the hash into OUT[32]; the body is then finished */

@@ -32,6 +32,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/types.h>
+
 struct arena;
 struct dkim_result;
 struct dkim_sig_info;
@@ -51,6 +53,8 @@ struct dkim_keys;
 struct dkim_keys *dkim_keys_new(void);
 /* dkim_keys_free - accepts NULL */
 void dkim_keys_free(struct dkim_keys *k);
+/* dkim_keys_sha256 - SHA-256, fetched once for K's users (body hashes too) */
+const EVP_MD *dkim_keys_sha256(const struct dkim_keys *k);
 
 /* dkim_verify_handles - F is a signature this module checks: all ASCII,
  * relaxed header canonicalization, SHA-256, no l=, x=, q= or i= outside
