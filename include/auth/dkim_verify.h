@@ -9,7 +9,10 @@
  * dkim_verify_handles() says which, conservatively (anything unusual stays
  * with libopendkim), and dkim_verify_sig() checks one against the key
  * record, whose decoded key a struct dkim_keys keeps, keyed by the record's
- * exact text, so a changed record is decoded afresh.
+ * exact text, so a changed record is decoded afresh. With each RSA key it
+ * keeps a verification context set up once, and it fetches SHA-256 once
+ * for every hash (OpenSSL 3.0 otherwise looks both up by name, under its
+ * locks, for every message).
  *
  * What it checks (RFC 6376 3.5, 3.6, 3.7, 6.1; RFC 8463): the key record's
  * tags (v=DKIM1 first if present; k= matching a=; h= and s= allowing
@@ -23,7 +26,8 @@
  * the two paths on every input.
  *
  * Threads: a struct dkim_keys is shared by all threads (one lock around
- * its table, held only to look up or store); everything else is per call.
+ * its table, held only to look up, copy a context or store); everything
+ * else is per call.
  * Memory: results live in the arena passed in.
  */
 #ifndef AUTH_DKIM_VERIFY_H
