@@ -360,8 +360,8 @@ static struct timespec dns_ts_plus(struct timespec t, long ns)
 	return t;
 }
 
-/* dns_pending_wait - wait (P->lock held) until P is done or the wall-clock
- * time UNTIL; whether it is done */
+/* dns_pending_wait - wait (P->lock held) until P is done or UNTIL on
+ * CLOCK_MONOTONIC; whether it is done */
 static bool dns_pending_wait(struct dns_pending *p, const struct timespec *until)
 {
 	while (!p->done)
@@ -375,32 +375,27 @@ static void dns_wait(struct dns_resolver *r, const char *name, int rrtype,
 		     const struct timespec *deadline, int *err, struct ub_result **res)
 {
 	struct dns_pending p = { .done = false, .err = 0, .res = NULL };
-	struct timespec wall, soon;
-	long left_ns;
+	pthread_condattr_t attr;
+	struct timespec now, soon;
 	int id = 0, rc;
 
 	*res = NULL;
 	pthread_mutex_init(&p.lock, NULL);
-	pthread_cond_init(&p.cond, NULL);
+	/* the wait is on the monotonic clock, as the deadline is: a step of
+	 * the wall clock (NTP, an admin) must not stretch or cut it */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&p.cond, &attr);
+	pthread_condattr_destroy(&attr);
 	rc = ub_resolve_async(r->ctx, name, rrtype, 1, &p, dns_callback, &id);
 	if (rc != 0) {
 		*err = rc;
 		goto out;
 	}
-	/* Condition variables wait on the wall clock; convert the monotonic
-	 * deadline into a wall-clock one once. */
-	{
-		struct timespec now, real;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left_ns = (deadline->tv_sec - now.tv_sec) * 1000000000L +
-			  (deadline->tv_nsec - now.tv_nsec);
-		if (left_ns < 0)
-			left_ns = 0;
-		clock_gettime(CLOCK_REALTIME, &real);
-		wall = dns_ts_plus(real, left_ns);
-		soon = dns_ts_plus(real, left_ns < DNS_QUICK_NS ? left_ns : DNS_QUICK_NS);
-	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	soon = dns_ts_plus(now, DNS_QUICK_NS);
+	if (!ts_before(&soon, deadline))
+		soon = *deadline;
 	/* An answer in unbound's own cache is back within microseconds; only
 	 * a longer wait hands this worker's turn to a standby worker (see
 	 * util/blocking.h), which costs two more context switches. */
@@ -410,7 +405,7 @@ static void dns_wait(struct dns_resolver *r, const char *name, int rrtype,
 		blocking_begin();
 		pthread_mutex_lock(&p.lock);
 	}
-	if (!dns_pending_wait(&p, &wall)) {
+	if (!dns_pending_wait(&p, deadline)) {
 		pthread_mutex_unlock(&p.lock);
 		if (ub_cancel(r->ctx, id) == 0) {
 			*err = UB_NOERROR;
