@@ -53,7 +53,7 @@ struct dkim_keys *dkim_keys_new(void)
 	}
 	if (k != NULL) {
 		k->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-		ERR_clear_error(); /* without it every context fetches by itself */
+		ERR_clear_error(); /* if it failed, each context fetches for itself */
 	}
 	return k;
 }
