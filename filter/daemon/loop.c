@@ -94,6 +94,7 @@ struct worker {
 	pthread_t tid;
 	atomic_llong busy_since; /* 0 while waiting for an event */
 	atomic_bool turn;	 /* holds one of the gate's turns (see the top) */
+	atomic_bool failed;	 /* quit on an error, not on loop_stop() */
 };
 
 struct loop {
@@ -482,6 +483,7 @@ static void *loop_worker(void *arg)
 	strbuf_init(&out);
 	if (buf == NULL) {
 		log_msg(l->log, LOG_ERR, "worker: out of memory");
+		atomic_store(&w->failed, true);
 		loop_gate_leave(l, w);
 		return NULL;
 	}
@@ -498,6 +500,7 @@ static void *loop_worker(void *arg)
 			if (errno == EINTR)
 				continue;
 			log_msg(l->log, LOG_ERR, "epoll_wait: %s", strerror(errno));
+			atomic_store(&w->failed, true);
 			break;
 		}
 		if (n == 0)
@@ -579,6 +582,7 @@ int loop_run(struct loop *l)
 		w->l = l;
 		atomic_init(&w->busy_since, 0);
 		atomic_init(&w->turn, false);
+		atomic_init(&w->failed, false);
 		if (pthread_create(&w->tid, NULL, loop_worker, w) != 0) {
 			log_msg(l->log, LOG_ERR, "cannot start worker %ld", started);
 			break;
@@ -609,17 +613,18 @@ int loop_run(struct loop *l)
 bool loop_alive(struct loop *l, long max_wait_s)
 {
 	time_t now = loop_now();
-	long n = atomic_load(&l->nworkers), stuck = 0;
+	long n = atomic_load(&l->nworkers), lost = 0;
 
 	if (now - atomic_load(&l->tick) > 5)
 		return false; /* the clock thread turns at least once a second */
 	for (long i = 0; i < n; i++) {
 		long long since = atomic_load(&l->workers[i].busy_since);
 
-		if (since != 0 && now - since > max_wait_s)
-			stuck++;
+		/* a worker that quit on an error serves no one either */
+		if (atomic_load(&l->workers[i].failed) || (since != 0 && now - since > max_wait_s))
+			lost++;
 	}
-	return n == 0 || stuck < n; /* every worker stuck on one command */
+	return n == 0 || lost < n; /* every worker stuck on one command, or gone */
 }
 
 void loop_stop(struct loop *l)

@@ -50,7 +50,8 @@ struct loop *loop_new(const struct loop_options *o, const struct milter_env *env
 /* loop_run - serve until loop_stop(); 0, or -1 when epoll itself failed */
 int loop_run(struct loop *l);
 /* loop_alive - the clock thread turned lately and not every worker has been
- * on one command for longer than MAX_WAIT_S: for the watchdog */
+ * on one command for longer than MAX_WAIT_S or quit on an error: for the
+ * watchdog */
 bool loop_alive(struct loop *l, long max_wait_s);
 /* loop_stop - make loop_run return (workers finish the command in hand) */
 void loop_stop(struct loop *l);
