@@ -61,6 +61,7 @@
 #include "auth/spf.h"
 #include "auth/spf_layer.h"
 #include "auth/spf_macro.h"
+#include "auth/spf_servers.h"
 #include "dns/dns.h"
 #include "util/arena.h"
 #include "util/strbuf.h"
@@ -180,10 +181,12 @@ void spf_lib_init(void)
 	SPF_debug_handler = NULL;
 }
 
-int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena *arena,
-	      const struct spf_query *q, enum spf_which which, struct spf_outcome *out)
+int spf_check(struct spf_servers *servers, struct dns_resolver *dns, struct dns_budget *budget,
+	      struct arena *arena, const struct spf_query *q, enum spf_which which,
+	      struct spf_outcome *out)
 {
 	struct spf_layer cx;
+	struct spf_lease *lease;
 	SPF_server_t *server = NULL;
 	SPF_request_t *req = NULL;
 	SPF_response_t *resp = NULL;
@@ -216,24 +219,10 @@ int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena 
 		return 0;
 	}
 
-	server = SPF_server_new_dns(spf_layer_init(&cx, dns, budget, v6), 0);
-	if (server != NULL) {
-		SPF_response_t *ignored = NULL;
-
-		/* Our name, not this machine's, in libspf2's reasons; and no
-		 * default explanation: libspf2's points at a site long gone, so
-		 * only a domain's own exp= text is ever shown. */
-		if (q->receiver != NULL && *q->receiver != '\0')
-			SPF_server_set_rec_dom(server, q->receiver);
-		SPF_server_set_explanation(server, "", &ignored);
-		if (ignored != NULL)
-			SPF_response_free(ignored);
-		/* The limits are ours (spf_layer.c counts as RFC 4.6.4
-		 * says); libspf2's own would misfire on PTR and MX sets. */
-		SPF_server_set_max_dns_mech(server, 100);
-		SPF_server_set_max_dns_ptr(server, 100);
-		SPF_server_set_max_dns_mx(server, 100);
-	}
+	/* our name, not this machine's, in libspf2's reasons; the server's
+	 * other settings are spf_servers.h's */
+	lease = spf_server_take(servers, spf_layer_init(&cx, dns, budget, v6), q->receiver);
+	server = lease != NULL ? spf_lease_server(lease) : NULL;
 	req = server ? SPF_request_new(server) : NULL;
 	spf_layer_attach(&cx, server, req);
 	if (req == NULL) {
@@ -305,8 +294,7 @@ done:
 		SPF_response_free(resp);
 	if (req != NULL)
 		SPF_request_free(req);
-	if (server != NULL)
-		SPF_server_free(server);
+	spf_server_give(servers, lease);
 	spf_layer_free(&cx);
 	return rc;
 }

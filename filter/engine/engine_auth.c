@@ -58,7 +58,7 @@ static int engine_spf_one(struct session *s, const struct spf_query *q, enum spf
 			  struct spf_identity *dst)
 {
 	struct spf_outcome o;
-	int rc = spf_check(s->dns, &s->dns_budget, s->msg_arena, q, which, &o);
+	int rc = spf_check(s->spf, s->dns, &s->dns_budget, s->msg_arena, q, which, &o);
 
 	dst->result = o.result;
 	dst->domain = o.domain;

@@ -8,6 +8,7 @@
 
 #include "auth/dkim.h"
 #include "auth/spf.h"
+#include "auth/spf_servers.h"
 #include "conf/config.h"
 #include "dns/dns.h"
 #include "engine/engine_metrics.h"
@@ -55,6 +56,8 @@ struct services *services_new(const struct config *c, const struct services_opti
 	svc->dns = dns_resolver_new(&dopts, errs);
 	if (svc->dns != NULL)
 		svc->dkim = dkim_verifier_new(svc->dns, errs);
+	if ((svc->spf = spf_servers_new()) == NULL)
+		diag_push(errs, "SPF: out of memory");
 	/* Redis is not reached here: an outage at start is one more outage,
 	 * answered by ratelimit_redis_fallback, not a failed start. */
 	svc->ratelimit = ratelimit_new(&rlopts, errs);
@@ -70,7 +73,7 @@ struct services *services_new(const struct config *c, const struct services_opti
 		if ((svc->report = report_recorder_new(&ropts)) == NULL)
 			diag_push(errs, "dmarc_report_db: out of memory");
 	}
-	if (svc->dns == NULL || svc->dkim == NULL || svc->ratelimit == NULL ||
+	if (svc->dns == NULL || svc->dkim == NULL || svc->spf == NULL || svc->ratelimit == NULL ||
 	    (c->dmarc_report_db != NULL && *c->dmarc_report_db != '\0' && svc->report == NULL)) {
 		services_free(svc);
 		return NULL;
@@ -86,6 +89,7 @@ void services_free(struct services *svc)
 	report_recorder_free(svc->report); /* flushes what is queued */
 	ratelimit_free(svc->ratelimit);
 	dkim_verifier_free(svc->dkim);
+	spf_servers_free(svc->spf);
 	dns_resolver_free(svc->dns);
 	engine_metrics_free(svc->metrics); /* last: the resolver counted into it */
 	free(svc);
@@ -95,6 +99,7 @@ void services_attach(const struct services *svc, struct session *s)
 {
 	s->dns = svc->dns;
 	s->dkim = svc->dkim;
+	s->spf = svc->spf;
 	s->ratelimit = svc->ratelimit;
 	s->report = svc->report;
 	s->metrics = svc->metrics;

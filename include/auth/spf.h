@@ -24,7 +24,8 @@
  * (RFC 7208 2.3). A HELO that is an address literal or not a domain name has
  * no SPF identity: result none.
  *
- * Threads: safe from any thread; every call builds its own libspf2 state.
+ * Threads: safe from any thread; every call has its own DNS layer and
+ * request, and a libspf2 server no other call uses meanwhile.
  * Memory: strings in the outcome live in ARENA.
  */
 #ifndef SPF_H
@@ -37,6 +38,7 @@
 struct arena;
 struct dns_budget;
 struct dns_resolver;
+struct spf_servers;
 
 enum spf_which { SPF_CHECK_HELO, SPF_CHECK_MAILFROM };
 
@@ -61,10 +63,12 @@ struct spf_outcome {
 /* spf_lib_init - set libspf2's global message handlers; once, before threads */
 void spf_lib_init(void);
 
-/* spf_check - evaluate WHICH identity of Q; always fills OUT; returns 0, or
+/* spf_check - evaluate WHICH identity of Q with a server from SERVERS (NULL:
+ * one built for this call, spf_servers.h); always fills OUT; returns 0, or
  * -1 when out of memory (OUT is then temperror) */
-int spf_check(struct dns_resolver *dns, struct dns_budget *budget, struct arena *arena,
-	      const struct spf_query *q, enum spf_which which, struct spf_outcome *out);
+int spf_check(struct spf_servers *servers, struct dns_resolver *dns, struct dns_budget *budget,
+	      struct arena *arena, const struct spf_query *q, enum spf_which which,
+	      struct spf_outcome *out);
 
 /* spf_received_header - the value of a Received-SPF header (RFC 7208 9.1)
  * for OUT, from RECEIVER; NULL when out of memory */

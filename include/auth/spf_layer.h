@@ -19,8 +19,10 @@
  * ever set. The layer decides no result: spf_check() reads the fields
  * below once libspf2 is done, and spf.c says which of them wins.
  *
- * Lifetime: one layer per evaluation, which must outlive the libspf2 server
- * made on it; spf_layer_free() releases what it holds.
+ * Lifetime: one layer per evaluation; the libspf2 server asks a copy of
+ * it (spf_servers.h) whose hook points at the layer, so the server must
+ * not be used once the evaluation is over; spf_layer_free() releases what
+ * the layer holds.
  * Threads: a layer is used by one thread; layers share nothing.
  */
 #ifndef SPF_LAYER_H

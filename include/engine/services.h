@@ -29,10 +29,12 @@ struct config;
 struct diag;
 struct logger;
 struct session;
+struct spf_servers;
 
 struct services {
 	struct dns_resolver *dns;	/* the one resolver, never NULL once built */
 	struct dkim_verifier *dkim;	/* libopendkim over DNS */
+	struct spf_servers *spf;	/* libspf2 servers for reuse */
 	struct ratelimit *ratelimit;	/* rate-limit counters, in process and Redis */
 	struct engine_metrics *metrics; /* counters for /metrics; NULL with metrics = no */
 	struct report_recorder *report; /* DMARC evaluations; NULL without dmarc_report_db */

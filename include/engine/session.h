@@ -83,6 +83,7 @@ struct report_recorder;
 struct rule_cache_entry;
 struct rule_exemption;
 struct rule_scratch;
+struct spf_servers;
 
 #define SESSION_ID_MAX 32
 
@@ -149,6 +150,7 @@ struct session {
 	const struct logger *log;
 	struct dns_resolver *dns;	      /* shared resolver; NULL: DNS checks do not run */
 	struct dkim_verifier *dkim;	      /* shared verifier; NULL: DKIM is not checked */
+	struct spf_servers *spf;	      /* shared libspf2 servers; NULL: one per check */
 	struct ratelimit *ratelimit;	      /* shared counters; NULL: no rate limits */
 	const struct engine_metrics *metrics; /* shared counters; NULL: not counted */
 	struct report_recorder *report;	      /* DMARC evaluations for reports; NULL: off */

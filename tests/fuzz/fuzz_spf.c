@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "auth/spf.h"
+#include "auth/spf_servers.h"
 #include "conf/config.h"
 #include "dns/dns.h"
 #include "fuzz_dnsfix.h"
@@ -85,8 +86,8 @@ static struct dns_resolver *spf_load(const uint8_t *data, size_t size, struct di
 	return r;
 }
 
-static void spf_one(struct dns_resolver *r, struct arena *a, const char *ip, const char *helo,
-		    const char *from, enum spf_which which)
+static void spf_one(struct spf_servers *sv, struct dns_resolver *r, struct arena *a, const char *ip,
+		    const char *helo, const char *from, enum spf_which which)
 {
 	struct spf_query q = {
 		.client_ip = ip, .helo = helo, .mailfrom = from, .receiver = "mx.receiver.test"
@@ -95,7 +96,7 @@ static void spf_one(struct dns_resolver *r, struct arena *a, const char *ip, con
 	struct dns_budget b = { 0 }; /* no SMTP command bound */
 
 	dns_budget_start(&b, 5000);
-	if (spf_check(r, &b, a, &q, which, &o) != 0)
+	if (spf_check(sv, r, &b, a, &q, which, &o) != 0)
 		abort(); /* only when out of memory */
 	switch (o.result) {
 	case AR_PASS:
@@ -134,6 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct diag errs = { 0 };
 	struct dns_resolver *r;
+	struct spf_servers *sv;
 	struct arena *a;
 
 	SPF_warning_handler = spf_quiet;
@@ -143,11 +145,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == NULL)
 		abort(); /* every byte string is a loadable TXT record */
 	a = arena_new();
-	if (a == NULL)
+	/* one pool for the three checks: the second and third reuse the
+	 * server the first gave back, as the daemon's checks do */
+	sv = spf_servers_new();
+	if (a == NULL || sv == NULL)
 		abort();
-	spf_one(r, a, "192.0.2.1", "fuzz.test", "first-last+tag@fuzz.test", SPF_CHECK_MAILFROM);
-	spf_one(r, a, "2001:db8::1", "mx.fuzz.test", "user@fuzz.test", SPF_CHECK_MAILFROM);
-	spf_one(r, a, "::ffff:198.51.100.1", "fuzz.test", "", SPF_CHECK_HELO);
+	spf_one(sv, r, a, "192.0.2.1", "fuzz.test", "first-last+tag@fuzz.test", SPF_CHECK_MAILFROM);
+	spf_one(sv, r, a, "2001:db8::1", "mx.fuzz.test", "user@fuzz.test", SPF_CHECK_MAILFROM);
+	spf_one(sv, r, a, "::ffff:198.51.100.1", "fuzz.test", "", SPF_CHECK_HELO);
+	spf_servers_free(sv);
 	arena_free(a);
 	fz_dnsfix_release(&spf_fix);
 	diag_clear(&errs);

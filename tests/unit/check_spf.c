@@ -21,6 +21,7 @@
 #include "util/arena.h"
 #include "dns/dns.h"
 #include "auth/spf.h"
+#include "auth/spf_servers.h"
 #include "util/strbuf.h"
 #include "unit.h"
 
@@ -350,6 +351,7 @@ static char *spf_fixture_text(void)
 
 /* Per test (in the forked child): the resolver over the fixture, an arena. */
 static struct dns_resolver *spf_dns;
+static struct spf_servers *spf_pool; /* every check of a test reuses its servers */
 static struct arena *spf_arena;
 static char *spf_fixture_path;
 
@@ -369,11 +371,15 @@ static void spf_setup(void)
 	diag_clear(&errs);
 	spf_arena = arena_new();
 	ck_assert_ptr_nonnull(spf_arena);
+	spf_pool = spf_servers_new();
+	ck_assert_ptr_nonnull(spf_pool);
 }
 
 static void spf_teardown(void)
 {
 	dns_resolver_free(spf_dns);
+	spf_servers_free(spf_pool);
+	spf_pool = NULL;
 	arena_free(spf_arena);
 	unit_remove_file(spf_fixture_path);
 	spf_dns = NULL;
@@ -401,7 +407,7 @@ static void spf_run(const char *ip, const char *helo, const char *from, enum spf
 
 	dns_budget_start(&b, 10000);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ck_assert_int_eq(spf_check(spf_dns, &b, spf_arena, &q, which, out), 0);
+	ck_assert_int_eq(spf_check(spf_pool, spf_dns, &b, spf_arena, &q, which, out), 0);
 	ms = spf_ms_since(&t0);
 	ck_assert_msg(ms < SPF_CASE_MS, "spf_check took %ld ms", ms);
 }
@@ -761,12 +767,12 @@ START_TEST(spf_budget)
 	struct dns_budget b = { 0 }; /* no SMTP command bound */
 
 	dns_budget_start(&b, 0);
-	ck_assert_int_eq(spf_check(spf_dns, &b, spf_arena, &q, M, &o), 0);
+	ck_assert_int_eq(spf_check(spf_pool, spf_dns, &b, spf_arena, &q, M, &o), 0);
 	ck_assert_int_eq(o.result, AR_TEMPERROR);
 	ck_assert_ptr_nonnull(o.reason);
 	ck_assert(strstr(o.reason, "budget") != NULL);
 	/* no budget at all: only the per-query timeout */
-	ck_assert_int_eq(spf_check(spf_dns, NULL, spf_arena, &q, M, &o), 0);
+	ck_assert_int_eq(spf_check(NULL, spf_dns, NULL, spf_arena, &q, M, &o), 0);
 	ck_assert_int_eq(o.result, AR_PASS);
 }
 END_TEST
@@ -812,6 +818,33 @@ static void spf_header_ok(const char *h)
 	}
 	ck_assert_msg(!quoted, "unbalanced quotes in %s", h);
 }
+
+/* A server given back to the pool serves the next check under that
+ * check's receiver name, whichever name it had before */
+START_TEST(spf_servers_reused)
+{
+	static const char *const names[] = { "a.receiver.test", "b.receiver.test", "",
+					     "b.receiver.test", NULL, "a.receiver.test" };
+	struct spf_query q = { .client_ip = IN, .helo = HELO, .mailfrom = "a@pass.test" };
+	struct dns_budget b = { 0 };
+	struct spf_outcome o;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		q.receiver = names[i];
+		dns_budget_start(&b, 10000);
+		ck_assert_int_eq(spf_check(spf_pool, spf_dns, &b, spf_arena, &q, M, &o), 0);
+		ck_assert_int_eq(o.result, AR_PASS);
+		ck_assert_ptr_nonnull(o.reason);
+		if (names[i] != NULL && *names[i] != '\0')
+			ck_assert_msg(strncmp(o.reason, names[i], strlen(names[i])) == 0 &&
+					      o.reason[strlen(names[i])] == ':',
+				      "#%zu: %s", i, o.reason);
+		else /* libspf2's default: this host's name */
+			ck_assert_msg(strstr(o.reason, "receiver.test") == NULL, "#%zu: %s", i,
+				      o.reason);
+	}
+}
+END_TEST
 
 START_TEST(spf_received_header_value)
 {
@@ -906,6 +939,7 @@ static Suite *spf_suite(void)
 	tcase_add_test(tc2, spf_outcome_fields);
 	tcase_add_test(tc2, spf_explanation);
 	tcase_add_test(tc2, spf_budget);
+	tcase_add_test(tc2, spf_servers_reused);
 	tcase_add_test(tc2, spf_repeat);
 	tcase_add_test(tc2, spf_received_header_value);
 	tcase_add_test(tc2, spf_fixture_long_txt);
