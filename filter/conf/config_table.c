@@ -277,12 +277,15 @@ const struct config_directive config_directives[] = {
 		     "How long gatehouse waits on the MTA for the next command, or for the MTA to "
 		     "take a reply, before dropping the connection (the MTA then applies its "
 		     "default action)."),
-	CDIR_ROW_INT(milter_workers, "daemon", "32", 1, 1024,
-		     "Threads that run the checks. As many as there are CPUs wait for commands at "
-		     "once; the others stand in for those waiting on DNS or Redis. A connection "
-		     "costs a thread only while one of its commands is being answered (a DNS wait "
-		     "included); idle connections cost a descriptor and a few kilobytes. Read at "
-		     "start."),
+	CDIR_ROW_INT(
+		milter_workers, "daemon", "32", 1, 1024,
+		"Threads that run the checks. As many as there are CPUs wait for commands at "
+		"once (the CPUs gatehouse may run on, or fewer under a CPU quota such as "
+		"CPUQuota= in the unit: one per whole CPU of it, rounded up); the others stand "
+		"in for those waiting on DNS or Redis. A connection "
+		"costs a thread only while one of its commands is being answered (a DNS wait "
+		"included); idle connections cost a descriptor and a few kilobytes. Read at "
+		"start."),
 	CDIR_ROW_INT(milter_max_connections, "daemon", "4096", 1, 1000000,
 		     "Milter connections open at once; one more is closed at once and logged (the "
 		     "MTA applies its default action). gatehouse raises its descriptor limit to "

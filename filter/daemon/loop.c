@@ -32,7 +32,8 @@
  * option negotiation right after connect(), so this saves a wakeup per
  * SMTP session.
  *
- * Only `pollers` workers (one per CPU) are in epoll_wait() at once; each
+ * Only `pollers` workers (one per CPU it can keep busy, util/cpus.h: its
+ * affinity and its cgroup's CPU quota) are in epoll_wait() at once; each
  * holds a turn (a slot of the gate) while it waits and while it serves,
  * and the other workers stand by on a condition variable. Why: epoll wakes
  * one waiter per readiness callback, and Postfix's pieces of one command
@@ -51,7 +52,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,6 +66,7 @@
 #include "daemon/loop.h"
 #include "milter/conv.h"
 #include "util/blocking.h"
+#include "util/cpus.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -126,22 +127,6 @@ static time_t loop_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
-}
-
-/* loop_cpus - the CPUs this process may run on: its affinity, which a
- * cpuset or systemd's CPUAffinity= narrows (a CPU quota, CPUQuota=, does
- * not show here); the online CPUs when the affinity cannot be read (more
- * than CPU_SETSIZE of them); at least 1 */
-static long loop_cpus(void)
-{
-	cpu_set_t set;
-	long n;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		n = CPU_COUNT(&set);
-	else
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? n : 1;
 }
 
 /* loop_gate_enter - W's turn to wait on epoll (at once if W holds one);
@@ -218,10 +203,14 @@ struct loop *loop_new(const struct loop_options *o, const struct milter_env *env
 		goto fail;
 	atomic_init(&l->nworkers, 0);
 	pthread_mutex_init(&l->lock, NULL);
+	/* a CPU quota counts too: on 16 CPUs with CPUQuota=200%, sixteen
+	 * pollers would mostly wake to be throttled */
 	if (l->o.pollers <= 0)
-		l->o.pollers = loop_cpus();
+		l->o.pollers = cpus_usable();
 	if (l->o.pollers > l->o.workers)
 		l->o.pollers = l->o.workers;
+	log_msg(log, LOG_INFO, "milter: %ld workers, %ld waiting for events at once", l->o.workers,
+		l->o.pollers);
 	l->gate_free = l->o.pollers;
 	pthread_mutex_init(&l->gate_lock, NULL);
 	pthread_cond_init(&l->gate_cond, NULL);

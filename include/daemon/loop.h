@@ -9,7 +9,8 @@
  * a time, so its commands are answered one at a time, in order). An idle
  * connection costs a descriptor and its conversation, never a thread.
  *
- * Only `pollers` workers (one per CPU) wait on epoll at once; the others
+ * Only `pollers` workers (one per CPU we can keep busy, util/cpus.h) wait
+ * on epoll at once; the others
  * stand by, and one takes a poller's turn when that poller is about to
  * wait for DNS or Redis (util/blocking.h) or has been on one command for a
  * second or more. More workers in epoll_wait() than CPUs only woke threads
@@ -37,7 +38,7 @@ struct logger;
 struct loop_options {
 	int listen_fd;
 	long workers;
-	long pollers; /* workers waiting on epoll at once; 0: one per CPU we may run on */
+	long pollers; /* workers waiting on epoll at once; 0: cpus_usable() */
 	long max_connections;
 	long timeout_s;
 };

@@ -3,7 +3,8 @@
 # fails is reported on stderr with a non-zero status and one that succeeds
 # detaches with 0; --help and --version; -n notes a missing socket
 # directory, which the start creates; the sd_notify protocol (READY,
-# RELOADING, STOPPING, WATCHDOG) against a stand-in for systemd's socket.
+# RELOADING, STOPPING, WATCHDOG) against a stand-in for systemd's socket;
+# a cgroup CPU quota lowers the workers waiting for events at once.
 # Sourced by run.sh; the helpers are lib.sh's.
 
 # notify_count FILE LINE - how many times LINE was notified
@@ -187,4 +188,87 @@ test_idle_flood() {
 		ok "$name"
 	fi
 	stop_pid "$fpid"
+}
+
+# cgroup_cpu_new DIR_VAR - a new cgroup of the cpu controller (v2 where the
+# cpu controller is on the unified hierarchy, else v1's), its directory in
+# DIR_VAR and its kind in CG_KIND; 1 when neither can be made
+cgroup_cpu_new() {
+	local -n dir=$1
+	local v1
+	if [ -f /sys/fs/cgroup/cgroup.controllers ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
+		grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control ||
+			echo +cpu >/sys/fs/cgroup/cgroup.subtree_control || return 1
+		dir=/sys/fs/cgroup/gh-it-cpu-$$
+		CG_KIND=v2
+	else
+		for v1 in /sys/fs/cgroup/cpu,cpuacct /sys/fs/cgroup/cpu; do
+			[ -f "$v1/cpu.cfs_quota_us" ] && break
+		done
+		[ -f "$v1/cpu.cfs_quota_us" ] || return 1
+		dir=$v1/gh-it-cpu-$$
+		CG_KIND=v1
+	fi
+	mkdir -p "$dir"
+}
+
+# cgroup_cpu_quota DIR PERCENT - at most PERCENT of one CPU for DIR
+cgroup_cpu_quota() {
+	if [ "$CG_KIND" = v2 ]; then
+		echo "$(($2 * 1000)) 100000" >"$1/cpu.max"
+	else
+		echo 100000 >"$1/cpu.cfs_period_us" && echo "$(($2 * 1000))" >"$1/cpu.cfs_quota_us"
+	fi
+}
+
+# -- o: a CPU quota (systemd's CPUQuota=) that affinity does not show sets
+# how many workers wait for events at once, as the CPUs do without one
+test_cpu_quota() {
+	local name cg='' real=$IT_GH n log=$IT_DIR/gh-quota.log want
+	name="o: under a cgroup CPU quota of 50%, one worker waits for events; without one, one per CPU"
+	n=$(nproc)
+	if [ "$n" -lt 2 ]; then
+		not_ok "$name" "this machine has $n CPU: a quota of one CPU cannot be told from it"
+		return
+	fi
+	if ! cgroup_cpu_new cg; then
+		not_ok "$name" "no cgroup of the cpu controller could be made under /sys/fs/cgroup"
+		return
+	fi
+	gh_conf quota <<EOF2
+socket = "unix:$IT_DIR/gh-quota.sock"
+pid_file = ""
+log_level = "info"
+EOF2
+	: >"$log"
+	gh_start quota || { not_ok "$name" "gatehouse did not start"; rmdir "$cg"; return; }
+	gh_stop quota
+	want="milter: [0-9]+ workers, $n waiting for events at once"
+	if ! log_has "$log" "$want"; then
+		not_ok "$name" "without a quota: no '$want' in the log: $(grep -m1 'waiting for events' "$log")"
+		rmdir "$cg"
+		return
+	fi
+	cgroup_cpu_quota "$cg" 50
+	# gh_start runs IT_GH: here a wrapper that joins the cgroup first
+	printf '#!/bin/sh\necho $$ >%s/cgroup.procs && exec %s "$@"\n' "$cg" "$real" >"$IT_DIR/gatehouse-in-cgroup"
+	chmod 755 "$IT_DIR/gatehouse-in-cgroup"
+	IT_GH=$IT_DIR/gatehouse-in-cgroup
+	: >"$log"
+	if ! gh_start quota; then
+		IT_GH=$real
+		not_ok "$name" "gatehouse did not start in $cg ($CG_KIND)"
+		rmdir "$cg"
+		return
+	fi
+	IT_GH=$real
+	if ! grep -qx "$(gh_pid quota)" "$cg/cgroup.procs"; then
+		not_ok "$name" "gatehouse is not in $cg ($CG_KIND)"
+	elif ! log_has "$log" "milter: [0-9]+ workers, 1 waiting for events at once"; then
+		not_ok "$name" "with a quota of 50% ($CG_KIND): $(grep -m1 'waiting for events' "$log")"
+	else
+		ok "$name"
+	fi
+	gh_stop quota
+	rmdir "$cg"
 }

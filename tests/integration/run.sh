@@ -178,6 +178,7 @@ IT_TESTS=(
 	test_unix_socket	# unix.sh
 	test_daemon_start	# daemon.sh
 	test_sd_notify
+	test_cpu_quota
 	test_idle_flood
 	test_idle_timeout
 	test_milter_down	# reload.sh
