@@ -188,17 +188,25 @@ int session_add_edit(struct session *s, enum hdr_edit_op op, const char *name, c
 		     unsigned index)
 {
 	struct message *m = &s->msg;
-	struct hdr_edit *e;
+	struct hdr_edit e = { .op = op, .index = index };
+	size_t at = m->nedits;
 
-	if (!GROW(s, m->edits, m->nedits, m->edits_cap))
+	e.name = arena_strdup(s->msg_arena, name);
+	e.value = value ? arena_strdup(s->msg_arena, value) : NULL;
+	if (e.name == NULL || (value != NULL && e.value == NULL) ||
+	    !GROW(s, m->edits, m->nedits, m->edits_cap))
 		return GH_ERR_NOMEM;
-	e = &m->edits[m->nedits];
-	e->op = op;
-	e->index = index;
-	e->name = arena_strdup(s->msg_arena, name);
-	e->value = value ? arena_strdup(s->msg_arena, value) : NULL;
-	if (e->name == NULL || (value != NULL && e->value == NULL))
-		return GH_ERR_NOMEM;
+	/* A change or removal goes before every insertion: its index counts
+	 * the fields as they arrived, and both MTAs count a field we inserted
+	 * when they look one up by name and index. Our Received-SPF inserted
+	 * first made "remove the forged Received-SPF #1" remove ours. */
+	if (op == HDR_CHANGE || op == HDR_REMOVE) {
+		while (at > 0 &&
+		       (m->edits[at - 1].op == HDR_ADD || m->edits[at - 1].op == HDR_INSERT))
+			at--;
+		memmove(&m->edits[at + 1], &m->edits[at], (m->nedits - at) * sizeof(*m->edits));
+	}
+	m->edits[at] = e;
 	m->nedits++;
 	return GH_OK;
 }

@@ -192,6 +192,36 @@ EOF
 		fi
 	fi
 
+	# Forged Received-SPF fields that claim to be ours go, someone else's
+	# stays, ours goes on top: the removals are sent before our insertion,
+	# whose field the MTA would otherwise count as "Received-SPF #1"
+	name="j: two forged Received-SPF claiming our receiver are removed, another host's is kept, ours is on top"
+	id=$(new_id spfforged)
+	SWAKS_HELO=mx.example send_swaks "$IT_SMTPD_SPF_PORT" --local-interface "$IT_SPF_CLIENT_IP" \
+		-f "$id@pass.example" -t rcpt@example.org --add-header "X-Test-Id: $id" \
+		--add-header "Received-SPF: pass (FORGED-1) receiver=$IT_AUTHSERV; client-ip=192.0.2.99;" \
+		--add-header "Received-SPF: neutral (kept) receiver=mx.elsewhere.example; client-ip=192.0.2.98;" \
+		--add-header "Received-SPF: pass (FORGED-2) receiver=\"$IT_AUTHSERV\"; client-ip=192.0.2.97;"
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC; reply to RCPT: $(swaks_reply_to '^ -> RCPT TO:')"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	else
+		hdrs=$(sink_header_block "$(delivered_file "$id")")
+		rspf=$(grep -i '^received-spf:' <<<"$hdrs")
+		if grep -q 'FORGED' <<<"$hdrs"; then
+			not_ok "$name" "a forged field was delivered: $(grep FORGED <<<"$hdrs")"
+		elif [ "$(grep -c . <<<"$rspf")" -ne 2 ]; then
+			not_ok "$name" "$(grep -c . <<<"$rspf") Received-SPF fields delivered: $rspf"
+		elif ! head -n 1 <<<"$rspf" | grep -Eq '^Received-SPF: pass \(mx\.gatehouse\.test: '; then
+			not_ok "$name" "the first Received-SPF is not ours: $rspf"
+		elif ! grep -q '^Received-SPF: neutral (kept) receiver=mx.elsewhere.example;' <<<"$rspf"; then
+			not_ok "$name" "the other host's field is gone: $rspf"
+		else
+			ok "$name"
+		fi
+	fi
+
 	# c: DNS server down, a name not in the cache -> 451 4.4.3 within the deadline
 	dns_stop
 	if udp_port_bound "$IT_DNS_PORT"; then

@@ -83,6 +83,47 @@ START_TEST(session_header_values_with_nul)
 }
 END_TEST
 
+START_TEST(session_edits_changes_first)
+{
+	static const struct {
+		enum hdr_edit_op op;
+		const char *name;
+		unsigned index;
+	} want[] = {
+		{ HDR_REMOVE, "Received-SPF", 2 }, { HDR_REMOVE, "Received-SPF", 1 },
+		{ HDR_CHANGE, "Subject", 1 },	   { HDR_REMOVE, "X-Gatehouse", 1 },
+		{ HDR_INSERT, "Received-SPF", 0 }, { HDR_ADD, "X-Rule", 0 },
+		{ HDR_INSERT, "X-Gatehouse", 0 },
+	};
+	struct session *s = unit_session(unit_config_defaults(), NULL);
+
+	/* added as the engine might, insertions before removals of the same
+	 * name; the list must hold every change and removal first, each kind
+	 * in the order added (the MTA counts a field we inserted when it
+	 * looks one up by name and index) */
+	ck_assert_int_eq(session_message_begin(s), 0);
+	ck_assert_int_eq(session_add_edit(s, HDR_INSERT, "Received-SPF", "pass", 0), 0);
+	ck_assert_int_eq(session_add_edit(s, HDR_REMOVE, "Received-SPF", NULL, 2), 0);
+	ck_assert_int_eq(session_add_edit(s, HDR_ADD, "X-Rule", "1", 0), 0);
+	ck_assert_int_eq(session_add_edit(s, HDR_REMOVE, "Received-SPF", NULL, 1), 0);
+	ck_assert_int_eq(session_add_edit(s, HDR_CHANGE, "Subject", "new", 1), 0);
+	ck_assert_int_eq(session_add_edit(s, HDR_INSERT, "X-Gatehouse", "mx", 0), 0);
+	ck_assert_int_eq(session_add_edit(s, HDR_REMOVE, "X-Gatehouse", NULL, 1), 0);
+	ck_assert_uint_eq(s->msg.nedits, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < s->msg.nedits; i++) {
+		const struct hdr_edit *e = &s->msg.edits[i];
+
+		ck_assert_msg(e->op == want[i].op && strcmp(e->name, want[i].name) == 0 &&
+				      e->index == want[i].index,
+			      "edit %zu: op %d %s #%u", i, (int)e->op, e->name, e->index);
+	}
+	ck_assert_str_eq(s->msg.edits[2].value, "new");
+	ck_assert_str_eq(s->msg.edits[4].value, "pass");
+	ck_assert_ptr_null(s->msg.edits[0].value);
+	session_free(s);
+}
+END_TEST
+
 START_TEST(session_qid)
 {
 	struct session *s = unit_session(unit_config_defaults(), NULL);
@@ -242,6 +283,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, session_snapshot_per_message);
 	tcase_add_test(tc, session_message_memory_released);
 	tcase_add_test(tc, session_header_values_with_nul);
+	tcase_add_test(tc, session_edits_changes_first);
 	tcase_add_test(tc, session_qid);
 	tcase_add_test(tc, session_ids);
 	tcase_add_test(tc, daemon_session_ids_unique);
