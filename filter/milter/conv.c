@@ -576,6 +576,15 @@ static void conv_message_step(struct milter_conv *c, const struct wire_cmd *w, s
 static enum milter_conv_status conv_command(struct milter_conv *c, const struct wire_cmd *w,
 					    struct strbuf *out)
 {
+	/* HELO or MAIL inside a message ends it, as an ABORT would. Postfix
+	 * sends the HELO of an EHLO in mid-transaction before its ABORT, and
+	 * the MAIL after one it refused itself (SMTPUTF8) with no ABORT at
+	 * all; libmilter aborted and went on, and so do we. */
+	if ((w->cmd == WIRE_C_HELO || w->cmd == WIRE_C_MAIL) && (CV_BIT(c->state) & CV_IN_MSG)) {
+		if (c->s != NULL)
+			engine_abort(c->s);
+		c->state = CV_IDLE;
+	}
 	if (!(conv_allowed(w->cmd) & CV_BIT(c->state))) {
 		char why[64];
 

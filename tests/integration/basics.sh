@@ -2,7 +2,7 @@
 # basics.sh - the milter's basics, through the "main" instance: miltertest
 # phase by phase (no MTA), then through Postfix the status header (a), the
 # summary log line (i), a message without From (b), malformed envelope
-# addresses (c) and header line limits. Sourced by run.sh; the helpers are
+# addresses and EHLO in mid-transaction (c) and header line limits. Sourced by run.sh; the helpers are
 # lib.sh's.
 
 # -- miltertest: gatehouse phase by phase, no MTA
@@ -150,6 +150,27 @@ test_bad_mail_from() {
 		not_ok "$name" "reply to MAIL: '$reply'"
 	elif ! log_has "$IT_DIR/postfix.log" 'milter-reject: MAIL from .*: 501 5\.1\.7 Bad sender address syntax'; then
 		not_ok "$name" "Postfix log has no milter-reject at MAIL (was it Postfix's own check?)"
+	else
+		ok "$name"
+	fi
+}
+
+# -- c: EHLO in the middle of a transaction: Postfix sends the milter the
+# HELO before the ABORT that resets the transaction; the next message in the
+# same SMTP session must still be checked and delivered
+test_ehlo_mid_transaction() {
+	local name="c: EHLO between RCPT and DATA resets the transaction; the next message in the session is checked and delivered"
+	local id out n
+	id=$(new_id ehloagain)
+	n=$(log_count "$IT_DIR/gh-main.log" 'protocol violation')
+	if ! out=$("$IT_PYTHON" "$IT_HERE/ehlo_again.py" "$IT_SMTPD_PORT" "$id" 2>&1); then
+		not_ok "$name" "the message after the second EHLO was not accepted: $(tr '\n' ' ' <<<"$out")"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	elif [ "$(status_header_count "$(delivered_file "$id")")" -ne 1 ]; then
+		not_ok "$name" "the delivered message has no X-Gatehouse: gatehouse did not check it"
+	elif [ "$(log_count "$IT_DIR/gh-main.log" 'protocol violation')" -ne "$n" ]; then
+		not_ok "$name" "gatehouse logged: $(grep 'protocol violation' "$IT_DIR/gh-main.log" | tail -n 1)"
 	else
 		ok "$name"
 	fi

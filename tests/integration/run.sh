@@ -169,6 +169,7 @@ IT_TESTS=(
 	test_summary_qid
 	test_no_from
 	test_bad_mail_from
+	test_ehlo_mid_transaction
 	test_bad_rcpt
 	test_bad_rcpt_only_that_one
 	test_long_header_line

@@ -479,6 +479,47 @@ START_TEST(conv_out_of_order)
 }
 END_TEST
 
+START_TEST(conv_helo_or_mail_in_a_message)
+{
+	struct fake_daemon d;
+	struct milter_conv *c;
+	struct answer a;
+
+	fake_daemon_init(&d, NULL);
+	c = milter_conv_new(&d.env, "test");
+	negotiate(c, &a);
+	SEND(c, 'C', "h\0" "4\0\031" "192.0.2.7\0", &a);
+	SEND(c, 'H', "client.example\0", &a);
+	SEND(c, 'M', "<alice@example.org>\0", &a);
+	SEND(c, 'R', "<bob@example.net>\0", &a);
+	ck_assert_int_eq(a.cmd[0], 'c');
+	/* Postfix: EHLO in mid-transaction sends HELO before its ABORT */
+	ck_assert_int_eq(SEND(c, 'H', "client.example\0", &a), MILTER_CONV_OK);
+	ck_assert_uint_eq(a.n, 0); /* HELO stays silent */
+	ck_assert_int_eq(SEND(c, 'A', "", &a), MILTER_CONV_OK);
+	ck_assert_int_eq(SEND(c, 'M', "<carol@example.org>\0", &a), MILTER_CONV_OK);
+	ck_assert_uint_eq(a.n, 1);
+	ck_assert_int_eq(a.cmd[0], 'c');
+	ck_assert_int_eq(SEND(c, 'R', "<dave@example.net>\0", &a), MILTER_CONV_OK);
+	ck_assert_int_eq(a.cmd[0], 'c');
+	/* a MAIL the MTA refused itself, without an ABORT, then another */
+	ck_assert_int_eq(SEND(c, 'M', "<erin@example.org>\0", &a), MILTER_CONV_OK);
+	ck_assert_int_eq(a.cmd[0], 'c');
+	ck_assert_int_eq(SEND(c, 'R', "<frank@example.net>\0", &a), MILTER_CONV_OK);
+	ck_assert_int_eq(a.cmd[0], 'c');
+	SEND(c, 'L', "From\0erin@example.org\0", &a);
+	SEND(c, 'N', "", &a);
+	SEND(c, 'E', "", &a);
+	ck_assert_uint_ge(a.n, 1);
+	ck_assert_int_eq(a.cmd[a.n - 1], 'a');
+	/* still one SMTP session, never a violation */
+	ck_assert_int_eq(d.opened, 1);
+	ck_assert(milter_conv_in_session(c));
+	milter_conv_free(c);
+	fake_daemon_free(&d);
+}
+END_TEST
+
 START_TEST(conv_huge_macro)
 {
 	struct fake_daemon d;
@@ -616,6 +657,7 @@ static Suite *milter_suite(void)
 	tcase_add_test(tc, conv_reject_replycode);
 	tcase_add_test(tc, conv_odd_macro_then_mail);
 	tcase_add_test(tc, conv_out_of_order);
+	tcase_add_test(tc, conv_helo_or_mail_in_a_message);
 	tcase_add_test(tc, conv_huge_macro);
 	tcase_add_test(tc, conv_quit_nc_reuse);
 	tcase_add_test(tc, conv_draining);
