@@ -12,15 +12,25 @@
  * frees it.
  *
  * The thread that calls loop_run() keeps the clock: once a second it notes
- * that it is alive and shuts down (shutdown(2)) the connections idle past
- * timeout_s. It never frees one: the shutdown wakes epoll, the owning
+ * that it is alive and shuts down (shutdown(2)) the connections silent past
+ * their limit. It never frees one: the shutdown wakes epoll, the owning
  * worker reads end-of-file and closes it the ordinary way, so no
  * connection is freed while an event for it may be in flight.
  *
- * Who may touch a connection is one atomic word (enum conn_state), not a
- * lock: a worker that takes an event moves it from idle to busy, the sweep
- * moves an idle one to expired, and whichever compare-and-swap wins
- * decides. The lock only guards the list of connections (accept, close,
+ * The limit depends on where the conversation is. Inside an SMTP session
+ * the MTA is as silent as its client: between commands (Sendmail allows an
+ * hour) and while the message arrives (Postfix's cleanup and Sendmail send
+ * the header and body only once all of it is in), so session_timeout_s
+ * (libmilter's 7210 s by default) applies; before CONNECT, and inside a
+ * frame the MTA began, timeout_s. A slow client's large message was cut at
+ * timeout_s (300 s) and tempfailed on every retry.
+ *
+ * Who may touch a connection is one atomic word, not a lock: its state
+ * (enum conn_state) and the second it went idle, packed. A worker that
+ * takes an event moves it from idle to busy, the sweep moves an idle one
+ * to expired, and whichever compare-and-swap wins decides; the sweep's
+ * swap names the idle period it judged, so a connection served and
+ * re-armed meanwhile is never expired. The lock only guards the list of connections (accept, close,
  * the sweep): on 2 cores busy with Postfix, a lock taken on every command
  * was held across epoll_ctl() by preempted workers and made the others
  * sleep on it (under strace, which stretches every hold, 1,311 contended
@@ -85,10 +95,26 @@ struct conn {
 	int fd;
 	bool tcp; /* TCP_QUICKACK after every read (see loop_serve) */
 	struct milter_conv *conv;
-	atomic_int state;	  /* enum conn_state */
-	atomic_llong last_active; /* CLOCK_MONOTONIC seconds, when it went idle */
+	atomic_llong own;	  /* conn_word(): state and when it went idle */
+	atomic_long limit_s;	  /* silence allowed now; set by the owner before idle */
 	struct conn *prev, *next; /* every open connection, under the lock */
 };
+
+/* conn_word - the owner word: CLOCK_MONOTONIC seconds T and state ST */
+static long long conn_word(long long t, enum conn_state st)
+{
+	return t << 2 | (long long)st;
+}
+
+static enum conn_state conn_word_state(long long w)
+{
+	return (enum conn_state)(w & 3);
+}
+
+static long long conn_word_since(long long w)
+{
+	return w >> 2;
+}
 
 struct worker {
 	struct loop *l;
@@ -252,8 +278,10 @@ static int loop_arm(struct loop *l, struct conn *c, int op)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = c };
 
-	atomic_store(&c->last_active, (long long)loop_now());
-	atomic_store(&c->state, CONN_IDLE);
+	atomic_store(&c->limit_s, milter_conv_in_session(c->conv) && !milter_conv_mid_frame(c->conv)
+					  ? l->o.session_timeout_s
+					  : l->o.timeout_s);
+	atomic_store(&c->own, conn_word(loop_now(), CONN_IDLE));
 	return epoll_ctl(l->epfd, op, c->fd, &ev);
 }
 
@@ -314,8 +342,8 @@ static struct conn *loop_take(struct loop *l, int fd, const struct sockaddr_stor
 	/* TCP_NODELAY needs no call here: listen.c set it on the listener,
 	 * and Linux copies it to every connection accepted there */
 	c->tcp = ss->ss_family == AF_INET || ss->ss_family == AF_INET6;
-	atomic_init(&c->state, CONN_BUSY);
-	atomic_init(&c->last_active, (long long)loop_now());
+	atomic_init(&c->own, conn_word(loop_now(), CONN_BUSY));
+	atomic_init(&c->limit_s, l->o.timeout_s);
 	pthread_mutex_lock(&l->lock);
 	c->next = l->all;
 	if (l->all)
@@ -447,12 +475,16 @@ static void loop_serve_own(struct loop *l, struct conn *c, int op, unsigned char
 /* loop_own - a worker's turn with connection C, which epoll reported */
 static void loop_own(struct loop *l, struct conn *c, unsigned char *buf, struct strbuf *out)
 {
-	int idle = CONN_IDLE;
+	long long w = atomic_load(&c->own);
 
-	if (!atomic_compare_exchange_strong(&c->state, &idle, CONN_BUSY)) {
+	/* EPOLLONESHOT: no other worker has it; only the sweep may move it */
+	while (conn_word_state(w) == CONN_IDLE &&
+	       !atomic_compare_exchange_weak(&c->own, &w, conn_word(0, CONN_BUSY)))
+		;
+	if (conn_word_state(w) != CONN_IDLE) {
 		/* expired by the sweep: it shut the socket down, we close it */
 		log_msg(l->log, LOG_INFO, "milter: connection idle for %ld s: closing",
-			l->o.timeout_s);
+			atomic_load(&c->limit_s));
 		pthread_mutex_lock(&l->lock);
 		loop_unlink(l, c);
 		pthread_mutex_unlock(&l->lock);
@@ -533,7 +565,7 @@ static void loop_retake(struct loop *l)
 	}
 }
 
-/* loop_sweep - shut down the connections idle for longer than timeout_s;
+/* loop_sweep - shut down the connections idle for longer than their limit;
  * their owners close them (see the top of this file) */
 static void loop_sweep(struct loop *l)
 {
@@ -541,21 +573,17 @@ static void loop_sweep(struct loop *l)
 
 	pthread_mutex_lock(&l->lock);
 	for (struct conn *c = l->all; c != NULL; c = c->next) {
-		int idle = CONN_IDLE;
+		long long w = atomic_load(&c->own);
 
-		if (now - atomic_load(&c->last_active) < l->o.timeout_s)
-			continue;
 		/* only an idle one: a worker that owns it now decides itself */
-		if (!atomic_compare_exchange_strong(&c->state, &idle, CONN_EXPIRED))
+		if (conn_word_state(w) != CONN_IDLE ||
+		    now - conn_word_since(w) < atomic_load(&c->limit_s))
 			continue;
-		/* it may have gone idle again between the two reads: a worker
-		 * stores last_active before idle, so this read is fresh */
-		if (now - atomic_load(&c->last_active) < l->o.timeout_s) {
-			int expired = CONN_EXPIRED;
-
-			atomic_compare_exchange_strong(&c->state, &expired, CONN_IDLE);
+		/* fails if a worker took it, or took it and re-armed it, since
+		 * the load: then it is not the idle period judged above */
+		if (!atomic_compare_exchange_strong(&c->own, &w,
+						    conn_word(conn_word_since(w), CONN_EXPIRED)))
 			continue;
-		}
 		shutdown(c->fd, SHUT_RDWR);
 	}
 	pthread_mutex_unlock(&l->lock);

@@ -409,6 +409,7 @@ int main(int argc, char **argv)
 			.workers = c->milter_workers,
 			.max_connections = c->milter_max_connections,
 			.timeout_s = c->milter_timeout_s,
+			.session_timeout_s = c->milter_session_timeout_s,
 		};
 
 		loop = loop_new(&lo, &env, &d.log);

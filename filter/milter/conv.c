@@ -163,6 +163,11 @@ bool milter_conv_in_session(const struct milter_conv *c)
 	return c->s != NULL;
 }
 
+bool milter_conv_mid_frame(const struct milter_conv *c)
+{
+	return wire_reader_pending(&c->in) > 0;
+}
+
 /* conv_end_session - the SMTP session is over (QUIT, QUIT_NC, close) */
 static void conv_end_session(struct milter_conv *c)
 {

@@ -49,14 +49,15 @@ struct config {
 	unsigned long generation; /* counts successful loads, for logs */
 
 	/* daemon */
-	char *socket;	       /* "inet:PORT@HOST" or "unix:PATH" */
-	char *socket_owner;    /* user owning a unix socket; "" keeps root */
-	char *socket_group;    /* group of a unix socket; "" keeps root's */
-	int socket_mode;       /* permission bits of a unix socket */
-	char *user;	       /* drop privileges to this user; "" = stay */
-	char *pid_file;	       /* "" = none */
-	long drain_timeout_ms; /* SIGTERM: how long in-flight connections may finish */
-	long milter_timeout_s; /* I/O timeout towards the MTA */
+	char *socket;		       /* "inet:PORT@HOST" or "unix:PATH" */
+	char *socket_owner;	       /* user owning a unix socket; "" keeps root */
+	char *socket_group;	       /* group of a unix socket; "" keeps root's */
+	int socket_mode;	       /* permission bits of a unix socket */
+	char *user;		       /* drop privileges to this user; "" = stay */
+	char *pid_file;		       /* "" = none */
+	long drain_timeout_ms;	       /* SIGTERM: how long in-flight connections may finish */
+	long milter_timeout_s;	       /* I/O timeout towards the MTA */
+	long milter_session_timeout_s; /* silence inside an SMTP session */
 	long listen_backlog;
 	long milter_workers;	     /* threads answering commands (read at start) */
 	long milter_max_connections; /* milter connections open at once (read at start) */

@@ -18,8 +18,9 @@
  * behind Postfix, and a fifth of gatehouse's CPU).
  *
  * Bounds: at most max_connections open (one more is closed at once, logged
- * at most once a minute); a connection silent for timeout_s, or one that
- * does not take a reply within timeout_s, is closed; a frame over the
+ * at most once a minute); a connection silent for session_timeout_s
+ * inside an SMTP session, or for timeout_s before one or inside a frame, or
+ * one that does not take a reply within timeout_s, is closed; a frame over the
  * protocol's limit ends its connection (wire.h).
  *
  * Threads: loop_run() starts the workers and keeps the clock (idle sweep,
@@ -40,7 +41,8 @@ struct loop_options {
 	long workers;
 	long pollers; /* workers waiting on epoll at once; 0: cpus_usable() */
 	long max_connections;
-	long timeout_s;
+	long timeout_s;		/* silence outside a session or inside a frame; a reply's write */
+	long session_timeout_s; /* silence inside an SMTP session, between frames */
 };
 
 struct loop;

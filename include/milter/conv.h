@@ -75,6 +75,8 @@ enum milter_conv_status milter_conv_feed(struct milter_conv *c, const void *data
 					 struct strbuf *out);
 /* milter_conv_in_session - between CONNECT and QUIT/QUIT_NC (for drain and timeouts) */
 bool milter_conv_in_session(const struct milter_conv *c);
+/* milter_conv_mid_frame - part of a command has arrived, not all of it */
+bool milter_conv_mid_frame(const struct milter_conv *c);
 /* milter_conv_free - end the session if one is open (summary logged) and free; accepts NULL */
 void milter_conv_free(struct milter_conv *c);
 

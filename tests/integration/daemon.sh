@@ -131,27 +131,40 @@ EOF2
 	stop_pid "$npid"
 }
 
-# -- o: milter_timeout_s: the clock's sweep shuts a silent connection down
-# (its worker then closes it and logs why), never one that keeps talking
+# -- o: milter_timeout_s and milter_session_timeout_s: the clock's sweep
+# shuts a silent connection down; inside an SMTP session the MTA is as
+# silent as its client (while the message arrives, say), so the longer
+# limit applies there, except inside a frame the MTA began
 test_idle_timeout() {
-	local name out log=$IT_DIR/gh-idle.log
-	name="o: milter_timeout_s = 2: a silent milter connection is closed after 2-4 s and logged; one that keeps sending is not"
+	local name out log=$IT_DIR/gh-idle.log s m x
+	name="o: milter_timeout_s = 2: silent before CONNECT or inside a frame closed after 2-4 s; silent in a session (milter_session_timeout_s = 5) after 5-7.5 s; one that keeps sending stays"
 	gh_conf idle <<EOF2
 socket = "unix:$IT_DIR/gh-idle.sock"
 milter_timeout_s = 2
+milter_session_timeout_s = 5
 log_level = "info"
 EOF2
 	if ! gh_start idle; then
 		not_ok "$name" "gatehouse did not start"
 		return
 	fi
-	out=$("$IT_PYTHON" "$IT_HERE/idle_timeout.py" "$IT_DIR/gh-idle.sock" 2 2>&1)
-	if ! [[ $out =~ silent_closed_after=([0-9.]+)\ talker_open=yes ]]; then
+	out=$("$IT_PYTHON" "$IT_HERE/idle_timeout.py" "$IT_DIR/gh-idle.sock" 2 5 2>&1)
+	if ! [[ $out =~ silent_closed_after=([0-9.]+)\ midframe_closed_after=([0-9.]+)\ session_closed_after=([0-9.]+)\ talker_open=yes ]]; then
 		not_ok "$name" "$out"
-	elif ! awk -v t="${BASH_REMATCH[1]}" 'BEGIN { exit !(t >= 1.9 && t <= 4.5) }'; then
-		not_ok "$name" "the silent connection was closed after ${BASH_REMATCH[1]} s"
-	elif ! wait_until 5 log_count_at_least "$log" 'connection idle for 2 s: closing' 1; then
-		not_ok "$name" "no log line says why the connection was closed"
+		gh_stop idle
+		return
+	fi
+	s=${BASH_REMATCH[1]} m=${BASH_REMATCH[2]} x=${BASH_REMATCH[3]}
+	if ! awk -v t="$s" 'BEGIN { exit !(t >= 1.9 && t <= 4.5) }'; then
+		not_ok "$name" "the silent connection was closed after $s s"
+	elif ! awk -v t="$m" 'BEGIN { exit !(t >= 1.9 && t <= 4.5) }'; then
+		not_ok "$name" "the connection stopped inside a frame was closed after $m s"
+	elif ! awk -v t="$x" 'BEGIN { exit !(t >= 4.9 && t <= 7.5) }'; then
+		not_ok "$name" "the connection silent inside a session was closed after $x s"
+	elif ! wait_until 5 log_count_at_least "$log" 'connection idle for 2 s: closing' 2; then
+		not_ok "$name" "no log lines say why the connections were closed after 2 s"
+	elif ! log_has "$log" 'connection idle for 5 s: closing'; then
+		not_ok "$name" "no log line says why the session's connection was closed"
 	else
 		ok "$name"
 	fi

@@ -177,6 +177,7 @@ IT_TESTS=(
 	test_sighup	# reload.sh
 	test_load
 	test_unix_socket	# unix.sh
+	test_slow_client
 	test_daemon_start	# daemon.sh
 	test_sd_notify
 	test_cpu_quota

@@ -63,3 +63,38 @@ EOF
 		ok "$name (exit after $(( $(now_ms) - t0 )) ms)"
 	fi
 }
+
+# -- h: a slow client: Postfix sends the milter the message only once all of
+# it is in, so the milter connection is silent for as long as the client
+# takes (pauses of 4 s here, with milter_timeout_s = 2): inside an SMTP
+# session the longer milter_session_timeout_s applies, and the message is
+# checked and delivered (it was tempfailed after the final dot)
+test_slow_client() {
+	local name="h: a client pausing 4 s before DATA and 4 s inside the message (milter_timeout_s = 2): checked and delivered"
+	local id out
+	gh_conf slow <<EOF
+socket = "unix:$IT_DIR/gh.sock"
+socket_group = "postfix"
+socket_mode = "0660"
+authserv_id = "$IT_AUTHSERV"
+log_level = "info"
+milter_timeout_s = 2
+EOF
+	if ! gh_start slow; then
+		not_ok "$name" "gatehouse did not start on $IT_DIR/gh.sock"
+		return
+	fi
+	id=$(new_id slow)
+	if ! out=$("$IT_PYTHON" "$IT_HERE/slow_data.py" "$IT_SMTPD_UNIX_PORT" "$id" 4 2>&1); then
+		not_ok "$name" "the message was not accepted: $(tr '\n' ' ' <<<"$out")"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	elif [ "$(status_header_count "$(delivered_file "$id")")" -ne 1 ]; then
+		not_ok "$name" "delivered without X-Gatehouse: gatehouse did not check it"
+	elif log_has "$IT_DIR/gh-slow.log" 'connection idle'; then
+		not_ok "$name" "gatehouse closed a connection: $(grep 'connection idle' "$IT_DIR/gh-slow.log" | head -n 1)"
+	else
+		ok "$name"
+	fi
+	gh_stop slow
+}

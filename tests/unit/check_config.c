@@ -245,6 +245,7 @@ START_TEST(config_values_from_file)
 	/* untouched directives keep their defaults */
 	ck_assert_str_eq(c->socket_group, "postfix");
 	ck_assert_int_eq(c->milter_timeout_s, 300);
+	ck_assert_int_eq(c->milter_session_timeout_s, 7210); /* libmilter's */
 	config_unref(c);
 	unit_remove_file(path);
 	diag_clear(&errs);

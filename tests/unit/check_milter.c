@@ -520,6 +520,43 @@ START_TEST(conv_helo_or_mail_in_a_message)
 }
 END_TEST
 
+START_TEST(conv_mid_frame)
+{
+	struct fake_daemon d;
+	struct milter_conv *c;
+	struct answer a;
+	struct strbuf in, out;
+
+	fake_daemon_init(&d, NULL);
+	c = milter_conv_new(&d.env, "test");
+	ck_assert(!milter_conv_mid_frame(c));
+	negotiate(c, &a);
+	ck_assert(!milter_conv_mid_frame(c));
+	strbuf_init(&in);
+	strbuf_init(&out);
+	static const char conn[] = "h\0" "4\0\031" "192.0.2.7\0";
+
+	wire_put(&in, 'C', conn, sizeof(conn) - 1);
+	/* the loop gives such a connection the short limit (daemon/loop.c) */
+	for (size_t cut = 1; cut < in.len; cut++) {
+		struct milter_conv *p = milter_conv_new(&d.env, "test");
+
+		negotiate(p, &a);
+		ck_assert_int_eq(milter_conv_feed(p, in.data, cut, &out), MILTER_CONV_OK);
+		ck_assert_msg(milter_conv_mid_frame(p), "cut at %zu", cut);
+		ck_assert_int_eq(milter_conv_feed(p, in.data + cut, in.len - cut, &out),
+				 MILTER_CONV_OK);
+		ck_assert(!milter_conv_mid_frame(p));
+		ck_assert(milter_conv_in_session(p));
+		milter_conv_free(p);
+	}
+	strbuf_free(&in);
+	strbuf_free(&out);
+	milter_conv_free(c);
+	fake_daemon_free(&d);
+}
+END_TEST
+
 START_TEST(conv_huge_macro)
 {
 	struct fake_daemon d;
@@ -658,6 +695,7 @@ static Suite *milter_suite(void)
 	tcase_add_test(tc, conv_odd_macro_then_mail);
 	tcase_add_test(tc, conv_out_of_order);
 	tcase_add_test(tc, conv_helo_or_mail_in_a_message);
+	tcase_add_test(tc, conv_mid_frame);
 	tcase_add_test(tc, conv_huge_macro);
 	tcase_add_test(tc, conv_quit_nc_reuse);
 	tcase_add_test(tc, conv_draining);
