@@ -395,7 +395,8 @@ static int dkim_msg_field(struct dkim_msg *m, const char *value, size_t len)
 }
 
 /* dkim_msg_keep - a copy of the field NAME: VALUE for dkim_verify.c; -1 on OOM */
-static int dkim_msg_keep(struct dkim_msg *m, const char *name, const char *value, size_t len)
+static int dkim_msg_keep(struct dkim_msg *m, const char *name, const char *value, size_t len,
+			 bool space)
 {
 	struct dkim_field *h;
 
@@ -411,6 +412,7 @@ static int dkim_msg_keep(struct dkim_msg *m, const char *name, const char *value
 	h->name = arena_strdup(m->hdr_arena, name);
 	h->value = arena_memdup(m->hdr_arena, value, len);
 	h->len = len;
+	h->space = space;
 	if (h->name == NULL || (len > 0 && h->value == NULL))
 		return -1;
 	if (h->value == NULL)
@@ -428,7 +430,7 @@ static int dkim_feed_status(struct dkim_msg *m, DKIM_STAT st)
 	return st == DKIM_STAT_OK || st == DKIM_STAT_NOSIG ? 0 : -1;
 }
 
-int dkim_msg_header(struct dkim_msg *m, const char *name, const char *value, size_t len)
+int dkim_msg_header(struct dkim_msg *m, const char *name, const char *value, size_t len, bool space)
 {
 	if (strcasecmp(name, "DKIM-Signature") == 0 && dkim_msg_field(m, value, len) != 0)
 		return -1;
@@ -438,13 +440,14 @@ int dkim_msg_header(struct dkim_msg *m, const char *name, const char *value, siz
 	len = strnlen(value, len);
 	/* kept, and handed to libopendkim at end of header only if it has a
 	 * signature to check (dkim_msg_eoh) */
-	return dkim_msg_keep(m, name, value, len);
+	return dkim_msg_keep(m, name, value, len, space);
 }
 
-/* dkim_lib_header - field H as libopendkim wants it: the MTA took the
- * space after the colon away, and the field is signed with it; folded
- * lines reach us joined by a bare LF, and the signature covers them joined
- * by CRLF */
+/* dkim_lib_header - field H as libopendkim wants it, its exact bytes for
+ * a "simple" signature: the space after the colon put back where there was
+ * one (the MTA tells us with SMFIP_HDR_LEADSPC; without it one is assumed);
+ * folded lines reach us joined by a bare LF, and the signature covers them
+ * joined by CRLF */
 static int dkim_lib_header(struct dkim_msg *m, const struct dkim_field *h)
 {
 	const char *name = h->name, *value = h->value;
@@ -453,7 +456,7 @@ static int dkim_lib_header(struct dkim_msg *m, const struct dkim_field *h)
 	int rc;
 
 	strbuf_init(&sb);
-	strbuf_printf(&sb, "%s: ", name);
+	strbuf_printf(&sb, "%s:%s", name, h->space ? " " : "");
 	for (size_t i = 0; i < len; i++) {
 		if (value[i] == '\n' && (i == 0 || value[i - 1] != '\r'))
 			strbuf_putc(&sb, '\r');

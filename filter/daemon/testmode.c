@@ -187,7 +187,7 @@ static char *bracketed(const char *addr)
 /* Feed callbacks: stop (return 1) as soon as the engine has decided. */
 static int feed_header(void *ctx, const char *name, const char *value, size_t len)
 {
-	return verdict_is_final(engine_header(ctx, name, value, len));
+	return verdict_is_final(engine_header_raw(ctx, name, value, len));
 }
 
 static int feed_eoh(void *ctx)

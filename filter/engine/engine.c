@@ -322,7 +322,10 @@ enum gh_action engine_unknown(struct session *s, const char *command)
 	return engine_continue(s);
 }
 
-enum gh_action engine_header(struct session *s, const char *name, const char *value, size_t len)
+/* engine_header_field - one field, VALUE without the SP after the colon,
+ * SPACE whether there was one */
+static enum gh_action engine_header_field(struct session *s, const char *name, const char *value,
+					  size_t len, bool space)
 {
 	struct message *m = &s->msg;
 	const char *detail = NULL;
@@ -345,10 +348,23 @@ enum gh_action engine_header(struct session *s, const char *name, const char *va
 	}
 	if (engine_auth_dkim_start(s) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_HEADER, "out of memory"));
-	if (session_add_header(s, name, value, len) != GH_OK)
+	if (session_add_header(s, name, value, len, space) != GH_OK)
 		return engine_finish(s, engine_internal(s, GH_PH_HEADER, "out of memory"));
-	engine_auth_dkim_header(s, name, value, len);
+	engine_auth_dkim_header(s, name, value, len, space);
 	return engine_continue(s);
+}
+
+enum gh_action engine_header(struct session *s, const char *name, const char *value, size_t len)
+{
+	return engine_header_field(s, name, value, len, true);
+}
+
+enum gh_action engine_header_raw(struct session *s, const char *name, const char *raw, size_t len)
+{
+	/* the one SP both MTAs take away without SMFIP_HDR_LEADSPC; a tab stays */
+	bool space = len > 0 && raw[0] == ' ';
+
+	return engine_header_field(s, name, raw + space, len - space, space);
 }
 
 enum gh_action engine_eoh(struct session *s)

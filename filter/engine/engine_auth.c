@@ -152,12 +152,13 @@ int engine_auth_dkim_start(struct session *s)
 	return m->dkim != NULL ? GH_OK : GH_ERR_NOMEM;
 }
 
-void engine_auth_dkim_header(struct session *s, const char *name, const char *value, size_t len)
+void engine_auth_dkim_header(struct session *s, const char *name, const char *value, size_t len,
+			     bool space)
 {
 	/* A field libopendkim cannot take only costs that message its DKIM
 	 * results (each signature then reports why); it is not an error. */
 	if (s->msg.dkim != NULL)
-		(void)dkim_msg_header(s->msg.dkim, name, value, len);
+		(void)dkim_msg_header(s->msg.dkim, name, value, len, space);
 }
 
 void engine_auth_dkim_eoh(struct session *s)

@@ -167,7 +167,8 @@ int session_add_rcpt(struct session *s, const struct address *a)
 	return GH_OK;
 }
 
-int session_add_header(struct session *s, const char *name, const char *value, size_t value_len)
+int session_add_header(struct session *s, const char *name, const char *value, size_t value_len,
+		       bool space)
 {
 	struct message *m = &s->msg;
 	struct header_field *h;
@@ -178,6 +179,7 @@ int session_add_header(struct session *s, const char *name, const char *value, s
 	h->name = arena_strdup(s->msg_arena, name);
 	h->value = arena_memdup(s->msg_arena, value, value_len);
 	h->value_len = value_len;
+	h->space = space;
 	if (h->name == NULL || h->value == NULL)
 		return GH_ERR_NOMEM;
 	m->nheaders++;

@@ -105,10 +105,9 @@ static void start_field(struct eml_state *es, const char *line, size_t len, size
 {
 	size_t v = colon + 1;
 
-	/* Postfix strips exactly one space after the colon; a tab, or a
-	 * second space, is part of the value the milter sees. */
-	if (v < len && line[v] == ' ')
-		v++;
+	/* all that follows the colon, the space too: what Postfix and
+	 * Sendmail send a milter that asked for SMFIP_HDR_LEADSPC, as
+	 * gatehouse does */
 	strbuf_append(&es->name, line, nlen);
 	strbuf_append(&es->value, line + v, len - v);
 	es->have_field = true;

@@ -292,8 +292,10 @@ static void conv_optneg(struct milter_conv *c, const struct wire_cmd *w, struct 
 			c->peer, (unsigned)actions);
 	c->actions = actions & CONV_ACTIONS;
 	/* Ask only for what the MTA offers: a step it cannot skip or leave
-	 * unanswered is answered like any other. */
-	c->protocol = protocol & conv_quiet_steps(c->env);
+	 * unanswered is answered like any other. The leading space of header
+	 * values too: without it "Subject:x" and "Subject: x" look the same,
+	 * and a "simple" DKIM signature over the first failed. */
+	c->protocol = protocol & (conv_quiet_steps(c->env) | WIRE_P_HDR_LEADSPC);
 	c->noreply = c->protocol & CONV_NR_MASK;
 	wire_put_optneg(out, version, c->actions, c->protocol, NULL);
 	c->state = CV_READY;
@@ -389,24 +391,30 @@ static enum milter_conv_status conv_connect(struct milter_conv *c, const struct 
 /* conv_edit - one header edit as a frame; false when the MTA did not allow it */
 static bool conv_edit(struct milter_conv *c, const struct hdr_edit *e, struct strbuf *out)
 {
+	/* with SMFIP_HDR_LEADSPC the MTA writes "Name:" and the value as sent */
+	const char *lead = (c->protocol & WIRE_P_HDR_LEADSPC) ? " " : "";
+
 	switch (e->op) {
 	case HDR_ADD:
 		if (!(c->actions & WIRE_A_ADDHDRS))
 			return false;
-		wire_put_header(out, WIRE_R_ADDHEADER, -1, e->name, e->value);
+		wire_put_header(out, WIRE_R_ADDHEADER, -1, e->name, lead, e->value);
 		return true;
 	case HDR_INSERT:
 		if (!(c->actions & WIRE_A_ADDHDRS))
 			return false;
-		wire_put_header(out, WIRE_R_INSHEADER, (long)e->index, e->name, e->value);
+		wire_put_header(out, WIRE_R_INSHEADER, (long)e->index, e->name, lead, e->value);
 		return true;
 	case HDR_CHANGE:
 	case HDR_REMOVE:
 		if (!(c->actions & WIRE_A_CHGHDRS))
 			return false;
-		/* An empty value deletes the field (the protocol's way). */
-		wire_put_header(out, WIRE_R_CHGHEADER, (long)e->index, e->name,
-				e->op == HDR_REMOVE || e->value == NULL ? "" : e->value);
+		/* An empty value deletes the field (the protocol's way): no lead. */
+		if (e->op == HDR_REMOVE || e->value == NULL)
+			wire_put_header(out, WIRE_R_CHGHEADER, (long)e->index, e->name, "", "");
+		else
+			wire_put_header(out, WIRE_R_CHGHEADER, (long)e->index, e->name, lead,
+					e->value);
 		return true;
 	}
 	return false;
@@ -559,7 +567,11 @@ static void conv_message_step(struct milter_conv *c, const struct wire_cmd *w, s
 		a = engine_unknown(s, w->u.str.text);
 		break;
 	case WIRE_C_HEADER:
-		a = engine_header(s, w->u.header.name, w->u.header.value, w->u.header.value_len);
+		a = (c->protocol & WIRE_P_HDR_LEADSPC)
+			    ? engine_header_raw(s, w->u.header.name, w->u.header.value,
+						w->u.header.value_len)
+			    : engine_header(s, w->u.header.name, w->u.header.value,
+					    w->u.header.value_len);
 		break;
 	case WIRE_C_EOH:
 		conv_qid(c);

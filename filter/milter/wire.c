@@ -415,7 +415,8 @@ void wire_put_replycode(struct strbuf *out, const char *code, const char *xcode,
 	strbuf_free(&sb);
 }
 
-void wire_put_header(struct strbuf *out, char op, long index, const char *name, const char *value)
+void wire_put_header(struct strbuf *out, char op, long index, const char *name, const char *lead,
+		     const char *value)
 {
 	size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
 	unsigned char idx[4];
@@ -427,6 +428,7 @@ void wire_put_header(struct strbuf *out, char op, long index, const char *name, 
 		strbuf_append(&sb, idx, sizeof(idx));
 	}
 	strbuf_append(&sb, name, nl);
+	strbuf_puts(&sb, lead);
 	strbuf_append(&sb, value, vl);
 	if (sb.failed)
 		out->failed = true;

@@ -76,8 +76,11 @@ void dkim_verifier_free(struct dkim_verifier *);
  * message's configuration snapshot); ID names it in libopendkim's logs */
 struct dkim_msg *dkim_msg_new(struct dkim_verifier *v, const struct dkim_options *o,
 			      const char *id);
-/* dkim_msg_header - one field as the MTA gave it (VALUE without the space after the colon) */
-int dkim_msg_header(struct dkim_msg *m, const char *name, const char *value, size_t len);
+/* dkim_msg_header - one field as the MTA gave it: VALUE without the SP
+ * after the colon, SPACE whether there was one (a "simple" signature
+ * covers the field's exact bytes) */
+int dkim_msg_header(struct dkim_msg *m, const char *name, const char *value, size_t len,
+		    bool space);
 /* dkim_msg_set_author - the From domain (A-labels), before dkim_msg_eoh(),
  * so that signatures that may align with it are checked first; -1 on OOM */
 int dkim_msg_set_author(struct dkim_msg *m, const char *domain);

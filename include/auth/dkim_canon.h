@@ -15,10 +15,10 @@
  * verified message's CPU (tests/bench/RESULTS.md). That is why it lives in
  * auth/, below both.
  *
- * Header fields are canonicalized "relaxed" only: a milter never sees the
- * exact bytes of a header line (Postfix and Sendmail drop the space after
- * the colon), so "simple" header canonicalization cannot be computed
- * faithfully from what we are given.
+ * Header fields are canonicalized "relaxed" only here; a "simple" header
+ * goes to libopendkim (auth/dkim.c), rebuilt byte for byte from the value
+ * and whether one space followed the colon, which the MTA tells a milter
+ * that asks for SMFIP_HDR_LEADSPC (gatehouse does).
  *
  * Threads: one struct dkim_body per message. Memory: dkim_body_free().
  */

@@ -49,6 +49,7 @@ struct dns_resolver;
 struct dkim_field {
 	const char *name, *value;
 	size_t len;
+	bool space; /* one SP stood between the colon and VALUE */
 };
 
 struct dkim_keys;

@@ -75,8 +75,14 @@ enum gh_action engine_mail(struct session *, const char *const *argv, const char
 enum gh_action engine_rcpt(struct session *, const char *const *argv);
 enum gh_action engine_data(struct session *);
 enum gh_action engine_unknown(struct session *, const char *command);
-/* engine_header - VALUE has LEN bytes (NUL bytes included, as seen in test mode) */
+/* engine_header - VALUE has LEN bytes (NUL bytes included, as seen in test
+ * mode), as a milter gets it without SMFIP_HDR_LEADSPC: one SP after the
+ * colon taken away if there was one, which is then assumed */
 enum gh_action engine_header(struct session *, const char *name, const char *value, size_t len);
+/* engine_header_raw - the same with RAW all that followed the colon, the
+ * space too (SMFIP_HDR_LEADSPC): DKIM's "simple" header canonicalization
+ * needs to know whether the space was there */
+enum gh_action engine_header_raw(struct session *, const char *name, const char *raw, size_t len);
 enum gh_action engine_eoh(struct session *);
 enum gh_action engine_body(struct session *, const unsigned char *chunk, size_t len);
 enum gh_action engine_eom(struct session *);

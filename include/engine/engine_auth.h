@@ -20,6 +20,7 @@
 #ifndef ENGINE_AUTH_H
 #define ENGINE_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "mail/verdict.h"
@@ -47,7 +48,8 @@ enum gh_action engine_auth_spf_policy(struct session *s, enum gh_phase at, struc
 int engine_auth_dkim_start(struct session *s);
 /* engine_auth_dkim_header, _eoh, _body - feed the verification, if one runs;
  * what libopendkim cannot take costs only the DKIM results, never the message */
-void engine_auth_dkim_header(struct session *s, const char *name, const char *value, size_t len);
+void engine_auth_dkim_header(struct session *s, const char *name, const char *value, size_t len,
+			     bool space);
 void engine_auth_dkim_eoh(struct session *s);
 void engine_auth_dkim_body(struct session *s, const unsigned char *chunk, size_t len);
 /* engine_auth_dkim_eom - at end of message: every signature's result into

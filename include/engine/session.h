@@ -209,7 +209,9 @@ void session_set_qid(struct session *, const char *qid);
 
 /* Append to the current message; each returns 0 or GH_ERR_NOMEM. */
 int session_add_rcpt(struct session *, const struct address *);
-int session_add_header(struct session *, const char *name, const char *value, size_t value_len);
+/* SPACE: one SP stood between the colon and VALUE (struct header_field) */
+int session_add_header(struct session *, const char *name, const char *value, size_t value_len,
+		       bool space);
 /* session_add_edit - one more header edit. The list keeps every
  * HDR_CHANGE and HDR_REMOVE before every HDR_ADD and HDR_INSERT, each kind
  * in the order added: a change's INDEX counts the fields as they arrived,

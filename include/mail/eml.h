@@ -5,8 +5,10 @@
  * milter sees what Postfix sends. eml_feed() bridges the two by doing what
  * Postfix's cleanup and milter client do: an mbox "From " line is dropped;
  * a header field ends at the next line that does not start with white space,
- * and its folded lines reach the engine joined by "\n" with the one space
- * after the colon stripped (a tab stays, as in Postfix 3.7); white space
+ * and its folded lines reach the engine joined by "\n" with all that followed
+ * the colon, the space too (as Postfix and Sendmail send it to a milter
+ * that asked for SMFIP_HDR_LEADSPC, as gatehouse does: engine_header_raw);
+ * white space
  * between the name and its colon (RFC 5322's obsolete "Name WSP* :") is
  * stripped, as Postfix does before a milter sees the name; the first line
  * that is neither a field nor a continuation (no colon, or a space inside

@@ -201,8 +201,11 @@ void wire_put_optneg(struct strbuf *out, uint32_t version, uint32_t actions, uin
 /* wire_put_replycode - "CODE XCODE TEXT", one line or several ("550-5.7.1 a\r\n550 5.7.1 b"
  * when TEXT holds newlines); TEXT is bounded and cleaned of control characters */
 void wire_put_replycode(struct strbuf *out, const char *code, const char *xcode, const char *text);
-/* wire_put_header - add (INDEX < 0), insert (op 'i') or change (op 'm') a header */
-void wire_put_header(struct strbuf *out, char op, long index, const char *name, const char *value);
+/* wire_put_header - add (INDEX < 0), insert (op 'i') or change (op 'm') a
+ * header; LEAD ("" or " ") goes before VALUE: with SMFIP_HDR_LEADSPC the
+ * MTA adds no space of its own */
+void wire_put_header(struct strbuf *out, char op, long index, const char *name, const char *lead,
+		     const char *value);
 /* wire_put_strings - CMD with one or two NUL-terminated strings (B may be NULL) */
 void wire_put_strings(struct strbuf *out, char cmd, const char *a, const char *b);
 

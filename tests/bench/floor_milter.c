@@ -44,7 +44,7 @@
 #define FLOOR_ACTIONS (WIRE_A_ADDHDRS | WIRE_A_CHGHDRS | WIRE_A_QUARANTINE)
 #define FLOOR_STEPS                                                                          \
 	(WIRE_P_NR_HDR | WIRE_P_NR_EOH | WIRE_P_NR_BODY | WIRE_P_NODATA | WIRE_P_NOUNKNOWN | \
-	 WIRE_P_NR_CONN | WIRE_P_NR_HELO)
+	 WIRE_P_NR_CONN | WIRE_P_NR_HELO | WIRE_P_HDR_LEADSPC)
 
 /* The three fields gatehouse inserts into a passing corpus message, with
  * values of the same length and folding (about 600 bytes in all) */
@@ -130,9 +130,12 @@ static bool floor_answer(struct floor_conn *c, const struct wire_cmd *w, bool ed
 		break;
 	case WIRE_C_EOM:
 		if (edits) {
-			wire_put_header(out, WIRE_R_INSHEADER, 0, "Received-SPF", floor_spf);
-			wire_put_header(out, WIRE_R_INSHEADER, 0, "X-Gatehouse", floor_status);
-			wire_put_header(out, WIRE_R_INSHEADER, 0, "Authentication-Results",
+			/* as gatehouse: with the leading space negotiated, it is ours to write */
+			const char *lead = (c->protocol & WIRE_P_HDR_LEADSPC) ? " " : "";
+
+			wire_put_header(out, WIRE_R_INSHEADER, 0, "Received-SPF", lead, floor_spf);
+			wire_put_header(out, WIRE_R_INSHEADER, 0, "X-Gatehouse", lead, floor_status);
+			wire_put_header(out, WIRE_R_INSHEADER, 0, "Authentication-Results", lead,
 					floor_authres);
 		}
 		wire_put(out, WIRE_R_ACCEPT, NULL, 0);

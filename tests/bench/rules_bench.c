@@ -154,7 +154,7 @@ static void write_rules(const char *dir, unsigned n)
 
 static int cb_header(void *ctx, const char *n, const char *v, size_t len)
 {
-	return verdict_is_final(engine_header(ctx, n, v, len));
+	return verdict_is_final(engine_header_raw(ctx, n, v, len));
 }
 
 static int cb_eoh(void *ctx)

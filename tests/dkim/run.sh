@@ -84,6 +84,12 @@ sign revoked.eml plain.eml rsa example.org revoked
 sign wrongtype.eml plain.eml rsa example.org wrongtype
 sign slow.eml plain.eml rsa example.org slow
 sign simple.eml plain.eml rsa example.org s1 -c simple
+# fields with no space after the colon, or a tab: "simple" signs their
+# exact bytes, which the MTA's SMFIP_HDR_LEADSPC lets us rebuild
+sed -e 's/^Subject: /Subject:/' -e 's/^To: /To:\t/' "$TMP/plain.eml" >"$TMP/nospace.eml"
+sign simple-nospace.eml nospace.eml rsa example.org s1 -c simple
+sign relaxed-nospace.eml nospace.eml rsa example.org s1
+sed 's/^Subject: /Subject:/' "$TMP/simple.eml" >"$TMP/simple-space-dropped.eml"
 sed 's/in spirit/in person/' "$TMP/pass.eml" >"$TMP/body-changed.eml"
 sed 's/^Subject: quarterly numbers/Subject: quarterly Numbers/' "$TMP/pass.eml" >"$TMP/header-changed.eml"
 # two signatures: example.org's good one, and one claiming example.com made
@@ -123,6 +129,9 @@ one='(.dkim | length) == 1'
 t "rsa-sha256 signature passes" pass.eml "$one and .dkim[0].result == \"pass\" and .dkim[0].domain == \"example.org\" and .dkim[0].selector == \"s1\" and .dkim[0].algorithm == \"rsa-sha256\" and .dkim[0].key_bits == 2048 and (.dkim[0].b | length) == 8"
 t "ed25519-sha256 signature passes (RFC 8463)" ed.eml "$one and .dkim[0].result == \"pass\" and .dkim[0].algorithm == \"ed25519-sha256\""
 t "simple/simple canonicalization passes" simple.eml "$one and .dkim[0].result == \"pass\""
+t "simple/simple over \"Subject:x\" and \"To:<tab>x\" passes" simple-nospace.eml "$one and .dkim[0].result == \"pass\""
+t "relaxed over the same fields passes" relaxed-nospace.eml "$one and .dkim[0].result == \"pass\""
+t "simple/simple: the space after a signed colon dropped in transit: fail" simple-space-dropped.eml "$one and .dkim[0].result == \"fail\""
 t "body modified: fail" body-changed.eml "$one and .dkim[0].result == \"fail\" and (.dkim[0].reason | test(\"body\"))"
 t "header modified: fail" header-changed.eml "$one and .dkim[0].result == \"fail\""
 t "key missing (NXDOMAIN): permerror" nokey.eml "$one and .dkim[0].result == \"permerror\""

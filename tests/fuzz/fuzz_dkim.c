@@ -99,7 +99,11 @@ struct fz_msg {
 static int fz_header(void *ctx, const char *n, const char *v, size_t len)
 {
 	struct fz_msg *f = ctx;
+	/* eml_feed gives all that followed the colon; the engine's split */
+	bool space = len > 0 && v[0] == ' ';
 
+	v += space;
+	len -= space;
 	if (strcasecmp(n, "DKIM-Signature") == 0) {
 		if (f->nsig < 64) {
 			struct dkim_sig_info info = { 0 };
@@ -112,7 +116,7 @@ static int fz_header(void *ctx, const char *n, const char *v, size_t len)
 		}
 		f->nsig++;
 	}
-	(void)dkim_msg_header(f->m, n, v, len);
+	(void)dkim_msg_header(f->m, n, v, len, space);
 	return 0;
 }
 

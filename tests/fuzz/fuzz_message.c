@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int fz_header(void *ctx, const char *n, const char *v, size_t len)
 {
-	return verdict_is_final(engine_header(ctx, n, v, len));
+	return verdict_is_final(engine_header_raw(ctx, n, v, len));
 }
 
 static int fz_eoh(void *ctx)

@@ -108,6 +108,36 @@ EOF
 		fi
 	fi
 
+	# a2: "simple" signs each field's exact bytes: a field with no space
+	# after its colon, or a tab, verifies only if the MTA tells us
+	# (SMFIP_HDR_LEADSPC); our own fields still read "Name: value"
+	name="k: signed simple/simple over \"Subject:x\" and \"To:<tab>x\": delivered with dkim=pass and dmarc=pass, those fields unchanged, ours with one space after the colon"
+	id=$(k_new_id dkimsimple)
+	printf 'From: Someone <someone@signed.example>\nTo:\t<rcpt@example.org>\nSubject:signed simple, no space\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <%s@signed.example>\nX-Test-Id: %s\n\nHello,\nthe header of this message is signed as it is.\n' \
+		"$id" "$id" >"$d/simple.txt"
+	k_sign "$d/simple.txt" "$d/simple-signed.txt" -c simple
+	send_k "$id" rcpt@example.org "$(k_msg simple-signed)"
+	if [ "$SWAKS_RC" -ne 0 ]; then
+		not_ok "$name" "swaks exit $SWAKS_RC; reply to the dot: $(swaks_reply_to '^ -> \.$')"
+	elif ! wait_delivered "$id"; then
+		not_ok "$name" "message $id did not reach the sink"
+	else
+		f=$(delivered_file "$id")
+		ours=$(ar_ours "$(ar_report "$f")")
+		hdrs=$(sink_header_block "$f")
+		if ! grep -Eq '; dkim=pass header\.d=signed\.example ' <<<"$ours"; then
+			not_ok "$name" "no dkim=pass header.d=signed.example: $ours"
+		elif ! grep -Eq '; dmarc=pass ' <<<"$ours"; then
+			not_ok "$name" "no dmarc=pass: $ours"
+		elif ! grep -q '^Subject:signed simple, no space' <<<"$hdrs" || ! grep -qP '^To:\t<rcpt@example.org>' <<<"$hdrs"; then
+			not_ok "$name" "Subject or To changed in transit: $(grep -E '^(Subject|To):' <<<"$hdrs" | cat -A)"
+		elif [ "$(grep -Ec '^(Authentication-Results|X-Gatehouse|Received-SPF): [^ \t]' <<<"$hdrs")" -ne 3 ]; then
+			not_ok "$name" "our fields are not \"Name: value\": $(grep -E '^(Authentication-Results|X-Gatehouse|Received-SPF):' <<<"$hdrs" | cat -A | head -c 300)"
+		else
+			ok "$name"
+		fi
+	fi
+
 	# b: body changed after signing -> dkim fail, dmarc fail, p=reject
 	name="k: body changed after signing: 550 5.7.1 at end of DATA naming signed.example (swaks exit 26), summary dmarc=fail, not delivered"
 	id=$(k_new_id dkimbody)

@@ -51,11 +51,13 @@ k_build_signer() {
 		[ -x "$IT_DKIM_SIGN" ]
 }
 
-# k_sign IN OUT - IN (LF lines) with one more DKIM-Signature by
-# signed.example, selector s1
+# k_sign IN OUT [SIGNER OPTIONS] - IN (LF lines) with one more
+# DKIM-Signature by signed.example, selector s1
 k_sign() {
+	local in=$1 out=$2
+	shift 2
 	ASAN_OPTIONS=detect_leaks=0 timeout 30 "$IT_DKIM_SIGN" -k "$IT_DIR/dkim/signed.pem" \
-		-d signed.example -s s1 <"$1" >"$2.tmp" && mv "$2.tmp" "$2"
+		-d signed.example -s s1 "$@" <"$in" >"$out.tmp" && mv "$out.tmp" "$out"
 }
 
 # k_txt NAME RECORD - a zone line: TXT RECORD at NAME in strings of at most

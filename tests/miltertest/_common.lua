@@ -73,12 +73,15 @@ function headers(conn, list)
 	end
 end
 
--- status_value_ok - VALUE is what gatehouse puts in X-Gatehouse for message SEQ
+-- status_value_ok - VALUE is what gatehouse puts in X-Gatehouse for message SEQ.
+-- miltertest offers SMFIP_HDR_LEADSPC and gatehouse takes it (so that DKIM's
+-- "simple" header canonicalization sees each field's exact bytes); the MTA
+-- then adds no space of its own, and the value gatehouse sends starts with one.
 function status_value_ok(value, seq)
 	if value == nil then
 		return false
 	end
-	local pat = "^" .. AUTHSERV:gsub("%p", "%%%0") ..
+	local pat = "^ " .. AUTHSERV:gsub("%p", "%%%0") ..
 		    " %(gatehouse [%w.%-]+%); session=%w+%." .. seq .. "$"
 	return string.find(value, pat) ~= nil
 end

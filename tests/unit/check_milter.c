@@ -359,7 +359,8 @@ START_TEST(conv_postfix_message)
 	ck_assert_uint_eq(get32(a.data[0] + 4), WIRE_A_ADDHDRS | WIRE_A_CHGHDRS | WIRE_A_QUARANTINE);
 	ck_assert_uint_eq(get32(a.data[0] + 8),
 			  WIRE_P_NR_CONN | WIRE_P_NR_HELO | WIRE_P_NR_HDR | WIRE_P_NR_EOH |
-				  WIRE_P_NR_BODY | WIRE_P_NODATA | WIRE_P_NOUNKNOWN);
+				  WIRE_P_NR_BODY | WIRE_P_NODATA | WIRE_P_NOUNKNOWN |
+				  WIRE_P_HDR_LEADSPC);
 	SEND(c, 'D', "Cj\0mx.example\0{daemon_name}\0smtpd\0", &a);
 	ck_assert_uint_eq(a.n, 0);
 	SEND(c, 'C', "client.example\0" "4\0\031" "192.0.2.7\0", &a);
@@ -383,13 +384,84 @@ START_TEST(conv_postfix_message)
 	/* the status header and Authentication-Results inserted, then accept */
 	ck_assert_uint_ge(a.n, 2);
 	ck_assert_int_eq(a.cmd[a.n - 1], 'a');
-	for (size_t i = 0; i + 1 < a.n; i++)
+	for (size_t i = 0; i + 1 < a.n; i++) {
 		ck_assert_msg(a.cmd[i] == 'i' || a.cmd[i] == 'h' || a.cmd[i] == 'm',
 			      "frame %zu is '%c'", i, a.cmd[i]);
+		/* SMFIP_HDR_LEADSPC: the MTA adds no space; ours comes first */
+		if (a.cmd[i] == 'i') {
+			const char *name = a.data[i] + 4;
+
+			ck_assert_msg(name[strlen(name) + 1] == ' ', "%s: no leading space", name);
+		}
+	}
 	ck_assert_int_eq(SEND(c, 'Q', "", &a), MILTER_CONV_CLOSE);
 	ck_assert_uint_eq(a.n, 0);
 	ck_assert_int_eq(d.opened, 1);
 	ck_assert_int_eq(d.closed, 1);
+	milter_conv_free(c);
+	fake_daemon_free(&d);
+}
+END_TEST
+
+/* hdr_value - the value of header frame F ('i' or 'm': after the index) */
+static const char *hdr_value(const char *f)
+{
+	const char *name = f + 4;
+
+	return name + strlen(name) + 1;
+}
+
+START_TEST(conv_leading_space)
+{
+	struct fake_daemon d;
+	struct milter_conv *c;
+	struct answer a;
+	unsigned char o[12];
+
+	/* an MTA without SMFIP_HDR_LEADSPC: not asked for, values as before */
+	fake_daemon_init(&d, NULL);
+	c = milter_conv_new(&d.env, "test");
+	put32(o, 6);
+	put32(o + 4, 0x1ff);
+	put32(o + 8, 0x0fffff);
+	ck_assert_int_eq(send_cmd(c, 'O', o, 12, &a), MILTER_CONV_OK);
+	ck_assert_uint_eq(get32(a.data[0] + 8) & WIRE_P_HDR_LEADSPC, 0);
+	SEND(c, 'C', "h\0" "4\0\031" "192.0.2.7\0", &a);
+	SEND(c, 'M', "<alice@example.org>\0", &a);
+	SEND(c, 'R', "<bob@example.net>\0", &a);
+	SEND(c, 'L', "From\0alice@example.org\0", &a);
+	SEND(c, 'N', "", &a);
+	SEND(c, 'E', "", &a);
+	ck_assert_int_eq(a.cmd[a.n - 1], 'a');
+	for (size_t i = 0; i + 1 < a.n; i++)
+		if (a.cmd[i] == 'i')
+			ck_assert_msg(hdr_value(a.data[i])[0] != ' ', "a space the MTA adds too");
+	milter_conv_free(c);
+
+	/* with it: the engine gets the header values as they were, and a
+	 * removal is an empty value, never a lone space */
+	c = milter_conv_new(&d.env, "test");
+	negotiate(c, &a);
+	ck_assert_uint_ne(get32(a.data[0] + 8) & WIRE_P_HDR_LEADSPC, 0);
+	SEND(c, 'C', "h\0" "4\0\031" "192.0.2.7\0", &a);
+	SEND(c, 'M', "<alice@example.org>\0", &a);
+	SEND(c, 'R', "<bob@example.net>\0", &a);
+	SEND(c, 'L', "From\0 alice@example.org\0", &a);
+	SEND(c, 'L', "Subject\0no-space\0", &a);
+	SEND(c, 'L', "X-Gatehouse\0 forged\0", &a);
+	SEND(c, 'N', "", &a);
+	SEND(c, 'E', "", &a);
+	ck_assert_int_eq(a.cmd[a.n - 1], 'a');
+	{
+		bool removed = false;
+
+		for (size_t i = 0; i + 1 < a.n; i++)
+			if (a.cmd[i] == 'm') {
+				ck_assert_str_eq(hdr_value(a.data[i]), "");
+				removed = true;
+			}
+		ck_assert(removed);
+	}
 	milter_conv_free(c);
 	fake_daemon_free(&d);
 }
@@ -691,6 +763,7 @@ static Suite *milter_suite(void)
 	tc = tcase_create("conv");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, conv_postfix_message);
+	tcase_add_test(tc, conv_leading_space);
 	tcase_add_test(tc, conv_reject_replycode);
 	tcase_add_test(tc, conv_odd_macro_then_mail);
 	tcase_add_test(tc, conv_out_of_order);

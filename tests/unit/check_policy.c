@@ -212,10 +212,10 @@ START_TEST(policy_sanity_from_fields)
 	const char *detail = NULL;
 
 	ck_assert_int_eq(sanity_eoh(s, &detail), FAULT_NO_FROM);
-	ck_assert_int_eq(session_add_header(s, "Sender", "a@example.org", 13), 0);
-	ck_assert_int_eq(session_add_header(s, "Resent-From", "a@example.org", 13), 0);
+	ck_assert_int_eq(session_add_header(s, "Sender", "a@example.org", 13, true), 0);
+	ck_assert_int_eq(session_add_header(s, "Resent-From", "a@example.org", 13, true), 0);
 	ck_assert_int_eq(sanity_eoh(s, &detail), FAULT_NO_FROM);
-	ck_assert_int_eq(session_add_header(s, "from", "a@example.org", 13), 0);
+	ck_assert_int_eq(session_add_header(s, "from", "a@example.org", 13, true), 0);
 	ck_assert_int_eq(sanity_eoh(s, &detail), SANITY_OK);
 	ck_assert(sanity_is_header("X-GATEHOUSE", "X-Gatehouse"));
 	ck_assert(!sanity_is_header("X-Gatehouse2", "X-Gatehouse"));

@@ -55,7 +55,7 @@ START_TEST(session_message_memory_released)
 	for (int round = 0; round < 3; round++) {
 		ck_assert_int_eq(session_message_begin(s), 0);
 		for (int i = 0; i < 200; i++)
-			ck_assert_int_eq(session_add_header(s, "X-Fill", value, strlen(value)), 0);
+			ck_assert_int_eq(session_add_header(s, "X-Fill", value, strlen(value), true), 0);
 		ck_assert_uint_gt(arena_bytes(s->msg_arena), base + 200 * 1000);
 		session_message_end(s, "eom");
 		ck_assert_uint_eq(arena_bytes(s->msg_arena), base);
@@ -76,7 +76,7 @@ START_TEST(session_header_values_with_nul)
 	struct session *s = unit_session(unit_config_defaults(), NULL);
 
 	ck_assert_int_eq(session_message_begin(s), 0);
-	ck_assert_int_eq(session_add_header(s, "X-Bin", "a\0b\0", 4), 0);
+	ck_assert_int_eq(session_add_header(s, "X-Bin", "a\0b\0", 4, true), 0);
 	ck_assert_uint_eq(s->msg.headers[0].value_len, 4);
 	ck_assert(memcmp(s->msg.headers[0].value, "a\0b\0", 5) == 0);
 	session_free(s);
