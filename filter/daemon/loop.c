@@ -133,9 +133,11 @@ struct loop {
 	struct conn *all; /* every open connection */
 	long nconns;
 	time_t last_full_log;
-	atomic_llong tick;	/* the clock thread's last turn (CLOCK_MONOTONIC s) */
-	struct worker *workers; /* o.workers of them, allocated with the loop */
-	atomic_long nworkers;	/* started so far */
+	atomic_bool listen_paused;    /* the clock re-arms the listening socket */
+	atomic_llong last_accept_log; /* when a failed accept or re-arm was logged */
+	atomic_llong tick;	      /* the clock thread's last turn (CLOCK_MONOTONIC s) */
+	struct worker *workers;	      /* o.workers of them, allocated with the loop */
+	atomic_long nworkers;	      /* started so far */
 	/* the gate: turns to wait on epoll, o.pollers in all */
 	pthread_mutex_t gate_lock;
 	pthread_cond_t gate_cond;
@@ -212,6 +214,8 @@ struct loop *loop_new(const struct loop_options *o, const struct milter_env *env
 	l->env = env;
 	l->log = log;
 	atomic_init(&l->tick, (long long)loop_now());
+	atomic_init(&l->listen_paused, false);
+	atomic_init(&l->last_accept_log, 0);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->epfd < 0 || l->stopfd < 0) {
@@ -358,9 +362,42 @@ static struct conn *loop_take(struct loop *l, int fd, const struct sockaddr_stor
  * back to epoll (another worker takes the next one); the new connection,
  * owned by the caller, who serves it as if epoll had reported it, or NULL
  * when there was none */
-static struct conn *loop_accept(struct loop *l)
+/* loop_accept_log - WHAT failed, logged at most once a minute: it repeats
+ * every second while it lasts */
+static void loop_accept_log(struct loop *l, const char *what, int err)
+{
+	long long now = (long long)loop_now(), last = atomic_load(&l->last_accept_log);
+
+	if ((last == 0 || now - last >= 60) &&
+	    atomic_compare_exchange_strong(&l->last_accept_log, &last, now))
+		log_msg(l->log, LOG_ERR,
+			"%s: %s (milter_max_connections %ld; retried every second, logged "
+			"once a minute)",
+			what, strerror(err), l->o.max_connections);
+}
+
+/* loop_listen_arm - give the listening socket back to epoll; when that
+ * fails, the clock tries again each second (loop_listen_retry) rather than
+ * the daemon going deaf */
+static void loop_listen_arm(struct loop *l)
 {
 	struct epoll_event lev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = &loop_listen_tag };
+
+	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->o.listen_fd, &lev) != 0) {
+		loop_accept_log(l, "epoll_ctl on the listening socket", errno);
+		atomic_store(&l->listen_paused, true);
+	}
+}
+
+/* loop_listen_retry - the clock's turn: re-arm a paused listening socket */
+static void loop_listen_retry(struct loop *l)
+{
+	if (atomic_exchange(&l->listen_paused, false))
+		loop_listen_arm(l);
+}
+
+static struct conn *loop_accept(struct loop *l)
+{
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fd;
@@ -371,11 +408,16 @@ static struct conn *loop_accept(struct loop *l)
 		fd = accept4(l->o.listen_fd, (struct sockaddr *)&ss, &sl,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 	} while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE))
-		log_msg(l->log, LOG_ERR, "accept: %s (milter_max_connections %ld)", strerror(errno),
-			l->o.max_connections);
-	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->o.listen_fd, &lev) != 0)
-		log_msg(l->log, LOG_ERR, "epoll_ctl on the listening socket: %s", strerror(errno));
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+		/* The connection stays queued, so the socket would be ready
+		 * again at once: re-armed now, the workers would spin on it.
+		 * The clock re-arms it in a second, when descriptors may be
+		 * free; the MTA meanwhile waits, within its connect timeout. */
+		loop_accept_log(l, "accept", errno);
+		atomic_store(&l->listen_paused, true);
+		return NULL;
+	}
+	loop_listen_arm(l);
 	return fd < 0 ? NULL : loop_take(l, fd, &ss);
 }
 
@@ -616,6 +658,7 @@ int loop_run(struct loop *l)
 			break;
 		loop_sweep(l);
 		loop_retake(l);
+		loop_listen_retry(l);
 	}
 	/* the pollers see the stop on epoll; the standby workers see this */
 	pthread_mutex_lock(&l->gate_lock);

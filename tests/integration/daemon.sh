@@ -285,3 +285,51 @@ EOF2
 	gh_stop quota
 	rmdir "$cg"
 }
+
+# -- o: out of descriptors (a hard limit below milter_max_connections):
+# accept() fails while connections wait in the backlog; the listening
+# socket is paused and retried each second instead of waking the workers
+# over and over (a spin, one log line per attempt), and it serves again
+# once descriptors are free
+test_out_of_descriptors() {
+	local name port=8895 log=$IT_DIR/gh-nofd.log ready=$IT_DIR/nofd.ready fpid n real=$IT_GH
+	name="o: out of descriptors (hard limit 48): logged once, no spin, served again once the flood is gone"
+	gh_conf nofd <<EOF2
+socket = "inet:$port@127.0.0.1"
+pid_file = ""
+milter_max_connections = 1000
+log_level = "info"
+EOF2
+	printf '#!/bin/sh\nexec prlimit --nofile=48:48 -- %s "$@"\n' "$real" >"$IT_DIR/gatehouse-48fd"
+	chmod 755 "$IT_DIR/gatehouse-48fd"
+	IT_GH=$IT_DIR/gatehouse-48fd
+	if ! gh_start nofd; then
+		IT_GH=$real
+		not_ok "$name" "gatehouse did not start with 48 descriptors"
+		return
+	fi
+	IT_GH=$real
+	rm -f "$ready"
+	"$IT_PYTHON" "$IT_HERE/idle_flood.py" "$port" 100 "$ready" &
+	fpid=$!
+	IT_BG_PIDS+=("$fpid")
+	if ! wait_until 30 test -s "$ready"; then
+		not_ok "$name" "the flood did not open its connections"
+		stop_pid "$fpid"
+		gh_stop nofd
+		return
+	fi
+	sleep 3 # the backlog holds what could not be accepted; a spin would log all along
+	n=$(log_count "$log" '^.* accept: Too many open files')
+	stop_pid "$fpid"
+	if [ "$n" -ne 1 ]; then
+		not_ok "$name" "$n log lines for the failed accept (want 1): $(grep -m 2 'accept:' "$log")"
+	elif ! pid_alive "$(gh_pid nofd)"; then
+		not_ok "$name" "gatehouse died"
+	elif ! wait_until 10 "$IT_PYTHON" "$IT_HERE/negotiate_once.py" "$port"; then
+		not_ok "$name" "no option negotiation answered on port $port after the flood ended"
+	else
+		ok "$name"
+	fi
+	gh_stop nofd
+}

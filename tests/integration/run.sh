@@ -183,6 +183,7 @@ IT_TESTS=(
 	test_cpu_quota
 	test_idle_flood
 	test_idle_timeout
+	test_out_of_descriptors
 	test_milter_down	# reload.sh
 	test_sigterm_drain
 	test_spf_dns	# spf.sh
