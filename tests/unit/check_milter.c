@@ -325,16 +325,23 @@ static enum milter_conv_status send_cmd(struct milter_conv *c, char cmd, const v
 #define SEND(c, cmd, lit, a) send_cmd((c), (cmd), (lit), sizeof(lit) - 1, (a))
 
 /* Postfix 3.7's offer: every action, every protocol flag of version 6 */
-static void negotiate(struct milter_conv *c, struct answer *a)
+/* negotiate_offer - version 6 with ACTIONS and PROTOCOL offered */
+static void negotiate_offer(struct milter_conv *c, uint32_t actions, uint32_t protocol,
+			    struct answer *a)
 {
 	unsigned char o[12];
 
 	put32(o, 6);
-	put32(o + 4, 0x1ff);
-	put32(o + 8, 0x1fffff);
+	put32(o + 4, actions);
+	put32(o + 8, protocol);
 	ck_assert_int_eq(send_cmd(c, 'O', o, 12, a), MILTER_CONV_OK);
 	ck_assert_uint_eq(a->n, 1);
 	ck_assert_int_eq(a->cmd[0], 'O');
+}
+
+static void negotiate(struct milter_conv *c, struct answer *a)
+{
+	negotiate_offer(c, 0x1ff, 0x1fffff, a);
 }
 
 static uint32_t get32(const char *p)
@@ -416,15 +423,11 @@ START_TEST(conv_leading_space)
 	struct fake_daemon d;
 	struct milter_conv *c;
 	struct answer a;
-	unsigned char o[12];
 
 	/* an MTA without SMFIP_HDR_LEADSPC: not asked for, values as before */
 	fake_daemon_init(&d, NULL);
 	c = milter_conv_new(&d.env, "test");
-	put32(o, 6);
-	put32(o + 4, 0x1ff);
-	put32(o + 8, 0x0fffff);
-	ck_assert_int_eq(send_cmd(c, 'O', o, 12, &a), MILTER_CONV_OK);
+	negotiate_offer(c, 0x1ff, 0x0fffff, &a);
 	ck_assert_uint_eq(get32(a.data[0] + 8) & WIRE_P_HDR_LEADSPC, 0);
 	SEND(c, 'C', "h\0" "4\0\031" "192.0.2.7\0", &a);
 	SEND(c, 'M', "<alice@example.org>\0", &a);
@@ -712,15 +715,11 @@ START_TEST(conv_no_actions_tempfails)
 	struct fake_daemon d;
 	struct milter_conv *c;
 	struct answer a;
-	unsigned char o[12];
 
 	fake_daemon_init(&d, NULL);
 	c = milter_conv_new(&d.env, "test");
 	/* an MTA that allows no header changes: mail that needs them must not pass */
-	put32(o, 6);
-	put32(o + 4, WIRE_A_QUARANTINE);
-	put32(o + 8, 0x1fffff);
-	send_cmd(c, 'O', o, 12, &a);
+	negotiate_offer(c, WIRE_A_QUARANTINE, 0x1fffff, &a);
 	SEND(c, 'C', "h\0" "4\0\031" "192.0.2.7\0", &a);
 	SEND(c, 'M', "<a@example.org>\0", &a);
 	SEND(c, 'R', "<b@example.org>\0", &a);
