@@ -278,13 +278,15 @@ const struct config_directive config_directives[] = {
 		     "session (before its CONNECT), for the rest of a command it began, or for "
 		     "the MTA to take a reply, before dropping the connection (the MTA then "
 		     "applies its default action). Read at start."),
-	CDIR_ROW_INT(milter_session_timeout_s, "daemon", "7210", 1, 86400,
-		     "How long a milter connection inside an SMTP session may stay silent before "
-		     "gatehouse drops it. The MTA is silent while its client is: between SMTP "
-		     "commands (Sendmail allows an hour by default) and while the message "
-		     "arrives, since Postfix and Sendmail send the header and body only once "
-		     "the whole message is in. A client sending a large message slowly must not "
-		     "be cut off: the default is libmilter's timeout. Read at start."),
+	CDIR_ROW_INT(
+		milter_session_timeout_s, "daemon", "7210", 1, 86400,
+		"How long a milter connection inside an SMTP session (from a CONNECT gatehouse "
+		"accepted to QUIT) may stay silent before gatehouse drops it; never less than "
+		"milter_timeout_s. The MTA is silent while its client is: between SMTP "
+		"commands (Sendmail allows an hour by default) and while the message "
+		"arrives, since Postfix and Sendmail send the header and body only once "
+		"the whole message is in. A client sending a large message slowly must not "
+		"be cut off: the default is libmilter's timeout. Read at start."),
 	CDIR_ROW_INT(
 		milter_workers, "daemon", "32", 1, 1024,
 		"Threads that run the checks. As many as there are CPUs wait for commands at "

@@ -235,6 +235,8 @@ struct loop *loop_new(const struct loop_options *o, const struct milter_env *env
 	pthread_mutex_init(&l->lock, NULL);
 	/* a CPU quota counts too: on 16 CPUs with CPUQuota=200%, sixteen
 	 * pollers would mostly wake to be throttled */
+	if (l->o.session_timeout_s < l->o.timeout_s)
+		l->o.session_timeout_s = l->o.timeout_s; /* never shorter (and never 0) */
 	if (l->o.pollers <= 0)
 		l->o.pollers = cpus_usable();
 	if (l->o.pollers > l->o.workers)
@@ -358,10 +360,6 @@ static struct conn *loop_take(struct loop *l, int fd, const struct sockaddr_stor
 	return c;
 }
 
-/* loop_accept - take one pending connection and give the listening socket
- * back to epoll (another worker takes the next one); the new connection,
- * owned by the caller, who serves it as if epoll had reported it, or NULL
- * when there was none */
 /* loop_accept_log - WHAT failed, logged at most once a minute: it repeats
  * every second while it lasts */
 static void loop_accept_log(struct loop *l, const char *what, int err)
@@ -370,10 +368,8 @@ static void loop_accept_log(struct loop *l, const char *what, int err)
 
 	if ((last == 0 || now - last >= 60) &&
 	    atomic_compare_exchange_strong(&l->last_accept_log, &last, now))
-		log_msg(l->log, LOG_ERR,
-			"%s: %s (milter_max_connections %ld; retried every second, logged "
-			"once a minute)",
-			what, strerror(err), l->o.max_connections);
+		log_msg(l->log, LOG_ERR, "%s: %s (retried every second, logged once a minute)",
+			what, strerror(err));
 }
 
 /* loop_listen_arm - give the listening socket back to epoll; when that
@@ -396,6 +392,10 @@ static void loop_listen_retry(struct loop *l)
 		loop_listen_arm(l);
 }
 
+/* loop_accept - take one pending connection and give the listening socket
+ * back to epoll (another worker takes the next one), or to the clock when
+ * descriptors ran out; the new connection, owned by the caller, who serves
+ * it as if epoll had reported it, or NULL when there was none */
 static struct conn *loop_accept(struct loop *l)
 {
 	struct sockaddr_storage ss;
@@ -413,7 +413,12 @@ static struct conn *loop_accept(struct loop *l)
 		 * again at once: re-armed now, the workers would spin on it.
 		 * The clock re-arms it in a second, when descriptors may be
 		 * free; the MTA meanwhile waits, within its connect timeout. */
-		loop_accept_log(l, "accept", errno);
+		loop_accept_log(
+			l,
+			errno == EMFILE
+				? "accept (raise LimitNOFILE or lower milter_max_connections)"
+				: "accept",
+			errno);
 		atomic_store(&l->listen_paused, true);
 		return NULL;
 	}

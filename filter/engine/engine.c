@@ -336,8 +336,9 @@ static enum gh_action engine_header_field(struct session *s, const char *name, c
 		session_message_begin(s);
 	if (engine_decided(s, &a))
 		return a;
-	m->header_bytes += strlen(name) + len + 3; /* name ": " value CRLF, roughly */
-	fault = sanity_header(s, name, value, len, &detail);
+	/* "name:" [SP] value, and one octet for the line end (as always counted) */
+	m->header_bytes += strlen(name) + 1 + space + len + 1;
+	fault = sanity_header(s, name, value, len, space, &detail);
 	if (fault != SANITY_OK) {
 		session_log(s->log, s, LOG_INFO, "header fault: %s", detail ? detail : "");
 		if (session_add_check(s, policy_fault_check_name(fault), "fail", detail) != GH_OK)

@@ -247,7 +247,8 @@ enum gh_action engine_outbound_eom(struct session *s)
 	longest = dkim_body_longest_line(om->body);
 	for (size_t i = 0; i < m->nheaders; i++) {
 		const char *v = m->headers[i].value, *end = v + m->headers[i].value_len;
-		size_t first = strlen(m->headers[i].name) + 2; /* "Name: " */
+		/* "Name:" and the space after it, where there was one */
+		size_t first = strlen(m->headers[i].name) + 1 + m->headers[i].space;
 
 		while (v < end) {
 			const char *nl = memchr(v, '\n', (size_t)(end - v));

@@ -19,10 +19,11 @@ bool sanity_is_header(const char *name, const char *want)
 	return strcasecmp(name, want) == 0;
 }
 
-/* longest_line - the longest physical line of "NAME: VALUE" */
-static size_t longest_line(size_t name_len, const char *value, size_t len)
+/* longest_line - the longest physical line of "NAME:" VALUE, with the one
+ * space after the colon where SPACE says there was one */
+static size_t longest_line(size_t name_len, bool space, const char *value, size_t len)
 {
-	size_t longest = 0, cur = name_len + 2;
+	size_t longest = 0, cur = name_len + 1 + space;
 
 	for (size_t i = 0; i < len; i++) {
 		if (value[i] == '\n') {
@@ -38,7 +39,7 @@ static size_t longest_line(size_t name_len, const char *value, size_t len)
 	return cur > longest ? cur : longest;
 }
 
-int sanity_header(struct session *s, const char *name, const char *value, size_t len,
+int sanity_header(struct session *s, const char *name, const char *value, size_t len, bool space,
 		  const char **detail)
 {
 	const struct config *c = s->cfg;
@@ -59,7 +60,7 @@ int sanity_header(struct session *s, const char *name, const char *value, size_t
 			*detail = "field name holds a space, colon or non-ASCII byte";
 			return FAULT_HEADER_NAME;
 		}
-	line = longest_line(name_len, value, len);
+	line = longest_line(name_len, space, value, len);
 	if (line > (size_t)c->max_header_line_octets) {
 		*detail = arena_printf(s->msg_arena, "field %.64s has a %zu-octet line, limit %ld",
 				       name, line, c->max_header_line_octets);

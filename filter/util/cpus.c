@@ -202,7 +202,7 @@ long cpus_quota(const char *proc_cgroup, const char *root)
 	fclose(f);
 	if (m.period == 0)
 		return 0;
-	return (long)((m.quota + m.period - 1) / m.period);
+	return (long)(m.quota / m.period + (m.quota % m.period != 0)); /* rounded up, no overflow */
 }
 
 long cpus_affinity(void)

@@ -19,9 +19,10 @@ struct session;
 /* SANITY_OK - no fault (a value outside enum policy_fault) */
 #define SANITY_OK (-1)
 
-/* sanity_header - check one field before it is stored; returns a fault or
+/* sanity_header - check one field before it is stored (SPACE: one SP
+ * stood after the colon, struct header_field); returns a fault or
  * SANITY_OK, with *DETAIL set to a short explanation in the message arena */
-int sanity_header(struct session *, const char *name, const char *value, size_t len,
+int sanity_header(struct session *, const char *name, const char *value, size_t len, bool space,
 		  const char **detail);
 /* sanity_eoh - check the header as a whole */
 int sanity_eoh(struct session *, const char **detail);

@@ -122,6 +122,9 @@ gen() { printf '%s' "$TMP/$1"; }
 x_times() { head -c "$1" /dev/zero | tr '\0' x; }
 { printf 'From: Sender <sender@example.org>\nSubject: '; x_times 989; printf '\n\nbody\n'; } >"$(gen line-998.eml)"
 { printf 'From: Sender <sender@example.org>\nSubject: '; x_times 990; printf '\n\nbody\n'; } >"$(gen line-999.eml)"
+# no space after the colon: the line is one octet shorter, and counted so
+{ printf 'From: Sender <sender@example.org>\nSubject:'; x_times 990; printf '\n\nbody\n'; } >"$(gen line-998-nospace.eml)"
+{ printf 'From: Sender <sender@example.org>\nSubject:'; x_times 991; printf '\n\nbody\n'; } >"$(gen line-999-nospace.eml)"
 { printf 'From: Sender <sender@example.org>\nX-Long: '; x_times 5000; printf '\n\nbody\n'; } >"$(gen line-5000.eml)"
 { printf 'From: Sender <sender@example.org>\nSubject: folded'; for i in 1 2 3 4 5 6 7 8 9 10; do printf '\n\t'; x_times 900; done; printf '\n\nbody\n'; } >"$(gen folded-long.eml)"
 { printf 'From: Sender <sender@example.org>\nSubject: short\n\t'; x_times 999; printf '\n\nbody\n'; } >"$(gen folded-one-long.eml)"
@@ -155,6 +158,8 @@ t "line without colon ends header"       0 accept     -     -      eom    header
 t "line without colon before From"       1 reject     550   5.7.1  eoh    no-colon-before-from.eml   -- "$(CHECK input.header_end warn) and $(CHECK sanity.from fail)"
 t "header line of 998 octets"            0 accept     -     -      eom    "$(gen line-998.eml)"      -- "$ADDED_OURS"
 t "header line of 999 octets"            1 reject     550   5.6.0  header "$(gen line-999.eml)"      -- "$NO_EDITS and .verdict.by == \"sanity.header\" and (.verdict.text | test(\"999\"))"
+t "header line of 998 octets, no space after the colon" 0 accept - - eom "$(gen line-998-nospace.eml)" -- "$ADDED_OURS"
+t "header line of 999 octets, no space after the colon" 1 reject 550 5.6.0 header "$(gen line-999-nospace.eml)" -- "$NO_EDITS and .verdict.by == \"sanity.header\" and (.verdict.text | test(\"999\"))"
 t "header line of 5000 octets"           1 reject     550   5.6.0  header "$(gen line-5000.eml)"
 t "folded header, every line short"      0 accept     -     -      eom    "$(gen folded-long.eml)"   -- "$ADDED_OURS"
 t "folded header, one line long"         1 reject     550   5.6.0  header "$(gen folded-one-long.eml)"

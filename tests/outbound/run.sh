@@ -123,6 +123,12 @@ printf 'From: Alice <alice@example.org>\nTo: bob@example.net\nSubject: 8-bit\nMI
 	head -c 1200 /dev/zero | tr '\0' z; printf '\n'
 } >"$TMP/toolong.eml"
 printf 'From: Alice <alice@example.org>\nTo: bob@example.net\nSubject: empty body\n\n' >"$TMP/empty.eml"
+# a header line of exactly 998 octets with no space after its colon: within
+# the limit, so signed (the space was counted whether it was there or not)
+{
+	printf 'From: Alice <alice@example.org>\nTo: bob@example.net\nSubject: no space\nX-Long:'
+	head -c 991 /dev/zero | tr '\0' x; printf '\n\nbody\n'
+} >"$TMP/hdr998.eml"
 msg sender-foreign alice@example.org "Sender: carol@example.com"
 msg sender-own alice@example.org "Sender: shared@example.org"
 msg two-from alice@example.org
@@ -175,6 +181,7 @@ signed dual-plain dual alice dual@example.org 2 ed25519-sha256,rsa-sha256
 signed ed-plain com carol carol@example.com 1 ed25519-sha256
 signed rsa-multipart multipart alice alice@example.org 1 rsa-sha256
 signed rsa-8bit 8bit alice alice@example.org 1 rsa-sha256
+signed rsa-hdr998 hdr998 alice alice@example.org 1 rsa-sha256
 signed rsa-longline longline alice alice@example.org 1 rsa-sha256
 signed rsa-empty-body empty alice alice@example.org 1 rsa-sha256
 signed shared-mailbox shared bob shared@example.org 1 rsa-sha256

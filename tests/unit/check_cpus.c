@@ -85,6 +85,9 @@ START_TEST(cpus_v2_quota_rounds_up)
 	/* exactly three */
 	tree_put(&t, "fs/system.slice/gatehouse.service/cpu.max", "30000 10000\n");
 	ck_assert_int_eq(tree_quota(&t), 3);
+	/* the largest number a file could hold: rounded up without overflow */
+	tree_put(&t, "fs/system.slice/gatehouse.service/cpu.max", "9223372036854775807 100000\n");
+	ck_assert_int_eq(tree_quota(&t), 9223372036854775807LL / 100000 + 1);
 	tree_free(&t);
 }
 END_TEST

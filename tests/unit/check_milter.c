@@ -436,13 +436,15 @@ START_TEST(conv_leading_space)
 	SEND(c, 'N', "", &a);
 	SEND(c, 'E', "", &a);
 	ck_assert_int_eq(a.cmd[a.n - 1], 'a');
+	ck_assert_uint_ge(a.n, 2); /* our fields were inserted */
 	for (size_t i = 0; i + 1 < a.n; i++)
 		if (a.cmd[i] == 'i')
 			ck_assert_msg(hdr_value(a.data[i])[0] != ' ', "a space the MTA adds too");
 	milter_conv_free(c);
 
-	/* with it: the engine gets the header values as they were, and a
-	 * removal is an empty value, never a lone space */
+	/* with it: values arrive raw (a forged status field with its space is
+	 * still found and removed), a removal is an empty value, never a lone
+	 * space, and each field we insert starts with exactly one space */
 	c = milter_conv_new(&d.env, "test");
 	negotiate(c, &a);
 	ck_assert_uint_ne(get32(a.data[0] + 8) & WIRE_P_HDR_LEADSPC, 0);
@@ -456,14 +458,19 @@ START_TEST(conv_leading_space)
 	SEND(c, 'E', "", &a);
 	ck_assert_int_eq(a.cmd[a.n - 1], 'a');
 	{
-		bool removed = false;
+		bool removed = false, inserted = false;
 
 		for (size_t i = 0; i + 1 < a.n; i++)
 			if (a.cmd[i] == 'm') {
 				ck_assert_str_eq(hdr_value(a.data[i]), "");
 				removed = true;
+			} else if (a.cmd[i] == 'i') {
+				const char *v = hdr_value(a.data[i]);
+
+				ck_assert_msg(v[0] == ' ' && v[1] != ' ', "inserted \"%s\"", v);
+				inserted = true;
 			}
-		ck_assert(removed);
+		ck_assert(removed && inserted);
 	}
 	milter_conv_free(c);
 	fake_daemon_free(&d);
@@ -554,13 +561,27 @@ START_TEST(conv_out_of_order)
 }
 END_TEST
 
+/* count_of - occurrences of NEEDLE in HAY */
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
 START_TEST(conv_helo_or_mail_in_a_message)
 {
 	struct fake_daemon d;
 	struct milter_conv *c;
 	struct answer a;
+	struct unit_log ul;
 
 	fake_daemon_init(&d, NULL);
+	/* the summary line says how each message ended */
+	unit_log_open(&ul, LOG_INFO);
+	d.env.log = &ul.log;
 	c = milter_conv_new(&d.env, "test");
 	negotiate(c, &a);
 	SEND(c, 'C', "h\0" "4\0\031" "192.0.2.7\0", &a);
@@ -571,6 +592,7 @@ START_TEST(conv_helo_or_mail_in_a_message)
 	/* Postfix: EHLO in mid-transaction sends HELO before its ABORT */
 	ck_assert_int_eq(SEND(c, 'H', "client.example\0", &a), MILTER_CONV_OK);
 	ck_assert_uint_eq(a.n, 0); /* HELO stays silent */
+	ck_assert_int_eq(count_of(unit_log_text(&ul), " action=abort "), 1);
 	ck_assert_int_eq(SEND(c, 'A', "", &a), MILTER_CONV_OK);
 	ck_assert_int_eq(SEND(c, 'M', "<carol@example.org>\0", &a), MILTER_CONV_OK);
 	ck_assert_uint_eq(a.n, 1);
@@ -580,6 +602,7 @@ START_TEST(conv_helo_or_mail_in_a_message)
 	/* a MAIL the MTA refused itself, without an ABORT, then another */
 	ck_assert_int_eq(SEND(c, 'M', "<erin@example.org>\0", &a), MILTER_CONV_OK);
 	ck_assert_int_eq(a.cmd[0], 'c');
+	ck_assert_int_eq(count_of(unit_log_text(&ul), " action=abort "), 2);
 	ck_assert_int_eq(SEND(c, 'R', "<frank@example.net>\0", &a), MILTER_CONV_OK);
 	ck_assert_int_eq(a.cmd[0], 'c');
 	SEND(c, 'L', "From\0erin@example.org\0", &a);
@@ -592,6 +615,7 @@ START_TEST(conv_helo_or_mail_in_a_message)
 	ck_assert(milter_conv_in_session(c));
 	milter_conv_free(c);
 	fake_daemon_free(&d);
+	unit_log_close(&ul);
 }
 END_TEST
 

@@ -158,7 +158,7 @@ static int policy_test_sanity(struct session *s, const char *name, const char *v
 			      size_t len)
 {
 	const char *detail = NULL;
-	int f = sanity_header(s, name, value, len, &detail);
+	int f = sanity_header(s, name, value, len, true, &detail);
 
 	ck_assert(f == SANITY_OK ? detail == NULL : detail != NULL);
 	return f;
@@ -173,6 +173,14 @@ START_TEST(policy_sanity_line_length)
 	memset(v, 'x', sizeof(v));
 	ck_assert_int_eq(policy_test_sanity(s, "Subject", v, 91), SANITY_OK);
 	ck_assert_int_eq(policy_test_sanity(s, "Subject", v, 92), FAULT_HEADER_LINE_LONG);
+	/* "Subject:" + 92 = 100 too, when there was no space (SMFIP_HDR_LEADSPC) */
+	{
+		const char *detail = NULL;
+
+		ck_assert_int_eq(sanity_header(s, "Subject", v, 92, false, &detail), SANITY_OK);
+		ck_assert_int_eq(sanity_header(s, "Subject", v, 93, false, &detail),
+				 FAULT_HEADER_LINE_LONG);
+	}
 	/* continuation lines count from their own start; CR of CRLF is not counted */
 	memcpy(v + 50, "\r\n", 2);
 	memcpy(v + 152, "\n\t", 2);
