@@ -30,12 +30,12 @@
  * takes an event moves it from idle to busy, the sweep moves an idle one
  * to expired, and whichever compare-and-swap wins decides; the sweep's
  * swap names the idle period it judged, so a connection served and
- * re-armed meanwhile is never expired. The lock only guards the list of connections (accept, close,
- * the sweep): on 2 cores busy with Postfix, a lock taken on every command
- * was held across epoll_ctl() by preempted workers and made the others
- * sleep on it (under strace, which stretches every hold, 1,311 contended
- * waits in about 600 SMTP sessions; in the benchmark, about 4% of the
- * workers' waits).
+ * re-armed meanwhile is never expired. The lock only guards the list of
+ * connections (accept, close, the sweep): on 2 cores busy with Postfix, a
+ * lock taken on every command was held across epoll_ctl() by preempted
+ * workers and made the others sleep on it (under strace, which stretches
+ * every hold, 1,311 contended waits in about 600 SMTP sessions; in the
+ * benchmark, about 4% of the workers' waits).
  *
  * A new connection is read at once by the worker that accepted it, after
  * it has handed the listening socket back to epoll: Postfix writes its
@@ -233,10 +233,10 @@ struct loop *loop_new(const struct loop_options *o, const struct milter_env *env
 		goto fail;
 	atomic_init(&l->nworkers, 0);
 	pthread_mutex_init(&l->lock, NULL);
-	/* a CPU quota counts too: on 16 CPUs with CPUQuota=200%, sixteen
-	 * pollers would mostly wake to be throttled */
 	if (l->o.session_timeout_s < l->o.timeout_s)
 		l->o.session_timeout_s = l->o.timeout_s; /* never shorter (and never 0) */
+	/* a CPU quota counts too: on 16 CPUs with CPUQuota=200%, sixteen
+	 * pollers would mostly wake to be throttled */
 	if (l->o.pollers <= 0)
 		l->o.pollers = cpus_usable();
 	if (l->o.pollers > l->o.workers)
