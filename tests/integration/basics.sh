@@ -2,7 +2,8 @@
 # basics.sh - the milter's basics, through the "main" instance: miltertest
 # phase by phase (no MTA), then through Postfix the status header (a), the
 # summary log line (i), a message without From (b), malformed envelope
-# addresses and EHLO in mid-transaction (c) and header line limits. Sourced by run.sh; the helpers are
+# addresses, EHLO in mid-transaction and older milter protocols (c) and
+# header line limits. Sourced by run.sh; the helpers are
 # lib.sh's.
 
 # -- miltertest: gatehouse phase by phase, no MTA
@@ -274,4 +275,41 @@ EOF
 	else
 		ok "$name"
 	fi
+}
+
+# -- c: an older milter protocol, as guides written for OpenDKIM still set
+# (milter_protocol = 2 or 4): no steps skipped or left unanswered, no
+# leading space, and the message is still checked, our field on top of
+# the header and a forged copy removed
+test_old_milter_protocol() {
+	local v port id f hdrs first
+	for v in 2 4; do
+		local name="c: Postfix with milter_protocol = $v: checked and delivered, X-Gatehouse on top, a forged one removed"
+		[ "$v" = 2 ] && port=$IT_SMTPD_V2_PORT || port=$IT_SMTPD_V4_PORT
+		id=$(new_id "proto$v")
+		send_swaks "$port" -f sender@example.net -t rcpt@example.org --add-header "X-Test-Id: $id" \
+			--add-header "X-Gatehouse: $IT_AUTHSERV (gatehouse 0.1.0); session=FORGED"
+		if [ "$SWAKS_RC" -ne 0 ]; then
+			not_ok "$name" "swaks exit $SWAKS_RC; reply: $(grep '^<\*\*' "$IT_DIR/last-client.out" | head -n 1)"
+			continue
+		elif ! wait_delivered "$id"; then
+			not_ok "$name" "message $id did not reach the sink"
+			continue
+		fi
+		f=$(delivered_file "$id")
+		hdrs=$(sink_header_block "$f")
+		# the first field below the sink's own Received and Postfix's
+		first=$(grep -v -E '^(X-Client-|X-Helo-|X-Mail-|X-Rcpt-|Received:|[[:space:]])' <<<"$hdrs" | head -n 1)
+		if grep -q 'FORGED' <<<"$hdrs"; then
+			not_ok "$name" "the forged X-Gatehouse was delivered"
+		elif [ "$(status_header_count "$f")" -ne 1 ]; then
+			not_ok "$name" "$(status_header_count "$f") X-Gatehouse fields delivered"
+		elif ! grep -Eq "^X-Gatehouse: $IT_AUTHSERV \(gatehouse " <<<"$hdrs"; then
+			not_ok "$name" "X-Gatehouse is not \"Name: value\": $(grep '^X-Gatehouse' <<<"$hdrs" | cat -A)"
+		elif ! [[ $first == X-Gatehouse:* ]]; then
+			not_ok "$name" "the first field after the Received lines is: $first"
+		else
+			ok "$name"
+		fi
+	done
 }

@@ -28,6 +28,8 @@ IT_SPF_CLIENT_IP=192.0.2.25	# SPF test client (added to lo): libspf2 passes loop
 IT_SMTPD_DKIM_PORT=10029	# smtpd whose milter is the DKIM/DMARC instance of gatehouse
 IT_MILTER_DKIM_PORT=8893	# gatehouse instance "dkim", inet, with real DNS
 IT_SMTPD_RULES_PORT=10030	# smtpd whose milter is the rules instance of gatehouse
+IT_SMTPD_V2_PORT=10031		# smtpd speaking milter protocol 2 to the main instance
+IT_SMTPD_V4_PORT=10032		# the same with protocol 4
 IT_MILTER_RULES_PORT=8894	# gatehouse instance "rules", inet, with rules_dir
 IT_DOMAIN=example.org		# the only domain this Postfix relays
 IT_AUTHSERV=mx.gatehouse.test
@@ -119,12 +121,16 @@ EOF
   -o smtpd_milters=inet:127.0.0.1:$IT_MILTER_DKIM_PORT
 127.0.0.1:$IT_SMTPD_RULES_PORT inet n - n - - smtpd
   -o smtpd_milters=inet:127.0.0.1:$IT_MILTER_RULES_PORT
+127.0.0.1:$IT_SMTPD_V2_PORT inet n - n - - smtpd
+  -o milter_protocol=2
+127.0.0.1:$IT_SMTPD_V4_PORT inet n - n - - smtpd
+  -o milter_protocol=4
 EOF
 }
 
 postfix_start() {
 	postfix_instance_start "$IT_DIR" "$IT_SMTPD_PORT" "$IT_SMTPD_UNIX_PORT" "$IT_SMTPD_SPF_PORT" \
-		"$IT_SMTPD_DKIM_PORT" "$IT_SMTPD_RULES_PORT"
+		"$IT_SMTPD_DKIM_PORT" "$IT_SMTPD_RULES_PORT" "$IT_SMTPD_V2_PORT" "$IT_SMTPD_V4_PORT"
 }
 
 postfix_stop() {

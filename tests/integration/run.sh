@@ -135,7 +135,8 @@ setup() {
 	local port
 	IT_START_MS=$(now_ms)
 	for port in "$IT_SMTPD_PORT" "$IT_SMTPD_UNIX_PORT" "$IT_SMTPD_SPF_PORT" "$IT_SMTPD_DKIM_PORT" \
-		"$IT_SMTPD_RULES_PORT" "$IT_SINK_PORT" "$IT_MILTER_PORT" "$IT_MILTER_SPF_PORT" \
+		"$IT_SMTPD_RULES_PORT" "$IT_SMTPD_V2_PORT" "$IT_SMTPD_V4_PORT" "$IT_SINK_PORT" \
+		"$IT_MILTER_PORT" "$IT_MILTER_SPF_PORT" \
 		"$IT_MILTER_DKIM_PORT" "$IT_MILTER_RULES_PORT"; do
 		if port_listening "$port"; then
 			echo "port $port is already in use: run the suite under unshare --net"
@@ -170,6 +171,7 @@ IT_TESTS=(
 	test_no_from
 	test_bad_mail_from
 	test_ehlo_mid_transaction
+	test_old_milter_protocol
 	test_bad_rcpt
 	test_bad_rcpt_only_that_one
 	test_long_header_line
