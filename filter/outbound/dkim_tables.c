@@ -1,5 +1,12 @@
 /*
  * dkim_tables.c - OpenDKIM's KeyTable and SigningTable (see dkim_tables.h)
+ *
+ * Both tables stay arrays in file order (a refile: table is matched in that
+ * order) with an index beside each: key names, so a SigningTable line finds
+ * its keys without a pass over the KeyTable (a provider with 100,000
+ * domains would otherwise take minutes to reload), and a plain table's
+ * patterns, so each of a lookup's candidate keys is one probe. The first
+ * line with a pattern wins, as in OpenDKIM; later ones stay in the array.
  */
 #include <ctype.h>
 #include <fnmatch.h>
@@ -10,6 +17,7 @@
 #include "outbound/dkim_tables.h"
 #include "outbound/table_file.h"
 #include "util/diag.h"
+#include "util/strindex.h"
 
 struct sign_entry {
 	char *pattern; /* lower case */
@@ -22,6 +30,7 @@ struct dkim_tables {
 	size_t nkeys;
 	struct sign_entry *sign;
 	size_t nsign;
+	struct strindex key_names, patterns; /* patterns: plain tables only */
 	bool refile;
 	/* while parsing */
 	const char *dir; /* KeyTable's directory, for relative key paths */
@@ -38,6 +47,8 @@ void dkim_tables_free(struct dkim_tables *t)
 		dkim_key_clear(&t->keys[i]);
 	for (size_t i = 0; i < t->nsign; i++)
 		free(t->sign[i].pattern);
+	strindex_clear(&t->key_names);
+	strindex_clear(&t->patterns);
 	free(t->keys);
 	free(t->sign);
 	free(t);
@@ -78,11 +89,10 @@ static int dkim_keytable_line(void *ctx, const char *file, unsigned long line, c
 		}
 		*p++ = '\0';
 	}
-	for (size_t i = 0; i < t->nkeys; i++)
-		if (strcmp(t->keys[i].name, key) == 0) {
-			diag_at(errs, file, line, 0, "key name '%s' is defined twice", key);
-			goto out;
-		}
+	if (strindex_first(&t->key_names, key) != STRINDEX_NONE) {
+		diag_at(errs, file, line, 0, "key name '%s' is defined twice", key);
+		goto out;
+	}
 	if (nf < 3 || nf > 4 || p != NULL) {
 		diag_at(errs, file, line, 0,
 			"'%s': expected domain:selector:keypath[:algorithm], got '%s'", key, value);
@@ -139,6 +149,11 @@ static int dkim_keytable_line(void *ctx, const char *file, unsigned long line, c
 		rc = -1;
 		goto out;
 	}
+	if (strindex_add(&t->key_names, k->name, t->nkeys, NULL) != 0) {
+		dkim_key_clear(k);
+		rc = -1;
+		goto out;
+	}
 	t->nkeys++;
 out:
 	free(v);
@@ -169,11 +184,9 @@ static int dkim_signtable_line(void *ctx, const char *file, unsigned long line, 
 	bool algs[2] = { false, false };
 
 	while ((w = table_file_next_word(&p, &oom)) != NULL) {
-		size_t i;
+		size_t i = strindex_first(&t->key_names, w);
 
-		for (i = 0; i < t->nkeys && strcmp(t->keys[i].name, w) != 0; i++)
-			;
-		if (i == t->nkeys)
+		if (i == STRINDEX_NONE)
 			diag_at(errs, file, line, 0, "'%s': no key called '%s' in the KeyTable",
 				key, w);
 		else if (e.nkeys == DKIM_TABLES_MAX_KEYS)
@@ -207,7 +220,10 @@ static int dkim_signtable_line(void *ctx, const char *file, unsigned long line, 
 		return -1;
 	dkim_lower(e.pattern);
 	sign = realloc(t->sign, (t->nsign + 1) * sizeof(*sign));
-	if (sign == NULL) {
+	if (sign == NULL ||
+	    (!t->refile && strindex_add(&t->patterns, e.pattern, t->nsign, NULL) != 0)) {
+		if (sign != NULL)
+			t->sign = sign;
 		free(e.pattern);
 		return -1;
 	}
@@ -270,13 +286,12 @@ struct dkim_tables *dkim_tables_load(const char *keytable, const char *signtable
 	return t;
 }
 
-/* dkim_sign_find - the entry whose pattern is exactly KEY (plain tables) */
+/* dkim_sign_find - the first entry whose pattern is exactly KEY (plain tables) */
 static const struct sign_entry *dkim_sign_find(const struct dkim_tables *t, const char *key)
 {
-	for (size_t i = 0; i < t->nsign; i++)
-		if (strcmp(t->sign[i].pattern, key) == 0)
-			return &t->sign[i];
-	return NULL;
+	size_t i = strindex_first(&t->patterns, key);
+
+	return i == STRINDEX_NONE ? NULL : &t->sign[i];
 }
 
 /* dkim_plain_lookup - OpenDKIM's order for a plain (non-refile) table */

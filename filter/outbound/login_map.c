@@ -1,10 +1,14 @@
 /*
  * login_map.c - the login -> sender address map (see login_map.h)
  *
- * Entries are kept in file order in one array: maps are small (one line per
- * mailbox or domain) and a lookup is a pass over them, which costs well
- * under a microsecond per thousand entries; a hash would buy nothing the
- * benchmark can see and would lose the "first line wins" order Postfix has.
+ * Entries are kept in file order in one array, so the line that decides is
+ * the one Postfix would take. Two indexes find a lookup's entries without a
+ * pass over the array: a hosting provider's map has one line per mailbox,
+ * and at a million lines a pass cost a millisecond per lookup, three per
+ * message. Entries under the same key are chained in file order (next):
+ *  - by_key: Postfix-format entries by address or domain (one per login
+ *    of the line; an address holds an '@', a domain key does not);
+ *  - by_login: gatehouse-format entries by login (one per pattern).
  */
 #include <ctype.h>
 #include <fnmatch.h>
@@ -14,21 +18,23 @@
 #include "outbound/login_map.h"
 #include "outbound/table_file.h"
 #include "util/diag.h"
+#include "util/strindex.h"
 
 enum login_kind { LM_EXACT, LM_DOMAIN, LM_GLOB };
 
 struct login_entry {
-	enum login_map_format format;
 	enum login_kind kind;
 	char *pattern; /* lower case; LM_DOMAIN without the '@' */
 	char *login;   /* lower case */
 	const char *file;
 	unsigned long line;
+	size_t next; /* the next entry under the same key, or STRINDEX_NONE */
 };
 
 struct login_map {
 	struct login_entry *e;
 	size_t n, cap;
+	struct strindex by_key, by_login;
 	char **files; /* the names entries point at */
 	size_t nfiles;
 };
@@ -48,6 +54,8 @@ void login_map_free(struct login_map *m)
 	}
 	for (size_t i = 0; i < m->nfiles; i++)
 		free(m->files[i]);
+	strindex_clear(&m->by_key);
+	strindex_clear(&m->by_login);
 	free(m->files);
 	free(m->e);
 	free(m);
@@ -98,23 +106,30 @@ static int login_add(struct login_parse *lp, enum login_kind kind, char *pattern
 		     unsigned long line)
 {
 	struct login_map *m = lp->m;
+	struct strindex *x = lp->format == LOGIN_MAP_POSTFIX ? &m->by_key : &m->by_login;
+	size_t prev;
 
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 16;
 		struct login_entry *e = realloc(m->e, cap * sizeof(*e));
 
-		if (e == NULL) {
-			free(pattern);
-			free(login);
-			return -1;
-		}
+		if (e == NULL)
+			goto oom;
 		m->e = e;
 		m->cap = cap;
 	}
 	if (kind == LM_DOMAIN)
 		memmove(pattern, pattern + 1, strlen(pattern));
-	m->e[m->n++] = (struct login_entry){ lp->format, kind, pattern, login, lp->file, line };
+	if (strindex_add(x, lp->format == LOGIN_MAP_POSTFIX ? pattern : login, m->n, &prev) != 0)
+		goto oom;
+	if (prev != STRINDEX_NONE)
+		m->e[prev].next = m->n;
+	m->e[m->n++] = (struct login_entry){ kind, pattern, login, lp->file, line, STRINDEX_NONE };
 	return 0;
+oom:
+	free(pattern);
+	free(login);
+	return -1;
 }
 
 /* login_line - one "KEY VALUE" line of either format */
@@ -217,29 +232,25 @@ int login_map_load(struct login_map *m, const char *path, enum login_map_format 
 	return rc;
 }
 
-/* login_postfix_key - Postfix's lookup of KEY (kind, pattern): the first
- * line with that key decides whether LOGIN is among its owners */
-static int login_postfix_key(const struct login_map *m, enum login_kind kind, const char *key,
-			     const char *login, struct login_map_why *why)
+/* login_postfix_key - Postfix's lookup of KEY (an address, or a domain for
+ * "@domain"): the lines with that key decide whether LOGIN is among its
+ * owners; 1 yes, 0 no, -1 no such key */
+static int login_postfix_key(const struct login_map *m, const char *key, const char *login,
+			     struct login_map_why *why)
 {
-	int found = -1;
+	size_t i = strindex_first(&m->by_key, key);
 
-	for (size_t i = 0; i < m->n; i++) {
-		const struct login_entry *e = &m->e[i];
-
-		if (e->format != LOGIN_MAP_POSTFIX || e->kind != kind ||
-		    strcmp(e->pattern, key) != 0)
-			continue;
-		if (found < 0 && why != NULL)
-			*why = (struct login_map_why){ e->file, e->line };
-		found = 0;
-		if (strcmp(e->login, login) == 0) {
+	if (i == STRINDEX_NONE)
+		return -1;
+	if (why != NULL)
+		*why = (struct login_map_why){ m->e[i].file, m->e[i].line };
+	for (; i != STRINDEX_NONE; i = m->e[i].next)
+		if (strcmp(m->e[i].login, login) == 0) {
 			if (why != NULL)
-				*why = (struct login_map_why){ e->file, e->line };
+				*why = (struct login_map_why){ m->e[i].file, m->e[i].line };
 			return 1;
 		}
-	}
-	return found;
+	return 0;
 }
 
 bool login_map_owns(const struct login_map *m, const char *login, const char *addr,
@@ -259,11 +270,10 @@ bool login_map_owns(const struct login_map *m, const char *login, const char *ad
 	login_lower(a);
 	login_lower(l);
 	/* gatehouse format: any pattern of this login */
-	for (size_t i = 0; i < m->n && !owned; i++) {
+	for (size_t i = strindex_first(&m->by_login, l); i != STRINDEX_NONE && !owned;
+	     i = m->e[i].next) {
 		const struct login_entry *e = &m->e[i];
 
-		if (e->format != LOGIN_MAP_GATEHOUSE || strcmp(e->login, l) != 0)
-			continue;
 		owned = (e->kind == LM_EXACT && strcmp(e->pattern, a) == 0) ||
 			(e->kind == LM_DOMAIN && strcmp(e->pattern, at + 1) == 0) ||
 			(e->kind == LM_GLOB && fnmatch(e->pattern, a, 0) == 0);
@@ -272,19 +282,19 @@ bool login_map_owns(const struct login_map *m, const char *login, const char *ad
 	}
 	/* Postfix format: address, address without +extension, @domain */
 	if (!owned) {
-		r = login_postfix_key(m, LM_EXACT, a, l, why);
+		r = login_postfix_key(m, a, l, why);
 		plus = strchr(a, '+');
 		if (r < 0 && plus != NULL && plus < at) {
 			char *bare = strdup(a);
 
 			if (bare != NULL) {
 				memmove(bare + (plus - a), bare + (at - a), strlen(at) + 1);
-				r = login_postfix_key(m, LM_EXACT, bare, l, why);
+				r = login_postfix_key(m, bare, l, why);
 				free(bare);
 			}
 		}
 		if (r < 0)
-			r = login_postfix_key(m, LM_DOMAIN, at + 1, l, why);
+			r = login_postfix_key(m, at + 1, l, why);
 		owned = r == 1;
 	}
 	free(a);

@@ -3,7 +3,8 @@
  * and every error as FILE:LINE), OpenDKIM's KeyTable and SigningTable
  * (lookup order, refile: globs, dual keys, errors), the key loader (type
  * against algorithm, size, file mode), header selection with oversigning,
- * body canonicalization vectors, and the published-key comparison.
+ * body canonicalization vectors, and the published-key comparison; large
+ * tables with keys on several lines go through the lookup index.
  */
 #include <sys/stat.h>
 
@@ -249,6 +250,91 @@ START_TEST(signing_table_lookups)
 	ck_assert_uint_eq(dkim_tables_lookup(t, "x@example.com", keys), 0);
 	dkim_tables_free(t);
 	ck_assert_uint_eq(errs.n, 0);
+}
+END_TEST
+
+/* Large maps go through the index (util/strindex.h): every line is found,
+ * a key on several lines keeps Postfix's and OpenDKIM's answers (every
+ * owner of the key; the first SigningTable line), and the line named is the
+ * one that decided. */
+START_TEST(large_tables_repeated_keys)
+{
+	enum { N = 20000 };
+	struct strbuf pf, gh, kt, st;
+	struct diag errs = { 0 };
+	struct login_map *m;
+	struct login_map_why why;
+	struct dkim_tables *t;
+	const struct dkim_key *keys[DKIM_TABLES_MAX_KEYS];
+	char a[64], l[32];
+
+	strbuf_init(&pf);
+	strbuf_init(&gh);
+	strbuf_init(&kt);
+	strbuf_init(&st);
+	strbuf_puts(&pf, "shared@example.org alice\n"); /* line 1 */
+	for (size_t i = 2; i < N; i++) {
+		strbuf_printf(&pf, "user%zu@d%zu.example user%zu\n", i, i % 100, i);
+		strbuf_printf(&gh, "user%zu user%zu@d%zu.example\n", i, i, i % 100);
+	}
+	strbuf_puts(&pf, "shared@example.org bob\n@d7.example postmaster\n");
+	strbuf_puts(&gh, "user5 @example.net\n");
+	m = map(strbuf_cstr(&pf), LOGIN_MAP_POSTFIX, &errs);
+	ck_assert_uint_eq(errs.n, 0);
+	for (size_t i = 2; i < N; i += 97) {
+		snprintf(a, sizeof(a), "user%zu@d%zu.example", i, i % 100);
+		snprintf(l, sizeof(l), "user%zu", i);
+		ck_assert(login_map_owns(m, l, a, &why));
+		ck_assert_uint_eq(why.line, i);
+		ck_assert(!login_map_owns(m, "user1", a, NULL));
+	}
+	ck_assert(login_map_owns(m, "alice", "shared@example.org", &why));
+	ck_assert_uint_eq(why.line, 1);
+	ck_assert(login_map_owns(m, "bob", "shared@example.org", &why));
+	ck_assert_uint_eq(why.line, N);
+	ck_assert(!login_map_owns(m, "carol", "shared@example.org", &why));
+	ck_assert_uint_eq(why.line, 1); /* the key's first line decided */
+	ck_assert(login_map_owns(m, "postmaster", "nobody@d7.example", &why));
+	ck_assert_uint_eq(why.line, N + 1);
+	ck_assert(!login_map_owns(m, "postmaster", "user7@d7.example", NULL));
+	login_map_free(m);
+
+	m = map(strbuf_cstr(&gh), LOGIN_MAP_GATEHOUSE, &errs);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert(login_map_owns(m, "user5", "user5@d5.example", &why));
+	ck_assert_uint_eq(why.line, 4);
+	ck_assert(login_map_owns(m, "user5", "x@example.net", &why));
+	ck_assert_uint_eq(why.line, N - 1);
+	ck_assert(!login_map_owns(m, "user6", "x@example.net", NULL));
+	ck_assert(login_map_owns(m, "USER19999", "user19999@d99.example", NULL));
+	login_map_free(m);
+
+	for (size_t i = 0; i < 200; i++)
+		strbuf_printf(&kt, "k%zu d%zu.example:s:/k/%zu.pem\n", i, i, i);
+	for (size_t i = 0; i < N; i++)
+		strbuf_printf(&st, "d%zu.example k%zu\n", i, i % 200);
+	strbuf_puts(&st, "d5.example k7\n.example k0\n");
+	t = dkim_tables_parse("kt", strbuf_cstr(&kt), kt.len, "st", strbuf_cstr(&st), st.len, 0,
+			      0, 1024, &errs, NULL);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(dkim_tables_nkeys(t), 200);
+	for (size_t i = 0; i < N; i += 89) {
+		snprintf(a, sizeof(a), "x@d%zu.example", i);
+		snprintf(l, sizeof(l), "k%zu", i % 200);
+		ck_assert_uint_eq(dkim_tables_lookup(t, a, keys), 1);
+		ck_assert_str_eq(keys[0]->name, l);
+	}
+	ck_assert_uint_eq(dkim_tables_lookup(t, "x@d5.example", keys), 1);
+	ck_assert_str_eq(keys[0]->name, "k5"); /* the first line, not the repeat */
+	ck_assert_uint_eq(dkim_tables_lookup(t, "x@mail.d5.example", keys), 1);
+	ck_assert_str_eq(keys[0]->name, "k0"); /* ".example": no line for ".d5.example" */
+	ck_assert_uint_eq(dkim_tables_lookup(t, "x@d5.example.net", keys), 0);
+	dkim_tables_free(t);
+	ck_assert_uint_eq(errs.n, 0);
+	strbuf_free(&pf);
+	strbuf_free(&gh);
+	strbuf_free(&kt);
+	strbuf_free(&st);
 }
 END_TEST
 
@@ -532,6 +618,7 @@ static Suite *outbound_suite(void)
 	tcase_add_test(tc, map_errors_file_line);
 	tcase_add_test(tc, key_loader);
 	tcase_add_test(tc, signing_table_lookups);
+	tcase_add_test(tc, large_tables_repeated_keys);
 	tcase_add_test(tc, table_errors_file_line);
 	tcase_add_test(tc, body_canonicalization);
 	tcase_add_test(tc, body_canonicalization_random);
