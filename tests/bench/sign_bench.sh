@@ -37,3 +37,22 @@ for v in rsa ed dual; do "$B" -c "$T/$v.conf" -m "$T/msg.eml" -n "$N"; done
 "$B" -o "$T/ed.pem" -a ed25519 -m "$T/msg.eml" -n "$N"
 "$B" -c "$T/rsa.conf" -i 1000000 -l alice -f alice@example.org
 "$B" -c "$T/rsa.conf" -i 1000000 -l alice -f mallory@example.org
+# Large tables, as a hosting provider has them: what a reload costs and what
+# one lookup costs, with the entry looked up last in the file (for the
+# SigningTable, the fourth key OpenDKIM's order tries) and with no entry at
+# all (every candidate key is tried).
+for n in 100000 1000000; do
+	seq 1 "$n" | awk '{ print "user" $1 "@d" ($1 % 50000) ".example user" $1 }' >"$T/logins-$n"
+	echo "alice@example.org alice" >>"$T/logins-$n"
+	printf 'sender_login_map = %s\n' "$T/logins-$n" >"$T/logins-$n.conf"
+	echo "== sender_login_map of $n lines"
+	"$B" -c "$T/logins-$n.conf" -i 20000 -l alice -f alice@example.org
+	"$B" -c "$T/logins-$n.conf" -i 20000 -l alice -f mallory@example.org
+done
+for n in 10000 100000; do
+	{ seq 1 "$n" | awk '{ print "d" $1 ".example rsa" }'; echo ".example.org rsa"; } >"$T/st-$n"
+	printf 'dkim_key_table = %s\ndkim_signing_table = %s\n' "$T/keytable" "$T/st-$n" >"$T/st-$n.conf"
+	echo "== plain dkim_signing_table of $n domains"
+	"$B" -c "$T/st-$n.conf" -s 20000 -f alice@mail.example.org
+	"$B" -c "$T/st-$n.conf" -s 20000 -f alice@mail.example.net
+done
