@@ -164,7 +164,12 @@ static int login_line(void *ctx, const char *file, unsigned long line, const cha
 
 			nvalues++;
 			login_lower(w);
-			if (pat == NULL || login_add(lp, kind, pat, w, line) != 0) {
+			if (pat == NULL) {
+				free(w);
+				free(k);
+				return -1;
+			}
+			if (login_add(lp, kind, pat, w, line) != 0) {
 				free(k);
 				return -1;
 			}

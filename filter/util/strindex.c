@@ -3,7 +3,8 @@
  *
  * A slot holds the key's pointer, 32 bits of its hash (compared before the
  * string, and kept so growing never hashes a key again) and the first and
- * last entry: 24 bytes, under 64 MB for a million keys at the worst load.
+ * last entry: 24 bytes per slot, 1 1/3 to 2 2/3 slots per key (about 50 MB
+ * for a million keys).
  * The table doubles before it is three quarters full, so a probe sequence
  * stays short; nothing is ever removed, so no tombstones are needed.
  */
@@ -66,10 +67,14 @@ int strindex_add(struct strindex *x, const char *key, size_t idx, size_t *prev)
 
 	if (idx >= STRINDEX_EMPTY)
 		return -1;
-	if ((x->n + 1) * 4 > x->cap * 3 && strindex_grow(x) != 0)
-		return -1;
-	s = strindex_find(x->slots, x->cap, key, h);
-	if (s->key == NULL) {
+	s = x->cap ? strindex_find(x->slots, x->cap, key, h) : NULL;
+	if (s == NULL || s->key == NULL) {
+		/* a new key: grow first if it would fill the table past 3/4 */
+		if ((x->n + 1) * 4 > x->cap * 3) {
+			if (strindex_grow(x) != 0)
+				return -1;
+			s = strindex_find(x->slots, x->cap, key, h);
+		}
 		*s = (struct strindex_slot){ key, h, (uint32_t)idx, (uint32_t)idx };
 		x->n++;
 		if (prev != NULL)

@@ -46,13 +46,13 @@ for n in 100000 1000000; do
 	echo "alice@example.org alice" >>"$T/logins-$n"
 	printf 'sender_login_map = %s\n' "$T/logins-$n" >"$T/logins-$n.conf"
 	echo "== sender_login_map of $n lines"
-	"$B" -c "$T/logins-$n.conf" -i 20000 -l alice -f alice@example.org
-	"$B" -c "$T/logins-$n.conf" -i 20000 -l alice -f mallory@example.org
+	"$B" -c "$T/logins-$n.conf" -i 1000000 -l alice -f alice@example.org
+	"$B" -c "$T/logins-$n.conf" -i 1000000 -l alice -f mallory@example.org
 done
 for n in 10000 100000; do
 	{ seq 1 "$n" | awk '{ print "d" $1 ".example rsa" }'; echo ".example.org rsa"; } >"$T/st-$n"
 	printf 'dkim_key_table = %s\ndkim_signing_table = %s\n' "$T/keytable" "$T/st-$n" >"$T/st-$n.conf"
 	echo "== plain dkim_signing_table of $n domains"
-	"$B" -c "$T/st-$n.conf" -s 20000 -f alice@mail.example.org
-	"$B" -c "$T/st-$n.conf" -s 20000 -f alice@mail.example.net
+	"$B" -c "$T/st-$n.conf" -s 1000000 -f alice@mail.example.org
+	"$B" -c "$T/st-$n.conf" -s 1000000 -f alice@mail.example.net
 done
