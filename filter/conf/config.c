@@ -277,23 +277,45 @@ static char *config_default_authserv_id(void)
 
 /*
  * config_read_uncommented - PATH's text with every comment blanked out
- * (newlines kept) in a malloc'd buffer of *LEN bytes; NULL with errno set.
+ * (newlines kept) in a malloc'd buffer of *LEN bytes, and in *IN_TOKEN a
+ * malloc'd byte per line, set when the line begins inside a quoted string
+ * or a "${...}" token; NULL with errno set. *SCAN names two things
+ * libconfuse 3.3 would pass over without a word: a string or a block
+ * comment the text never closes (it drops an unclosed string where a
+ * directive should start, and never sees a comment this pass blanked, so
+ * the rest of the file would be lost), and a "*" outside quotes and
+ * comments (its lexer drops it: `internal_allowed_from = *@*.example.org`
+ * would check "@.example.org").
  *
  * libconfuse 3.3 counts a one-line comment as three lines and a block
  * comment as one too many, so every error after a comment named the wrong
  * line. Without comments its count is right. The scan follows its lexer:
  * outside quoted strings "#" and "//" run to the end of the line and a
  * block comment to the first "*" "/"; in a string a backslash escapes the
- * next character.
+ * next character. The lexer takes the longest token, so inside an unquoted
+ * word "//" is part of the word ("/usr//sbin/sendmail") and "/" "*" opens
+ * no comment (the word ends at the "*", which the lexer drops); and
+ * "${NAME}" (an environment variable, in a double-quoted string too) is one
+ * token up to its "}", quotes, "#" and newlines included.
  */
-static char *config_read_uncommented(const char *path, size_t *len)
+struct config_scan {
+	unsigned long unclosed; /* the line it opened on; 0: all is closed */
+	const char *what;	/* what is not closed */
+	unsigned long star;	/* the first line with a bare "*"; 0: none */
+};
+
+static char *config_read_uncommented(const char *path, size_t *len, unsigned char **in_token,
+				     struct config_scan *scan)
 {
-	enum { CODE, DQ, SQ, LINE, BLOCK } st = CODE;
+	/* what ends an unquoted word in the lexer (a NUL fails the load anyway) */
+	static const char word_end[] = " #\"'\t\n\r={}()+,*";
+	enum { CODE, DQ, SQ, ENV, LINE, BLOCK } st = CODE, env_from = CODE;
+	bool word = false; /* in CODE, inside an unquoted word */
 	FILE *fp = fopen(path, "r");
 	struct strbuf sb;
 	char chunk[4096];
-	size_t n;
-	char *p;
+	size_t n, line = 0, nlines = 1, opened = 0;
+	char *p, *last_brace;
 
 	if (fp == NULL)
 		return NULL;
@@ -317,30 +339,64 @@ static char *config_read_uncommented(const char *path, size_t *len)
 	}
 	p = sb.data;
 	n = sb.len - 1;
+	for (size_t i = 0; i < n; i++)
+		nlines += p[i] == '\n';
+	if ((*in_token = calloc(nlines, 1)) == NULL) {
+		strbuf_free(&sb);
+		errno = ENOMEM;
+		return NULL;
+	}
+	last_brace = memrchr(p, '}', n);
 	for (size_t i = 0; i < n; i++) {
 		char next = p[i + 1]; /* the added NUL at the end */
+		/* "${" opens a variable only when a "}" closes it */
+		bool env = p[i] == '$' && next == '{' && last_brace != NULL && p + i < last_brace;
 
 		switch (st) {
 		case CODE:
-			if (p[i] == '"')
+			if (!word && env) {
+				env_from = CODE;
+				st = ENV;
+				i++;
+			} else if (p[i] == '"') {
 				st = DQ;
-			else if (p[i] == '\'')
+				opened = line + 1;
+			} else if (p[i] == '\'') {
 				st = SQ;
-			else if (p[i] == '#' || (p[i] == '/' && next == '/')) {
+				opened = line + 1;
+			} else if (p[i] == '#' || (!word && p[i] == '/' && next == '/')) {
 				st = LINE;
 				p[i] = ' ';
-			} else if (p[i] == '/' && next == '*') {
+			} else if (!word && p[i] == '/' && next == '*') {
 				st = BLOCK;
+				opened = line + 1;
 				p[i++] = ' ';
 				p[i] = ' ';
+			} else if (p[i] == '*' && scan->star == 0) {
+				scan->star = line + 1;
 			}
+			word = st == CODE && p[i] != '\0' && strchr(word_end, p[i]) == NULL;
 			break;
 		case DQ:
+			if (env) {
+				env_from = DQ;
+				st = ENV;
+				i++;
+			} else if (p[i] == '\\') {
+				i++;
+			} else if (p[i] == '"') {
+				st = CODE;
+			}
+			break;
 		case SQ:
 			if (p[i] == '\\')
 				i++;
-			else if (p[i] == (st == DQ ? '"' : '\''))
+			else if (p[i] == '\'')
 				st = CODE;
+			break;
+		case ENV:
+			if (p[i] == '}')
+				st = env_from;
 			break;
 		case LINE:
 			if (p[i] == '\n')
@@ -358,9 +414,31 @@ static char *config_read_uncommented(const char *path, size_t *len)
 			}
 			break;
 		}
+		/* P[I] is the last character this round took (an escaped newline
+		 * too); a line inside a comment starts, once blanked, in code */
+		if (p[i] == '\n')
+			(*in_token)[++line] = st == DQ || st == SQ || st == ENV;
+	}
+	if (st == DQ || st == SQ || st == BLOCK) {
+		scan->unclosed = opened;
+		scan->what = st == BLOCK ? "a /* comment" : "a quoted string";
 	}
 	*len = n;
 	return p;
+}
+
+/* config_nul_line - the line of TEXT's first NUL byte, 0 when it has none:
+ * libconfuse would end a name or a value there without a word */
+static unsigned long config_nul_line(const char *text, size_t len)
+{
+	const char *nul = memchr(text, '\0', len);
+	unsigned long line = 1;
+
+	if (nul == NULL)
+		return 0;
+	for (const char *p = text; (p = memchr(p, '\n', (size_t)(nul - p))) != NULL; p++)
+		line++;
+	return line;
 }
 
 struct config *config_load(const char *path, struct diag *errs)
@@ -384,11 +462,15 @@ struct config *config_load(const char *path, struct diag *errs)
 	config_load_nerrors = 0;
 	if (path != NULL) {
 		size_t len = 0;
-		char *text = config_read_uncommented(path, &len);
+		unsigned long nul;
+		unsigned char *in_token = NULL;
+		struct config_scan scan = { 0, NULL, 0 };
+		char *text = config_read_uncommented(path, &len, &in_token, &scan);
 		/* `ratelimit_login = 5000/1d burst 500` reads as written */
-		text = rate_spec_quote_values(text, &len);
+		text = rate_spec_quote_values(text, &len, in_token);
 		FILE *fp = text ? fmemopen(text, len, "r") : NULL;
 
+		free(in_token);
 		if (fp == NULL) {
 			struct strbuf sb;
 
@@ -397,6 +479,18 @@ struct config *config_load(const char *path, struct diag *errs)
 			diag_push(errs, strbuf_cstr(&sb));
 			strbuf_free(&sb);
 			rc = CFG_FILE_ERROR;
+		} else if ((nul = config_nul_line(text, len)) != 0) {
+			diag_at(errs, path, nul, 0, "a NUL byte: the configuration must be text");
+			rc = CFG_PARSE_ERROR;
+		} else if (scan.unclosed != 0 || scan.star != 0) {
+			if (scan.star != 0)
+				diag_at(errs, path, scan.star, 0,
+					"a '*' outside quotes, which the parser drops: "
+					"quote the value (\"*@example.org\")");
+			if (scan.unclosed != 0)
+				diag_at(errs, path, scan.unclosed, 0,
+					"%s opened here is never closed", scan.what);
+			rc = CFG_PARSE_ERROR;
 		} else if ((cfg->filename = strdup(path)) == NULL) {
 			diag_push(errs, "out of memory while loading the configuration");
 			rc = CFG_FILE_ERROR;
@@ -442,7 +536,11 @@ struct config *config_load(const char *path, struct diag *errs)
 		if (c == NULL && !rules_failed)
 			diag_push(errs, "out of memory while loading the configuration");
 	} else if (rc != CFG_SUCCESS && errs != NULL && errs->n == before) {
-		diag_push(errs, path ? path : "(defaults)");
+		/* libconfuse 3.3 fails without a word on an empty directive name
+		 * ("" = 1, or ${UNSET} = 1) and when memory runs out; where it
+		 * stopped is still known */
+		diag_at(errs, path ? path : "(defaults)", (unsigned long)cfg->line, 0,
+			"syntax error (an empty directive name?)");
 	}
 	cfg_free(cfg);
 	free(opts);

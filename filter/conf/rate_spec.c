@@ -144,7 +144,9 @@ const char *rate_spec_check_redis(const char *text)
 }
 
 /* rate_spec_quote_line - LINE (LEN bytes, no newline) into SB, its value
- * quoted when it is a ratelimit_* line whose unquoted value has a space */
+ * quoted when it is a ratelimit_* line whose unquoted value has a space.
+ * A value with a quote, a backslash or a "$" stays as it is: in quotes
+ * those would read otherwise (no rate spec has them; the check says so). */
 static void rate_spec_quote_line(struct strbuf *sb, const char *line, size_t len)
 {
 	const char *p = line, *end = line + len, *v, *ve;
@@ -163,8 +165,8 @@ static void rate_spec_quote_line(struct strbuf *sb, const char *line, size_t len
 		;
 	for (ve = end; ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r'); ve--)
 		;
-	if (v == ve || *v == '"' || *v == '\'' || memchr(v, '\\', (size_t)(ve - v)) ||
-	    memchr(v, '"', (size_t)(ve - v)) ||
+	if (v == ve || memchr(v, '\\', (size_t)(ve - v)) || memchr(v, '"', (size_t)(ve - v)) ||
+	    memchr(v, '\'', (size_t)(ve - v)) || memchr(v, '$', (size_t)(ve - v)) ||
 	    (!memchr(v, ' ', (size_t)(ve - v)) && !memchr(v, '\t', (size_t)(ve - v))))
 		goto verbatim;
 	strbuf_append(sb, line, (size_t)(v - line));
@@ -177,10 +179,10 @@ verbatim:
 	strbuf_append(sb, line, len);
 }
 
-char *rate_spec_quote_values(char *text, size_t *len)
+char *rate_spec_quote_values(char *text, size_t *len, const unsigned char *in_token)
 {
 	struct strbuf sb;
-	size_t i = 0;
+	size_t i = 0, line = 0;
 
 	if (text == NULL)
 		return NULL;
@@ -189,7 +191,10 @@ char *rate_spec_quote_values(char *text, size_t *len)
 		const char *nl = memchr(text + i, '\n', *len - i);
 		size_t l = nl ? (size_t)(nl - (text + i)) : *len - i;
 
-		rate_spec_quote_line(&sb, text + i, l);
+		if (in_token != NULL && in_token[line++])
+			strbuf_append(&sb, text + i, l);
+		else
+			rate_spec_quote_line(&sb, text + i, l);
 		if (nl != NULL)
 			strbuf_putc(&sb, '\n');
 		i += l + (nl ? 1 : 0);

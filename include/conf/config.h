@@ -180,7 +180,9 @@ struct config {
 /*
  * config_load - parse PATH (NULL: built-in defaults only) into a new snapshot
  * with one reference. On failure returns NULL and appends every error found to
- * ERRS (the caller frees them with diag_clear).
+ * ERRS (the caller frees them with diag_clear). One load at a time per
+ * process: libconfuse 3.3's lexer state is global (the daemon loads only on
+ * its main thread, at start and on SIGHUP).
  */
 struct config *config_load(const char *path, struct diag *errs);
 /* config_ref - take another reference; returns C */

@@ -37,11 +37,14 @@ const char *rate_spec_check(const char *text);
  * rate_spec_quote_values - TEXT (LEN bytes, a config file with its comments
  * blanked out) with the values of ratelimit_* lines quoted when they hold
  * white space, so that `ratelimit_login = 5000/1d burst 500` reads as
- * written (libconfuse ends an unquoted value at a space). Lines keep their
- * numbers. TEXT is freed; the result is malloc'd (NUL-terminated, *LEN
- * updated), or NULL on OOM with errno set.
+ * written (libconfuse ends an unquoted value at a space). A line K with
+ * IN_TOKEN[K] set begins inside a quoted string or a "${...}" token that an
+ * earlier line opened, and is left alone: quoting it would end that string
+ * early. IN_TOKEN has a byte per line; NULL means no line does. Lines keep
+ * their numbers. TEXT is freed; the result is malloc'd (NUL-terminated,
+ * *LEN updated), or NULL on OOM with errno set.
  */
-char *rate_spec_quote_values(char *text, size_t *len);
+char *rate_spec_quote_values(char *text, size_t *len, const unsigned char *in_token);
 
 /* The other ratelimit_* directives' words and checks, for the table. */
 extern const char *const rate_spec_fallback_words[]; /* "local", "accept", "tempfail" */

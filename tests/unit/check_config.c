@@ -291,6 +291,21 @@ static const struct {
 	{ "no_such_directive = 1\n", 4, "no such option 'no_such_directive'" },
 	{ "require_from = maybe\n", 4, "require_from" },
 	{ "max_headers = lots\n", 4, "max_headers" },
+	/* libconfuse 3.3 fails on an empty name without a word: ours has the line */
+	{ "\"\" = 1\n", 4, "syntax error" },
+	{ "max_headers = 20\n${GATEHOUSE_TEST_UNSET} = 1\n", 5, "syntax error" },
+	/* "/ *" inside a word starts no comment (libconfuse's lexer drops the
+	 * "*"): the rest of the file was silently dropped, now the "*" is named */
+	{ "status_header = X-a/*b\nmax_headers = 20\n", 4, "a '*' outside quotes" },
+	/* libconfuse 3.3 drops an unclosed string where a name should start,
+	 * and a comment the comment pass blanked never reaches it: without a
+	 * check of our own, the rest of the file was lost without a word */
+	{ "max_headers = 20\n\"rules_dir = /etc\n", 5, "a quoted string opened here is never closed" },
+	{ "max_headers = 20\n/* to the end\nmax_headers = 30\n", 5,
+	  "a /* comment opened here is never closed" },
+	/* libconfuse's lexer drops a bare "*": "@lists.example.org" was checked */
+	{ "max_headers = 20\ninternal_allowed_from = *@lists.example.org\n", 5,
+	  "a '*' outside quotes, which the parser drops" },
 };
 
 START_TEST(config_bad_values)
@@ -379,6 +394,77 @@ START_TEST(config_comment_chars_in_strings)
 	ck_assert_str_eq(c->status_header, "X-A\"B");
 	ck_assert_int_eq(c->max_headers, 20);
 	config_unref(c);
+}
+END_TEST
+
+START_TEST(config_comment_openers_inside_words)
+{
+	/* libconfuse reads "//" inside an unquoted word as part of it, and
+	 * "${...}" as one token even in a string: the comment pass must agree,
+	 * or the value is cut short without a word */
+	struct config *c = unit_config_ok("dmarc_report_sendmail = /usr//sbin/sendmail\n"
+					  "pid_file = /run/g.pid // a comment\n"
+					  "dmarc_reject_when_none = \"a${\"}#b\"   # GATEHOUSE_TEST\n"
+					  "dmarc_report_org_name = ${#:-Org}\n"
+					  "internal_allowed_from = \"*@lists.example.org\"\n"
+					  "max_headers = 20\n");
+
+	ck_assert_str_eq(c->dmarc_report_sendmail, "/usr//sbin/sendmail");
+	ck_assert_str_eq(c->pid_file, "/run/g.pid");
+	ck_assert_str_eq(c->dmarc_reject_when_none, "a#b");
+	ck_assert_str_eq(c->dmarc_report_org_name, "Org");
+	ck_assert_str_eq(c->internal_allowed_from, "*@lists.example.org");
+	ck_assert_int_eq(c->max_headers, 20);
+	config_unref(c);
+}
+END_TEST
+
+START_TEST(config_quoting_follows_strings)
+{
+	/* a ratelimit_* line inside a string that an earlier line opened is
+	 * part of the string: quoting it would end the string there */
+	struct config *c = unit_config_ok("dmarc_reject_when_none = \"a\n"
+					  "ratelimit_login = 5/1d burst 5\n"
+					  "\"\nmax_headers = 20\n");
+	struct diag errs = { 0 };
+	char *path = NULL;
+
+	ck_assert_str_eq(c->dmarc_reject_when_none, "a\nratelimit_login = 5/1d burst 5\n");
+	ck_assert_str_eq(c->ratelimit_login, "");
+	ck_assert_int_eq(c->max_headers, 20);
+	config_unref(c);
+	/* a quote in a value is left to the lexer, which opens a string there
+	 * (in which "#" is no comment): quoting the value would change that */
+	c = unit_config_text("ratelimit_redis = a' b\n# c\nmax_headers = 1\n", &errs, &path);
+	ck_assert_ptr_null(c);
+	ck_assert_uint_ge(errs.n, 1);
+	for (size_t i = 0; i < errs.n; i++) {
+		unsigned long line = strtoul(errs.lines[i] + strlen(path) + 1, NULL, 10);
+
+		ck_assert_msg(line >= 1 && line <= 4, "past the end: %s", errs.lines[i]);
+	}
+	ck_assert_ptr_nonnull(strstr(errs.lines[errs.n - 1], ":1: a quoted string opened here"));
+	unit_remove_file(path);
+	diag_clear(&errs);
+}
+END_TEST
+
+START_TEST(config_nul_byte_refused)
+{
+	/* libconfuse ends a name or a value at a NUL without a word */
+	static const char text[] = "status_header = \"X-A\0B\"\nmax_headers = 20\n";
+	char *path = unit_write_file(text, sizeof(text) - 1), *want;
+	struct diag errs = { 0 };
+	struct config *c = config_load(path, &errs);
+
+	ck_assert_ptr_null(c);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert(asprintf(&want, "%s:1: ", path) > 0);
+	ck_assert_msg(strncmp(errs.lines[0], want, strlen(want)) == 0, "%s", errs.lines[0]);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "NUL"));
+	free(want);
+	unit_remove_file(path);
+	diag_clear(&errs);
 }
 END_TEST
 
@@ -637,6 +723,9 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, config_bad_values);
 	tcase_add_test(tc, config_all_errors_reported);
 	tcase_add_test(tc, config_comment_chars_in_strings);
+	tcase_add_test(tc, config_comment_openers_inside_words);
+	tcase_add_test(tc, config_quoting_follows_strings);
+	tcase_add_test(tc, config_nul_byte_refused);
 	tcase_add_test(tc, config_errors_appended);
 	tcase_add_test(tc, config_errors_without_list);
 	tcase_add_test(tc, config_unreadable_file);
