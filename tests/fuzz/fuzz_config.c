@@ -45,41 +45,20 @@
 #include "conf/rate_spec.h"
 #include "util/diag.h"
 
+#include "fuzz_memfd.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* config.c's one message without a place: malloc failed */
 static const char fz_oom[] = "out of memory while loading the configuration";
 
-static int fz_fd = -1;
-static char fz_path[64];
-
-/* fz_init - the memfd every input is loaded from, made once */
-static void fz_init(void)
-{
-	if (fz_fd >= 0)
-		return;
-	fz_fd = memfd_create("gatehouse.conf", MFD_CLOEXEC);
-	if (fz_fd < 0) {
-		perror("memfd_create");
-		abort();
-	}
-	snprintf(fz_path, sizeof(fz_path), "/proc/self/fd/%d", fz_fd);
-}
+static struct fz_memfd fz_file = FZ_MEMFD_INIT;
+static const char *fz_path = ""; /* the memfd's name, once written */
 
 /* fz_write - the memfd now holds exactly DATA */
 static void fz_write(const void *data, size_t size)
 {
-	size_t off = 0;
-
-	if (ftruncate(fz_fd, 0) != 0)
-		abort();
-	while (off < size) {
-		ssize_t n = pwrite(fz_fd, (const char *)data + off, size - off, (off_t)off);
-
-		if (n <= 0)
-			abort();
-		off += (size_t)n;
-	}
+	fz_path = fz_memfd_write(&fz_file, "gatehouse.conf", data, size);
 }
 
 /* fz_check_errors - invariants 1 and 2 for one load of a file of NLINES lines */
@@ -292,7 +271,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config *c;
 	size_t nlines = 1;
 
-	fz_init();
 	raw = fz_raw_values((const char *)data, size);
 	if (fz_skip(data, size, raw)) {
 		fz_raw_free(raw);

@@ -61,7 +61,7 @@ static const char fz_fixed[] = "good._domainkey.fuzz.test. TXT \"v=DKIM1; k=rsa;
 			       "broken._domainkey.fuzz.test. SERVFAIL\n"
 			       "fuzz.test. A 192.0.2.1\n";
 
-static struct fz_dnsfix fz_fix = { .fd = -1 };
+static struct fz_dnsfix fz_fix = { .file = FZ_MEMFD_INIT };
 static struct dkim_verifier *fz_dkim;
 
 static void fz_cleanup(void) __attribute__((destructor));

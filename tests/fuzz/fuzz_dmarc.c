@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_MAX_DKIM 8
 #define FZ_MAX_LINES 32
 
-static struct fz_dnsfix fz_fix = { .fd = -1 };
+static struct fz_dnsfix fz_fix = { .file = FZ_MEMFD_INIT };
 static struct dns_resolver *fz_dns;
 
 static void fz_cleanup(void) __attribute__((destructor));

@@ -29,12 +29,13 @@
 #include "util/strbuf.h"
 #include "util/diag.h"
 
+#include "fuzz_memfd.h"
+
 #define FZ_DNSFIX_TIMEOUT_MS 10000 /* per query; budgets: FZ_DNSFIX_BUDGET_MS */
 #define FZ_DNSFIX_BUDGET_MS 30000
 
 struct fz_dnsfix {
-	int fd; /* -1 until the first load */
-	char path[64];
+	struct fz_memfd file; /* FZ_MEMFD_INIT until the first load */
 	struct dns_resolver *r;
 };
 
@@ -49,15 +50,8 @@ static struct dns_resolver *fz_dnsfix_load(struct fz_dnsfix *f, const void *text
 	 * for a DNS failure, or the invariants on results would flake. */
 	struct dns_options o = { .timeout_ms = FZ_DNSFIX_TIMEOUT_MS };
 
-	if (f->fd < 0) {
-		if ((f->fd = memfd_create("fuzz-fixture", MFD_CLOEXEC)) < 0)
-			abort();
-		snprintf(f->path, sizeof(f->path), "/proc/self/fd/%d", f->fd);
-	}
-	if (ftruncate(f->fd, 0) != 0 || (len > 0 && pwrite(f->fd, text, len, 0) != (ssize_t)len))
-		abort();
+	o.fixture_file = fz_memfd_write(&f->file, "fuzz-fixture", text, len);
 	dns_resolver_free(f->r);
-	o.fixture_file = f->path;
 	f->r = dns_resolver_new(&o, errs);
 	return f->r;
 }
@@ -72,9 +66,7 @@ static void fz_dnsfix_release(struct fz_dnsfix *f)
 static void fz_dnsfix_free(struct fz_dnsfix *f)
 {
 	fz_dnsfix_release(f);
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
+	fz_memfd_close(&f->file);
 }
 
 /* fz_txt_line - OWNER's TXT record holding LEN bytes of P: every byte but

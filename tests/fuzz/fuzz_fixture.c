@@ -26,7 +26,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct fz_dnsfix fz_fix = { .fd = -1 };
+static struct fz_dnsfix fz_fix = { .file = FZ_MEMFD_INIT };
 
 static void fixture_cleanup(void) __attribute__((destructor));
 static void fixture_cleanup(void)
@@ -131,12 +131,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char w1[256], w2[16];
 
 	if (r == NULL) {
-		size_t plen = strlen(fz_fix.path);
+		size_t plen = strlen(fz_fix.file.path);
 
 		if (errs.n == 0)
 			abort();
 		for (size_t i = 0; i < errs.n; i++)
-			if (strncmp(errs.lines[i], fz_fix.path, plen) != 0 ||
+			if (strncmp(errs.lines[i], fz_fix.file.path, plen) != 0 ||
 			    errs.lines[i][plen] != ':')
 				abort();
 		diag_clear(&errs);

@@ -53,7 +53,7 @@ static const char spf_fixed[] =
 static const char *const spf_owners[] = { "fuzz.test.", "a.fuzz.test.", "b.fuzz.test.",
 					  "c.fuzz.test." };
 
-static struct fz_dnsfix spf_fix = { .fd = -1 };
+static struct fz_dnsfix spf_fix = { .file = FZ_MEMFD_INIT };
 
 static void spf_cleanup(void) __attribute__((destructor));
 static void spf_cleanup(void)
