@@ -64,6 +64,7 @@
 #include "auth/spf_servers.h"
 #include "dns/dns.h"
 #include "util/arena.h"
+#include "util/cidr.h"
 #include "util/strbuf.h"
 
 /* spf_identity_domain - the domain the identity names, or NULL when it has none */
@@ -86,12 +87,10 @@ static bool spf_domain_ok(const char *d)
 /* spf_client_ip - IPv4-mapped IPv6 ("::ffff:192.0.2.1") as plain IPv4 */
 static const char *spf_client_ip(struct arena *arena, const char *ip, bool *v6)
 {
-	struct in6_addr a6;
-	char buf[INET_ADDRSTRLEN];
+	char buf[INET6_ADDRSTRLEN];
 
 	*v6 = strchr(ip, ':') != NULL;
-	if (*v6 && inet_pton(AF_INET6, ip, &a6) == 1 && IN6_IS_ADDR_V4MAPPED(&a6) &&
-	    inet_ntop(AF_INET, &a6.s6_addr[12], buf, sizeof(buf)) != NULL) {
+	if (*v6 && cidr_ip_canon(ip, buf, sizeof(buf)) != NULL && strchr(buf, ':') == NULL) {
 		*v6 = false;
 		return arena_strdup(arena, buf);
 	}

@@ -677,8 +677,10 @@ const struct config_directive config_directives[] = {
 		"File of per-counter limits that replace the directives' for one login, domain or "
 		"client: one `KIND:SCOPE:VALUE LIMIT` per line, e.g. `msg:login:newsletter "
 		"20000/1d burst 2000` or `rcpt:domain:example.net none` (KIND msg or rcpt, SCOPE "
-		"login, domain or client, LIMIT as above or none); # starts a comment. A bad line "
-		"fails the load with FILE:LINE. Empty: none."),
+		"login, domain or client, LIMIT as above or none); # starts a comment. A domain "
+		"may be written in any case and as U-labels or A-labels, a client address in any "
+		"form inet_pton reads: each is the counter mail is charged to. A bad line fails "
+		"the load with FILE:LINE. Empty: none."),
 	CDIR_ROW_CHOICE(
 		on_internal_error, "sanity", "tempfail", on_error_words, parse_on_error,
 		"What to answer when gatehouse itself fails on a message (out of memory, a broken "

@@ -6,33 +6,95 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/rate_overrides.h"
+#include "mail/idn.h"
+#include "util/arena.h"
+#include "util/cidr.h"
 #include "util/diag.h"
 
-/* rate_overrides_key_check - KIND:SCOPE:VALUE with a known kind and scope */
-static const char *rate_overrides_key_check(const char *key)
+/* rate_overrides_value_canon - VALUE of SCOPE (index into the scopes) as
+ * the limiter names it, in ARENA; NULL and *WHY when it names nothing the
+ * limiter could count */
+static const char *rate_overrides_value_canon(struct arena *arena, int scope, const char *value,
+					      const char **why)
+{
+	const char *out, *idn_why;
+	char *copy;
+	char text[INET6_ADDRSTRLEN];
+	int rc;
+
+	if (*value == '\0') {
+		*why = "the counter names no value";
+		return NULL;
+	}
+	switch (scope) {
+	case 1: /* domain: the MAIL FROM domain, A-labels in lower case */
+		rc = idn_domain(arena, value, &out, &idn_why);
+		if (rc < 0) {
+			*why = "out of memory";
+			return NULL;
+		}
+		if (rc != IDN_OK || *out == '\0' || strchr(out, '@') != NULL) {
+			*why = "the domain counter names no valid domain";
+			return NULL;
+		}
+		return out;
+	case 2: /* client: one address, in the engine's spelling (cidr.h) */
+		if (cidr_ip_canon(value, text, sizeof(text)) == NULL) {
+			*why = "the client counter names no IP address (one address, no "
+			       "brackets, no /prefix)";
+			return NULL;
+		}
+		return arena_strdup(arena, text);
+	default: /* login: lower case, as the identity check compares logins */
+		copy = arena_strdup(arena, value);
+		for (char *p = copy; p != NULL && *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		if (copy == NULL)
+			*why = "out of memory";
+		return copy;
+	}
+}
+
+const char *rate_overrides_key_canon(const char *key, bool kind_optional, char **out)
 {
 	static const char *const kinds[] = { "msg:", "rcpt:" };
 	static const char *const scopes[] = { "login:", "domain:", "client:" };
+	const char *kind = "", *rest = key, *value, *why = NULL;
+	struct arena *arena;
+	int s;
 
-	for (int k = 0; k < 2; k++) {
-		size_t kl = strlen(kinds[k]);
-
-		if (strncmp(key, kinds[k], kl) != 0)
-			continue;
-		for (int s = 0; s < 3; s++) {
-			size_t sl = strlen(scopes[s]);
-
-			if (strncmp(key + kl, scopes[s], sl) == 0)
-				return key[kl + sl] != '\0' ? NULL : "the counter names no value";
+	*out = NULL;
+	for (int k = 0; k < 2; k++)
+		if (strncmp(key, kinds[k], strlen(kinds[k])) == 0) {
+			kind = kinds[k];
+			rest = key + strlen(kind);
 		}
-		return "expected a scope after the kind: login:, domain: or client:";
+	if (*kind == '\0' && !kind_optional)
+		return "expected a counter KIND:SCOPE:VALUE, e.g. msg:login:alice (kind msg or "
+		       "rcpt)";
+	for (s = 0; s < 3; s++)
+		if (strncmp(rest, scopes[s], strlen(scopes[s])) == 0)
+			break;
+	if (s == 3)
+		return *kind != '\0' ? "expected a scope after the kind: login:, domain: or client:"
+				     : "expected a counter [KIND:]SCOPE:VALUE, e.g. login:alice "
+				       "(scope login, domain or client)";
+	if ((arena = arena_new()) == NULL)
+		return "out of memory";
+	value = rate_overrides_value_canon(arena, s, rest + strlen(scopes[s]), &why);
+	if (value != NULL && asprintf(out, "%s%s%s", kind, scopes[s], value) < 0) {
+		*out = NULL;
+		why = "out of memory";
 	}
-	return "expected a counter KIND:SCOPE:VALUE, e.g. msg:login:alice (kind msg or rcpt)";
+	arena_free(arena);
+	return why;
 }
 
 static int rate_overrides_cmp(const void *a, const void *b)
@@ -46,7 +108,7 @@ static int rate_overrides_cmp(const void *a, const void *b)
 static const char *rate_overrides_line(char *line, unsigned long lineno, struct rate_overrides *out,
 				       size_t *cap)
 {
-	char *key = line, *limit = line;
+	char *key = line, *limit = line, *canon;
 	const char *why;
 	struct rate_spec spec;
 
@@ -56,24 +118,28 @@ static const char *rate_overrides_line(char *line, unsigned long lineno, struct 
 		*limit++ = '\0';
 	while (isspace((unsigned char)*limit))
 		limit++;
-	if ((why = rate_overrides_key_check(key)) != NULL)
+	if ((why = rate_overrides_key_canon(key, false, &canon)) != NULL)
 		return why;
 	if (*limit == '\0')
-		return "expected a limit after the counter: N/PERIOD [burst B] or none";
-	if ((why = rate_spec_parse(limit, &spec)) != NULL)
+		why = "expected a limit after the counter: N/PERIOD [burst B] or none";
+	else
+		why = rate_spec_parse(limit, &spec);
+	if (why != NULL) {
+		free(canon);
 		return why;
+	}
 	if (out->n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
 		struct rate_override *v = realloc(out->v, ncap * sizeof(*v));
 
-		if (v == NULL)
+		if (v == NULL) {
+			free(canon);
 			return "out of memory";
+		}
 		out->v = v;
 		*cap = ncap;
 	}
-	out->v[out->n].key = strdup(key);
-	if (out->v[out->n].key == NULL)
-		return "out of memory";
+	out->v[out->n].key = canon;
 	out->v[out->n].spec = spec;
 	out->v[out->n].line = lineno;
 	out->n++;
@@ -103,6 +169,12 @@ int rate_overrides_load(const char *path, struct rate_overrides *out, struct dia
 		const char *why;
 
 		lineno++;
+		if ((size_t)got != strlen(line)) {
+			/* getline keeps a NUL byte; everything after it would be lost */
+			diag_at(errs, path, lineno, 0, "a NUL byte in the line");
+			failed = 1;
+			continue;
+		}
 		if (hash != NULL)
 			*hash = '\0';
 		while (isspace((unsigned char)*p))

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "conf/rate_overrides.h"
 #include "daemon/cli.h"
 #include "daemon/control.h"
 #include "daemon/ratelimit_cli.h"
@@ -79,7 +80,8 @@ int ratelimit_cli_main(int argc, char **argv)
 	static const struct option longs[] = { { "config", required_argument, NULL, 'c' },
 					       { "help", no_argument, NULL, 'h' },
 					       { NULL, 0, NULL, 0 } };
-	const char *path = NULL, *key;
+	const char *path = NULL, *key, *why;
+	char *canon = NULL;
 	struct config *c;
 	struct strbuf req;
 	bool show;
@@ -100,16 +102,28 @@ int ratelimit_cli_main(int argc, char **argv)
 		ratelimit_cli_usage(stderr);
 		return EX_USAGE;
 	}
-	key = argc == 2 ? argv[1] : NULL;
+	key = NULL;
+	if (argc == 2) {
+		/* the counter as mail is charged to it: "domain:Example.ORG" and
+		 * "client:2001:DB8::7" name the counters the daemon keeps */
+		if ((why = rate_overrides_key_canon(argv[1], true, &canon)) != NULL) {
+			fprintf(stderr, "gatehouse ratelimit: %s: %s\n", argv[1], why);
+			return EX_USAGE;
+		}
+		key = canon;
+	}
 	c = cli_config_load(path);
-	if (c == NULL)
+	if (c == NULL) {
+		free(canon);
 		return EX_CONFIG;
+	}
 	if (c->ratelimit_redis[0] == '\0' && c->control_socket[0] == '\0') {
 		fprintf(stderr,
 			"gatehouse ratelimit: neither ratelimit_redis nor control_socket "
 			"is set in %s\n",
 			c->path);
 		config_unref(c);
+		free(canon);
 		return EX_CONFIG;
 	}
 	if (c->ratelimit_redis[0] != '\0')
@@ -123,5 +137,6 @@ int ratelimit_cli_main(int argc, char **argv)
 		strbuf_free(&req);
 	}
 	config_unref(c);
+	free(canon);
 	return rc;
 }

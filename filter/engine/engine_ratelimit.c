@@ -7,7 +7,9 @@
  * the snapshot (a reload changes them at the next message) while the
  * counters stay in the service.
  */
+#include <ctype.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,8 +19,10 @@
 #include "engine/engine_ratelimit.h"
 #include "engine/engine_rules.h"
 #include "engine/session.h"
+#include "mail/idn.h"
 #include "outbound/ratelimit.h"
 #include "util/arena.h"
+#include "util/cidr.h"
 #include "util/gh.h"
 #include "util/log.h"
 
@@ -53,18 +57,49 @@ bool engine_ratelimit_limits(const struct config *c, struct ratelimit_limits *l)
 	return any;
 }
 
-/* engine_ratelimit_subject - who the current message is charged to */
-static void engine_ratelimit_subject(const struct session *s, struct ratelimit_subject *subj)
+/* engine_ratelimit_subject - who the current message is charged to;
+ * GH_OK, or GH_ERR_NOMEM */
+static int engine_ratelimit_subject(const struct session *s, struct ratelimit_subject *subj)
 {
 	const struct message *m = &s->msg;
+	const char *domain, *why;
+	int rc;
 
 	memset(subj, 0, sizeof(*subj));
 	if (!m->outbound)
-		return;
-	subj->value[RATELIMIT_LOGIN] = m->auth_login;
-	subj->value[RATELIMIT_DOMAIN] = m->from_parsed ? m->from.domain : NULL;
-	if (m->auth_login == NULL)
-		subj->value[RATELIMIT_CLIENT] = s->client_ip;
+		return GH_OK;
+	if (m->auth_login != NULL) {
+		/* logins are compared without case (login_map.h): a backend that
+		 * takes ALICE for alice must not give each spelling a counter */
+		char *login = arena_strdup(s->msg_arena, m->auth_login);
+
+		if (login == NULL)
+			return GH_ERR_NOMEM;
+		for (char *p = login; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		subj->value[RATELIMIT_LOGIN] = login;
+	}
+	if (m->from_parsed && m->from.domain != NULL && m->from.domain[0] != '\0') {
+		/* One domain, one counter: as U-labels, A-labels or in capitals
+		 * outside ASCII it is the same domain, and each spelling must not
+		 * get a limit of its own. A name that is no IDN keeps its bytes. */
+		rc = idn_domain(s->msg_arena, m->from.domain, &domain, &why);
+		if (rc < 0)
+			return GH_ERR_NOMEM;
+		subj->value[RATELIMIT_DOMAIN] = rc == IDN_OK ? domain : m->from.domain;
+	}
+	if (m->auth_login == NULL && s->client_ip != NULL) {
+		/* one spelling per client (cidr.h): an IPv4 client the MTA passes
+		 * as IPv4-mapped IPv6 is the IPv4 address an override names */
+		char ip[INET6_ADDRSTRLEN];
+		const char *canon = cidr_ip_canon(s->client_ip, ip, sizeof(ip));
+
+		subj->value[RATELIMIT_CLIENT] = canon != NULL ? arena_strdup(s->msg_arena, canon)
+							      : s->client_ip;
+		if (subj->value[RATELIMIT_CLIENT] == NULL)
+			return GH_ERR_NOMEM;
+	}
+	return GH_OK;
 }
 
 static int64_t engine_ratelimit_now_us(void)
@@ -104,7 +139,10 @@ enum gh_action engine_ratelimit_rcpt(struct session *s, bool *failed)
 	*failed = false;
 	if (s->ratelimit == NULL || !engine_ratelimit_limits(s->cfg, &l))
 		return GH_ACT_CONTINUE;
-	engine_ratelimit_subject(s, &subj);
+	if (engine_ratelimit_subject(s, &subj) != GH_OK) {
+		*failed = true;
+		return GH_ACT_CONTINUE;
+	}
 	if (!ratelimit_active(&l, &subj) || engine_rules_accepted(s))
 		return GH_ACT_CONTINUE;
 	if (ratelimit_check(s->ratelimit, &l, &subj, (long)m->nrcpts + 1, engine_ratelimit_now_us(),
@@ -159,7 +197,8 @@ int engine_ratelimit_eom(struct session *s)
 
 	if (s->ratelimit == NULL || !engine_ratelimit_limits(s->cfg, &l))
 		return GH_OK;
-	engine_ratelimit_subject(s, &subj);
+	if (engine_ratelimit_subject(s, &subj) != GH_OK)
+		return GH_ERR_NOMEM;
 	if (!ratelimit_active(&l, &subj))
 		return GH_OK;
 	if (ratelimit_charge(s->ratelimit, &l, &subj, (long)s->msg.nrcpts,

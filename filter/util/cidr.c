@@ -117,3 +117,18 @@ bool cidr_list_match(const struct cidr_list *l, const char *ip)
 	}
 	return false;
 }
+
+const char *cidr_ip_canon(const char *ip, char *buf, size_t len)
+{
+	unsigned char a[16];
+
+	if (ip == NULL)
+		return NULL;
+	if (inet_pton(AF_INET, ip, a) == 1)
+		return inet_ntop(AF_INET, a, buf, (socklen_t)len);
+	if (inet_pton(AF_INET6, ip, a) != 1)
+		return NULL;
+	if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a))
+		return inet_ntop(AF_INET, a + 12, buf, (socklen_t)len);
+	return inet_ntop(AF_INET6, a, buf, (socklen_t)len);
+}

@@ -14,6 +14,15 @@
  *     msg:client:192.0.2.7              5000/1h
  *
  * KIND is msg or rcpt, SCOPE login, domain or client; # starts a comment.
+ * A counter is stored in the form the limiter names it, so that it is the
+ * one mail is charged to: a domain in A-labels and lower case (idn.h: the
+ * same domain written as U-labels or in capitals is one counter, not a way
+ * around the limit), a client address as cidr_ip_canon writes it
+ * (2001:db8::7 for 2001:DB8:0::7, 192.0.2.7 for ::ffff:192.0.2.7), a login
+ * in lower case (the identity check compares
+ * logins without case, so Alice and alice are one account and must be one
+ * counter). A value that names nothing the limiter could count (a
+ * domain no IDNA 2008 name, a client that is not one IP address) is an error.
  * A line that does not parse, or names a counter twice, fails the load
  * with FILE:LINE; the file is part of the configuration snapshot, so a
  * SIGHUP reloads it and a broken file keeps the running snapshot.
@@ -24,6 +33,7 @@
 #ifndef RATE_OVERRIDES_H
 #define RATE_OVERRIDES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "conf/rate_spec.h"
@@ -46,6 +56,13 @@ struct rate_overrides {
 int rate_overrides_load(const char *path, struct rate_overrides *out, struct diag *errs);
 /* rate_overrides_free - release OUT's entries; accepts an empty table */
 void rate_overrides_free(struct rate_overrides *o);
+/*
+ * rate_overrides_key_canon - counter KEY ("msg:domain:Example.ORG") in the
+ * limiter's form ("msg:domain:example.org"): NULL with *OUT malloc'd, or a
+ * static reason with *OUT NULL. KIND_OPTIONAL also accepts SCOPE:VALUE
+ * (`gatehouse ratelimit show login:alice` asks for both kinds).
+ */
+const char *rate_overrides_key_canon(const char *key, bool kind_optional, char **out);
 /* rate_overrides_find - the limit for counter KEY, or NULL (the directive's
  * limit applies); a found limit that is not set means "none" */
 const struct rate_spec *rate_overrides_find(const struct rate_overrides *o, const char *key);

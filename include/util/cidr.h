@@ -31,5 +31,10 @@ int cidr_list_parse(const char *text, struct cidr_list *out, const char **why);
 void cidr_list_free(struct cidr_list *l);
 /* cidr_list_match - IP (text) is inside one of L's networks */
 bool cidr_list_match(const struct cidr_list *l, const char *ip);
+/* cidr_ip_canon - IP (text) in one spelling per client, into BUF (LEN at
+ * least INET6_ADDRSTRLEN): inet_ntop's form (2001:db8::7, not
+ * 2001:DB8:0::7), an IPv4-mapped IPv6 address as the IPv4 address it is.
+ * BUF, or NULL when IP is no single address. */
+const char *cidr_ip_canon(const char *ip, char *buf, size_t len);
 
 #endif

@@ -210,13 +210,23 @@ test_ratelimit_fleet() {
 	else
 		ok "$pre: a login's limit holds across hosts (SMTP AUTH: A, B, then A refused 451 4.7.1)"
 	fi
-	out=$("$IT_GH" ratelimit -c "$IT_DIR/gh-rla.conf" show domain:rl1.test 2>&1)
+	# the counter named as an admin may write it: the CLI asks for the
+	# form mail is charged to (domains lower case, in A-labels)
+	out=$("$IT_GH" ratelimit -c "$IT_DIR/gh-rla.conf" show domain:RL1.Test 2>&1)
 	if grep -q '^msg:domain:rl1\.test available=0/4 full-in=3[0-9]*\.[0-9]*s limit=4/3600s burst=4$' <<<"$out" &&
-		"$IT_GH" ratelimit -c "$IT_DIR/gh-rla.conf" reset domain:rl1.test >/dev/null 2>&1 &&
+		"$IT_GH" ratelimit -c "$IT_DIR/gh-rla.conf" reset domain:rl1.TEST >/dev/null 2>&1 &&
 		[ "$(o_send "$IT_RL_SMTPD_B" rl1.test "$(new_id rl-after-reset)" | cut -c1-3)" = 250 ]; then
 		ok "$pre: ratelimit show reads Redis, reset unblocks"
 	else
 		not_ok "$pre: ratelimit show reads Redis, reset unblocks" "show: $out"
+	fi
+	# a name that is no counter is refused, not answered "ok 0"
+	out=$("$IT_GH" ratelimit -c "$IT_DIR/gh-rla.conf" show client:rl1.test 2>&1)
+	rc=$?
+	if [ "$rc" -eq 64 ] && grep -q 'client:rl1\.test: the client counter names no IP address' <<<"$out"; then
+		ok "$pre: ratelimit refuses a counter name that names nothing (exit 64)"
+	else
+		not_ok "$pre: ratelimit refuses a counter name that names nothing (exit 64)" "exit $rc: $out"
 	fi
 
 	# 2. Redis gone: local counting, at once, nothing lost

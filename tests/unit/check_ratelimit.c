@@ -423,6 +423,191 @@ START_TEST(limiter_overrides)
 }
 END_TEST
 
+/* accepted_message - DATA, a From, end of header and of message: accepted
+ * (and charged) */
+static void accepted_message(struct session *s)
+{
+	ck_assert_int_eq(engine_data(s), GH_ACT_CONTINUE);
+	ck_assert_int_eq(unit_header(s, "From", "a@example.org"), GH_ACT_CONTINUE);
+	ck_assert_int_eq(engine_eoh(s), GH_ACT_CONTINUE);
+	ck_assert_int_eq(engine_eom(s), GH_ACT_ACCEPT);
+}
+
+/* A counter in the file is stored as the limiter names it, so an override
+ * written with capitals, U-labels or a long IPv6 form is the one mail is
+ * charged to; what names no countable value is FILE:LINE. */
+START_TEST(overrides_canonical_keys)
+{
+	const char *text = "msg:domain:Example.ORG 1/1h\n"
+			   "rcpt:domain:B\xc3\x9c" "CHER.example 2/1h\n"
+			   "msg:client:2001:DB8:0:0::7 3/1h\n"
+			   "msg:client:192.0.2.7 4/1h\n"
+			   "msg:login:Alice 5/1h\n"
+			   "rcpt:client:::FFFF:192.0.2.9 6/1h\n";
+	char *path = unit_write_file(text, strlen(text));
+	struct rate_overrides o;
+	struct diag errs = { 0 };
+	const struct rate_spec *r;
+	char *canon;
+
+	ck_assert_int_eq(rate_overrides_load(path, &o, &errs), 0);
+	r = rate_overrides_find(&o, "msg:domain:example.org");
+	ck_assert(r != NULL && r->count == 1);
+	r = rate_overrides_find(&o, "rcpt:domain:xn--bcher-kva.example");
+	ck_assert(r != NULL && r->count == 2);
+	r = rate_overrides_find(&o, "msg:client:2001:db8::7");
+	ck_assert(r != NULL && r->count == 3);
+	r = rate_overrides_find(&o, "msg:client:192.0.2.7");
+	ck_assert(r != NULL && r->count == 4);
+	/* an IPv4-mapped address is the IPv4 client it maps */
+	r = rate_overrides_find(&o, "rcpt:client:192.0.2.9");
+	ck_assert(r != NULL && r->count == 6);
+	/* a login without case, as the identity check compares it */
+	ck_assert_ptr_nonnull(rate_overrides_find(&o, "msg:login:alice"));
+	ck_assert_ptr_null(rate_overrides_find(&o, "msg:login:Alice"));
+	rate_overrides_free(&o);
+	unit_remove_file(path);
+
+	/* two spellings of one counter are the same counter */
+	text = "msg:domain:example.org 1/1h\nmsg:domain:EXAMPLE.org. 2/1h\n";
+	path = unit_write_file(text, strlen(text));
+	ck_assert_int_eq(rate_overrides_load(path, &o, &errs), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_msg(strstr(errs.lines[0], ":2: msg:domain:example.org is listed twice (also on "
+					    "line 1)"),
+		      "%s", errs.lines[0]);
+	diag_clear(&errs);
+	unit_remove_file(path);
+
+	text = "msg:client:192.0.2.0/24 1/1h\nmsg:client:[192.0.2.7] 1/1h\n"
+	       "msg:client:mail.example.org 1/1h\nmsg:domain:xn--zz 1/1h\n"
+	       "msg:domain:a@b 1/1h\nmsg:domain: 1/1h\nmsg:login:a\0b 1/1h\n";
+	path = unit_write_file(text, strlen(text) + 1 + strlen(text + strlen(text) + 1));
+	ck_assert_int_eq(rate_overrides_load(path, &o, &errs), -1);
+	ck_assert_uint_eq(errs.n, 7);
+	for (size_t i = 0; i < errs.n; i++) {
+		char want[600];
+
+		snprintf(want, sizeof(want), "%s:%zu: ", path, i + 1);
+		ck_assert_msg(strncmp(errs.lines[i], want, strlen(want)) == 0, "%s", errs.lines[i]);
+	}
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "names no IP address"));
+	ck_assert_ptr_nonnull(strstr(errs.lines[3], "no valid domain"));
+	ck_assert_ptr_nonnull(strstr(errs.lines[5], "names no value"));
+	ck_assert_ptr_nonnull(strstr(errs.lines[6], "NUL byte"));
+	diag_clear(&errs);
+	unit_remove_file(path);
+
+	/* the CLI's form: the kind may be left out */
+	ck_assert_ptr_null(rate_overrides_key_canon("domain:Example.ORG", true, &canon));
+	ck_assert_str_eq(canon, "domain:example.org");
+	free(canon);
+	ck_assert_ptr_nonnull(rate_overrides_key_canon("domain:Example.ORG", false, &canon));
+	ck_assert_ptr_null(canon);
+	ck_assert_ptr_nonnull(rate_overrides_key_canon("alice", true, &canon));
+	ck_assert_ptr_null(canon);
+}
+END_TEST
+
+/* One sender domain is one counter, however MAIL FROM spells it: as
+ * U-labels, as A-labels, with capitals outside ASCII. */
+START_TEST(engine_domain_one_counter)
+{
+	struct config *cfg = unit_config_ok("ratelimit_sender_domain = 3/1h\n");
+	struct unit_log ul;
+	struct session *s;
+	struct ratelimit *rl = limiter();
+	const char *spellings[] = { "<a@b\xc3\xbc" "cher.example>", "<b@xn--bcher-kva.example>",
+				    "<c@B\xc3\x9c" "CHER.EXAMPLE>", "<d@b\xc3\xbc" "cher.example>" };
+
+	unit_log_open(&ul, LOG_INFO);
+	s = unit_session(cfg, &ul.log);
+	s->ratelimit = rl;
+	unit_connect(s);
+	for (int i = 0; i < 4; i++) {
+		const char *mail[] = { spellings[i], NULL };
+
+		ck_assert_int_eq(engine_mail(s, mail, "alice"), GH_ACT_CONTINUE);
+		if (i == 3) {
+			ck_assert_int_eq(unit_rcpt(s, "<r@example.net>"), GH_ACT_TEMPFAIL);
+			break;
+		}
+		ck_assert_int_eq(unit_rcpt(s, "<r@example.net>"), GH_ACT_CONTINUE);
+		accepted_message(s);
+	}
+	ck_assert_ptr_nonnull(
+		strstr(unit_log_text(&ul), "ratelimit: refused key=msg:domain:xn--bcher-kva.example "));
+	session_free(s);
+	ratelimit_free(rl);
+	unit_log_close(&ul);
+}
+END_TEST
+
+/* One login is one counter, whatever case the client typed it in: the
+ * identity check takes Alice for alice, and so does the limiter. */
+START_TEST(engine_login_one_counter)
+{
+	struct config *cfg = unit_config_ok("ratelimit_login = 2/1h\n");
+	struct unit_log ul;
+	struct session *s;
+	struct ratelimit *rl = limiter();
+	const char *logins[] = { "Alice", "ALICE", "alice" };
+	const char *mail[] = { "<a@example.org>", NULL };
+
+	unit_log_open(&ul, LOG_INFO);
+	s = unit_session(cfg, &ul.log);
+	s->ratelimit = rl;
+	unit_connect(s);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(engine_mail(s, mail, logins[i]), GH_ACT_CONTINUE);
+		if (i == 2) {
+			ck_assert_int_eq(unit_rcpt(s, "<r@example.net>"), GH_ACT_TEMPFAIL);
+			break;
+		}
+		ck_assert_int_eq(unit_rcpt(s, "<r@example.net>"), GH_ACT_CONTINUE);
+		accepted_message(s);
+	}
+	ck_assert_ptr_nonnull(strstr(unit_log_text(&ul), "ratelimit: refused key=msg:login:alice "));
+	session_free(s);
+	ratelimit_free(rl);
+	unit_log_close(&ul);
+}
+END_TEST
+
+/* One client is one counter: an IPv4 client passed as IPv4-mapped IPv6
+ * (an MTA listening on an IPv6 socket) is the IPv4 address. */
+START_TEST(engine_client_one_counter)
+{
+	struct config *cfg = unit_config_ok("ratelimit_client = 1/1h\n"
+					    "internal_networks = 192.0.2.0/24\n");
+	struct unit_log ul;
+	struct session *s;
+	struct ratelimit *rl = limiter();
+	const char *ips[] = { "::ffff:192.0.2.9", "192.0.2.9" };
+	const char *mail[] = { "<a@example.org>", NULL };
+
+	unit_log_open(&ul, LOG_INFO);
+	for (int i = 0; i < 2; i++) {
+		s = unit_session(i == 0 ? config_ref(cfg) : cfg, &ul.log); /* one per session */
+		s->ratelimit = rl;
+		ck_assert_int_eq(engine_connect(s, "relay.example.org", ips[i]), GH_ACT_CONTINUE);
+		ck_assert_int_eq(engine_helo(s, "relay.example.org"), GH_ACT_CONTINUE);
+		ck_assert_int_eq(engine_mail(s, mail, NULL), GH_ACT_CONTINUE);
+		if (i == 1) {
+			ck_assert_int_eq(unit_rcpt(s, "<r@example.net>"), GH_ACT_TEMPFAIL);
+		} else {
+			ck_assert_int_eq(unit_rcpt(s, "<r@example.net>"), GH_ACT_CONTINUE);
+			accepted_message(s);
+		}
+		session_free(s);
+	}
+	ck_assert_ptr_nonnull(
+		strstr(unit_log_text(&ul), "ratelimit: refused key=msg:client:192.0.2.9 "));
+	ratelimit_free(rl);
+	unit_log_close(&ul);
+}
+END_TEST
+
 /* The engine: outbound login limit at RCPT, charged only for accepted mail. */
 START_TEST(engine_rcpt_and_eom)
 {
@@ -451,10 +636,7 @@ START_TEST(engine_rcpt_and_eom)
 	ck_assert_str_eq(s->reply.enhanced_code, "4.7.1");
 	ck_assert_ptr_nonnull(strstr(s->reply.text, "try again in 1200 s"));
 	ck_assert_uint_eq(s->msg.nrcpts, 3);
-	ck_assert_int_eq(engine_data(s), GH_ACT_CONTINUE);
-	ck_assert_int_eq(unit_header(s, "From", "a@example.org"), GH_ACT_CONTINUE);
-	ck_assert_int_eq(engine_eoh(s), GH_ACT_CONTINUE);
-	ck_assert_int_eq(engine_eom(s), GH_ACT_ACCEPT);
+	accepted_message(s);
 	ck_assert_ptr_nonnull(strstr(unit_log_text(&ul), "ratelimit: refused key=rcpt:login:alice "
 							   "limit=3/3600s burst=3 asked=4 "
 							   "available=3 wait=1200s"));
@@ -488,6 +670,10 @@ static Suite *ratelimit_suite(void)
 	tcase_add_test(tc, limiter_redis_down_fallbacks);
 	tcase_add_test(tc, overrides_load);
 	tcase_add_test(tc, limiter_overrides);
+	tcase_add_test(tc, overrides_canonical_keys);
+	tcase_add_test(tc, engine_domain_one_counter);
+	tcase_add_test(tc, engine_login_one_counter);
+	tcase_add_test(tc, engine_client_one_counter);
 	tcase_add_test(tc, engine_rcpt_and_eom);
 	suite_add_tcase(s, tc);
 	return s;
