@@ -516,7 +516,9 @@ const struct config_directive config_directives[] = {
 		"for aggregate reports (RFC 9990; `gatehouse dmarc-report` writes and sends "
 		"them). Recording never delays mail: a full disk or a locked file is logged and "
 		"counted, and the mail goes on. The daemon's user must be able to write the file "
-		"and its directory (WAL). Empty: nothing is recorded. Read at start."),
+		"and its directory (WAL); the systemd unit makes /var/lib/gatehouse for it, and "
+		"`gatehouse -n` warns when it cannot write there. Empty: nothing is recorded. "
+		"Read at start."),
 	CDIR_ROW_INT(dmarc_report_max_age, "dmarc", "31", 1, 3650,
 		     "Days a recorded evaluation is kept; older ones are deleted by the daemon "
 		     "(hourly) and by `gatehouse dmarc-report`."),
@@ -705,7 +707,9 @@ const struct config_directive config_directives[] = {
 		     "Also write the counters to this file (for node_exporter's textfile "
 		     "collector; name it *.prom), replaced atomically (a temporary file and a "
 		     "rename in the same directory) every metrics_textfile_interval_s and at "
-		     "exit. Empty: no file. Read at start."),
+		     "exit. The directory must be writable by the daemon's user; under the "
+		     "systemd unit, add it with ReadWritePaths= in a drop-in (`gatehouse -n` "
+		     "warns otherwise). Empty: no file. Read at start."),
 	CDIR_ROW_INT(metrics_textfile_interval_s, "metrics", "15", 1, 3600,
 		     "Seconds between two writes of metrics_textfile. Read at start."),
 };

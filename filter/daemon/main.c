@@ -38,6 +38,7 @@
 #include "daemon/ratelimit_cli.h"
 #include "daemon/stats_cli.h"
 #include "daemon/testmode.h"
+#include "daemon/writable.h"
 #include "engine/engine_metrics.h"
 #include "engine/services.h"
 #include "engine/snapshot.h"
@@ -339,8 +340,14 @@ int main(int argc, char **argv)
 	if (c == NULL)
 		return EX_CONFIG;
 	if (o.check_only) {
+		struct diag warns = { 0 };
+
 		listen_check(c, stdout);
 		main_check_budgets(c, stdout);
+		writable_check(c, &warns);
+		for (size_t i = 0; i < warns.n; i++)
+			printf("%s: warning: %s\n", c->path, warns.lines[i]);
+		diag_clear(&warns);
 		printf("%s: configuration OK\n", c->path);
 		config_unref(c);
 		return 0;
@@ -425,6 +432,15 @@ int main(int argc, char **argv)
 		return EX_NOPERM;
 	if (geteuid() == 0)
 		log_msg(&d.log, LOG_WARNING, "running as root: set 'user' to drop privileges");
+	{
+		/* as the user the writer threads run as */
+		struct diag warns = { 0 };
+
+		writable_check(c, &warns);
+		for (size_t i = 0; i < warns.n; i++)
+			log_msg(&d.log, LOG_WARNING, "%s", warns.lines[i]);
+		diag_clear(&warns);
+	}
 	rc = main_serve(&d, c, loop, ready_fd);
 	/* The socket file and pid file go first: the MTA must not reach a
 	 * process that no longer answers. */

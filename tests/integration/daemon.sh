@@ -78,6 +78,47 @@ EOF2
 	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait_until 10 pid_gone "$pid"
 }
 
+# The files the daemon writes from threads that only log a failure: -n
+# and the start (after the privilege drop, as the writers run) must say
+# when that user cannot write them. Without the warning the first sign
+# would be an empty report store a day later.
+test_writable_warnings() {
+	local name conf=$IT_DIR/gh-writable.conf log=$IT_DIR/gh-writable.log out pid
+	name="o: -n and the start (as 'user') warn of a dmarc_report_db or metrics_textfile they cannot write"
+	rm -rf "$IT_DIR/wr-missing" "$IT_DIR/wr-rootonly"
+	install -d -m 0755 "$IT_DIR/wr-rootonly"
+	gh_conf writable <<EOF2
+socket = "unix:$IT_DIR/gh-writable.sock"
+socket_group = ""
+user = "nobody"
+dmarc_report_db = "$IT_DIR/wr-missing/db.sqlite"
+metrics_textfile = "$IT_DIR/wr-rootonly/gh.prom"
+EOF2
+	out=$("$IT_GH" -n -c "$conf" 2>&1)
+	if ! grep -q "warning: dmarc_report_db = $IT_DIR/wr-missing/db.sqlite: cannot create files in $IT_DIR/wr-missing (No such file or directory): no DMARC evaluation will be recorded" <<<"$out"; then
+		not_ok "$name" "-n (as root) says: $out"
+		return
+	fi
+	if grep -q "metrics_textfile" <<<"$out"; then
+		not_ok "$name" "-n as root warned of a directory root can write: $out"
+		return
+	fi
+	: >"$log"
+	"$IT_GH" -f -c "$conf" >>"$log" 2>&1 &
+	pid=$!
+	if ! wait_until 10 grep -q ' started (config ' "$log"; then
+		not_ok "$name" "no start" "$log"
+	elif ! wait_until 5 grep -q "metrics_textfile = $IT_DIR/wr-rootonly/gh.prom: cannot create files in $IT_DIR/wr-rootonly (Permission denied): node_exporter will not see" "$log"; then
+		not_ok "$name" "the daemon, as nobody, did not warn of $IT_DIR/wr-rootonly" "$log"
+	elif ! grep -q "dmarc_report_db = $IT_DIR/wr-missing/db.sqlite: cannot create files" "$log"; then
+		not_ok "$name" "the daemon did not warn of the missing directory" "$log"
+	else
+		ok "$name"
+	fi
+	kill -TERM "$pid" 2>/dev/null && wait_until 10 pid_gone "$pid"
+	wait "$pid" 2>/dev/null
+}
+
 test_sd_notify() {
 	local name nsock=$IT_DIR/notify.sock nout=$IT_DIR/notify.out npid pid log=$IT_DIR/gh-notify.log
 	name="o: sd_notify: READY=1 once listening, RELOADING=1 then READY=1 on SIGHUP, WATCHDOG=1, STOPPING=1 on SIGTERM"

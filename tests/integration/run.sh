@@ -181,6 +181,7 @@ IT_TESTS=(
 	test_unix_socket	# unix.sh
 	test_slow_client
 	test_daemon_start	# daemon.sh
+	test_writable_warnings
 	test_sd_notify
 	test_cpu_quota
 	test_idle_flood

@@ -361,7 +361,11 @@ else
 	ok "$name ($level)"
 fi
 
-name="the unit: Restart=on-failure, RestartSec of 5 s at most, no start limit, MemoryDenyWriteExecute off, README's socket directory writable"
+name="the unit: Restart=on-failure, RestartSec of 5 s at most, no start limit, MemoryDenyWriteExecute off, README's socket directory and dmarc_report_db writable"
+# README's dmarc_report_db must lie in a directory the sandbox
+# (ProtectSystem=strict) leaves writable: the unit's StateDirectory
+readme_db=$(sed -n 's/^dmarc_report_db = \([^ ]*\).*/\1/p' "$PK_TOP/README.md" | head -n 1)
+state_dir=/var/lib/$(unit_lines StateDirectory)
 rs=$(unit_lines RestartSec)
 if [ "$(unit_lines Restart)" != on-failure ] || [ "$(unit_lines StartLimitIntervalSec)" != 0 ]; then
 	not_ok "$name" "Restart=$(unit_lines Restart) StartLimitIntervalSec=$(unit_lines StartLimitIntervalSec)"
@@ -371,6 +375,10 @@ elif [ "$(unit_lines MemoryDenyWriteExecute)" = yes ]; then
 	not_ok "$name" "MemoryDenyWriteExecute=yes disables PCRE2's JIT"
 elif ! unit_lines ReadWritePaths | grep -qw -- "-\\?$(dirname "$PK_SOCKET")"; then
 	not_ok "$name" "ReadWritePaths=$(unit_lines ReadWritePaths) lacks $(dirname "$PK_SOCKET")"
+elif [ -z "$readme_db" ] || [ "$(dirname "$readme_db")" != "$state_dir" ]; then
+	not_ok "$name" "README's dmarc_report_db '$readme_db' is not in the unit's StateDirectory ($state_dir)"
+elif [ "$(unit_lines StateDirectoryMode)" != 0750 ]; then
+	not_ok "$name" "StateDirectoryMode=$(unit_lines StateDirectoryMode), expected 0750"
 else
 	ok "$name"
 fi
