@@ -18,55 +18,57 @@
 #include "util/cidr.h"
 #include "util/diag.h"
 
-/* rate_overrides_value_canon - VALUE of SCOPE (index into the scopes) as
- * the limiter names it, in ARENA; NULL and *WHY when it names nothing the
- * limiter could count */
-static const char *rate_overrides_value_canon(struct arena *arena, int scope, const char *value,
-					      const char **why)
+/* rate_overrides_lower - ASCII letters of COPY in lower case; COPY */
+static char *rate_overrides_lower(char *copy)
 {
-	const char *out, *idn_why;
-	char *copy;
-	char text[INET6_ADDRSTRLEN];
-	int rc;
+	for (char *p = copy; p != NULL && *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return copy;
+}
 
-	if (*value == '\0') {
-		*why = "the counter names no value";
-		return NULL;
+const char *rate_overrides_value(struct arena *arena, const char *scope, const char *value)
+{
+	const char *out, *why;
+	char text[INET6_ADDRSTRLEN], *copy;
+	size_t len;
+
+	if (strcmp(scope, "domain") == 0) {
+		/* trailing dots first, so that "d.", "d.." and "d" are one
+		 * domain whether libidn2 takes the name or not */
+		len = strlen(value);
+		while (len > 0 && value[len - 1] == '.')
+			len--;
+		if ((copy = arena_memdup(arena, value, len)) == NULL)
+			return NULL;
+		if (len == 0)
+			return arena_strdup(arena, value); /* all dots: as it is */
+		switch (idn_domain(arena, copy, &out, &why)) {
+		case IDN_OK:
+			/* a name that maps to nothing (U+FF0E alone) keeps its
+			 * bytes: an empty value would be no counter at all */
+			if (*out != '\0')
+				return out;
+			break;
+		case IDN_INVALID:
+			break;
+		default:
+			return NULL;
+		}
+		return rate_overrides_lower(copy);
 	}
-	switch (scope) {
-	case 1: /* domain: the MAIL FROM domain, A-labels in lower case */
-		rc = idn_domain(arena, value, &out, &idn_why);
-		if (rc < 0) {
-			*why = "out of memory";
-			return NULL;
-		}
-		if (rc != IDN_OK || *out == '\0' || strchr(out, '@') != NULL) {
-			*why = "the domain counter names no valid domain";
-			return NULL;
-		}
-		return out;
-	case 2: /* client: one address, in the engine's spelling (cidr.h) */
-		if (cidr_ip_canon(value, text, sizeof(text)) == NULL) {
-			*why = "the client counter names no IP address (one address, no "
-			       "brackets, no /prefix)";
-			return NULL;
-		}
-		return arena_strdup(arena, text);
-	default: /* login: lower case, as the identity check compares logins */
-		copy = arena_strdup(arena, value);
-		for (char *p = copy; p != NULL && *p != '\0'; p++)
-			*p = (char)tolower((unsigned char)*p);
-		if (copy == NULL)
-			*why = "out of memory";
-		return copy;
-	}
+	if (strcmp(scope, "client") == 0)
+		return arena_strdup(
+			arena, cidr_ip_canon(value, text, sizeof(text)) != NULL ? text : value);
+	return rate_overrides_lower(arena_strdup(arena, value));
 }
 
 const char *rate_overrides_key_canon(const char *key, bool kind_optional, char **out)
 {
 	static const char *const kinds[] = { "msg:", "rcpt:" };
 	static const char *const scopes[] = { "login:", "domain:", "client:" };
-	const char *kind = "", *rest = key, *value, *why = NULL;
+	static const char *const names[] = { "login", "domain", "client" };
+	const char *kind = "", *rest = key, *raw, *value, *why = NULL;
+	char text[INET6_ADDRSTRLEN];
 	struct arena *arena;
 	int s;
 
@@ -86,10 +88,23 @@ const char *rate_overrides_key_canon(const char *key, bool kind_optional, char *
 		return *kind != '\0' ? "expected a scope after the kind: login:, domain: or client:"
 				     : "expected a counter [KIND:]SCOPE:VALUE, e.g. login:alice "
 				       "(scope login, domain or client)";
+	raw = rest + strlen(scopes[s]);
+	if (*raw == '\0')
+		return "the counter names no value";
 	if ((arena = arena_new()) == NULL)
 		return "out of memory";
-	value = rate_overrides_value_canon(arena, s, rest + strlen(scopes[s]), &why);
-	if (value != NULL && asprintf(out, "%s%s%s", kind, scopes[s], value) < 0) {
+	/* the engine's spelling (rate_overrides_value); refused here are only
+	 * values it never charges, which would load and never apply */
+	value = rate_overrides_value(arena, names[s], raw);
+	if (value == NULL)
+		why = "out of memory";
+	else if (s == 1 && strchr(value, '@') != NULL)
+		why = "the domain counter names an address: write the domain after its '@'";
+	else if (s == 2 && strcmp(value, "unknown") != 0 &&
+		 cidr_ip_canon(value, text, sizeof(text)) == NULL)
+		why = "the client counter names no IP address (one address, no brackets, no "
+		      "/prefix), nor unknown (mail without a client address)";
+	else if (asprintf(out, "%s%s%s", kind, scopes[s], value) < 0) {
 		*out = NULL;
 		why = "out of memory";
 	}

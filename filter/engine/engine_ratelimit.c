@@ -7,22 +7,19 @@
  * the snapshot (a reload changes them at the next message) while the
  * counters stay in the service.
  */
-#include <ctype.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <string.h>
 #include <time.h>
 
 #include "conf/config.h"
+#include "conf/rate_overrides.h"
 #include "conf/rate_spec.h"
 #include "engine/engine_metrics.h"
 #include "engine/engine_ratelimit.h"
 #include "engine/engine_rules.h"
 #include "engine/session.h"
-#include "mail/idn.h"
 #include "outbound/ratelimit.h"
 #include "util/arena.h"
-#include "util/cidr.h"
 #include "util/gh.h"
 #include "util/log.h"
 
@@ -57,46 +54,28 @@ bool engine_ratelimit_limits(const struct config *c, struct ratelimit_limits *l)
 	return any;
 }
 
-/* engine_ratelimit_subject - who the current message is charged to;
- * GH_OK, or GH_ERR_NOMEM */
+/* engine_ratelimit_subject - who the current message is charged to, each
+ * in the one spelling counters are named with (rate_overrides_value: the
+ * overrides file and `gatehouse ratelimit` name them so too); GH_OK, or
+ * GH_ERR_NOMEM */
 static int engine_ratelimit_subject(const struct session *s, struct ratelimit_subject *subj)
 {
 	const struct message *m = &s->msg;
-	const char *domain, *why;
-	int rc;
+	const char *v[RATELIMIT_NSCOPES] = { NULL, NULL, NULL };
 
 	memset(subj, 0, sizeof(*subj));
 	if (!m->outbound)
 		return GH_OK;
-	if (m->auth_login != NULL) {
-		/* logins are compared without case (login_map.h): a backend that
-		 * takes ALICE for alice must not give each spelling a counter */
-		char *login = arena_strdup(s->msg_arena, m->auth_login);
-
-		if (login == NULL)
-			return GH_ERR_NOMEM;
-		for (char *p = login; *p != '\0'; p++)
-			*p = (char)tolower((unsigned char)*p);
-		subj->value[RATELIMIT_LOGIN] = login;
-	}
-	if (m->from_parsed && m->from.domain != NULL && m->from.domain[0] != '\0') {
-		/* One domain, one counter: as U-labels, A-labels or in capitals
-		 * outside ASCII it is the same domain, and each spelling must not
-		 * get a limit of its own. A name that is no IDN keeps its bytes. */
-		rc = idn_domain(s->msg_arena, m->from.domain, &domain, &why);
-		if (rc < 0)
-			return GH_ERR_NOMEM;
-		subj->value[RATELIMIT_DOMAIN] = rc == IDN_OK ? domain : m->from.domain;
-	}
-	if (m->auth_login == NULL && s->client_ip != NULL) {
-		/* one spelling per client (cidr.h): an IPv4 client the MTA passes
-		 * as IPv4-mapped IPv6 is the IPv4 address an override names */
-		char ip[INET6_ADDRSTRLEN];
-		const char *canon = cidr_ip_canon(s->client_ip, ip, sizeof(ip));
-
-		subj->value[RATELIMIT_CLIENT] = canon != NULL ? arena_strdup(s->msg_arena, canon)
-							      : s->client_ip;
-		if (subj->value[RATELIMIT_CLIENT] == NULL)
+	v[RATELIMIT_LOGIN] = m->auth_login;
+	if (m->from_parsed)
+		v[RATELIMIT_DOMAIN] = m->from.domain;
+	if (m->auth_login == NULL)
+		v[RATELIMIT_CLIENT] = s->client_ip;
+	for (int i = 0; i < RATELIMIT_NSCOPES; i++) {
+		if (v[i] == NULL || v[i][0] == '\0')
+			continue; /* that scope is left out */
+		subj->value[i] = rate_overrides_value(s->msg_arena, ratelimit_scope_name(i), v[i]);
+		if (subj->value[i] == NULL)
 			return GH_ERR_NOMEM;
 	}
 	return GH_OK;

@@ -95,16 +95,17 @@ static bool cidr_contains(const struct cidr *c, const unsigned char *addr)
 
 bool cidr_list_match(const struct cidr_list *l, const char *ip)
 {
-	unsigned char a6[16], a4[4];
+	struct in6_addr in6; /* the macro below reads it as 32-bit words */
+	unsigned char *a6 = in6.s6_addr, a4[4];
 	bool is4 = false, is6 = false;
 
 	if (ip == NULL)
 		return false;
 	if (inet_pton(AF_INET, ip, a4) == 1) {
 		is4 = true;
-	} else if (inet_pton(AF_INET6, ip, a6) == 1) {
+	} else if (inet_pton(AF_INET6, ip, &in6) == 1) {
 		is6 = true;
-		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a6)) {
+		if (IN6_IS_ADDR_V4MAPPED(&in6)) {
 			memcpy(a4, a6 + 12, 4);
 			is4 = true;
 		}
@@ -120,15 +121,16 @@ bool cidr_list_match(const struct cidr_list *l, const char *ip)
 
 const char *cidr_ip_canon(const char *ip, char *buf, size_t len)
 {
-	unsigned char a[16];
+	struct in_addr a4;
+	struct in6_addr a6;
 
 	if (ip == NULL)
 		return NULL;
-	if (inet_pton(AF_INET, ip, a) == 1)
-		return inet_ntop(AF_INET, a, buf, (socklen_t)len);
-	if (inet_pton(AF_INET6, ip, a) != 1)
+	if (inet_pton(AF_INET, ip, &a4) == 1)
+		return inet_ntop(AF_INET, &a4, buf, (socklen_t)len);
+	if (inet_pton(AF_INET6, ip, &a6) != 1)
 		return NULL;
-	if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a))
-		return inet_ntop(AF_INET, a + 12, buf, (socklen_t)len);
-	return inet_ntop(AF_INET6, a, buf, (socklen_t)len);
+	if (IN6_IS_ADDR_V4MAPPED(&a6))
+		return inet_ntop(AF_INET, &a6.s6_addr[12], buf, (socklen_t)len);
+	return inet_ntop(AF_INET6, &a6, buf, (socklen_t)len);
 }

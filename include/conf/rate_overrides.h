@@ -14,15 +14,10 @@
  *     msg:client:192.0.2.7              5000/1h
  *
  * KIND is msg or rcpt, SCOPE login, domain or client; # starts a comment.
- * A counter is stored in the form the limiter names it, so that it is the
- * one mail is charged to: a domain in A-labels and lower case (idn.h: the
- * same domain written as U-labels or in capitals is one counter, not a way
- * around the limit), a client address as cidr_ip_canon writes it
- * (2001:db8::7 for 2001:DB8:0::7, 192.0.2.7 for ::ffff:192.0.2.7), a login
- * in lower case (the identity check compares
- * logins without case, so Alice and alice are one account and must be one
- * counter). A value that names nothing the limiter could count (a
- * domain no IDNA 2008 name, a client that is not one IP address) is an error.
+ * A counter is stored in the spelling the engine charges mail to
+ * (rate_overrides_value), so that an override applies however it is
+ * written. A value the engine never charges is an error: a domain with an
+ * '@', a client that is neither one IP address nor "unknown".
  * A line that does not parse, or names a counter twice, fails the load
  * with FILE:LINE; the file is part of the configuration snapshot, so a
  * SIGHUP reloads it and a broken file keeps the running snapshot.
@@ -38,6 +33,7 @@
 
 #include "conf/rate_spec.h"
 
+struct arena;
 struct diag;
 
 struct rate_override {
@@ -56,6 +52,25 @@ struct rate_overrides {
 int rate_overrides_load(const char *path, struct rate_overrides *out, struct diag *errs);
 /* rate_overrides_free - release OUT's entries; accepts an empty table */
 void rate_overrides_free(struct rate_overrides *o);
+/*
+ * rate_overrides_value - VALUE of counter scope SCOPE ("login", "domain" or
+ * "client") in the one spelling counters are named with, in ARENA; NULL
+ * only when memory ran out. The engine names the counters it charges with
+ * it and the overrides file and `gatehouse ratelimit` read theirs with it,
+ * so both sides agree by construction. Total, and never "" for a value
+ * that is not: a spelling that had no counter would be no limit at all.
+ *  - login: ASCII letters in lower case. The identity check compares logins
+ *    so (login_map.h): Alice and alice are one account, one counter.
+ *    Letters outside ASCII keep their case, as there.
+ *  - domain: without trailing dots, in A-labels and lower case (idn.h):
+ *    bücher.example, BÜCHER.example and xn--bcher-kva.example are one
+ *    domain, so switching spellings gains nothing. A name libidn2 refuses,
+ *    or one that maps to nothing, is kept with ASCII in lower case.
+ *  - client: an address as cidr_ip_canon writes it (2001:db8::7 for
+ *    2001:DB8:0::7, 192.0.2.7 for ::ffff:192.0.2.7); other text ("unknown":
+ *    mail without a client address) as it is.
+ */
+const char *rate_overrides_value(struct arena *arena, const char *scope, const char *value);
 /*
  * rate_overrides_key_canon - counter KEY ("msg:domain:Example.ORG") in the
  * limiter's form ("msg:domain:example.org"): NULL with *OUT malloc'd, or a

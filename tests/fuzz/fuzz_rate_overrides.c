@@ -13,7 +13,11 @@
  *      back), found by rate_overrides_find, its limit within rate_spec.h's
  *      bounds;
  *   3. a counter name that canonicalizes is a fixed point: its canonical
- *      form canonicalizes to itself, and the kind is kept as written.
+ *      form canonicalizes to itself, and the kind is kept as written;
+ *   4. the engine's spelling of the first line as a value of each scope
+ *      (rate_overrides_value) exists, is empty only for an empty value
+ *      (an empty one would be no counter, and no limit), is its own
+ *      spelling, and is what the file and the CLI would name.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 
 #include "conf/rate_overrides.h"
+#include "util/arena.h"
 #include "util/diag.h"
 
 #include "fuzz_memfd.h"
@@ -102,6 +107,38 @@ static void fz_check_name(const char *key, bool kind_optional)
 	free(again);
 }
 
+/* fz_check_value - invariant 4 for VALUE */
+static void fz_check_value(const char *value)
+{
+	static const char *const scopes[] = { "login", "domain", "client" };
+	struct arena *a = arena_new();
+
+	if (a == NULL)
+		abort();
+	for (int i = 0; i < 3; i++) {
+		const char *v = rate_overrides_value(a, scopes[i], value), *again;
+		char *key = NULL, *canon = NULL;
+
+		if (v == NULL || (*v == '\0') != (*value == '\0'))
+			abort();
+		again = rate_overrides_value(a, scopes[i], v);
+		if (again == NULL || strcmp(again, v) != 0) {
+			fprintf(stderr, "fuzz_rate_overrides: %s %s -> %s -> %s\n", scopes[i], value, v,
+				again ? again : "NULL");
+			abort();
+		}
+		/* what the file names, when it takes the value, is this spelling */
+		if (asprintf(&key, "msg:%s:%s", scopes[i], value) < 0)
+			abort();
+		if (rate_overrides_key_canon(key, false, &canon) == NULL &&
+		    strcmp(canon + strlen("msg:") + strlen(scopes[i]) + 1, v) != 0)
+			abort();
+		free(key);
+		free(canon);
+	}
+	arena_free(a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rate_overrides o;
@@ -132,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	first[strcspn(first, "\n")] = '\0';
 	fz_check_name(first, false);
 	fz_check_name(first, true);
+	fz_check_value(first);
 	free(first);
 	return 0;
 }
