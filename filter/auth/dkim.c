@@ -89,6 +89,9 @@ struct dkim_msg {
 	size_t nhdrs, hdrs_cap;
 	size_t *field_hdr;
 	bool *field_ours;
+	/* why a field left to libopendkim was taken from it before its
+	 * verification (dkim_verify_key_screen), or NULL */
+	const char **field_refused;
 	/* why libopendkim must not see this message's end of header (see
 	 * dkim_hdrlist_overflows), or NULL */
 	const char *kept_from_lib;
@@ -98,6 +101,9 @@ struct dkim_msg {
 /* The message's DNS budget while dkim_msg_eom() runs on this thread: the
  * hooks get only the library's service handle, no per-message pointer. */
 static _Thread_local struct dns_budget *dkim_budget;
+/* The message, for the same reason: its key records are screened as they
+ * arrive (dkim_dns_screen). */
+static _Thread_local struct dkim_msg *dkim_cur;
 
 struct dkim_query {
 	int status; /* DKIM_DNS_SUCCESS or DKIM_DNS_ERROR */
@@ -105,50 +111,87 @@ struct dkim_query {
 };
 
 /* dkim_query_name - ask for NAME in A-labels: a d= in U-labels (RFC 8616)
- * is looked up under its A-label form; -1 when memory ran out */
-static int dkim_query_name(struct dns_resolver *dns, const char *name, int type,
-			   struct dns_result *res)
+ * is looked up under its A-label form, which *ASKED (in A) names; -1 when
+ * memory ran out */
+static int dkim_query_name(struct dns_resolver *dns, struct arena *a, const char *name, int type,
+			   struct dns_result *res, const char **asked)
 {
-	struct arena *a;
 	const char *al = name, *why;
 	bool ascii = true;
-	int rc;
+	int rc = IDN_OK;
 
 	for (const char *p = name; *p && ascii; p++)
 		ascii = (unsigned char)*p < 0x80;
-	if (ascii) {
-		dns_query(dns, name, type, dkim_budget, res);
-		return 0;
-	}
-	if ((a = arena_new()) == NULL)
+	if (!ascii && (rc = idn_domain(a, name, &al, &why)) < 0)
 		return -1;
-	rc = idn_domain(a, name, &al, &why);
-	if (rc >= 0)
-		dns_query(dns, rc == IDN_OK ? al : name, type, dkim_budget, res);
-	arena_free(a);
-	return rc < 0 ? -1 : 0;
+	*asked = rc == IDN_OK ? al : name;
+	dns_query(dns, *asked, type, dkim_budget, res);
+	return 0;
+}
+
+/* dkim_dns_screen - the reply RES to NAME, a key record libopendkim is
+ * about to verify with: NULL, or why it must not (dkim_verify_key_screen),
+ * then also noted for every field of the message whose key NAME is, so
+ * that each reports that reason; "out of memory" when memory ran out */
+static const char *dkim_dns_screen(struct dkim_msg *m, const char *name,
+				   const struct dns_result *res)
+{
+	struct strbuf txt, key;
+	const char *why = NULL;
+	bool nomem = false;
+
+	if (res->status != DNS_ANSWER || res->n != 1)
+		return NULL; /* nothing to verify with, or libopendkim's "multiple keys" */
+	strbuf_init(&txt);
+	if (dns_rdata_txt(&res->rr[0], &txt) == 0 && !txt.failed)
+		why = dkim_verify_key_screen(m->v->keys, strbuf_cstr(&txt), txt.len, &nomem);
+	nomem = nomem || txt.failed;
+	strbuf_free(&txt);
+	if (nomem)
+		return "out of memory";
+	for (size_t i = 0; why != NULL && i < m->nfields; i++) {
+		const struct dkim_sig_info *f = &m->fields[i];
+
+		if (m->field_ours[i] || f->selector == NULL || f->domain == NULL)
+			continue;
+		strbuf_init(&key);
+		strbuf_printf(&key, "%s._domainkey.%s", f->selector, f->domain);
+		if (key.failed)
+			why = "out of memory";
+		else if (strcasecmp(strbuf_cstr(&key), name) == 0)
+			m->field_refused[i] = why;
+		strbuf_free(&key);
+	}
+	return why;
 }
 
 static int dkim_dns_start(void *srv, int type, unsigned char *query, unsigned char *buf,
 			  size_t buflen, void **qh)
 {
 	struct dkim_query *q = calloc(1, sizeof(*q));
+	struct arena *a = arena_new();
 	struct dns_result res;
+	const char *asked;
 
-	if (q == NULL)
-		return DKIM_DNS_ERROR;
-	if (dkim_query_name(srv, (const char *)query, type, &res) != 0) {
+	if (q == NULL || a == NULL ||
+	    dkim_query_name(srv, a, (const char *)query, type, &res, &asked) != 0) {
 		free(q);
+		arena_free(a);
 		return DKIM_DNS_ERROR;
 	}
 	q->status = DKIM_DNS_ERROR;
-	if (res.status != DNS_TEMPFAIL && res.packet != NULL && res.packet_len <= buflen) {
+	if (dkim_cur != NULL && dkim_dns_screen(dkim_cur, asked, &res) != NULL) {
+		/* refused (the reason is the field's, dkim_msg_eom reports it)
+		 * or out of memory: libopendkim gets a failed lookup and does
+		 * not verify with the key */
+	} else if (res.status != DNS_TEMPFAIL && res.packet != NULL && res.packet_len <= buflen) {
 		/* answer, NXDOMAIN, no data: the reply says which */
 		memcpy(buf, res.packet, res.packet_len);
 		q->bytes = res.packet_len;
 		q->status = DKIM_DNS_SUCCESS;
 	}
 	dns_result_free(&res);
+	arena_free(a);
 	*qh = q;
 	return 0;
 }
@@ -351,6 +394,7 @@ void dkim_msg_free(struct dkim_msg *m)
 	free(m->hdrs);
 	free(m->field_hdr);
 	free(m->field_ours);
+	free(m->field_refused);
 	for (size_t i = 0; i < m->nfields; i++)
 		dkim_sig_info_free(&m->fields[i]);
 	free(m->fields);
@@ -374,6 +418,7 @@ static int dkim_msg_field(struct dkim_msg *m, const char *value, size_t len)
 		struct dkim_sig_info *f = realloc(m->fields, cap * sizeof(*f));
 		size_t *fh;
 		bool *fo;
+		const char **fr;
 
 		if (f == NULL)
 			return -1;
@@ -384,10 +429,14 @@ static int dkim_msg_field(struct dkim_msg *m, const char *value, size_t len)
 		if ((fo = realloc(m->field_ours, cap * sizeof(*fo))) == NULL)
 			return -1;
 		m->field_ours = fo;
+		if ((fr = realloc(m->field_refused, cap * sizeof(*fr))) == NULL)
+			return -1;
+		m->field_refused = fr;
 		m->fields_cap = cap;
 	}
 	m->field_hdr[m->nfields] = m->nhdrs; /* dkim_msg_header stores it next */
 	m->field_ours[m->nfields] = false;
+	m->field_refused[m->nfields] = NULL;
 	if (dkim_sig_check(value, len, &m->fields[m->nfields]) != 0)
 		return -1;
 	m->nfields++;
@@ -776,6 +825,7 @@ static int dkim_msg_lib_eom(struct dkim_msg *m, struct dns_budget *budget, struc
 	if (m->own_body && dkim_own_body_final(m) != 0)
 		return -1;
 	dkim_budget = budget;
+	dkim_cur = m;
 	(void)dkim_eom(m->dkim, NULL);
 	/* libopendkim stops at the first signature that passes; the others
 	 * chosen by dkim_prescreen() get their own answer too */
@@ -786,6 +836,7 @@ static int dkim_msg_lib_eom(struct dkim_msg *m, struct dns_budget *budget, struc
 			(void)dkim_sig_process(m->dkim, m->orig[i]);
 	}
 	dkim_budget = NULL;
+	dkim_cur = NULL;
 	if (m->orig == NULL) {
 		/* libopendkim refused the message before it looked at any
 		 * signature (at end of header, say): each one is permerror */
@@ -830,6 +881,10 @@ int dkim_msg_eom(struct dkim_msg *m, struct dns_budget *budget, struct arena *ar
 		} else if (refused != NULL) {
 			r->result = AR_PERMERROR;
 			r->reason = refused;
+		} else if (m->field_refused[i] != NULL) {
+			r->algorithm = dkim_alg_name(m->orig[i]);
+			r->result = AR_PERMERROR;
+			r->reason = m->field_refused[i];
 		} else if (m->lib_skipped && !m->field_ours[i]) {
 			r->algorithm = f->ed25519 ? "ed25519-sha256" : "rsa-sha256";
 			r->result = AR_NEUTRAL;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -187,6 +189,33 @@ static int dkim_fail(struct dkim_result *r, enum ar_result result, const char *r
 	return 0;
 }
 
+/* The public exponent of a DKIM key is a signer's choice, and a verifier
+ * pays for its size: with a 3,071-bit exponent one RSA-3072 verification
+ * took 5.5 ms here instead of 0.07 (a private key's work), so a message
+ * with eight signatures on such a key would cost 44 ms of CPU. Keys in use
+ * have 65537 or 3; OpenSSL itself refuses exponents over 64 bits for
+ * moduli over 3,072 bits (OPENSSL_RSA_MAX_PUBEXP_BITS), and gatehouse
+ * refuses them for every size. */
+#define DKIM_RSA_MAX_E_BITS 64
+static const char dkim_reason_big_e[] = "RSA public exponent over 64 bits";
+
+/* dkim_key_cheap - PKEY costs a verification what RSA keys in use cost */
+static bool dkim_key_cheap(const EVP_PKEY *pkey)
+{
+	BIGNUM *e = NULL;
+	bool cheap;
+
+	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA)
+		return true;
+	if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
+		ERR_clear_error();
+		return false; /* no exponent to read: not a key to verify with */
+	}
+	cheap = BN_num_bits(e) <= DKIM_RSA_MAX_E_BITS;
+	BN_free(e);
+	return cheap;
+}
+
 /* dkim_key_fetch - the key of F from DNS (or the table), and for RSA its
  * verification context in *VERIFY (NULL: set one up); NULL with R filled
  * when there is none to use; *NOMEM when memory ran out */
@@ -255,10 +284,16 @@ static EVP_PKEY *dkim_key_fetch(struct dns_resolver *dns, struct dns_budget *b,
 		pkey = NULL;
 	} else if ((pkey = dkim_keys_get(keys, txt.data, verify)) == NULL) {
 		pkey = dkim_keyrec_pkey(&k, false, nomem);
-		if (pkey != NULL)
+		if (pkey != NULL && !dkim_key_cheap(pkey)) {
+			/* not kept: such keys are not worth a slot */
+			EVP_PKEY_free(pkey);
+			pkey = NULL;
+			dkim_fail(r, AR_PERMERROR, dkim_reason_big_e);
+		} else if (pkey != NULL) {
 			dkim_keys_put(keys, txt.data, pkey, !k.ed25519);
-		else if (!*nomem)
+		} else if (!*nomem) {
 			dkim_fail(r, AR_PERMERROR, "unable to apply public key");
+		}
 	}
 	dkim_keyrec_free(&k);
 	strbuf_free(&txt);
@@ -391,4 +426,35 @@ int dkim_verify_sig(struct dns_resolver *dns, struct dns_budget *b, struct dkim_
 		return r->reason == NULL ? -1 : 0;
 	}
 	return dkim_fail(r, AR_PASS, NULL);
+}
+
+const char *dkim_verify_key_screen(struct dkim_keys *keys, const char *text, size_t len,
+				   bool *nomem)
+{
+	struct dkim_keyrec k;
+	EVP_PKEY_CTX *verify = NULL;
+	EVP_PKEY *pkey;
+	const char *why = NULL;
+
+	*nomem = false;
+	if (len == 0 || memchr(text, '\0', len) != NULL || text[len] != '\0')
+		return NULL; /* not a record libopendkim could use either */
+	memset(&k, 0, sizeof(k));
+	if (dkim_keyrec_parse(text, len, &k) != NULL || k.ed25519) {
+		dkim_keyrec_free(&k);
+		return NULL; /* its trouble, or no exponent: libopendkim's */
+	}
+	if ((pkey = dkim_keys_get(keys, text, &verify)) == NULL) {
+		/* decoded once, then kept as for dkim_verify_sig(): a key that
+		 * passes here is not decoded again for the next message */
+		pkey = dkim_keyrec_pkey(&k, false, nomem);
+		if (pkey != NULL && !dkim_key_cheap(pkey))
+			why = dkim_reason_big_e;
+		else if (pkey != NULL)
+			dkim_keys_put(keys, text, pkey, true);
+	}
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(verify);
+	dkim_keyrec_free(&k);
+	return why;
 }

@@ -17,7 +17,10 @@
  * What it checks (RFC 6376 3.5, 3.6, 3.7, 6.1; RFC 8463): the key record's
  * tags (v=DKIM1 first if present; k= matching a=; h= and s= allowing
  * sha256 and email; t=s), an empty p= as a revoked key, the key's type and
- * size (RSA below MIN_KEY_BITS is "policy"), then the relaxed header hash:
+ * size (RSA below MIN_KEY_BITS is "policy"; an RSA public exponent over
+ * 64 bits, which would make a verification as dear as signing, is
+ * permerror, on libopendkim's path too: dkim_verify_key_screen), then the
+ * relaxed header hash:
  * the fields h= names, each taken bottom-up, the signature's own field with
  * b= emptied, hashed with SHA-256 and verified (RSA PKCS#1 v1.5 over the
  * data; Ed25519 over its SHA-256 hash). The body hash is dkim.c's.
@@ -77,5 +80,16 @@ int dkim_verify_sig(struct dns_resolver *dns, struct dns_budget *b, struct dkim_
 		    const struct dkim_field *fields, size_t n, size_t sig,
 		    const struct dkim_sig_info *f, bool body_ok, unsigned min_key_bits,
 		    struct arena *a, struct dkim_result *r);
+
+/*
+ * dkim_verify_key_screen - the key record TEXT (LEN bytes, NUL-terminated)
+ * fetched for a signature libopendkim checks: NULL when it may verify with
+ * it, or the reason it must not, which libopendkim would not see (an RSA
+ * public exponent over 64 bits). Records with other trouble are left to
+ * libopendkim. A usable RSA key is kept in KEYS as dkim_verify_sig()
+ * keeps it; *NOMEM says memory ran out.
+ */
+const char *dkim_verify_key_screen(struct dkim_keys *keys, const char *text, size_t len,
+				   bool *nomem);
 
 #endif

@@ -12,12 +12,13 @@ TMP=${GH_KEEP_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-dkim.XXXXXX")}
 trap '[ -n "${GH_KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 passed=0 failed=0
 
-# key NAME ALG [BITS] - a private key in $TMP/NAME.pem
+# key NAME ALG [BITS [PUBLIC-EXPONENT]] - a private key in $TMP/NAME.pem
 key() {
 	if [ "$2" = ed25519 ]; then
 		openssl genpkey -algorithm ed25519 -out "$TMP/$1.pem" 2>/dev/null
 	else
-		openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:$3" -out "$TMP/$1.pem" 2>/dev/null
+		openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:$3" \
+			-pkeyopt "rsa_keygen_pubexp:${4:-65537}" -out "$TMP/$1.pem" 2>/dev/null
 	fi
 }
 
@@ -43,6 +44,11 @@ key rsa1024 rsa 1024
 key rsa512 rsa 512
 key ed ed25519
 key other rsa 2048
+# A signer's choice the verifier pays for: a 2048-bit key whose public
+# exponent has 1,500 bits makes each verification as dear as signing. e=3
+# (small, legal, still met in the wild) must keep passing.
+key e3 rsa 2048 3
+key bige rsa 2048 "$(python3 -c 'print((1 << 1499) | (1 << 700) | 1)')"
 : >"$TMP/zone"
 publish s1._domainkey.example.org "$(pubrec rsa rsa)"
 publish k1024._domainkey.example.org "$(pubrec rsa1024 rsa)"
@@ -51,6 +57,8 @@ publish ed._domainkey.example.org "$(pubrec ed ed25519)"
 publish revoked._domainkey.example.org "v=DKIM1; k=rsa; p="
 publish wrongtype._domainkey.example.org "$(pubrec ed ed25519)"
 publish s1._domainkey.example.com "$(pubrec other rsa)"
+publish e3._domainkey.example.org "$(pubrec e3 rsa)"
+publish bige._domainkey.example.org "$(pubrec bige rsa)"
 echo "slow._domainkey.example.org. TIMEOUT" >>"$TMP/zone"
 
 cat >"$TMP/plain.eml" <<'MSG'
@@ -84,6 +92,11 @@ sign revoked.eml plain.eml rsa example.org revoked
 sign wrongtype.eml plain.eml rsa example.org wrongtype
 sign slow.eml plain.eml rsa example.org slow
 sign simple.eml plain.eml rsa example.org s1 -c simple
+sign e3.eml plain.eml e3 example.org e3
+sign bige.eml plain.eml bige example.org bige
+# the same key on the paths libopendkim checks (simple, rsa-sha1)
+sign bige-simple.eml plain.eml bige example.org bige -c simple
+sign bige-sha1.eml plain.eml bige example.org bige -a rsa-sha1
 # fields with no space after the colon, or a tab: "simple" signs their
 # exact bytes, which the MTA's SMFIP_HDR_LEADSPC lets us rebuild
 sed -e 's/^Subject: /Subject:/' -e 's/^To: /To:\t/' "$TMP/plain.eml" >"$TMP/nospace.eml"
@@ -141,6 +154,11 @@ t "key lookup times out: temperror" slow.eml "$one and .dkim[0].result == \"temp
 t "rsa-sha1: policy, not a pass (RFC 8301)" sha1.eml "$one and .dkim[0].result == \"policy\" and (.dkim[0].reason | test(\"sha1\"))"
 t "1024-bit key passes" k1024.eml "$one and .dkim[0].result == \"pass\" and .dkim[0].key_bits == 1024"
 t "512-bit key: policy, not a pass" k512.eml "$one and .dkim[0].result != \"pass\""
+t "a key with e=3 passes" e3.eml "$one and .dkim[0].result == \"pass\""
+BIGE="$one and .dkim[0].result == \"permerror\" and (.dkim[0].reason | test(\"public exponent over 64 bits\"))"
+t "a 1,500-bit public exponent: permerror, never verified with" bige.eml "$BIGE"
+t "the same key with simple canonicalization (libopendkim's path): permerror" bige-simple.eml "$BIGE"
+t "the same key with rsa-sha1 (libopendkim's path): permerror" bige-sha1.eml "$BIGE and .dkim[0].algorithm == \"rsa-sha1\""
 t "two signatures, one bad" two.eml "(.dkim | length) == 2 and ([.dkim[] | select(.domain == \"example.org\" and .result == \"pass\")] | length) == 1 and ([.dkim[] | select(.domain == \"example.com\" and .result == \"fail\")] | length) == 1"
 t "l= covering the whole body passes" l.eml "$one and .dkim[0].result == \"pass\""
 t "l= with appended text: policy, not a pass" l-appended.eml "$one and .dkim[0].result == \"policy\" and (.dkim[0].reason | test(\"l=\"))"
