@@ -17,9 +17,10 @@
  * What it checks (RFC 6376 3.5, 3.6, 3.7, 6.1; RFC 8463): the key record's
  * tags (v=DKIM1 first if present; k= matching a=; h= and s= allowing
  * sha256 and email; t=s), an empty p= as a revoked key, the key's type and
- * size (RSA below MIN_KEY_BITS is "policy"; an RSA public exponent over
- * 64 bits, which would make a verification as dear as signing, is
- * permerror, on libopendkim's path too: dkim_verify_key_screen), then the
+ * size (RSA below MIN_KEY_BITS is "policy"; RSA over 8,192 bits or with a
+ * public exponent of 2^31 or more, which would make a verification as
+ * dear as signing, is permerror, on libopendkim's path too:
+ * dkim_verify_key_screen), then the
  * relaxed header hash:
  * the fields h= names, each taken bottom-up, the signature's own field with
  * b= emptied, hashed with SHA-256 and verified (RSA PKCS#1 v1.5 over the
@@ -85,7 +86,7 @@ int dkim_verify_sig(struct dns_resolver *dns, struct dns_budget *b, struct dkim_
  * dkim_verify_key_screen - the key record TEXT (LEN bytes, NUL-terminated)
  * fetched for a signature libopendkim checks: NULL when it may verify with
  * it, or the reason it must not, which libopendkim would not see (an RSA
- * public exponent over 64 bits). Records with other trouble are left to
+ * key too large, or its public exponent). Records with other trouble are left to
  * libopendkim. A usable RSA key is kept in KEYS as dkim_verify_sig()
  * keeps it; *NOMEM says memory ran out.
  */

@@ -45,10 +45,18 @@ key rsa512 rsa 512
 key ed ed25519
 key other rsa 2048
 # A signer's choice the verifier pays for: a 2048-bit key whose public
-# exponent has 1,500 bits makes each verification as dear as signing. e=3
-# (small, legal, still met in the wild) must keep passing.
+# exponent has 1,500 bits makes each verification as dear as signing, and
+# so, less so, does a modulus past 8,192 bits. e=3 (small, legal, still met
+# in the wild) and e=2^31-1 (the largest taken) must keep passing.
 key e3 rsa 2048 3
+key e31 rsa 2048 2147483647
 key bige rsa 2048 "$(python3 -c 'print((1 << 1499) | (1 << 700) | 1)')"
+# a published key of 9,000 bits (any odd modulus: it is refused before any
+# verification, so no key is made, which would take minutes)
+bign=$(python3 -c 'import secrets; print(hex(secrets.randbits(9000) | (1 << 8999) | 1))')
+printf 'asn1=SEQUENCE:pubkey\n[pubkey]\nn=INTEGER:%s\ne=INTEGER:65537\n' "$bign" >"$TMP/bign.cnf"
+openssl asn1parse -genconf "$TMP/bign.cnf" -out "$TMP/bign.der" -noout
+bign_p=$(openssl rsa -RSAPublicKey_in -inform DER -in "$TMP/bign.der" -pubout -outform DER 2>/dev/null | base64 -w0)
 : >"$TMP/zone"
 publish s1._domainkey.example.org "$(pubrec rsa rsa)"
 publish k1024._domainkey.example.org "$(pubrec rsa1024 rsa)"
@@ -58,6 +66,8 @@ publish revoked._domainkey.example.org "v=DKIM1; k=rsa; p="
 publish wrongtype._domainkey.example.org "$(pubrec ed ed25519)"
 publish s1._domainkey.example.com "$(pubrec other rsa)"
 publish e3._domainkey.example.org "$(pubrec e3 rsa)"
+publish e31._domainkey.example.org "$(pubrec e31 rsa)"
+publish bign._domainkey.example.org "v=DKIM1; k=rsa; p=$bign_p"
 publish bige._domainkey.example.org "$(pubrec bige rsa)"
 echo "slow._domainkey.example.org. TIMEOUT" >>"$TMP/zone"
 
@@ -93,6 +103,9 @@ sign wrongtype.eml plain.eml rsa example.org wrongtype
 sign slow.eml plain.eml rsa example.org slow
 sign simple.eml plain.eml rsa example.org s1 -c simple
 sign e3.eml plain.eml e3 example.org e3
+sign e31.eml plain.eml e31 example.org e31
+sign bign.eml plain.eml rsa example.org bign
+sign bign-simple.eml plain.eml rsa example.org bign -c simple
 sign bige.eml plain.eml bige example.org bige
 # the same key on the paths libopendkim checks (simple, rsa-sha1)
 sign bige-simple.eml plain.eml bige example.org bige -c simple
@@ -155,10 +168,14 @@ t "rsa-sha1: policy, not a pass (RFC 8301)" sha1.eml "$one and .dkim[0].result =
 t "1024-bit key passes" k1024.eml "$one and .dkim[0].result == \"pass\" and .dkim[0].key_bits == 1024"
 t "512-bit key: policy, not a pass" k512.eml "$one and .dkim[0].result != \"pass\""
 t "a key with e=3 passes" e3.eml "$one and .dkim[0].result == \"pass\""
-BIGE="$one and .dkim[0].result == \"permerror\" and (.dkim[0].reason | test(\"public exponent over 64 bits\"))"
+t "a key with e=2^31-1 passes" e31.eml "$one and .dkim[0].result == \"pass\""
+BIGE="$one and .dkim[0].result == \"permerror\" and (.dkim[0].reason | test(\"public exponent of 2\\\\^31 or more\"))"
 t "a 1,500-bit public exponent: permerror, never verified with" bige.eml "$BIGE"
 t "the same key with simple canonicalization (libopendkim's path): permerror" bige-simple.eml "$BIGE"
 t "the same key with rsa-sha1 (libopendkim's path): permerror" bige-sha1.eml "$BIGE and .dkim[0].algorithm == \"rsa-sha1\""
+BIGN="$one and .dkim[0].result == \"permerror\" and (.dkim[0].reason | test(\"over 8192 bits\"))"
+t "a 9,000-bit key: permerror" bign.eml "$BIGN"
+t "the same with simple canonicalization (libopendkim's path): permerror" bign-simple.eml "$BIGN"
 t "two signatures, one bad" two.eml "(.dkim | length) == 2 and ([.dkim[] | select(.domain == \"example.org\" and .result == \"pass\")] | length) == 1 and ([.dkim[] | select(.domain == \"example.com\" and .result == \"fail\")] | length) == 1"
 t "l= covering the whole body passes" l.eml "$one and .dkim[0].result == \"pass\""
 t "l= with appended text: policy, not a pass" l-appended.eml "$one and .dkim[0].result == \"policy\" and (.dkim[0].reason | test(\"l=\"))"
