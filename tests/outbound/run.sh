@@ -310,6 +310,19 @@ if grep -q "warning: .*open-kt:1: .*can be read by its group or others" "$TMP/op
 else
 	nok "a world-readable key file: a warning naming the table line, still loaded" "$(head -c 300 "$TMP/open-key.err")"
 fi
+# a key past RFC 8301's 4,096 bits: loaded, with a warning (receivers,
+# gatehouse among them past 8,192, may refuse it)
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4160 -out "$TMP/big.pem" 2>/dev/null
+chmod 600 "$TMP/big.pem"
+printf 'big example.org:s1:%s\n' "$TMP/big.pem" >"$TMP/big-kt"
+printf '%s\ndkim_key_table = %s\ndkim_signing_table = refile:%s\n' "$base" "$TMP/big-kt" "$TMP/open-st" >"$TMP/big.conf"
+sed -i 's/open$/big/' "$TMP/open-st"
+run big-key "$TMP/big.conf" plain alice alice@example.org
+if grep -q "warning: .*big-kt:1: .*a 4160-bit RSA key; receivers need only verify up to 4096 bits" "$TMP/big-key.err" && jq -e '.verdict.action == "accept"' "$TMP/big-key.json" >/dev/null; then
+	ok "a 4160-bit RSA key: a warning naming the table line (RFC 8301's range), still loaded"
+else
+	nok "a 4160-bit RSA key: a warning naming the table line (RFC 8301's range), still loaded" "$(head -c 300 "$TMP/big-key.err")"
+fi
 
 # the rule language: a target compared with another target, and the
 # identity check's verdict as a target
