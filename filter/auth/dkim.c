@@ -42,6 +42,7 @@
 
 #include "auth/dkim.h"
 #include "auth/dkim_canon.h"
+#include "auth/dkim_hsel.h"
 #include "auth/dkim_sig.h"
 #include "auth/dkim_verify.h"
 #include "dns/dns.h"
@@ -597,43 +598,40 @@ static bool dkim_msg_all_ours(struct dkim_msg *m)
  * libopendkim selects, without its white-space quirks, which can only make
  * this say yes more often.
  */
+struct dkim_overflow {
+	size_t nhdrs, taken;
+	bool over;
+};
+
+/* dkim_overflow_one - one name of h=: past the last field, or a field */
+static bool dkim_overflow_one(void *ctx, const char *name, size_t len, size_t idx)
+{
+	struct dkim_overflow *o = ctx;
+
+	(void)name;
+	(void)len;
+	if (o->taken == o->nhdrs) {
+		o->over = true; /* a name with every field used up */
+		return false;
+	}
+	if (idx != DKIM_HSEL_NONE)
+		o->taken++;
+	return true;
+}
+
 static bool dkim_hdrlist_overflows(const struct dkim_msg *m)
 {
-	bool *used = calloc(m->nhdrs + 1, sizeof(*used));
-	bool over = false;
+	for (size_t i = 0; i < m->nfields; i++) {
+		struct dkim_overflow o = { m->nhdrs, 0, false };
 
-	if (used == NULL)
-		return true; /* no memory: libopendkim would not get far either */
-	for (size_t i = 0; i < m->nfields && !over; i++) {
-		const char *h = m->fields[i].h;
-		size_t taken = 0, hl;
-
-		if (h == NULL)
+		if (m->fields[i].h == NULL)
 			continue;
-		memset(used, 0, (m->nhdrs + 1) * sizeof(*used));
-		hl = strlen(h);
-		for (size_t p = 0; p < hl && !over;) {
-			size_t s = p, e, pick = m->nhdrs;
-
-			while (p < hl && h[p] != ':')
-				p++;
-			e = p++;
-			if (taken == m->nhdrs) {
-				over = true; /* a name with every field used up */
-				break;
-			}
-			for (size_t k = 0; k < m->nhdrs; k++)
-				if (!used[k] && strlen(m->hdrs[k].name) == e - s &&
-				    strncasecmp(m->hdrs[k].name, h + s, e - s) == 0)
-					pick = k; /* the last unused one, as libopendkim picks */
-			if (pick < m->nhdrs) {
-				used[pick] = true;
-				taken++;
-			}
-		}
+		if (dkim_hsel(m->hdrs, m->nhdrs, m->fields[i].h, dkim_overflow_one, &o) != 0)
+			return true; /* no memory: libopendkim would not get far either */
+		if (o.over)
+			return true;
 	}
-	free(used);
-	return over;
+	return false;
 }
 
 int dkim_msg_eoh(struct dkim_msg *m)

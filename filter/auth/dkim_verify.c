@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "auth/dkim_canon.h"
+#include "auth/dkim_hsel.h"
 #include "auth/dkim_keyrec.h"
 #include "auth/dkim_sig.h"
 #include "auth/dkim_verify.h"
@@ -308,42 +309,35 @@ static EVP_PKEY *dkim_key_fetch(struct dns_resolver *dns, struct dns_budget *b,
 	return pkey;
 }
 
+struct dkim_hdata {
+	const struct dkim_field *fields;
+	struct strbuf *sb;
+};
+
+/* dkim_hdata_one - the field one name of h= selects, canonicalized */
+static bool dkim_hdata_one(void *ctx, const char *name, size_t len, size_t idx)
+{
+	const struct dkim_hdata *d = ctx;
+
+	(void)name;
+	(void)len;
+	if (idx != DKIM_HSEL_NONE)
+		dkim_canon_header_relaxed(d->sb, d->fields[idx].name, d->fields[idx].value,
+					  d->fields[idx].len, true);
+	return true;
+}
+
 /* dkim_header_data - the relaxed canonical header fields F signs, then its
  * own field with b= emptied and no CRLF, into SB */
 static void dkim_header_data(const struct dkim_field *fields, size_t n, size_t sig,
 			     const struct dkim_sig_info *f, struct strbuf *sb)
 {
-	size_t hl = strlen(f->h), i = 0;
+	struct dkim_hdata d = { fields, sb };
 	struct strbuf own;
 
-	while (i < hl) {
-		size_t s = i, e, taken = 0;
-
-		while (i < hl && f->h[i] != ':')
-			i++;
-		e = i++;
-		if (e == s)
-			continue;
-		/* the same name earlier in h= took instances from the bottom */
-		for (size_t j = 0; j < s;) {
-			size_t js = j, je;
-
-			while (j < hl && f->h[j] != ':')
-				j++;
-			je = j++;
-			if (je - js == e - s && strncasecmp(f->h + js, f->h + s, e - s) == 0)
-				taken++;
-		}
-		for (size_t k = n; k-- > 0;) {
-			if (strlen(fields[k].name) != e - s ||
-			    strncasecmp(fields[k].name, f->h + s, e - s) != 0)
-				continue;
-			if (taken-- == 0) {
-				dkim_canon_header_relaxed(sb, fields[k].name, fields[k].value,
-							  fields[k].len, true);
-				break;
-			}
-		}
+	if (dkim_hsel(fields, n, f->h, dkim_hdata_one, &d) != 0) {
+		sb->failed = true;
+		return;
 	}
 	strbuf_init(&own);
 	strbuf_append(&own, fields[sig].value, f->b_from);

@@ -42,19 +42,13 @@
 
 #include <openssl/types.h>
 
+#include "auth/dkim_hsel.h" /* struct dkim_field */
+
 struct arena;
 struct dkim_result;
 struct dkim_sig_info;
 struct dns_budget;
 struct dns_resolver;
-
-/* One header field as the MTA gave it: no space after the colon, folded
- * lines joined by LF or CRLF */
-struct dkim_field {
-	const char *name, *value;
-	size_t len;
-	bool space; /* one SP stood between the colon and VALUE */
-};
 
 struct dkim_keys;
 
