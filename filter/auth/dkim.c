@@ -90,9 +90,14 @@ struct dkim_msg {
 	size_t nhdrs, hdrs_cap;
 	size_t *field_hdr;
 	bool *field_ours;
-	/* why a field left to libopendkim was taken from it before its
-	 * verification (dkim_verify_key_screen), or NULL */
-	const char **field_refused;
+	/* key records the DNS hook kept from libopendkim (the name it asked
+	 * for, why: dkim_verify_key_screen); a field whose lookup this made
+	 * fail reports that reason */
+	struct dkim_screened {
+		char *name;
+		const char *why;
+	} * screened;
+	size_t nscreened;
 	/* why libopendkim must not see this message's end of header (see
 	 * dkim_hdrlist_overflows), or NULL */
 	const char *kept_from_lib;
@@ -112,79 +117,104 @@ struct dkim_query {
 };
 
 /* dkim_query_name - ask for NAME in A-labels: a d= in U-labels (RFC 8616)
- * is looked up under its A-label form, which *ASKED (in A) names; -1 when
- * memory ran out */
-static int dkim_query_name(struct dns_resolver *dns, struct arena *a, const char *name, int type,
-			   struct dns_result *res, const char **asked)
+ * is looked up under its A-label form; -1 when memory ran out */
+static int dkim_query_name(struct dns_resolver *dns, const char *name, int type,
+			   struct dns_result *res)
 {
+	struct arena *a;
 	const char *al = name, *why;
 	bool ascii = true;
-	int rc = IDN_OK;
+	int rc;
 
 	for (const char *p = name; *p && ascii; p++)
 		ascii = (unsigned char)*p < 0x80;
-	if (!ascii && (rc = idn_domain(a, name, &al, &why)) < 0)
+	if (ascii) {
+		dns_query(dns, name, type, dkim_budget, res);
+		return 0;
+	}
+	if ((a = arena_new()) == NULL)
 		return -1;
-	*asked = rc == IDN_OK ? al : name;
-	dns_query(dns, *asked, type, dkim_budget, res);
-	return 0;
+	rc = idn_domain(a, name, &al, &why);
+	if (rc >= 0)
+		dns_query(dns, rc == IDN_OK ? al : name, type, dkim_budget, res);
+	arena_free(a);
+	return rc < 0 ? -1 : 0;
 }
 
-/* dkim_dns_screen - the reply RES to NAME, a key record libopendkim is
- * about to verify with: NULL, or why it must not (dkim_verify_key_screen),
- * then also noted for every field of the message whose key NAME is, so
- * that each reports that reason; "out of memory" when memory ran out */
+/* dkim_dns_screen - the reply RES to NAME (as libopendkim asked), a key
+ * record it is about to verify with: NULL, or why it must not
+ * (dkim_verify_key_screen), then noted in M for dkim_one(); "out of
+ * memory" when memory ran out (the lookup fails: temperror) */
 static const char *dkim_dns_screen(struct dkim_msg *m, const char *name,
 				   const struct dns_result *res)
 {
-	struct strbuf txt, key;
+	struct dkim_screened *sc;
 	const char *why = NULL;
 	bool nomem = false;
 
-	if (res->status != DNS_ANSWER || res->n != 1)
-		return NULL; /* nothing to verify with, or libopendkim's "multiple keys" */
-	strbuf_init(&txt);
-	if (dns_rdata_txt(&res->rr[0], &txt) == 0 && !txt.failed)
-		why = dkim_verify_key_screen(m->v->keys, strbuf_cstr(&txt), txt.len, &nomem);
-	nomem = nomem || txt.failed;
-	strbuf_free(&txt);
+	/* every record: which one libopendkim takes is its business */
+	for (size_t i = 0; res->status == DNS_ANSWER && i < res->n && why == NULL && !nomem; i++) {
+		struct strbuf txt;
+
+		strbuf_init(&txt);
+		if (dns_rdata_txt(&res->rr[i], &txt) == 0 && !txt.failed)
+			why = dkim_verify_key_screen(txt.data, txt.len, &nomem);
+		nomem = nomem || txt.failed;
+		strbuf_free(&txt);
+	}
 	if (nomem)
 		return "out of memory";
-	for (size_t i = 0; why != NULL && i < m->nfields; i++) {
-		const struct dkim_sig_info *f = &m->fields[i];
-
-		if (m->field_ours[i] || f->selector == NULL || f->domain == NULL)
-			continue;
-		strbuf_init(&key);
-		strbuf_printf(&key, "%s._domainkey.%s", f->selector, f->domain);
-		if (key.failed)
-			why = "out of memory";
-		else if (strcasecmp(strbuf_cstr(&key), name) == 0)
-			m->field_refused[i] = why;
-		strbuf_free(&key);
-	}
+	if (why == NULL)
+		return NULL;
+	sc = realloc(m->screened, (m->nscreened + 1) * sizeof(*sc));
+	if (sc == NULL)
+		return "out of memory";
+	m->screened = sc;
+	if ((sc[m->nscreened].name = strdup(name)) == NULL)
+		return "out of memory";
+	sc[m->nscreened++].why = why;
 	return why;
+}
+
+/* dkim_screened_why - why the hook kept SIG's key from libopendkim, or NULL */
+static const char *dkim_screened_why(const struct dkim_msg *m, DKIM_SIGINFO *sig)
+{
+	const char *sel = (const char *)dkim_sig_getselector(sig);
+	const char *dom = (const char *)dkim_sig_getdomain(sig);
+	size_t sl, dl;
+
+	if (sel == NULL || dom == NULL)
+		return NULL;
+	sl = strlen(sel);
+	dl = strlen(dom);
+	/* the name libopendkim asks for: SELECTOR._domainkey.DOMAIN */
+	for (size_t i = 0; i < m->nscreened; i++) {
+		const char *n = m->screened[i].name;
+
+		if (strlen(n) == sl + 12 + dl && strncasecmp(n, sel, sl) == 0 &&
+		    strncasecmp(n + sl, "._domainkey.", 12) == 0 &&
+		    strcasecmp(n + sl + 12, dom) == 0)
+			return m->screened[i].why;
+	}
+	return NULL;
 }
 
 static int dkim_dns_start(void *srv, int type, unsigned char *query, unsigned char *buf,
 			  size_t buflen, void **qh)
 {
 	struct dkim_query *q = calloc(1, sizeof(*q));
-	struct arena *a = arena_new();
 	struct dns_result res;
-	const char *asked;
 
-	if (q == NULL || a == NULL ||
-	    dkim_query_name(srv, a, (const char *)query, type, &res, &asked) != 0) {
+	if (q == NULL)
+		return DKIM_DNS_ERROR;
+	if (dkim_query_name(srv, (const char *)query, type, &res) != 0) {
 		free(q);
-		arena_free(a);
 		return DKIM_DNS_ERROR;
 	}
 	q->status = DKIM_DNS_ERROR;
-	if (dkim_cur != NULL && dkim_dns_screen(dkim_cur, asked, &res) != NULL) {
-		/* refused (the reason is the field's, dkim_msg_eom reports it)
-		 * or out of memory: libopendkim gets a failed lookup and does
-		 * not verify with the key */
+	if (dkim_cur != NULL && dkim_dns_screen(dkim_cur, (const char *)query, &res) != NULL) {
+		/* kept from libopendkim (dkim_one reports why) or out of
+		 * memory: it gets a failed lookup and verifies nothing */
 	} else if (res.status != DNS_TEMPFAIL && res.packet != NULL && res.packet_len <= buflen) {
 		/* answer, NXDOMAIN, no data: the reply says which */
 		memcpy(buf, res.packet, res.packet_len);
@@ -192,7 +222,6 @@ static int dkim_dns_start(void *srv, int type, unsigned char *query, unsigned ch
 		q->status = DKIM_DNS_SUCCESS;
 	}
 	dns_result_free(&res);
-	arena_free(a);
 	*qh = q;
 	return 0;
 }
@@ -395,7 +424,9 @@ void dkim_msg_free(struct dkim_msg *m)
 	free(m->hdrs);
 	free(m->field_hdr);
 	free(m->field_ours);
-	free(m->field_refused);
+	for (size_t i = 0; i < m->nscreened; i++)
+		free(m->screened[i].name);
+	free(m->screened);
 	for (size_t i = 0; i < m->nfields; i++)
 		dkim_sig_info_free(&m->fields[i]);
 	free(m->fields);
@@ -419,7 +450,6 @@ static int dkim_msg_field(struct dkim_msg *m, const char *value, size_t len)
 		struct dkim_sig_info *f = realloc(m->fields, cap * sizeof(*f));
 		size_t *fh;
 		bool *fo;
-		const char **fr;
 
 		if (f == NULL)
 			return -1;
@@ -430,14 +460,10 @@ static int dkim_msg_field(struct dkim_msg *m, const char *value, size_t len)
 		if ((fo = realloc(m->field_ours, cap * sizeof(*fo))) == NULL)
 			return -1;
 		m->field_ours = fo;
-		if ((fr = realloc(m->field_refused, cap * sizeof(*fr))) == NULL)
-			return -1;
-		m->field_refused = fr;
 		m->fields_cap = cap;
 	}
 	m->field_hdr[m->nfields] = m->nhdrs; /* dkim_msg_header stores it next */
 	m->field_ours[m->nfields] = false;
-	m->field_refused[m->nfields] = NULL;
 	if (dkim_sig_check(value, len, &m->fields[m->nfields]) != 0)
 		return -1;
 	m->nfields++;
@@ -753,6 +779,12 @@ static void dkim_one(struct dkim_msg *m, DKIM_SIGINFO *sig, const struct dkim_si
 					 m->opt.max_signatures);
 		return;
 	}
+	if ((flags & DKIM_SIGFLAG_PROCESSED) && err == DKIM_SIGERROR_KEYFAIL &&
+	    (r->reason = dkim_screened_why(m, sig)) != NULL) {
+		/* the lookup failed because the hook kept the key from it */
+		r->result = AR_PERMERROR;
+		return;
+	}
 	if (!(flags & DKIM_SIGFLAG_PROCESSED)) {
 		r->result = AR_PERMERROR;
 		r->reason = arena_strdup(a, err != DKIM_SIGERROR_OK && err != DKIM_SIGERROR_UNKNOWN
@@ -879,10 +911,6 @@ int dkim_msg_eom(struct dkim_msg *m, struct dns_budget *budget, struct arena *ar
 		} else if (refused != NULL) {
 			r->result = AR_PERMERROR;
 			r->reason = refused;
-		} else if (m->field_refused[i] != NULL) {
-			r->algorithm = dkim_alg_name(m->orig[i]);
-			r->result = AR_PERMERROR;
-			r->reason = m->field_refused[i];
 		} else if (m->lib_skipped && !m->field_ours[i]) {
 			r->algorithm = f->ed25519 ? "ed25519-sha256" : "rsa-sha256";
 			r->result = AR_NEUTRAL;

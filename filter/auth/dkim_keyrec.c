@@ -218,3 +218,97 @@ EVP_PKEY *dkim_keyrec_pkey(const struct dkim_keyrec *k, bool pkcs1, bool *nomem)
 	free(der);
 	return pkey;
 }
+
+/* dkim_keyrec_lenient - base64 TEXT (LEN bytes) read as loosely as any
+ * decoder might: characters outside the alphabet skipped, up to the
+ * first '=' when STOP_AT_PAD (else '=' skipped too), a last partial
+ * quantum kept; decoded by OpenSSL into a malloc'd buffer (*OUT_LEN), or
+ * NULL (nothing there, or memory ran out: *NOMEM) */
+static unsigned char *dkim_keyrec_lenient(const char *text, size_t len, bool stop_at_pad,
+					  size_t *out_len, bool *nomem)
+{
+	char *flat = malloc(len + 4);
+	unsigned char *out = NULL;
+	size_t n = 0, pad = 0;
+	int got;
+
+	*nomem = flat == NULL;
+	if (flat == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '=' && stop_at_pad)
+			break;
+		if (isalnum((unsigned char)text[i]) || text[i] == '+' || text[i] == '/')
+			flat[n++] = text[i];
+	}
+	if (n % 4 == 1)
+		n--; /* six bits are no byte */
+	while (n % 4 != 0) {
+		flat[n++] = '=';
+		pad++;
+	}
+	if (n > 0 && (out = malloc(n / 4 * 3)) == NULL)
+		*nomem = true;
+	if (out != NULL) {
+		got = EVP_DecodeBlock(out, (const unsigned char *)flat, (int)n);
+		if (got < 0 || (size_t)got < pad) {
+			free(out);
+			out = NULL;
+		} else {
+			*out_len = (size_t)got - pad;
+		}
+	}
+	free(flat);
+	return out;
+}
+
+int dkim_keyrec_scan_rsa(const char *text, size_t len, bool (*fn)(void *ctx, const EVP_PKEY *pkey),
+			 void *ctx)
+{
+	for (size_t i = 0; i < len; i++) {
+		size_t b = i, v, e;
+
+		if (text[i] != 'p' && text[i] != 'P')
+			continue;
+		/* a tag starts here: after the record's start or a ';' */
+		while (b > 0 && isspace((unsigned char)text[b - 1]))
+			b--;
+		if (b > 0 && text[b - 1] != ';')
+			continue;
+		for (v = i + 1; v < len && isspace((unsigned char)text[v]); v++)
+			;
+		if (v == len || text[v] != '=')
+			continue;
+		for (e = ++v; e < len && text[e] != ';'; e++)
+			;
+		for (int way = 0; way < 2; way++) {
+			size_t dl = 0;
+			bool nomem;
+			unsigned char *der = dkim_keyrec_lenient(text + v, e - v, way == 0, &dl,
+								 &nomem);
+
+			if (nomem)
+				return -1;
+			for (int form = 0; der != NULL && form < 2; form++) {
+				const unsigned char *q = der;
+				EVP_PKEY *pkey = form == 0 ? d2i_PUBKEY(NULL, &q, (long)dl)
+							   : d2i_PublicKey(EVP_PKEY_RSA, NULL, &q,
+									   (long)dl);
+				int type = pkey != NULL ? EVP_PKEY_get_base_id(pkey) : 0;
+				bool more = true;
+
+				if (type == EVP_PKEY_RSA || type == EVP_PKEY_RSA_PSS)
+					more = fn(ctx, pkey);
+				EVP_PKEY_free(pkey);
+				if (!more) {
+					free(der);
+					ERR_clear_error();
+					return 1;
+				}
+			}
+			free(der);
+		}
+	}
+	ERR_clear_error();
+	return 0;
+}

@@ -211,7 +211,8 @@ static const char *dkim_key_refusal(const EVP_PKEY *pkey)
 	BIGNUM *e = NULL;
 	const char *why = NULL;
 
-	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA)
+	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA &&
+	    EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA_PSS)
 		return NULL;
 	if (EVP_PKEY_get_bits(pkey) > DKIM_RSA_MAX_BITS)
 		return dkim_reason_big_key;
@@ -430,31 +431,24 @@ int dkim_verify_sig(struct dns_resolver *dns, struct dns_budget *b, struct dkim_
 	return dkim_fail(r, AR_PASS, NULL);
 }
 
-const char *dkim_verify_key_screen(struct dkim_keys *keys, const char *text, size_t len,
-				   bool *nomem)
-{
-	struct dkim_keyrec k;
-	EVP_PKEY_CTX *verify = NULL;
-	EVP_PKEY *pkey;
-	const char *why = NULL;
+struct dkim_screen {
+	const char *why;
+};
 
-	*nomem = false;
-	if (len == 0 || memchr(text, '\0', len) != NULL || text[len] != '\0')
-		return NULL; /* not a record libopendkim could use either */
-	memset(&k, 0, sizeof(k));
-	if (dkim_keyrec_parse(text, len, &k) != NULL || k.ed25519) {
-		dkim_keyrec_free(&k);
-		return NULL; /* its trouble, or no exponent: libopendkim's */
-	}
-	if ((pkey = dkim_keys_get(keys, text, &verify)) == NULL) {
-		/* decoded once, then kept as for dkim_verify_sig(): a key that
-		 * passes here is not decoded again for the next message */
-		pkey = dkim_keyrec_pkey(&k, false, nomem);
-		if (pkey != NULL && (why = dkim_key_refusal(pkey)) == NULL)
-			dkim_keys_put(keys, text, pkey, true);
-	}
-	EVP_PKEY_free(pkey);
-	EVP_PKEY_CTX_free(verify);
-	dkim_keyrec_free(&k);
-	return why;
+static bool dkim_screen_one(void *ctx, const EVP_PKEY *pkey)
+{
+	struct dkim_screen *sc = ctx;
+
+	sc->why = dkim_key_refusal(pkey);
+	return sc->why == NULL;
+}
+
+const char *dkim_verify_key_screen(const char *text, size_t len, bool *nomem)
+{
+	struct dkim_screen sc = { NULL };
+
+	/* every reading of every p=, not ours alone: what libopendkim would
+	 * take from the record is decided by its reader, not by ours */
+	*nomem = dkim_keyrec_scan_rsa(text, len, dkim_screen_one, &sc) < 0;
+	return sc.why;
 }

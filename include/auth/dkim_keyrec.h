@@ -49,5 +49,18 @@ EVP_PKEY *dkim_keyrec_pkey(const struct dkim_keyrec *k, bool pkcs1, bool *nomem)
  * malloc'd buffer of *OUT_LEN bytes; NULL when it is no base64 of a whole
  * number of quanta (or memory ran out: *NOMEM) */
 unsigned char *dkim_b64_decode(const char *text, size_t len, size_t *out_len, bool *nomem);
+/*
+ * dkim_keyrec_scan_rsa - every RSA key (RSA or RSA-PSS, SubjectPublicKeyInfo
+ * or bare) that any p= tag of TEXT (LEN bytes) could be read as, whatever
+ * k= says, by any decoder's reading of its base64 (stopping at the first
+ * '=' or not, a last partial quantum kept), to FN until it returns false.
+ * For screening what another reader (libopendkim) might verify with: it
+ * reads a record differently from dkim_keyrec_parse() (no limit on tags,
+ * its own base64, the key's type from the signature, the record cut at a
+ * NUL and after about 1 KB). Returns 1 when FN stopped it, 0, or -1 when
+ * memory ran out.
+ */
+int dkim_keyrec_scan_rsa(const char *text, size_t len, bool (*fn)(void *ctx, const EVP_PKEY *pkey),
+			 void *ctx);
 
 #endif

@@ -77,14 +77,13 @@ int dkim_verify_sig(struct dns_resolver *dns, struct dns_budget *b, struct dkim_
 		    struct arena *a, struct dkim_result *r);
 
 /*
- * dkim_verify_key_screen - the key record TEXT (LEN bytes, NUL-terminated)
- * fetched for a signature libopendkim checks: NULL when it may verify with
- * it, or the reason it must not, which libopendkim would not see (an RSA
- * key too large, or its public exponent). Records with other trouble are left to
- * libopendkim. A usable RSA key is kept in KEYS as dkim_verify_sig()
- * keeps it; *NOMEM says memory ran out.
+ * dkim_verify_key_screen - the key record TEXT (LEN bytes) fetched for a
+ * signature libopendkim checks: NULL when libopendkim may verify with
+ * whatever it reads from it, or the reason it must not (an RSA key too
+ * large, or its public exponent). Every reading of the record that any
+ * reader might make is screened (dkim_keyrec_scan_rsa), since libopendkim
+ * reads records its own way; *NOMEM says memory ran out.
  */
-const char *dkim_verify_key_screen(struct dkim_keys *keys, const char *text, size_t len,
-				   bool *nomem);
+const char *dkim_verify_key_screen(const char *text, size_t len, bool *nomem);
 
 #endif

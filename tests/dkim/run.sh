@@ -69,6 +69,23 @@ publish e3._domainkey.example.org "$(pubrec e3 rsa)"
 publish e31._domainkey.example.org "$(pubrec e31 rsa)"
 publish bign._domainkey.example.org "v=DKIM1; k=rsa; p=$bign_p"
 publish bige._domainkey.example.org "$(pubrec bige rsa)"
+key e2p31 rsa 2048 2147483649
+publish e2p31._domainkey.example.org "$(pubrec e2p31 rsa)"
+# The same big-exponent key in records libopendkim reads otherwise than
+# gatehouse's own reader, each under a signature only libopendkim checks
+# (simple canonicalization): all must be kept from it (review of 9e325cb)
+bige_p=$(pubrec bige rsa | sed 's/.*p=//')
+publish bige-tags._domainkey.example.org "$(for i in $(seq 0 32); do printf 'x%d=1; ' "$i"; done)v=DKIM1; k=rsa; p=$bige_p"
+publish bige-b64._domainkey.example.org "v=DKIM1; k=rsa; p=$(printf '%s' "$bige_p" | tr -d =)=A"
+publish bige-ktype._domainkey.example.org "v=DKIM1; k=ed25519; p=$bige_p"
+publish bige-two._domainkey.example.org "v=DKIM1; k=rsa; p=$bige_p; x=$(printf 'A%.0s' $(seq 400)); p=$(pubrec e3 rsa | sed 's/.*p=//')"
+publish bige-hsha1._domainkey.example.org "v=DKIM1; h=sha1; k=rsa; p=$bige_p"
+# a NUL byte after the key: libopendkim reads the record up to it
+python3 -c 'import sys; r="v=DKIM1; k=rsa; p="+sys.argv[1]+";"; print("bige-nul._domainkey.example.org. 300 IN TXT "+" ".join("\"%s\"" % r[i:i+250] for i in range(0, len(r), 250))+" \"\\000x\"")' "$bige_p" >>"$TMP/zone"
+# the key as RSA-PSS (another OID for RSA in SubjectPublicKeyInfo)
+openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 \
+	-pkeyopt "rsa_keygen_pubexp:$(python3 -c 'print((1 << 1499) | (1 << 700) | 1)')" -out "$TMP/pss.pem" 2>/dev/null
+publish bige-pss._domainkey.example.org "v=DKIM1; k=rsa; p=$(openssl pkey -in "$TMP/pss.pem" -pubout -outform DER 2>/dev/null | base64 -w0)"
 echo "slow._domainkey.example.org. TIMEOUT" >>"$TMP/zone"
 
 cat >"$TMP/plain.eml" <<'MSG'
@@ -110,6 +127,18 @@ sign bige.eml plain.eml bige example.org bige
 # the same key on the paths libopendkim checks (simple, rsa-sha1)
 sign bige-simple.eml plain.eml bige example.org bige -c simple
 sign bige-sha1.eml plain.eml bige example.org bige -a rsa-sha1
+sign e2p31.eml plain.eml e2p31 example.org e2p31
+for v in tags b64 ktype two nul pss; do
+	sign "bige-$v.eml" plain.eml bige example.org "bige-$v" -c simple
+done
+sign bige-hsha1.eml plain.eml bige example.org bige-hsha1 -a rsa-sha1
+# d= with a trailing dot: libopendkim asks for the name as written
+sign bige-dot.eml plain.eml bige example.org. bige -c simple
+# more signatures on the key than dkim_max_signatures (8) checks
+cp "$TMP/plain.eml" "$TMP/bige-ten.eml"
+for i in $(seq 1 10); do
+	sign tmp.eml bige-ten.eml bige example.org bige -c simple && mv "$TMP/tmp.eml" "$TMP/bige-ten.eml"
+done
 # fields with no space after the colon, or a tab: "simple" signs their
 # exact bytes, which the MTA's SMFIP_HDR_LEADSPC lets us rebuild
 sed -e 's/^Subject: /Subject:/' -e 's/^To: /To:\t/' "$TMP/plain.eml" >"$TMP/nospace.eml"
@@ -173,6 +202,16 @@ BIGE="$one and .dkim[0].result == \"permerror\" and (.dkim[0].reason | test(\"pu
 t "a 1,500-bit public exponent: permerror, never verified with" bige.eml "$BIGE"
 t "the same key with simple canonicalization (libopendkim's path): permerror" bige-simple.eml "$BIGE"
 t "the same key with rsa-sha1 (libopendkim's path): permerror" bige-sha1.eml "$BIGE and .dkim[0].algorithm == \"rsa-sha1\""
+t "an exponent of 2^31+1: permerror" e2p31.eml "$BIGE"
+t "libopendkim's path, the key record with 33 tags: permerror" bige-tags.eml "$BIGE"
+t "libopendkim's path, p= with junk after its padding: permerror" bige-b64.eml "$BIGE"
+t "libopendkim's path, the RSA key under k=ed25519: permerror" bige-ktype.eml "$BIGE"
+t "libopendkim's path, the key first of two p= (libopendkim reads 1 KB): permerror" bige-two.eml "$BIGE"
+t "libopendkim's path, a NUL byte after the key: permerror" bige-nul.eml "$BIGE"
+t "libopendkim's path, the key as RSA-PSS: permerror" bige-pss.eml "$BIGE"
+t "rsa-sha1 on a key record with h=sha1: permerror" bige-hsha1.eml "$BIGE"
+t "libopendkim's path, d= with a trailing dot: permerror, not temperror" bige-dot.eml "$BIGE"
+t "ten signatures on the key: 8 permerror, 2 not checked" bige-ten.eml '(.dkim | length) == 10 and ([.dkim[] | select(.result == "permerror" and (.reason | test("public exponent")))] | length) == 8 and ([.dkim[] | select(.result == "neutral" and (.reason | test("not checked")))] | length) == 2'
 BIGN="$one and .dkim[0].result == \"permerror\" and (.dkim[0].reason | test(\"over 8192 bits\"))"
 t "a 9,000-bit key: permerror" bign.eml "$BIGN"
 t "the same with simple canonicalization (libopendkim's path): permerror" bign-simple.eml "$BIGN"

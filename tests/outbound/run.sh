@@ -315,8 +315,8 @@ fi
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4160 -out "$TMP/big.pem" 2>/dev/null
 chmod 600 "$TMP/big.pem"
 printf 'big example.org:s1:%s\n' "$TMP/big.pem" >"$TMP/big-kt"
-printf '%s\ndkim_key_table = %s\ndkim_signing_table = refile:%s\n' "$base" "$TMP/big-kt" "$TMP/open-st" >"$TMP/big.conf"
-sed -i 's/open$/big/' "$TMP/open-st"
+printf '*@example.org big\n' >"$TMP/big-st"
+printf '%s\ndkim_key_table = %s\ndkim_signing_table = refile:%s\n' "$base" "$TMP/big-kt" "$TMP/big-st" >"$TMP/big.conf"
 run big-key "$TMP/big.conf" plain alice alice@example.org
 if grep -q "warning: .*big-kt:1: .*a 4160-bit RSA key; receivers need only verify up to 4096 bits" "$TMP/big-key.err" && jq -e '.verdict.action == "accept"' "$TMP/big-key.json" >/dev/null; then
 	ok "a 4160-bit RSA key: a warning naming the table line (RFC 8301's range), still loaded"
