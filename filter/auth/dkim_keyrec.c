@@ -281,6 +281,9 @@ int dkim_keyrec_scan_rsa(const char *text, size_t len, bool (*fn)(void *ctx, con
 			continue;
 		for (e = ++v; e < len && text[e] != ';'; e++)
 			;
+		/* libopendkim's decoder stops at the first '=' (and keeps a
+		 * partial last quantum); the second reading, skipping '=', is
+		 * cheap insurance for a record cut short anyway */
 		for (int way = 0; way < 2; way++) {
 			size_t dl = 0;
 			bool nomem;

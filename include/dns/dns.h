@@ -137,6 +137,18 @@ const char *dns_status_name(enum dns_status);
 /* dns_rdata_txt - append the character-strings of a TXT record, concatenated
  * without separators (RFC 7208 section 3.3); -1 if the rdata is malformed */
 int dns_rdata_txt(const struct dns_rdata *rr, struct strbuf *out);
+/*
+ * dns_packet_txt_each - every TXT record in the answer section of the DNS
+ * reply PACKET (LEN bytes), whatever its class and owner, to FN as its
+ * character-strings concatenated (TEXT, TLEN bytes; NUL bytes kept), until
+ * FN returns false. For a reader of the packet itself (libopendkim's DNS
+ * hook hands it the packet): what it may read, not what the resolver
+ * answered. 0; 1 when FN stopped it; -1 when the packet does not parse
+ * (ldns: a length past the end, a string past its record), or memory ran
+ * out.
+ */
+int dns_packet_txt_each(const unsigned char *packet, size_t len,
+			bool (*fn)(void *ctx, const char *text, size_t tlen), void *ctx);
 /* dns_rdata_name - the domain name at offset *POS of RR's wire data, in
  * presentation form without the trailing dot (malloc'd), advancing *POS;
  * NULL if malformed */

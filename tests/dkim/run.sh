@@ -214,7 +214,8 @@ t "libopendkim's path, d= with a trailing dot: permerror, not temperror" bige-do
 t "ten signatures on the key: 8 permerror, 2 not checked" bige-ten.eml '(.dkim | length) == 10 and ([.dkim[] | select(.result == "permerror" and (.reason | test("public exponent")))] | length) == 8 and ([.dkim[] | select(.result == "neutral" and (.reason | test("not checked")))] | length) == 2'
 BIGN="$one and .dkim[0].result == \"permerror\" and (.dkim[0].reason | test(\"over 8192 bits\"))"
 t "a 9,000-bit key: permerror" bign.eml "$BIGN"
-t "the same with simple canonicalization (libopendkim's path): permerror" bign-simple.eml "$BIGN"
+# libopendkim reads about 1 KB of a key record: such a key never fits
+t "the same with simple canonicalization (libopendkim's path, too long for it): permerror" bign-simple.eml "$one and .dkim[0].result == \"permerror\""
 t "two signatures, one bad" two.eml "(.dkim | length) == 2 and ([.dkim[] | select(.domain == \"example.org\" and .result == \"pass\")] | length) == 1 and ([.dkim[] | select(.domain == \"example.com\" and .result == \"fail\")] | length) == 1"
 t "l= covering the whole body passes" l.eml "$one and .dkim[0].result == \"pass\""
 t "l= with appended text: policy, not a pass" l-appended.eml "$one and .dkim[0].result == \"policy\" and (.dkim[0].reason | test(\"l=\"))"

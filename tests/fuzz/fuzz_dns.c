@@ -6,10 +6,13 @@
  *   'N' LEN POS BYTES      a name at offset POS of the rdata
  *   'P' KEY TYPE ST TTL N {LEN BYTES}*N PLEN PBYTES   cache put
  *   'G' KEY TYPE           cache get
+ *   'K' HI LO BYTES        a reply packet's TXT records (dns_packet_txt_each)
  * KEY picks one of a few names, in varying case and with or without the
  * trailing dot (other bytes are skipped).
  *
- * Invariants: TXT rdata decodes exactly when its length-prefixed strings
+ * Invariants: a reply packet's TXT records come out of it (never more
+ * bytes than it holds, every byte readable); TXT rdata decodes exactly
+ * when its length-prefixed strings
  * tile it, into their concatenation (an independent reader says what to
  * expect); a name decodes whenever it is a well-formed uncompressed name
  * inside the rdata, the position moves past it and no further than the
@@ -187,6 +190,25 @@ static bool same_result(const struct dns_result *a, const struct dns_result *b)
 	return true;
 }
 
+/* dns_packet_txt_each's records, counted */
+struct fz_pkt {
+	size_t len, total;
+	unsigned long sum;
+};
+
+static bool fz_pkt_txt(void *ctx, const char *text, size_t len)
+{
+	struct fz_pkt *pk = ctx;
+
+	if (text == NULL)
+		abort();
+	/* every byte readable (ASan sees the read) */
+	for (size_t i = 0; i < len; i++)
+		pk->sum += (unsigned char)text[i];
+	pk->total += len;
+	return true;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fz_model model[FZ_KEYS][4];
@@ -255,6 +277,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					abort();
 				dns_result_free(&got);
 			}
+			continue;
+		}
+		case 'K': { /* a reply packet read for its TXT records */
+			uint8_t hi, lo;
+			struct fz_pkt pk = { 0, 0, 0 };
+			int rc;
+
+			if (!byte(&in, &hi) || !byte(&in, &lo) || !take(&in, (size_t)hi << 8 | lo, &p))
+				break;
+			pk.len = (size_t)hi << 8 | lo;
+			rc = dns_packet_txt_each(p, pk.len, fz_pkt_txt, &pk);
+			if (rc != 0 && rc != -1)
+				abort(); /* FN never stops it */
+			if (pk.total > pk.len)
+				abort(); /* strings come out of the packet, never more */
 			continue;
 		}
 		case 'G': {

@@ -1,7 +1,8 @@
 /*
  * check_dns.c - the shared resolver: every typed status from a fixture
  * (answer, NXDOMAIN, NODATA, TIMEOUT/SERVFAIL/REFUSED lines, malformed
- * names), TXT and name decoding, CNAME chains, fixture errors as FILE:LINE,
+ * names), TXT and name decoding, TXT records in a reply packet, CNAME
+ * chains, fixture errors as FILE:LINE,
  * the per-message budget, many threads on one resolver, and a real query
  * timeout against a forwarder on loopback that never answers.
  */
@@ -164,6 +165,68 @@ START_TEST(dns_decoding)
 	strbuf_free(&sb);
 	dns_resolver_free(r);
 	unit_remove_file(path);
+}
+END_TEST
+
+/* a reply to "k.example. TXT" with ANCOUNT answers of RDATA (a CLASS) */
+static size_t packet_with(unsigned char *out, const unsigned char *rr, size_t rrlen, int ancount)
+{
+	static const unsigned char head[] = { 0x12, 0x34, 0x84, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+					      1,    'k',  7,    'e',  'x', 'a', 'm', 'p', 'l', 'e',
+					      0,    0,	  16,	0,    1 };
+
+	memcpy(out, head, sizeof(head));
+	out[7] = (unsigned char)ancount;
+	memcpy(out + sizeof(head), rr, rrlen);
+	return sizeof(head) + rrlen;
+}
+
+struct txt_seen {
+	char text[64][64];
+	size_t n;
+};
+
+static bool txt_record(void *ctx, const char *text, size_t len)
+{
+	struct txt_seen *t = ctx;
+
+	ck_assert_uint_lt(len, 64);
+	memcpy(t->text[t->n], text, len);
+	t->text[t->n++][len] = '\0';
+	return true;
+}
+
+/* What a reader of the reply packet may read: every TXT record of the
+ * answer, of any class (libopendkim does not look at the class), its
+ * strings joined; a string whose length runs past its record is no reply
+ * at all, not a record to skip. */
+START_TEST(dns_packet_txt)
+{
+	/* owner = the question (pointer 0xc00c), TYPE TXT, CLASS, TTL 300 */
+	static const unsigned char two[] = {
+		0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 1, 44, 0, 8, 3, 'a', '=', '1', 3, 'p', '=', 'x',
+		0xc0, 0x0c, 0, 16, 0, 3, 0, 0, 1, 44, 0, 4, 3, 'c', 'h', '!' /* class CH */
+	};
+	static const unsigned char bad[] = {
+		0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 1, 44, 0, 5, 3, 'p', '=', 'x', 5 /* past the end */
+	};
+	static const unsigned char a_rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1 };
+	unsigned char pkt[512];
+	struct txt_seen seen = { .n = 0 };
+	size_t len = packet_with(pkt, two, sizeof(two), 2);
+
+	ck_assert_int_eq(dns_packet_txt_each(pkt, len, txt_record, &seen), 0);
+	ck_assert_uint_eq(seen.n, 2);
+	ck_assert_str_eq(seen.text[0], "a=1p=x");
+	ck_assert_str_eq(seen.text[1], "ch!");
+	seen.n = 0;
+	len = packet_with(pkt, bad, sizeof(bad), 1);
+	ck_assert_int_eq(dns_packet_txt_each(pkt, len, txt_record, &seen), -1);
+	ck_assert_uint_eq(seen.n, 0);
+	len = packet_with(pkt, a_rr, sizeof(a_rr), 1);
+	ck_assert_int_eq(dns_packet_txt_each(pkt, len, txt_record, &seen), 0);
+	ck_assert_uint_eq(seen.n, 0); /* not a TXT record */
+	ck_assert_int_eq(dns_packet_txt_each(pkt, 11, txt_record, &seen), -1); /* cut short */
 }
 END_TEST
 
@@ -379,6 +442,7 @@ static Suite *dns_suite(void)
 	tcase_add_test(tc, dns_malformed_names);
 	tcase_add_test(tc, dns_decoding);
 	tcase_add_test(tc, dns_cname);
+	tcase_add_test(tc, dns_packet_txt);
 	tcase_add_test(tc, dns_fixture_errors);
 	tcase_add_test(tc, dns_budget_used_up);
 	tcase_add_test(tc, dns_threads);
