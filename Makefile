@@ -20,7 +20,7 @@ CC       ?= cc
 # is then the integration suite's "N passed, M failed".
 MAKEFLAGS += --no-print-directory
 PKGS     := libconfuse jansson libunbound ldns opendkim gmime-3.0 libidn2 libpcre2-8 libhs libsystemd hiredis libcrypto libmicrohttpd sqlite3 libxml-2.0 zlib
-LIBS_NOPC := -lspf2	# libspf2 ships no .pc file
+LIBS_NOPC := -lspf2 -lresolv	# libspf2 ships no .pc file; libresolv is glibc's (ns_parserr)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(LIBS_NOPC)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)

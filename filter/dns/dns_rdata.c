@@ -5,6 +5,7 @@
  * wire format); TXT rdata is a sequence of length-prefixed strings
  * (RFC 1035 section 3.3.14), every length checked against the rdata's end.
  */
+#include <arpa/nameser.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,35 +14,47 @@
 #include "dns/dns.h"
 #include "util/strbuf.h"
 
+/*
+ * The answer section walked as libopendkim walks it (RR by RR, each
+ * skipped by its RDLENGTH: glibc's ns_parserr), not as ldns reads it: ldns
+ * interprets rdata by type, so extra bytes inside a CNAME's rdata became
+ * the "next" record to it while libopendkim skipped them and read the TXT
+ * record behind, and it allocates a record's whole length for each of its
+ * strings (8,100 empty strings in 8 KB: 66 MB and 213 ms per packet).
+ */
 int dns_packet_txt_each(const unsigned char *packet, size_t len,
 			bool (*fn)(void *ctx, const char *text, size_t tlen), void *ctx)
 {
-	ldns_pkt *pkt = NULL;
-	ldns_rr_list *an;
+	ns_msg msg;
+	ns_rr rr;
 	struct strbuf txt;
 	int rc = 0;
 
-	if (ldns_wire2pkt(&pkt, packet, len) != LDNS_STATUS_OK)
+	if (len > 65535 || ns_initparse(packet, (int)len, &msg) != 0)
 		return -1;
-	an = ldns_pkt_answer(pkt);
 	strbuf_init(&txt);
-	for (size_t i = 0; an != NULL && i < ldns_rr_list_rr_count(an) && rc == 0; i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+	for (int i = 0; i < ns_msg_count(msg, ns_s_an) && rc == 0; i++) {
+		const unsigned char *d;
+		size_t n, pos = 0;
 
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
-			continue;
+		if (ns_parserr(&msg, ns_s_an, i, &rr) != 0) {
+			rc = -1;
+			break;
+		}
+		if (ns_rr_type(rr) != ns_t_txt)
+			continue; /* any class: libopendkim does not look */
+		d = ns_rr_rdata(rr);
+		n = ns_rr_rdlen(rr);
 		strbuf_reset(&txt);
-		/* each rdf a character-string: its length byte, then its bytes */
-		for (size_t k = 0; k < ldns_rr_rd_count(rr); k++) {
-			const ldns_rdf *f = ldns_rr_rdf(rr, k);
-			const uint8_t *d = ldns_rdf_data(f);
-			size_t n = ldns_rdf_size(f);
+		/* character-strings, each a length byte and its bytes */
+		while (pos < n && rc == 0) {
+			size_t sl = d[pos++];
 
-			if (n == 0 || (size_t)d[0] + 1 != n) {
-				rc = -1; /* not a character-string: ldns let through what we cannot read */
-				break;
-			}
-			strbuf_append(&txt, d + 1, n - 1);
+			if (sl > n - pos)
+				rc = -1; /* a string past its record */
+			else
+				strbuf_append(&txt, d + pos, sl);
+			pos += sl;
 		}
 		if (rc == 0 && txt.failed)
 			rc = -1;
@@ -49,7 +62,6 @@ int dns_packet_txt_each(const unsigned char *packet, size_t len,
 			rc = 1;
 	}
 	strbuf_free(&txt);
-	ldns_pkt_free(pkt);
 	return rc;
 }
 

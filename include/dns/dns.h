@@ -144,8 +144,9 @@ int dns_rdata_txt(const struct dns_rdata *rr, struct strbuf *out);
  * FN returns false. For a reader of the packet itself (libopendkim's DNS
  * hook hands it the packet): what it may read, not what the resolver
  * answered. 0; 1 when FN stopped it; -1 when the packet does not parse
- * (ldns: a length past the end, a string past its record), or memory ran
- * out.
+ * (a length past the end, a string past its record), or memory ran
+ * out. Records are walked by their lengths, as libopendkim walks them
+ * (glibc's ns_parserr), and no record is interpreted but TXT.
  */
 int dns_packet_txt_each(const unsigned char *packet, size_t len,
 			bool (*fn)(void *ctx, const char *text, size_t tlen), void *ctx);

@@ -230,6 +230,39 @@ START_TEST(dns_packet_txt)
 }
 END_TEST
 
+/* Records are walked by their lengths, as libopendkim walks them: bytes a
+ * CNAME's rdata holds after its name are not a record of their own (ldns
+ * read them as one, and took the TXT behind for the additional section),
+ * and many empty strings are cheap. */
+START_TEST(dns_packet_txt_walk)
+{
+	static const unsigned char cname_then_txt[] = {
+		/* CNAME to the question's name, then an "A record" hidden in its rdata */
+		0xc0, 0x0c, 0, 5, 0, 1, 0, 0, 1, 44, 0, 17, 0xc0, 0x0c, 0, 0, 1, 0, 1, 0, 0, 1,
+		44, 0, 4, 192, 0, 2, 1,
+		/* the TXT record libopendkim would read */
+		0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 1, 44, 0, 4, 3, 'p', '=', 'k'
+	};
+	static unsigned char pkt[9000], rr[8200];
+	struct txt_seen seen = { .n = 0 };
+	size_t len = packet_with(pkt, cname_then_txt, sizeof(cname_then_txt), 2);
+
+	ck_assert_int_eq(dns_packet_txt_each(pkt, len, txt_record, &seen), 0);
+	ck_assert_uint_eq(seen.n, 1);
+	ck_assert_str_eq(seen.text[0], "p=k");
+	/* one TXT record of 8,100 empty strings */
+	memcpy(rr, (const unsigned char[]){ 0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 1, 44, 8100 >> 8,
+					    8100 & 0xff },
+	       12);
+	memset(rr + 12, 0, 8100);
+	seen.n = 0;
+	len = packet_with(pkt, rr, 12 + 8100, 1);
+	ck_assert_int_eq(dns_packet_txt_each(pkt, len, txt_record, &seen), 0);
+	ck_assert_uint_eq(seen.n, 1);
+	ck_assert_str_eq(seen.text[0], "");
+}
+END_TEST
+
 START_TEST(dns_cname)
 {
 	char *path;
@@ -443,6 +476,7 @@ static Suite *dns_suite(void)
 	tcase_add_test(tc, dns_decoding);
 	tcase_add_test(tc, dns_cname);
 	tcase_add_test(tc, dns_packet_txt);
+	tcase_add_test(tc, dns_packet_txt_walk);
 	tcase_add_test(tc, dns_fixture_errors);
 	tcase_add_test(tc, dns_budget_used_up);
 	tcase_add_test(tc, dns_threads);
