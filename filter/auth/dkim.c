@@ -28,6 +28,13 @@
  * which keeps decoded keys, and tells libopendkim to ignore it. The rest
  * (simple header canonicalization, x=, q=, i= outside d=, odd b= lengths)
  * libopendkim checks as before.
+ *
+ * An RSA key too costly to verify with (dkim_verify.c says which) must not
+ * reach libopendkim either, and any sender can send a signature that goes
+ * to it. So the DNS hook reads the reply packet as libopendkim will
+ * (dns_packet_txt_each), screens what libopendkim can read of each TXT
+ * record, and gives it a failed lookup instead when a key is refused; the
+ * field then reports why (dkim_one), not a DNS failure.
  */
 #define _DEFAULT_SOURCE
 #include <netinet/in.h>
@@ -141,9 +148,9 @@ static int dkim_query_name(struct dns_resolver *dns, const char *name, int type,
 	return rc < 0 ? -1 : 0;
 }
 
-/* libopendkim copies a key record's strings into a buffer of about 1 KB
- * and reads it as a C string: the most of a record it can act on, with a
- * margin. Screening more would only cost more (a 64 KB record of tiny
+/* libopendkim copies a key record's strings into a buffer of BUFRSZ bytes
+ * (1,024 in 2.11) and reads it as a C string: the most of a record it can
+ * act on, with a margin. Screening more would only cost more (a 64 KB record of tiny
  * p= tags took 282 ms to screen whole). */
 #define DKIM_LIB_KEY_VIEW 1100
 
